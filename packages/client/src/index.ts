@@ -1,0 +1,2 @@
+export { TeamTalkClient, fetchMsgServer, md5Hex, type ClientOptions, type LoginOptions, type ReceivedPdu, type MessageType } from './teamtalk-client';
+export { encryptContent, decryptContent, DEFAULT_CONTENT_KEY } from './content-cipher';

@@ -1,0 +1,2 @@
+export { loadConfig, describeSpec, ConfigError, int, str, bool, port, type ConfigSpec, type ConfigDoc } from './loader';
+export * from './specs';

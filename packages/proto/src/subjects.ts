@@ -1,0 +1,23 @@
+// NATS subjects of the cluster (the in-process bus uses the same names).
+// The prefix lets several clusters share one NATS; see docs/ARCHITECTURE.md.
+
+export function clusterSubjects(prefix: string) {
+  return {
+    /** msg_server load reports (IM.Cluster.MsgServerReport). */
+    msgServerReport: `${prefix}.msgserver.report`,
+    /** A msg_server drained or stopped (IM.Cluster.MsgServerLeaving). */
+    msgServerLeaving: `${prefix}.msgserver.leaving`,
+    /** One login or logout of a connection (IM.Cluster.PresenceUpdate). */
+    presence: `${prefix}.presence`,
+    /** All connections of one msg_server (IM.Cluster.PresenceSnapshot). */
+    presenceSnapshot: `${prefix}.presence.snapshot`,
+    /** route_server asks msg_servers for snapshots (IM.Cluster.PresenceResync). */
+    presenceResync: `${prefix}.presence.resync`,
+    /** Delivery requests to the route_server queue group (IM.Cluster.DeliverRequest). */
+    routeDeliver: `${prefix}.route.deliver`,
+    /** Deliveries for the connections of one msg_server (IM.Cluster.Delivery). */
+    msgServerDeliver: (serverId: string) => `${prefix}.ms.${serverId}.deliver`,
+  };
+}
+
+export type ClusterSubjects = ReturnType<typeof clusterSubjects>;

@@ -1,0 +1,143 @@
+import * as grpc from '@grpc/grpc-js';
+
+/** The one error type of the gRPC boundary, on both sides. */
+export class RpcError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RpcError';
+  }
+
+  static invalidArgument(message: string) {
+    return new RpcError(grpc.status.INVALID_ARGUMENT, message);
+  }
+  static notFound(message: string) {
+    return new RpcError(grpc.status.NOT_FOUND, message);
+  }
+  static permissionDenied(message: string) {
+    return new RpcError(grpc.status.PERMISSION_DENIED, message);
+  }
+  static unavailable(message: string) {
+    return new RpcError(grpc.status.UNAVAILABLE, message);
+  }
+
+  get codeName(): string {
+    return grpc.status[this.code] ?? String(this.code);
+  }
+}
+
+export const RpcStatus = grpc.status;
+
+type AnyHandler = (request: any) => Promise<any>;
+export type PromiseHandlers = Record<string, AnyHandler>;
+
+export interface RpcServerOptions {
+  /** Maps a thrown error to an RpcError; unmapped errors become INTERNAL. */
+  mapError?: (err: unknown) => RpcError | undefined;
+  onError?: (method: string, err: unknown) => void;
+  /** Observes each call's method, outcome code and duration. */
+  onCall?: (method: string, code: grpc.status, seconds: number) => void;
+}
+
+function toServiceError(err: RpcError): Partial<grpc.ServiceError> {
+  return { code: err.code, details: err.message, message: err.message };
+}
+
+/** Adapts promise-returning handlers to grpc-js unary handlers. */
+export function unaryImplementation(definition: grpc.ServiceDefinition, handlers: PromiseHandlers, options: RpcServerOptions = {}): grpc.UntypedServiceImplementation {
+  const impl: grpc.UntypedServiceImplementation = {};
+  for (const method of Object.keys(definition)) {
+    const handler = handlers[method];
+    if (!handler) throw new Error(`no handler for rpc ${method}`);
+    impl[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const started = process.hrtime.bigint();
+      const done = (code: grpc.status) => options.onCall?.(method, code, Number(process.hrtime.bigint() - started) / 1e9);
+      handler(call.request).then(
+        (response) => {
+          done(grpc.status.OK);
+          callback(null, response);
+        },
+        (err: unknown) => {
+          const mapped = err instanceof RpcError ? err : options.mapError?.(err);
+          if (!mapped || mapped.code === grpc.status.INTERNAL) options.onError?.(method, err);
+          const rpcErr = mapped ?? new RpcError(grpc.status.INTERNAL, 'internal error');
+          done(rpcErr.code);
+          callback(toServiceError(rpcErr), null);
+        },
+      );
+    };
+  }
+  return impl;
+}
+
+export interface RunningRpcServer {
+  port: number;
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startRpcServer(
+  definition: grpc.ServiceDefinition,
+  handlers: PromiseHandlers,
+  address: { host: string; port: number },
+  options: RpcServerOptions = {},
+): Promise<RunningRpcServer> {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  server.addService(definition, unaryImplementation(definition, handlers, options));
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${address.host}:${address.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+  });
+  return {
+    port,
+    close: (graceMs = 5000) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}
+
+export type PromiseClient<H extends PromiseHandlers> = H & {
+  close(): void;
+  /** Resolves when the channel is connected (or rejects after timeoutMs). */
+  waitForReady(timeoutMs: number): Promise<void>;
+};
+
+/**
+ * A client whose methods return promises and carry a deadline. `target` is any
+ * gRPC target: "host:port", "dns:///name:port" or "ipv4:a:p1,b:p2"; calls are
+ * balanced round-robin over the resolved addresses.
+ */
+export function createRpcClient<H extends PromiseHandlers>(definition: grpc.ServiceDefinition, target: string, options: { timeoutMs: number }): PromiseClient<H> {
+  const Ctor = grpc.makeGenericClientConstructor(definition, 'RpcClient');
+  const client = new Ctor(target, grpc.credentials.createInsecure(), {
+    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+    'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.initial_reconnect_backoff_ms': 200,
+    'grpc.max_reconnect_backoff_ms': 2000,
+  }) as unknown as grpc.Client & Record<string, Function>;
+
+  const out: Record<string, unknown> = {
+    close: () => client.close(),
+    waitForReady: (timeoutMs: number) =>
+      new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + timeoutMs, (err?: Error) => (err ? reject(err) : resolve()))),
+  };
+  for (const method of Object.keys(definition)) {
+    out[method] = (request: unknown) =>
+      new Promise((resolve, reject) => {
+        client[method](request, { deadline: Date.now() + options.timeoutMs }, (err: grpc.ServiceError | null, response: unknown) => {
+          if (err) reject(new RpcError(err.code ?? grpc.status.UNKNOWN, err.details || err.message));
+          else resolve(response);
+        });
+      });
+  }
+  return out as PromiseClient<H>;
+}

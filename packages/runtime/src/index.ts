@@ -1,0 +1,1 @@
+export { runService, type ServiceLifecycle } from './run-service';

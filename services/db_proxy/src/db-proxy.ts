@@ -1,0 +1,58 @@
+import { DbProxyService } from '@tt/proto';
+import { startRpcServer, type RunningRpcServer } from '@tt/rpc';
+import type { Cache } from '@tt/cache';
+import type { Logger } from '@tt/observability';
+import type { Store } from '@tt/storage';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { createDbProxyHandlers, mapStorageError } from './handlers';
+
+export interface DbProxyDeps {
+  store: Store;
+  cache: Cache;
+  log: Logger;
+  metricsRegistry: Registry;
+  host: string;
+  port: number;
+  serverId: string;
+}
+
+export interface RunningDbProxy {
+  port: number;
+  readiness(): Promise<{ ok: boolean; details: Record<string, unknown> }>;
+  close(): Promise<void>;
+}
+
+export async function startDbProxy(deps: DbProxyDeps): Promise<RunningDbProxy> {
+  const registers = [deps.metricsRegistry];
+  const calls = new Counter({ name: 'tt_db_proxy_calls_total', help: 'gRPC calls by method and status', labelNames: ['method', 'code'] as const, registers });
+  const seconds = new Histogram({ name: 'tt_db_proxy_call_seconds', help: 'gRPC call duration', labelNames: ['method'] as const, buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1], registers });
+  const server: RunningRpcServer = await startRpcServer(
+    DbProxyService,
+    createDbProxyHandlers(deps.store, deps.cache, deps.serverId) as any,
+    { host: deps.host, port: deps.port },
+    {
+      mapError: mapStorageError,
+      onError: (method, err) => deps.log.error({ method, err }, 'db_proxy call failed'),
+      onCall: (method, code, s) => {
+        calls.inc({ method, code: String(code) });
+        seconds.observe({ method }, s);
+      },
+    },
+  );
+  deps.log.info({ port: server.port }, 'db_proxy serving gRPC');
+  return {
+    port: server.port,
+    readiness: async () => {
+      const details: Record<string, unknown> = {};
+      try {
+        await deps.store.db.query('SELECT 1');
+        details.database = true;
+      } catch {
+        details.database = false;
+      }
+      details.cache = await deps.cache.ping().catch(() => false);
+      return { ok: details.database === true && details.cache === true, details };
+    },
+    close: () => server.close(),
+  };
+}

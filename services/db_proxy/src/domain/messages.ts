@@ -1,0 +1,102 @@
+import { IM } from '@tt/proto';
+import { RpcError } from '@tt/rpc';
+import type { Store } from '@tt/storage';
+import type { KnownUsers } from './users';
+
+const { SessionType, MsgType } = IM.BaseDefine;
+
+/** Largest history page; the client's msg_cnt is capped to it. */
+export const MAX_PAGE = 100;
+
+export function sessionTypeOfMsgType(msgType: number): number {
+  return msgType >= 0x10 ? SessionType.SESSION_TYPE_GROUP : SessionType.SESSION_TYPE_SINGLE;
+}
+
+/** A session with no message yet still needs a valid msg_type on the wire. */
+function defaultMsgType(sessionType: number): number {
+  return sessionType === SessionType.SESSION_TYPE_GROUP ? MsgType.MSG_TYPE_GROUP_TEXT : MsgType.MSG_TYPE_SINGLE_TEXT;
+}
+
+export async function saveSingleMessage(store: Store, users: KnownUsers, msg: IM.Message.IIMMsgData): Promise<IM.Message.IIMMsgDataAck> {
+  const from = msg.fromUserId ?? 0;
+  const to = msg.toSessionId ?? 0;
+  const msgType = msg.msgType ?? 0;
+  if (msgType !== MsgType.MSG_TYPE_SINGLE_TEXT && msgType !== MsgType.MSG_TYPE_SINGLE_AUDIO) throw RpcError.invalidArgument(`msg_type ${msgType} is not a single-chat type`);
+  if (!from || !to || from === to) throw RpcError.invalidArgument('sender and recipient must be two different users');
+  if (!msg.msgData || msg.msgData.length === 0) throw RpcError.invalidArgument('empty msg_data');
+  if (!(await users.exists(to))) throw RpcError.notFound(`user ${to} does not exist`);
+  const { msgId } = await store.messages.saveMessage({
+    sessionType: SessionType.SESSION_TYPE_SINGLE,
+    fromUserId: from,
+    toId: to,
+    msgType,
+    data: msg.msgData,
+    createTime: msg.createTime ?? Math.floor(Date.now() / 1000),
+  });
+  return { userId: from, sessionId: to, msgId, sessionType: SessionType.SESSION_TYPE_SINGLE };
+}
+
+export async function unreadCounts(store: Store, userId: number): Promise<Omit<IM.Message.IIMUnreadMsgCntRsp, 'attachData'>> {
+  const rows = await store.sessions.unreadList(userId);
+  let total = 0;
+  const unreadinfoList = rows.map((r) => {
+    total += r.unreadCnt;
+    return {
+      sessionId: r.peerId,
+      sessionType: r.sessionType,
+      unreadCnt: r.unreadCnt,
+      latestMsgId: r.latestMsgId,
+      latestMsgData: r.latestMsgData ?? Buffer.alloc(0),
+      latestMsgType: r.latestMsgType || defaultMsgType(r.sessionType),
+      latestMsgFromUserId: r.latestFromId,
+    };
+  });
+  return { userId, totalCnt: total, unreadinfoList };
+}
+
+export async function messageList(store: Store, req: IM.Message.IIMGetMsgListReq): Promise<IM.Message.IIMGetMsgListRsp> {
+  const userId = req.userId!;
+  const count = Math.max(0, Math.min(req.msgCnt ?? 0, MAX_PAGE));
+  const rows = count === 0 ? [] : await store.messages.listMessages(req.sessionType!, userId, req.sessionId!, { msgIdBegin: req.msgIdBegin ?? 0, count });
+  return {
+    userId,
+    sessionType: req.sessionType,
+    sessionId: req.sessionId,
+    msgIdBegin: req.msgIdBegin,
+    msgList: rows.map(toMsgInfo),
+    attachData: req.attachData,
+  };
+}
+
+export async function messagesById(store: Store, req: IM.Message.IIMGetMsgByIdReq): Promise<IM.Message.IIMGetMsgByIdRsp> {
+  const ids = [...new Set(req.msgIdList ?? [])].slice(0, MAX_PAGE);
+  const rows = ids.length === 0 ? [] : await store.messages.getByIds(req.sessionType!, req.userId!, req.sessionId!, ids);
+  return { userId: req.userId, sessionType: req.sessionType, sessionId: req.sessionId, msgList: rows.map(toMsgInfo), attachData: req.attachData };
+}
+
+export async function latestMsgId(store: Store, req: IM.Message.IIMGetLatestMsgIdReq): Promise<IM.Message.IIMGetLatestMsgIdRsp> {
+  const latest = await store.messages.latestMsgId(req.sessionType!, req.userId!, req.sessionId!);
+  return { userId: req.userId, sessionType: req.sessionType, sessionId: req.sessionId, latestMsgId: latest, attachData: req.attachData };
+}
+
+export async function recentSessions(store: Store, req: IM.Buddy.IIMRecentContactSessionReq): Promise<IM.Buddy.IIMRecentContactSessionRsp> {
+  const rows = await store.sessions.recentSince(req.userId!, req.latestUpdateTime ?? 0, 500);
+  return {
+    userId: req.userId,
+    contactSessionList: rows.map((r) => ({
+      sessionId: r.peerId,
+      sessionType: r.sessionType,
+      sessionStatus: r.status,
+      updatedTime: r.updated,
+      latestMsgId: r.latestMsgId,
+      latestMsgData: r.latestMsgData ?? Buffer.alloc(0),
+      latestMsgType: r.latestMsgType || defaultMsgType(r.sessionType),
+      latestMsgFromUserId: r.latestFromId,
+    })),
+    attachData: req.attachData,
+  };
+}
+
+function toMsgInfo(row: { msgId: number; fromId: number; createTime: number; msgType: number; data: Uint8Array }): IM.BaseDefine.IMsgInfo {
+  return { msgId: row.msgId, fromSessionId: row.fromId, createTime: row.createTime, msgType: row.msgType, msgData: row.data };
+}

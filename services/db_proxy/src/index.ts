@@ -1,0 +1,1 @@
+export { startDbProxy, type DbProxyDeps, type RunningDbProxy } from './db-proxy';

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// db_proxy as its own process (cluster mode): MySQL/MariaDB and Redis behind gRPC.
+import * as os from 'node:os';
+import { dbProxySpec, loadConfig } from '@tt/config';
+import { RedisCache } from '@tt/cache';
+import { createMetrics, startAdminServer } from '@tt/observability';
+import { runService } from '@tt/runtime';
+import { openStore } from '@tt/storage';
+import { startDbProxy } from './db-proxy';
+
+runService('db_proxy', async ({ log, onShutdown }) => {
+  const cfg = loadConfig(dbProxySpec);
+  const metricsRegistry = createMetrics('db_proxy');
+  const store = await openStore({
+    kind: 'mysql',
+    host: cfg.MYSQL_HOST,
+    port: cfg.MYSQL_PORT,
+    user: cfg.MYSQL_USER,
+    password: cfg.MYSQL_PASSWORD,
+    database: cfg.MYSQL_DATABASE,
+    connectionLimit: cfg.MYSQL_POOL_SIZE,
+    scryptN: cfg.PASSWORD_SCRYPT_N,
+  });
+  onShutdown(() => store.close());
+  const cache = await RedisCache.connect({ url: cfg.REDIS_URL, keyPrefix: `${cfg.TT_SUBJECT_PREFIX}:` });
+  onShutdown(() => cache.close());
+  const server = await startDbProxy({ store, cache, log, metricsRegistry, host: cfg.DB_PROXY_HOST, port: cfg.DB_PROXY_PORT, serverId: `${os.hostname()}:${cfg.DB_PROXY_PORT}` });
+  onShutdown(() => server.close());
+  const admin = await startAdminServer({ host: cfg.ADMIN_HOST, port: cfg.ADMIN_PORT, registry: metricsRegistry, logger: log, checks: { ready: server.readiness } });
+  onShutdown(() => admin.close());
+});

@@ -1,0 +1,2 @@
+export { startLoginServer, type LoginServerDeps, type RunningLoginServer } from './login-server';
+export { MsgServerRegistry } from './msg-server-registry';

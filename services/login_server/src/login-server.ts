@@ -1,0 +1,73 @@
+import * as http from 'node:http';
+import { IM, clusterSubjects } from '@tt/proto';
+import type { MessageBus } from '@tt/bus';
+import type { Logger } from '@tt/observability';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { createLoginHttpHandler } from './http-api';
+import { MsgServerRegistry } from './msg-server-registry';
+
+export interface LoginServerDeps {
+  bus: MessageBus;
+  log: Logger;
+  metricsRegistry: Registry;
+  subjectPrefix: string;
+  host: string;
+  port: number;
+  msfsUrl: string;
+  discoveryUrl: string;
+}
+
+export interface RunningLoginServer {
+  port: number;
+  registry: MsgServerRegistry;
+  readiness(): Promise<{ ok: boolean; details: Record<string, unknown> }>;
+  close(): Promise<void>;
+}
+
+export async function startLoginServer(deps: LoginServerDeps): Promise<RunningLoginServer> {
+  const subjects = clusterSubjects(deps.subjectPrefix);
+  const registry = new MsgServerRegistry();
+  const registers = [deps.metricsRegistry];
+  const answers = new Counter({ name: 'tt_login_msg_server_requests_total', help: 'GET /msg_server answers by code', labelNames: ['code'] as const, registers });
+  new Gauge({ name: 'tt_login_msg_servers', help: 'Live msg_servers known', registers, collect() { this.set(registry.live().length); } });
+
+  const subs = [
+    deps.bus.subscribe(subjects.msgServerReport, (data) => {
+      const r = IM.Cluster.MsgServerReport.decode(data);
+      registry.report(
+        {
+          serverId: r.serverId,
+          priorIp: r.info.ip1,
+          backupIp: r.info.ip2,
+          port: r.info.port,
+          maxConnections: r.info.maxConnCnt,
+          connections: r.info.curConnCnt,
+          draining: r.draining,
+        },
+        r.ttlMs,
+      );
+    }),
+    deps.bus.subscribe(subjects.msgServerLeaving, (data) => {
+      registry.remove(IM.Cluster.MsgServerLeaving.decode(data).serverId);
+    }),
+  ];
+
+  const server = http.createServer(createLoginHttpHandler({ registry, msfsUrl: deps.msfsUrl, discoveryUrl: deps.discoveryUrl, onRequest: (code) => answers.inc({ code: String(code) }) }));
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(deps.port, deps.host, () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  deps.log.info({ port }, 'login_server listening');
+
+  return {
+    port,
+    registry,
+    readiness: async () => ({ ok: deps.bus.isConnected(), details: { bus: deps.bus.isConnected(), msgServers: registry.live().length } }),
+    close: async () => {
+      for (const s of subs) s.unsubscribe();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

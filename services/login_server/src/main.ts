@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// login_server as its own process (cluster mode).
+import { loadConfig, loginServerSpec } from '@tt/config';
+import { NatsBus } from '@tt/bus';
+import { createMetrics, startAdminServer } from '@tt/observability';
+import { runService } from '@tt/runtime';
+import { startLoginServer } from './login-server';
+
+runService('login_server', async ({ log, onShutdown }) => {
+  const cfg = loadConfig(loginServerSpec);
+  const metricsRegistry = createMetrics('login_server');
+  const bus = await NatsBus.connect({ servers: cfg.NATS_URL.split(','), name: 'login_server', onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
+  onShutdown(() => bus.close());
+  const server = await startLoginServer({
+    bus,
+    log,
+    metricsRegistry,
+    subjectPrefix: cfg.TT_SUBJECT_PREFIX,
+    host: cfg.LOGIN_HTTP_HOST,
+    port: cfg.LOGIN_HTTP_PORT,
+    msfsUrl: cfg.LOGIN_MSFS_URL,
+    discoveryUrl: cfg.LOGIN_DISCOVERY_URL,
+  });
+  onShutdown(() => server.close());
+  const admin = await startAdminServer({ host: cfg.ADMIN_HOST, port: cfg.ADMIN_PORT, registry: metricsRegistry, logger: log, checks: { ready: server.readiness } });
+  onShutdown(() => admin.close());
+});

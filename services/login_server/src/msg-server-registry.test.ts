@@ -1,0 +1,42 @@
+import { MsgServerRegistry } from './msg-server-registry';
+
+const base = { priorIp: '10.0.0.1', backupIp: '10.0.0.2', port: 8000, maxConnections: 100, connections: 0, draining: false };
+
+describe('MsgServerRegistry', () => {
+  let clock = 1_000;
+  const registry = () => new MsgServerRegistry(() => clock);
+
+  it('answers code 1 when no msg_server has reported', () => {
+    expect(registry().pick()).toEqual({ code: 1, reason: expect.any(String) });
+  });
+
+  it('hands out the least-loaded server and spreads a burst between reports', () => {
+    const r = registry();
+    r.report({ ...base, serverId: 'a', connections: 10 }, 6000);
+    r.report({ ...base, serverId: 'b', connections: 12 }, 6000);
+    const picks = Array.from({ length: 6 }, () => {
+      const p = r.pick();
+      return p.code === 0 ? p.server.serverId : '-';
+    });
+    expect(picks.slice(0, 2)).toEqual(['a', 'a']);
+    expect(picks.filter((p) => p === 'a').length).toBe(4);
+    expect(picks.filter((p) => p === 'b').length).toBe(2);
+  });
+
+  it('answers code 2 when every live server is full', () => {
+    const r = registry();
+    r.report({ ...base, serverId: 'a', connections: 100 }, 6000);
+    expect(r.pick().code).toBe(2);
+  });
+
+  it('skips draining servers and forgets servers whose reports stopped', () => {
+    const r = registry();
+    r.report({ ...base, serverId: 'old', connections: 0 }, 6000);
+    r.report({ ...base, serverId: 'leaving', connections: 0, draining: true }, 6000);
+    r.report({ ...base, serverId: 'busy', connections: 50 }, 60_000);
+    clock += 7000;
+    const p = r.pick();
+    expect(p.code === 0 && p.server.serverId).toBe('busy');
+    expect(r.live().map((s) => s.serverId)).toEqual(['busy']);
+  });
+});

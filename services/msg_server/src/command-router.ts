@@ -1,0 +1,88 @@
+import type { Pdu } from '@tt/codec';
+import type { ClientConnection, EncodableType } from './connection';
+
+export interface CommandContext {
+  conn: ClientConnection;
+  seqNum: number;
+  /** Answers the request: same seq_num, the response's own command id. */
+  reply(commandId: number, type: EncodableType, message: object): void;
+}
+
+type Decoder<T> = { decode(body: Uint8Array): T };
+type Handler<T> = (ctx: CommandContext, request: T) => void | Promise<void>;
+
+interface Route {
+  name: string;
+  decoder: Decoder<unknown>;
+  handler: Handler<unknown>;
+  beforeLogin: boolean;
+  /** Answered at once, outside the connection's queue (heartbeat). */
+  immediate: boolean;
+}
+
+export interface RouterEvents {
+  unknownCommand(conn: ClientConnection, commandId: number): void;
+  badBody(conn: ClientConnection, commandId: number, err: Error): void;
+  notLoggedIn(conn: ClientConnection, commandId: number): void;
+  queueFull(conn: ClientConnection, commandId: number): void;
+  handlerFailed(conn: ClientConnection, commandId: number, err: unknown): void;
+  handled(commandName: string): void;
+}
+
+const MAX_QUEUED_REQUESTS = 256;
+
+/**
+ * Dispatches PDUs by command id (the original ignores service_id on receipt,
+ * and so do we). Requests of one connection run one after another, in the
+ * order they arrived, so responses and deliveries keep the client's order.
+ */
+export class CommandRouter {
+  private readonly routes = new Map<number, Route>();
+  private readonly queues = new WeakMap<ClientConnection, { tail: Promise<void>; length: number }>();
+
+  constructor(private readonly events: RouterEvents) {}
+
+  on<T>(commandId: number, name: string, decoder: Decoder<T>, handler: Handler<T>, opts: { beforeLogin?: boolean; immediate?: boolean } = {}): this {
+    this.routes.set(commandId, { name, decoder, handler: handler as Handler<unknown>, beforeLogin: opts.beforeLogin ?? false, immediate: opts.immediate ?? false });
+    return this;
+  }
+
+  dispatch(conn: ClientConnection, pdu: Pdu): void {
+    const route = this.routes.get(pdu.commandId);
+    if (!route) return this.events.unknownCommand(conn, pdu.commandId);
+    if (!route.beforeLogin && !conn.identity) return this.events.notLoggedIn(conn, pdu.commandId);
+    let request: unknown;
+    try {
+      request = route.decoder.decode(pdu.body);
+    } catch (err) {
+      return this.events.badBody(conn, pdu.commandId, err as Error);
+    }
+    const ctx: CommandContext = {
+      conn,
+      seqNum: pdu.seqNum,
+      reply: (commandId, type, message) => conn.send(commandId, type, message, pdu.seqNum),
+    };
+    if (route.immediate) {
+      void this.run(route, ctx, request, pdu.commandId);
+      return;
+    }
+    let queue = this.queues.get(conn);
+    if (!queue) this.queues.set(conn, (queue = { tail: Promise.resolve(), length: 0 }));
+    if (queue.length >= MAX_QUEUED_REQUESTS) return this.events.queueFull(conn, pdu.commandId);
+    queue.length += 1;
+    const q = queue;
+    q.tail = q.tail.then(async () => {
+      if (!conn.closed) await this.run(route, ctx, request, pdu.commandId);
+      q.length -= 1;
+    });
+  }
+
+  private async run(route: Route, ctx: CommandContext, request: unknown, commandId: number): Promise<void> {
+    try {
+      await route.handler(ctx, request);
+      this.events.handled(route.name);
+    } catch (err) {
+      this.events.handlerFailed(ctx.conn, commandId, err);
+    }
+  }
+}

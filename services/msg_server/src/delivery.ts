@@ -1,0 +1,73 @@
+import { IM, clusterSubjects } from '@tt/proto';
+import { BusError, type MessageBus } from '@tt/bus';
+import type { Logger } from '@tt/observability';
+import type { ConnectionRegistry } from './connection-registry';
+
+export interface DeliveryOptions {
+  serverId: string;
+  subjects: ReturnType<typeof clusterSubjects>;
+  /** Deadline of one request to route_server. */
+  requestTimeoutMs?: number;
+  /** How long to keep retrying while no route_server answers. */
+  retryForMs?: number;
+}
+
+/**
+ * Gets a PDU to every connection of some users, wherever they are: this
+ * server's own connections directly, the others through route_server, which
+ * knows the msg_servers holding them and forwards to those only.
+ */
+export class Delivery {
+  private readonly requestTimeoutMs: number;
+  private readonly retryForMs: number;
+
+  constructor(
+    private readonly registry: ConnectionRegistry,
+    private readonly bus: MessageBus,
+    private readonly log: Logger,
+    private readonly options: DeliveryOptions,
+    private readonly onUndelivered: () => void = () => {},
+  ) {
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 2000;
+    this.retryForMs = options.retryForMs ?? 15_000;
+  }
+
+  /** Subscribes to the deliveries route_server sends this server. */
+  listen(): void {
+    this.bus.subscribe(this.options.subjects.msgServerDeliver(this.options.serverId), (data) => {
+      const delivery = IM.Cluster.Delivery.decode(data);
+      this.deliverLocal(delivery.userIds, Buffer.from(delivery.pdu));
+    });
+  }
+
+  /** Delivers to the users' connections everywhere, except the one given. */
+  async toUsers(userIds: number[], pdu: Buffer, exceptConnId?: number): Promise<void> {
+    this.deliverLocal(userIds, pdu, exceptConnId);
+    const request = IM.Cluster.DeliverRequest.encode({ userIds, pdu, originServerId: this.options.serverId }).finish();
+    const giveUpAt = Date.now() + this.retryForMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.bus.request(this.options.subjects.routeDeliver, request, { timeoutMs: this.requestTimeoutMs });
+        return;
+      } catch (err) {
+        const retriable = err instanceof BusError && err.code !== 'CLOSED';
+        if (!retriable || Date.now() >= giveUpAt) {
+          // The message is stored: recipients still get it through unread counts and history.
+          this.onUndelivered();
+          this.log.error({ err, userIds }, 'realtime delivery through route_server failed');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
+      }
+    }
+  }
+
+  deliverLocal(userIds: Iterable<number>, pdu: Buffer, exceptConnId?: number): void {
+    const seen = new Set<number>();
+    for (const userId of userIds) {
+      if (seen.has(userId)) continue;
+      seen.add(userId);
+      for (const conn of this.registry.ofUser(userId)) if (conn.id !== exceptConnId) conn.write(pdu);
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import { IM } from '@tt/proto';
+import { RpcError } from '@tt/rpc';
+import type { CommandRouter } from '../command-router';
+import type { ClientConnection } from '../connection';
+import type { MsgServerContext } from '../context';
+
+const { LoginCmdID, OtherCmdID, ResultType, ClientType, UserStatType, KickReasonType } = IM.BaseDefine;
+
+const KNOWN_CLIENT_TYPES = new Set<number>([ClientType.CLIENT_TYPE_WINDOWS, ClientType.CLIENT_TYPE_MAC, ClientType.CLIENT_TYPE_IOS, ClientType.CLIENT_TYPE_ANDROID]);
+const isMobile = (clientType: number) => (clientType & 0x10) !== 0;
+
+export function registerLoginHandlers(router: CommandRouter, ctx: MsgServerContext): void {
+  router.on(
+    LoginCmdID.CID_LOGIN_REQ_USERLOGIN,
+    'login',
+    IM.Login.IMLoginReq,
+    async ({ conn, reply }, req) => {
+      // A second login request on a connection is ignored, as in the original.
+      if (conn.identity || conn.loginInProgress) return;
+      conn.loginInProgress = true;
+      const refuse = (resultCode: number, resultString: string) => {
+        ctx.metrics.logins.inc({ result: String(resultCode) });
+        reply(LoginCmdID.CID_LOGIN_RES_USERLOGIN, IM.Login.IMLoginRes, { serverTime: ctx.nowSeconds(), resultCode, resultString });
+        conn.close();
+      };
+      if (!KNOWN_CLIENT_TYPES.has(req.clientType)) return refuse(ResultType.REFUSE_REASON_DB_VALIDATE_FAILED, 'unsupported client type');
+
+      let validation: IM.Server.IMValidateRsp;
+      try {
+        validation = await ctx.db.validateUser({ userName: req.userName, password: req.password });
+      } catch (err) {
+        ctx.log.error({ err: err instanceof RpcError ? err.message : err, user: req.userName }, 'login: db_proxy unreachable');
+        return refuse(ResultType.REFUSE_REASON_NO_DB_SERVER, 'database service unavailable');
+      }
+      if (validation.resultCode !== 0 || !validation.userInfo) {
+        ctx.log.info({ user: req.userName, remote: conn.remoteAddress }, 'login refused: bad credentials');
+        return refuse(ResultType.REFUSE_REASON_DB_VALIDATE_FAILED, validation.resultString || 'user name or password is wrong');
+      }
+      if (conn.closed) return;
+
+      const status = req.onlineStatus === UserStatType.USER_STATUS_LEAVE ? UserStatType.USER_STATUS_LEAVE : UserStatType.USER_STATUS_ONLINE;
+      conn.identity = { userId: validation.userInfo.userId, clientType: req.clientType, status };
+      conn.loginInProgress = false;
+      kickOlderSameKind(ctx, conn);
+      ctx.registry.bindUser(conn);
+      ctx.metrics.logins.inc({ result: '0' });
+      ctx.metrics.loggedIn.set(ctx.registry.loggedInCount);
+      reply(LoginCmdID.CID_LOGIN_RES_USERLOGIN, IM.Login.IMLoginRes, {
+        serverTime: ctx.nowSeconds(),
+        resultCode: ResultType.REFUSE_REASON_NONE,
+        resultString: '',
+        onlineStatus: status,
+        userInfo: { ...validation.userInfo, status },
+      });
+      ctx.presence.online(conn);
+      ctx.log.debug({ userId: conn.userId, clientType: req.clientType, connId: conn.id }, 'logged in');
+    },
+    { beforeLogin: true },
+  );
+
+  router.on(
+    LoginCmdID.CID_LOGIN_REQ_LOGINOUT,
+    'logout',
+    IM.Login.IMLogoutReq,
+    ({ conn, reply }) => {
+      reply(LoginCmdID.CID_LOGIN_RES_LOGINOUT, IM.Login.IMLogoutRsp, { resultCode: 0 });
+      conn.close();
+    },
+  );
+
+  router.on(
+    OtherCmdID.CID_OTHER_HEARTBEAT,
+    'heartbeat',
+    IM.Other.IMHeartBeat,
+    ({ reply }) => reply(OtherCmdID.CID_OTHER_HEARTBEAT, IM.Other.IMHeartBeat, {}),
+    { beforeLogin: true, immediate: true },
+  );
+}
+
+/** One PC and one mobile connection per user: a new one kicks the older of its kind. */
+function kickOlderSameKind(ctx: MsgServerContext, conn: ClientConnection): void {
+  const mobile = isMobile(conn.identity!.clientType);
+  for (const other of [...ctx.registry.ofUser(conn.userId)]) {
+    if (other === conn || isMobile(other.identity!.clientType) !== mobile) continue;
+    other.send(LoginCmdID.CID_LOGIN_KICK_USER, IM.Login.IMKickUser, { userId: other.userId, kickReason: KickReasonType.KICK_REASON_DUPLICATE_USER });
+    other.close();
+  }
+}

@@ -1,0 +1,97 @@
+import { encodePdu } from '@tt/codec';
+import { IM } from '@tt/proto';
+import type { CommandRouter } from '../command-router';
+import type { MsgServerContext } from '../context';
+import { normalizeOutgoing, rejectionOf } from '../domain/messaging';
+
+const { MessageCmdID, BuddyListCmdID } = IM.BaseDefine;
+
+/** Largest page of history one request may ask for. */
+export const MAX_MSG_LIST_COUNT = 100;
+/** Largest list of msg_ids in one IMGetMsgByIdReq. */
+export const MAX_MSG_ID_LIST = 100;
+
+export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerContext): void {
+  router.on(MessageCmdID.CID_MSG_DATA, 'msg_data', IM.Message.IMMsgData, async ({ conn, reply }, msg) => {
+    const senderId = conn.userId;
+    const rejection = rejectionOf(senderId, msg);
+    if (rejection) {
+      ctx.metrics.messagesRejected.inc({ reason: rejection.split(' ')[0] });
+      ctx.log.info({ userId: senderId, to: msg.toSessionId, reason: rejection }, 'message discarded');
+      return;
+    }
+    if (msg.msgType >= 0x10) {
+      // Group chat arrives with the protocol issue; until then it is refused like any other invalid message.
+      ctx.metrics.messagesRejected.inc({ reason: 'group' });
+      ctx.log.info({ userId: senderId, to: msg.toSessionId }, 'message discarded: group chat not served yet');
+      return;
+    }
+    if (!ctx.messageLimiter.tryTake(senderId)) {
+      ctx.metrics.messagesRejected.inc({ reason: 'rate' });
+      ctx.log.warn({ userId: senderId, to: msg.toSessionId }, 'message dropped: over the rate limit');
+      return;
+    }
+    const outgoing = normalizeOutgoing(senderId, msg, ctx.nowSeconds());
+    const timer = ctx.metrics.storeSeconds.startTimer();
+    let ack: IM.Message.IMMsgDataAck;
+    try {
+      ack = await ctx.db.saveMessage(outgoing);
+    } catch (err) {
+      // No ack: the client will resend; nothing was committed.
+      ctx.metrics.messagesRejected.inc({ reason: 'store' });
+      ctx.log.error({ err, userId: senderId, to: msg.toSessionId }, 'message not stored');
+      return;
+    } finally {
+      timer();
+    }
+    ctx.metrics.messagesStored.inc();
+    reply(MessageCmdID.CID_MSG_DATA_ACK, IM.Message.IMMsgDataAck, ack);
+    const delivered = IM.Message.IMMsgData.encode({ ...outgoing, msgId: ack.msgId }).finish();
+    await ctx.delivery.toUsers([outgoing.toSessionId!, senderId], encodePdu(3, MessageCmdID.CID_MSG_DATA, 0, delivered), conn.id);
+  });
+
+  // The receiving client's acknowledgement of a delivery; nothing to store.
+  router.on(MessageCmdID.CID_MSG_DATA_ACK, 'msg_data_ack', IM.Message.IMMsgDataAck, () => {});
+
+  router.on(MessageCmdID.CID_MSG_READ_ACK, 'read_ack', IM.Message.IMMsgDataReadAck, async ({ conn }, req) => {
+    const read = { userId: conn.userId, sessionId: req.sessionId, msgId: req.msgId, sessionType: req.sessionType };
+    await ctx.db.markRead(read);
+    const notify = IM.Message.IMMsgDataReadNotify.encode(read).finish();
+    await ctx.delivery.toUsers([conn.userId], encodePdu(3, MessageCmdID.CID_MSG_READ_NOTIFY, 0, notify), conn.id);
+  });
+
+  router.on(MessageCmdID.CID_MSG_TIME_REQUEST, 'time', IM.Message.IMClientTimeReq, ({ reply }) => {
+    reply(MessageCmdID.CID_MSG_TIME_RESPONSE, IM.Message.IMClientTimeRsp, { serverTime: ctx.nowSeconds() });
+  });
+
+  router.on(MessageCmdID.CID_MSG_UNREAD_CNT_REQUEST, 'unread_cnt', IM.Message.IMUnreadMsgCntReq, async ({ conn, reply }, req) => {
+    const rsp = await ctx.db.getUnreadCount({ userId: conn.userId, attachData: req.attachData });
+    reply(MessageCmdID.CID_MSG_UNREAD_CNT_RESPONSE, IM.Message.IMUnreadMsgCntRsp, rsp);
+  });
+
+  router.on(MessageCmdID.CID_MSG_LIST_REQUEST, 'msg_list', IM.Message.IMGetMsgListReq, async ({ conn, reply }, req) => {
+    const rsp = await ctx.db.getMsgList({ ...req, userId: conn.userId, msgCnt: Math.min(req.msgCnt, MAX_MSG_LIST_COUNT) });
+    reply(MessageCmdID.CID_MSG_LIST_RESPONSE, IM.Message.IMGetMsgListRsp, rsp);
+  });
+
+  router.on(MessageCmdID.CID_MSG_GET_LATEST_MSG_ID_REQ, 'latest_msg_id', IM.Message.IMGetLatestMsgIdReq, async ({ conn, reply }, req) => {
+    const rsp = await ctx.db.getLatestMsgId({ ...req, userId: conn.userId });
+    reply(MessageCmdID.CID_MSG_GET_LATEST_MSG_ID_RSP, IM.Message.IMGetLatestMsgIdRsp, rsp);
+  });
+
+  router.on(MessageCmdID.CID_MSG_GET_BY_MSG_ID_REQ, 'msg_by_id', IM.Message.IMGetMsgByIdReq, async ({ conn, reply }, req) => {
+    const rsp = await ctx.db.getMsgById({ ...req, userId: conn.userId, msgIdList: req.msgIdList.slice(0, MAX_MSG_ID_LIST) });
+    reply(MessageCmdID.CID_MSG_GET_BY_MSG_ID_RES, IM.Message.IMGetMsgByIdRsp, rsp);
+  });
+
+  router.on(BuddyListCmdID.CID_BUDDY_LIST_RECENT_CONTACT_SESSION_REQUEST, 'recent_sessions', IM.Buddy.IMRecentContactSessionReq, async ({ conn, reply }, req) => {
+    const rsp = await ctx.db.getRecentSessions({ ...req, userId: conn.userId });
+    reply(BuddyListCmdID.CID_BUDDY_LIST_RECENT_CONTACT_SESSION_RESPONSE, IM.Buddy.IMRecentContactSessionRsp, rsp);
+  });
+
+  router.on(BuddyListCmdID.CID_BUDDY_LIST_USER_INFO_REQUEST, 'users_info', IM.Buddy.IMUsersInfoReq, async ({ conn, reply }, req) => {
+    const rsp = await ctx.db.getUsersInfo({ ...req, userId: conn.userId, userIdList: req.userIdList.slice(0, 1000) });
+    reply(BuddyListCmdID.CID_BUDDY_LIST_USER_INFO_RESPONSE, IM.Buddy.IMUsersInfoRsp, rsp);
+  });
+
+}

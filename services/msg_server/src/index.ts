@@ -1,0 +1,1 @@
+export { startMsgServer, type MsgServerConfig, type MsgServerDeps, type RunningMsgServer } from './msg-server';

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// msg_server as its own process (cluster mode): NATS for the cluster, db_proxy over gRPC.
+import { loadConfig, msgServerSpec } from '@tt/config';
+import { NatsBus } from '@tt/bus';
+import { createMetrics, startAdminServer } from '@tt/observability';
+import { DbProxyService, type DbProxyClient } from '@tt/proto';
+import { createRpcClient } from '@tt/rpc';
+import { runService } from '@tt/runtime';
+import { startMsgServer } from './msg-server';
+
+runService(
+  'msg_server',
+  async ({ log, onShutdown }) => {
+    const cfg = loadConfig(msgServerSpec);
+    const metricsRegistry = createMetrics('msg_server');
+    const bus = await NatsBus.connect({ servers: cfg.NATS_URL.split(','), name: 'msg_server', onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
+    onShutdown(() => bus.close());
+    const db = createRpcClient(DbProxyService, cfg.DB_PROXY_ADDR, { timeoutMs: cfg.DB_PROXY_TIMEOUT_MS }) as unknown as DbProxyClient & { close(): void };
+    onShutdown(() => db.close());
+    const server = await startMsgServer({
+      config: {
+        host: cfg.MSG_SERVER_HOST,
+        port: cfg.MSG_SERVER_PORT,
+        serverId: cfg.MSG_SERVER_ID,
+        advertiseIp: cfg.MSG_SERVER_ADVERTISE_IP,
+        advertiseIp2: cfg.MSG_SERVER_ADVERTISE_IP2,
+        advertisePort: cfg.MSG_SERVER_ADVERTISE_PORT,
+        maxConnections: cfg.MSG_SERVER_MAX_CONNECTIONS,
+        maxFrameBytes: cfg.MSG_SERVER_MAX_FRAME_BYTES,
+        msgRateLimit: cfg.MSG_SERVER_MSG_RATE_LIMIT,
+        loginTimeoutMs: cfg.MSG_SERVER_LOGIN_TIMEOUT_MS,
+        pcIdleTimeoutMs: cfg.MSG_SERVER_PC_IDLE_TIMEOUT_MS,
+        mobileIdleTimeoutMs: cfg.MSG_SERVER_MOBILE_IDLE_TIMEOUT_MS,
+        heartbeatIntervalMs: cfg.MSG_SERVER_HEARTBEAT_INTERVAL_MS,
+        reportIntervalMs: cfg.MSG_SERVER_REPORT_INTERVAL_MS,
+        drainTimeoutMs: cfg.MSG_SERVER_DRAIN_TIMEOUT_MS,
+        subjectPrefix: cfg.TT_SUBJECT_PREFIX,
+      },
+      db,
+      bus,
+      log,
+      metricsRegistry,
+    });
+    onShutdown(() => server.drain());
+    const admin = await startAdminServer({ host: cfg.ADMIN_HOST, port: cfg.ADMIN_PORT, registry: metricsRegistry, logger: log, checks: { ready: server.readiness } });
+    onShutdown(() => admin.close());
+  },
+  { shutdownTimeoutMs: 60_000 },
+);

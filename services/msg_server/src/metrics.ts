@@ -1,0 +1,19 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export function createMsgServerMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    connections: new Gauge({ name: 'tt_msg_server_connections', help: 'Open client connections', registers }),
+    loggedIn: new Gauge({ name: 'tt_msg_server_logged_in_connections', help: 'Logged-in client connections', registers }),
+    logins: new Counter({ name: 'tt_msg_server_logins_total', help: 'Login attempts by result code', labelNames: ['result'] as const, registers }),
+    pdusHandled: new Counter({ name: 'tt_msg_server_pdus_handled_total', help: 'Client PDUs handled, by command', labelNames: ['command'] as const, registers }),
+    pdusDropped: new Counter({ name: 'tt_msg_server_pdus_dropped_total', help: 'Client PDUs dropped, by reason', labelNames: ['reason'] as const, registers }),
+    frameErrors: new Counter({ name: 'tt_msg_server_frame_errors_total', help: 'Connections closed for a broken frame', registers }),
+    messagesStored: new Counter({ name: 'tt_msg_server_messages_stored_total', help: 'Messages stored and acknowledged to their sender', registers }),
+    messagesRejected: new Counter({ name: 'tt_msg_server_messages_rejected_total', help: 'Messages discarded, by reason', labelNames: ['reason'] as const, registers }),
+    undelivered: new Counter({ name: 'tt_msg_server_realtime_delivery_failures_total', help: 'Deliveries route_server could not take (the messages stay stored)', registers }),
+    storeSeconds: new Histogram({ name: 'tt_msg_server_store_seconds', help: 'Time to store one message through db_proxy', buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
+  };
+}
+
+export type MsgServerMetrics = ReturnType<typeof createMsgServerMetrics>;

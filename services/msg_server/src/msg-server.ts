@@ -1,0 +1,216 @@
+import * as net from 'node:net';
+import * as os from 'node:os';
+import { IM, clusterSubjects, type DbProxyClient } from '@tt/proto';
+import type { MessageBus } from '@tt/bus';
+import type { Logger } from '@tt/observability';
+import type { Registry } from 'prom-client';
+import { CommandRouter } from './command-router';
+import { ClientConnection } from './connection';
+import { ConnectionRegistry } from './connection-registry';
+import type { MsgServerContext } from './context';
+import { Delivery } from './delivery';
+import { registerLoginHandlers } from './handlers/login';
+import { registerMessageHandlers } from './handlers/message';
+import { createMsgServerMetrics } from './metrics';
+import { PresencePublisher } from './presence';
+import { RateLimiter } from './rate-limiter';
+
+const { OtherCmdID } = IM.BaseDefine;
+
+export interface MsgServerConfig {
+  host: string;
+  port: number;
+  /** Stable name of this msg_server (hostname:port by default). */
+  serverId?: string;
+  advertiseIp: string;
+  advertiseIp2?: string;
+  advertisePort?: number;
+  maxConnections: number;
+  maxFrameBytes: number;
+  msgRateLimit: number;
+  loginTimeoutMs: number;
+  pcIdleTimeoutMs: number;
+  mobileIdleTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  reportIntervalMs: number;
+  drainTimeoutMs: number;
+  subjectPrefix: string;
+}
+
+export interface MsgServerDeps {
+  config: MsgServerConfig;
+  db: DbProxyClient;
+  bus: MessageBus;
+  log: Logger;
+  metricsRegistry: Registry;
+}
+
+export interface RunningMsgServer {
+  /** Unique per process start: the key other roles know this msg_server by. */
+  instanceId: string;
+  port: number;
+  readiness(): Promise<{ ok: boolean; details: Record<string, unknown> }>;
+  /** Stops taking clients, closes them, tells the cluster it left. */
+  drain(): Promise<void>;
+}
+
+const isMobile = (clientType: number) => (clientType & 0x10) !== 0;
+
+export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgServer> {
+  const { config, db, bus, log } = deps;
+  const subjects = clusterSubjects(config.subjectPrefix);
+  const name = config.serverId || `${os.hostname()}:${config.port}`;
+  const instanceId = `${name.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const metrics = createMsgServerMetrics(deps.metricsRegistry);
+  const registry = new ConnectionRegistry();
+  const presence = new PresencePublisher(bus, registry, instanceId, subjects);
+  const delivery = new Delivery(registry, bus, log, { serverId: instanceId, subjects }, () => metrics.undelivered.inc());
+  const ctx: MsgServerContext = {
+    db,
+    registry,
+    delivery,
+    presence,
+    messageLimiter: new RateLimiter(config.msgRateLimit),
+    metrics,
+    log,
+    nowSeconds: () => Math.floor(Date.now() / 1000),
+  };
+
+  const router = new CommandRouter({
+    unknownCommand: (conn, cid) => {
+      metrics.pdusDropped.inc({ reason: 'unknown_command' });
+      log.debug({ connId: conn.id, commandId: cid }, 'unknown command ignored');
+    },
+    badBody: (conn, cid, err) => {
+      metrics.pdusDropped.inc({ reason: 'bad_body' });
+      log.warn({ connId: conn.id, userId: conn.userId, commandId: cid, err: err.message }, 'body did not parse; dropped');
+    },
+    notLoggedIn: (conn, cid) => {
+      metrics.pdusDropped.inc({ reason: 'not_logged_in' });
+      log.debug({ connId: conn.id, commandId: cid }, 'request before login ignored');
+    },
+    queueFull: (conn, cid) => {
+      metrics.pdusDropped.inc({ reason: 'queue_full' });
+      log.warn({ connId: conn.id, userId: conn.userId, commandId: cid }, 'too many requests in flight; dropped');
+    },
+    handlerFailed: (conn, cid, err) => {
+      metrics.pdusDropped.inc({ reason: 'handler_error' });
+      log.error({ connId: conn.id, userId: conn.userId, commandId: cid, err }, 'request failed');
+    },
+    handled: (command) => metrics.pdusHandled.inc({ command }),
+  });
+  registerLoginHandlers(router, ctx);
+  registerMessageHandlers(router, ctx);
+
+  let nextConnId = 1;
+  let draining = false;
+  const server = net.createServer((socket) => {
+    if (draining) {
+      socket.destroy();
+      return;
+    }
+    const conn = new ClientConnection(nextConnId++, socket, config.maxFrameBytes, {
+      onPdu: (c, pdu) => router.dispatch(c, pdu),
+      onFrameError: (c, err) => {
+        metrics.frameErrors.inc();
+        log.warn({ connId: c.id, userId: c.userId, remote: c.remoteAddress, err: err.message }, 'broken frame; connection closed');
+      },
+      onClose: (c) => {
+        registry.remove(c);
+        if (c.identity) presence.offline(c);
+        metrics.connections.set(registry.size);
+        metrics.loggedIn.set(registry.loggedInCount);
+      },
+    });
+    if (nextConnId > 0xfffffff0) nextConnId = 1;
+    registry.add(conn);
+    metrics.connections.set(registry.size);
+  });
+  server.on('error', (err) => log.error({ err }, 'msg_server listener error'));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as net.AddressInfo).port;
+
+  delivery.listen();
+  presence.listen();
+
+  const report = () => {
+    const info = {
+      ip1: config.advertiseIp,
+      ip2: config.advertiseIp2 || config.advertiseIp,
+      port: config.advertisePort || port,
+      maxConnCnt: config.maxConnections,
+      curConnCnt: registry.size,
+      hostName: name,
+    };
+    bus.publish(subjects.msgServerReport, IM.Cluster.MsgServerReport.encode({ serverId: instanceId, info, ttlMs: config.reportIntervalMs * 3, draining, startedAt: startedAt }).finish());
+  };
+  const startedAt = Date.now();
+  report();
+  presence.publishSnapshot();
+  const reportTimer = setInterval(report, config.reportIntervalMs);
+  reportTimer.unref();
+
+  const sweepEvery = Math.max(100, Math.min(5000, Math.min(config.loginTimeoutMs, config.pcIdleTimeoutMs, config.mobileIdleTimeoutMs, config.heartbeatIntervalMs) / 4));
+  const sweepTimer = setInterval(() => {
+    const now = Date.now();
+    for (const conn of registry.values()) {
+      if (!conn.identity) {
+        if (now - conn.connectedAt > config.loginTimeoutMs) conn.destroy();
+        continue;
+      }
+      const idleLimit = isMobile(conn.identity.clientType) ? config.mobileIdleTimeoutMs : config.pcIdleTimeoutMs;
+      if (now - conn.lastReceivedAt > idleLimit) {
+        log.info({ connId: conn.id, userId: conn.userId }, 'client silent too long; closed');
+        conn.destroy();
+      } else if (now - conn.lastSentAt > config.heartbeatIntervalMs) {
+        conn.send(OtherCmdID.CID_OTHER_HEARTBEAT, IM.Other.IMHeartBeat, {});
+      }
+    }
+    ctx.messageLimiter.sweep();
+  }, sweepEvery);
+  sweepTimer.unref();
+
+  log.info({ port, instanceId, advertise: config.advertiseIp }, 'msg_server listening');
+
+  return {
+    instanceId,
+    port,
+    readiness: async () => {
+      const details: Record<string, unknown> = { bus: bus.isConnected(), draining };
+      try {
+        await db.ping({});
+        details.dbProxy = true;
+      } catch (err) {
+        details.dbProxy = false;
+      }
+      return { ok: !draining && details.bus === true && details.dbProxy === true, details };
+    },
+    drain: async () => {
+      if (draining) return;
+      draining = true;
+      server.close();
+      report();
+      const deadline = Date.now() + config.drainTimeoutMs;
+      // Close clients in batches so they reconnect elsewhere without a stampede.
+      const conns = [...registry.values()];
+      const batch = Math.max(50, Math.ceil(conns.length / Math.max(1, config.drainTimeoutMs / 2 / 100)));
+      for (let i = 0; i < conns.length && Date.now() < deadline; i += batch) {
+        for (const conn of conns.slice(i, i + batch)) conn.close();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      while (registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      for (const conn of registry.values()) conn.destroy();
+      clearInterval(reportTimer);
+      clearInterval(sweepTimer);
+      bus.publish(subjects.msgServerLeaving, IM.Cluster.MsgServerLeaving.encode({ serverId: instanceId }).finish());
+      await bus.flush().catch(() => {});
+      log.info({ instanceId }, 'msg_server drained');
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { startRouteServer, type RouteServerDeps, type RunningRouteServer } from './route-server';
+export { RouteTable } from './route-table';

@@ -1,0 +1,148 @@
+/** One client connection, as a msg_server reported it. */
+export interface RoutedConnection {
+  userId: number;
+  clientType: number;
+  status: number;
+  connId: number;
+}
+
+interface ServerState {
+  /** Highest presence seq applied; a gap means events were missed. */
+  seq: number;
+  expiresAt: number;
+  conns: Map<number, RoutedConnection>;
+}
+
+export type PresenceApplyResult = 'applied' | 'stale' | 'gap';
+
+/**
+ * Which msg_servers hold which users. Every route_server replica keeps its own
+ * copy, rebuilt from the msg_servers (snapshots and presence events), so no
+ * replica is an authority whose loss matters.
+ */
+export class RouteTable {
+  private readonly servers = new Map<string, ServerState>();
+  /** userId -> serverId -> number of that user's connections there. */
+  private readonly byUser = new Map<number, Map<string, number>>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** A msg_server is alive until expiresAt; returns true if it was unknown. */
+  touchServer(serverId: string, ttlMs: number): boolean {
+    const state = this.servers.get(serverId);
+    if (state) {
+      state.expiresAt = this.now() + ttlMs;
+      return false;
+    }
+    this.servers.set(serverId, { seq: 0, expiresAt: this.now() + ttlMs, conns: new Map() });
+    return true;
+  }
+
+  applyPresence(serverId: string, seq: number, conn: RoutedConnection, online: boolean): PresenceApplyResult {
+    const state = this.serverState(serverId);
+    if (seq <= state.seq) return 'stale';
+    const gap = state.seq !== 0 && seq !== state.seq + 1;
+    state.seq = seq;
+    if (online) this.addConn(serverId, state, conn);
+    else this.removeConn(serverId, state, conn.connId);
+    return gap ? 'gap' : 'applied';
+  }
+
+  /** Replaces everything known about a server with its own full account. */
+  applySnapshot(serverId: string, seq: number, conns: RoutedConnection[]): void {
+    const state = this.serverState(serverId);
+    for (const connId of [...state.conns.keys()]) this.removeConn(serverId, state, connId);
+    state.seq = seq;
+    for (const conn of conns) this.addConn(serverId, state, conn);
+  }
+
+  /** Drops a server and all its connections; returns the users that lost a connection. */
+  removeServer(serverId: string): number[] {
+    const state = this.servers.get(serverId);
+    if (!state) return [];
+    const users = new Set<number>();
+    for (const [connId, conn] of state.conns) {
+      users.add(conn.userId);
+      this.removeConn(serverId, state, connId);
+    }
+    this.servers.delete(serverId);
+    return [...users];
+  }
+
+  /** Servers whose reports stopped: removes them and returns their ids. */
+  expireServers(): string[] {
+    const now = this.now();
+    const expired = [...this.servers].filter(([, s]) => s.expiresAt <= now).map(([id]) => id);
+    for (const id of expired) this.removeServer(id);
+    return expired;
+  }
+
+  /** Groups the users by the msg_servers holding their connections. */
+  serversFor(userIds: Iterable<number>, skipServerId?: string): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const userId of userIds) {
+      const servers = this.byUser.get(userId);
+      if (!servers) continue;
+      for (const serverId of servers.keys()) {
+        if (serverId === skipServerId) continue;
+        const list = out.get(serverId);
+        if (list) list.push(userId);
+        else out.set(serverId, [userId]);
+      }
+    }
+    return out;
+  }
+
+  connectionsOf(userId: number): Array<RoutedConnection & { serverId: string }> {
+    const servers = this.byUser.get(userId);
+    if (!servers) return [];
+    const out: Array<RoutedConnection & { serverId: string }> = [];
+    for (const serverId of servers.keys()) {
+      for (const conn of this.servers.get(serverId)?.conns.values() ?? []) {
+        if (conn.userId === userId) out.push({ ...conn, serverId });
+      }
+    }
+    return out;
+  }
+
+  get serverCount(): number {
+    return this.servers.size;
+  }
+
+  get connectionCount(): number {
+    let n = 0;
+    for (const s of this.servers.values()) n += s.conns.size;
+    return n;
+  }
+
+  private serverState(serverId: string): ServerState {
+    let state = this.servers.get(serverId);
+    if (!state) {
+      // Presence from a server we have no report from yet: keep it for a
+      // while; its first report sets the real TTL.
+      state = { seq: 0, expiresAt: this.now() + 30_000, conns: new Map() };
+      this.servers.set(serverId, state);
+    }
+    return state;
+  }
+
+  private addConn(serverId: string, state: ServerState, conn: RoutedConnection): void {
+    if (state.conns.has(conn.connId)) this.removeConn(serverId, state, conn.connId);
+    state.conns.set(conn.connId, { ...conn });
+    let servers = this.byUser.get(conn.userId);
+    if (!servers) this.byUser.set(conn.userId, (servers = new Map()));
+    servers.set(serverId, (servers.get(serverId) ?? 0) + 1);
+  }
+
+  private removeConn(serverId: string, state: ServerState, connId: number): void {
+    const conn = state.conns.get(connId);
+    if (!conn) return;
+    state.conns.delete(connId);
+    const servers = this.byUser.get(conn.userId);
+    if (!servers) return;
+    const left = (servers.get(serverId) ?? 1) - 1;
+    if (left > 0) servers.set(serverId, left);
+    else servers.delete(serverId);
+    if (servers.size === 0) this.byUser.delete(conn.userId);
+  }
+}

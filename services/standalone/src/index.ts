@@ -1,0 +1,2 @@
+// The standalone launcher has no library surface; see main.ts.
+export {};

@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// Standalone mode, the embedded default: every role in one process, with an
+// embedded SQLite database, an in-process bus and an in-process cache. The
+// roles run the same code as in cluster mode; only the adapters differ.
+import * as path from 'node:path';
+import { loadConfig, standaloneSpec } from '@tt/config';
+import { MemoryBus } from '@tt/bus';
+import { MemoryCache } from '@tt/cache';
+import { createMetrics, startAdminServer } from '@tt/observability';
+import { DbProxyService, type DbProxyClient } from '@tt/proto';
+import { createRpcClient } from '@tt/rpc';
+import { runService } from '@tt/runtime';
+import { openStore } from '@tt/storage';
+import { startDbProxy } from '@tt/db-proxy';
+import { startRouteServer } from '@tt/route-server';
+import { startMsgServer } from '@tt/msg-server';
+import { startLoginServer } from '@tt/login-server';
+
+runService(
+  'standalone',
+  async ({ log, onShutdown }) => {
+    const cfg = loadConfig(standaloneSpec);
+    const metricsRegistry = createMetrics('standalone');
+    const dataDir = path.resolve(cfg.TT_DATA_DIR);
+    const subjectPrefix = cfg.TT_SUBJECT_PREFIX;
+
+    const store = await openStore({ kind: 'sqlite', file: path.join(dataDir, 'teamtalk.sqlite'), scryptN: cfg.PASSWORD_SCRYPT_N });
+    onShutdown(() => store.close());
+    const cache = new MemoryCache({ maxEntries: 100_000 });
+    const bus = new MemoryBus({ onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
+    onShutdown(() => bus.close());
+
+    const dbProxy = await startDbProxy({ store, cache, log: log.child({ role: 'db_proxy' }), metricsRegistry, host: '127.0.0.1', port: cfg.DB_PROXY_PORT, serverId: 'standalone' });
+    onShutdown(() => dbProxy.close());
+    const db = createRpcClient(DbProxyService, `127.0.0.1:${dbProxy.port}`, { timeoutMs: 5000 }) as unknown as DbProxyClient & { close(): void };
+    onShutdown(() => db.close());
+
+    const route = startRouteServer({ bus, log: log.child({ role: 'route_server' }), metricsRegistry, subjectPrefix, routeServerId: 'standalone' });
+    onShutdown(() => route.close());
+
+    const login = await startLoginServer({
+      bus,
+      log: log.child({ role: 'login_server' }),
+      metricsRegistry,
+      subjectPrefix,
+      host: cfg.STANDALONE_BIND_HOST,
+      port: cfg.LOGIN_HTTP_PORT,
+      msfsUrl: cfg.LOGIN_MSFS_URL,
+      discoveryUrl: '',
+    });
+    onShutdown(() => login.close());
+
+    const msg = await startMsgServer({
+      config: {
+        host: cfg.STANDALONE_BIND_HOST,
+        port: cfg.MSG_SERVER_PORT,
+        serverId: 'standalone',
+        advertiseIp: cfg.MSG_SERVER_ADVERTISE_IP,
+        maxConnections: cfg.MSG_SERVER_MAX_CONNECTIONS,
+        maxFrameBytes: cfg.MSG_SERVER_MAX_FRAME_BYTES,
+        msgRateLimit: cfg.MSG_SERVER_MSG_RATE_LIMIT,
+        loginTimeoutMs: cfg.MSG_SERVER_LOGIN_TIMEOUT_MS,
+        pcIdleTimeoutMs: cfg.MSG_SERVER_PC_IDLE_TIMEOUT_MS,
+        mobileIdleTimeoutMs: cfg.MSG_SERVER_MOBILE_IDLE_TIMEOUT_MS,
+        heartbeatIntervalMs: 30_000,
+        reportIntervalMs: 2000,
+        drainTimeoutMs: 10_000,
+        subjectPrefix,
+      },
+      db,
+      bus,
+      log: log.child({ role: 'msg_server' }),
+      metricsRegistry,
+    });
+    onShutdown(() => msg.drain());
+
+    const admin = await startAdminServer({
+      host: cfg.ADMIN_HOST,
+      port: cfg.ADMIN_PORT,
+      registry: metricsRegistry,
+      logger: log,
+      checks: {
+        ready: async () => {
+          const parts = { db_proxy: await dbProxy.readiness(), route_server: await route.readiness(), login_server: await login.readiness(), msg_server: await msg.readiness() };
+          return { ok: Object.values(parts).every((p) => p.ok), details: parts };
+        },
+      },
+    });
+    onShutdown(() => admin.close());
+    log.info({ loginHttpPort: login.port, msgServerPort: msg.port, adminPort: admin.port, dataDir }, 'TeamTalk standalone server ready');
+  },
+  { shutdownTimeoutMs: 20_000 },
+);

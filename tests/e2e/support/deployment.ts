@@ -1,0 +1,219 @@
+// Starts the product the way an operator does (real processes, real ports)
+// for end-to-end tests: standalone mode, or cluster mode against the real
+// MariaDB, Redis and NATS on this machine.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+const execFileAsync = promisify(execFile);
+
+export type Mode = 'standalone' | 'cluster';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function isReady(adminPort: number): Promise<boolean> {
+  const res = await fetch(`http://127.0.0.1:${adminPort}/readyz`);
+  return res.status === 200;
+}
+
+export interface RoleProcess {
+  role: string;
+  child: ChildProcess;
+  adminPort: number;
+  output: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+function startRole(role: string, script: string, env: NodeJS.ProcessEnv): RoleProcess {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const keep = (chunk: Buffer) => {
+    output.push(chunk.toString());
+    if (output.length > 500) output.shift();
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  return { role, child, adminPort: Number(env.ADMIN_PORT), output, env };
+}
+
+export interface Deployment {
+  mode: Mode;
+  loginUrl: string;
+  /** msg_server addresses, in start order. */
+  msgServers: Array<{ host: string; port: number; process?: RoleProcess }>;
+  processes: RoleProcess[];
+  /** Env that points ttctl (and the storage layer) at this deployment's store. */
+  storeEnv: NodeJS.ProcessEnv;
+  ttctl(...args: string[]): Promise<string>;
+  /** Creates a user and returns its id. */
+  addUser(name: string, password: string, ...extra: string[]): Promise<number>;
+  stop(): Promise<void>;
+  logs(): string;
+}
+
+export interface DeploymentOptions {
+  msgServers?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+const FAST_TEST_ENV = { LOG_LEVEL: 'warn', PASSWORD_SCRYPT_N: '1024' };
+
+export async function startDeployment(mode: Mode, opts: DeploymentOptions = {}): Promise<Deployment> {
+  return mode === 'standalone' ? startStandalone(opts) : startCluster(opts);
+}
+
+async function startStandalone(opts: DeploymentOptions): Promise<Deployment> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tt-e2e-'));
+  const [loginPort, msgPort, dbPort, adminPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const env = {
+    ...FAST_TEST_ENV,
+    TT_DATA_DIR: dataDir,
+    LOGIN_HTTP_PORT: String(loginPort),
+    MSG_SERVER_PORT: String(msgPort),
+    DB_PROXY_PORT: String(dbPort),
+    ADMIN_PORT: String(adminPort),
+    STANDALONE_BIND_HOST: '127.0.0.1',
+    ADMIN_HOST: '127.0.0.1',
+    ...opts.env,
+  };
+  const proc = startRole('standalone', 'services/standalone/dist/main.js', env);
+  const storeEnv = { TT_MODE: 'standalone', TT_DATA_DIR: dataDir, PASSWORD_SCRYPT_N: '1024' };
+  const deployment = makeDeployment('standalone', `http://127.0.0.1:${loginPort}`, [{ host: '127.0.0.1', port: msgPort, process: proc }], [proc], storeEnv, async () => {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  await waitReady(deployment);
+  return deployment;
+}
+
+async function startCluster(opts: DeploymentOptions): Promise<Deployment> {
+  const id = randomBytes(4).toString('hex');
+  const database = `tt_e2e_${id}`;
+  const common = {
+    ...FAST_TEST_ENV,
+    TT_SUBJECT_PREFIX: `tte2e${id}`,
+    ADMIN_HOST: '127.0.0.1',
+    MYSQL_DATABASE: database,
+    ...opts.env,
+  };
+  const dbPort = await freePort();
+  const processes: RoleProcess[] = [];
+  const db = startRole('db_proxy', 'services/db_proxy/dist/main.js', { ...common, DB_PROXY_HOST: '127.0.0.1', DB_PROXY_PORT: String(dbPort), ADMIN_PORT: String(await freePort()) });
+  processes.push(db);
+  const route = startRole('route_server', 'services/route_server/dist/main.js', { ...common, ADMIN_PORT: String(await freePort()) });
+  processes.push(route);
+  const loginPort = await freePort();
+  const login = startRole('login_server', 'services/login_server/dist/main.js', { ...common, LOGIN_HTTP_HOST: '127.0.0.1', LOGIN_HTTP_PORT: String(loginPort), ADMIN_PORT: String(await freePort()) });
+  processes.push(login);
+  const msgServers: Deployment['msgServers'] = [];
+  for (let i = 0; i < (opts.msgServers ?? 1); i++) {
+    const port = await freePort();
+    const ms = startRole('msg_server', 'services/msg_server/dist/main.js', {
+      ...common,
+      MSG_SERVER_HOST: '127.0.0.1',
+      MSG_SERVER_PORT: String(port),
+      MSG_SERVER_ID: `ms${i + 1}`,
+      DB_PROXY_ADDR: `127.0.0.1:${dbPort}`,
+      MSG_SERVER_REPORT_INTERVAL_MS: '500',
+      ADMIN_PORT: String(await freePort()),
+    });
+    processes.push(ms);
+    msgServers.push({ host: '127.0.0.1', port, process: ms });
+  }
+  const storeEnv = { TT_MODE: 'cluster', MYSQL_DATABASE: database, PASSWORD_SCRYPT_N: '1024' };
+  const deployment = makeDeployment('cluster', `http://127.0.0.1:${loginPort}`, msgServers, processes, storeEnv, async () => {
+    await execFileAsync('mariadb', ['-uroot', '-h127.0.0.1', '-e', `DROP DATABASE IF EXISTS ${database}`]).catch(() => {});
+  });
+  await waitReady(deployment);
+  return deployment;
+}
+
+function makeDeployment(mode: Mode, loginUrl: string, msgServers: Deployment['msgServers'], processes: RoleProcess[], storeEnv: NodeJS.ProcessEnv, cleanup: () => Promise<void>): Deployment {
+  const ttctl = async (...args: string[]) => {
+    const { stdout } = await execFileAsync(process.execPath, [path.join(REPO_ROOT, 'packages/ttctl/dist/main.js'), ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...storeEnv } });
+    return stdout;
+  };
+  return {
+    mode,
+    loginUrl,
+    msgServers,
+    processes,
+    storeEnv,
+    ttctl,
+    addUser: async (name, password, ...extra) => {
+      const out = await ttctl('user', 'add', name, '--password', password, ...extra);
+      const m = /id (\d+)/.exec(out);
+      if (!m) throw new Error(`unexpected ttctl output: ${out}`);
+      return Number(m[1]);
+    },
+    logs: () => processes.map((p) => `--- ${p.role}\n${p.output.join('')}`).join('\n'),
+    stop: async () => {
+      await Promise.all(
+        processes.map(
+          (p) =>
+            new Promise<void>((resolve) => {
+              if (p.child.exitCode !== null || p.child.signalCode !== null) return resolve();
+              const timer = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
+              p.child.once('exit', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              p.child.kill('SIGTERM');
+            }),
+        ),
+      );
+      await cleanup();
+    },
+  };
+}
+
+async function waitReady(d: Deployment): Promise<void> {
+  try {
+    for (const p of d.processes) {
+      await waitUntil(() => {
+        if (p.child.exitCode !== null) throw new Error(`${p.role} exited with ${p.child.exitCode}`);
+        return isReady(p.adminPort);
+      }, 30_000, `${p.role} to be ready`);
+    }
+    // login_server must know every msg_server before clients ask it.
+    await waitUntil(async () => {
+      const seen = new Set<number>();
+      for (let i = 0; i < d.msgServers.length * 4; i++) {
+        const res = await fetch(`${d.loginUrl}/msg_server`);
+        const body = (await res.json()) as { code: number; port?: string };
+        if (body.code === 0) seen.add(Number(body.port));
+      }
+      return seen.size === d.msgServers.length;
+    }, 20_000, 'login_server to know every msg_server');
+  } catch (err) {
+    const logs = d.logs();
+    await d.stop();
+    throw new Error(`${(err as Error).message}\n${logs}`);
+  }
+}
