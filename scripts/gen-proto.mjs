@@ -153,7 +153,7 @@ function emitServices(services, hash) {
   const js = [
     headerLine(hash),
     "'use strict';",
-    "const { IM } = require('./im');",
+    "const { IMPORTS } = require('./im');",
     '',
     '// protobufjs returns a Buffer under Node; wrap anything else without copying.',
     'function toBuffer(bytes) {',
@@ -176,7 +176,7 @@ function emitServices(services, hash) {
   const dts = [
     headerLine(hash),
     "import type * as grpc from '@grpc/grpc-js';",
-    "import { IM } from './im';",
+    "import { IMPORTS } from './im';",
     '',
   ];
 
@@ -201,7 +201,7 @@ function emitServices(services, hash) {
 
     js.push(`/** ${full} */`, `exports.${service.name}Service = {`);
     for (const m of methods) {
-      js.push(`  ${m.key}: method('/${full}/${m.name}', '${m.name}', ${m.reqStream}, ${m.rspStream}, IM.${tsName(m.req).slice(3)}, IM.${tsName(m.rsp).slice(3)}),`);
+      js.push(`  ${m.key}: method('/${full}/${m.name}', '${m.name}', ${m.reqStream}, ${m.rspStream}, ${tsName(m.req)}, ${tsName(m.rsp)}),`);
     }
     js.push('};', '');
 
@@ -235,7 +235,11 @@ function emitServices(services, hash) {
     }
     dts.push('};', '');
   }
-  return { js: js.join('\n'), dts: dts.join('\n') };
+  // Top-level namespaces the message types live in (IM for all of today's protos).
+  const tops = new Set(['IM']);
+  for (const service of services) for (const m of service.methodsArray) for (const t of [m.resolvedRequestType, m.resolvedResponseType]) tops.add(tsName(t).split('.')[0]);
+  const imports = [...tops].sort().join(', ');
+  return { js: js.join('\n').replace('IMPORTS', imports), dts: dts.join('\n').replace('IMPORTS', imports) };
 }
 
 // ---- main ----------------------------------------------------------------

@@ -49,7 +49,7 @@ export interface ConfigDoc {
 
 /** A spec as rows for docs/CONFIG.md. */
 export function describeSpec(spec: ConfigSpec): ConfigDoc[] {
-  return Object.entries(spec).map(([name, validator]) => {
+  return Object.entries(spec as Record<string, unknown>).map(([name, validator]) => {
     const v = validator as unknown as Spec<unknown>;
     let def = v.default === undefined ? '(required)' : JSON.stringify(v.default);
     if (def === '""') def = '(empty)';

@@ -3,3 +3,4 @@
 export { IM } from '../generated/im';
 export { DbProxyService, type DbProxyServiceDefinition, type DbProxyHandlers, type DbProxyClient } from '../generated/services';
 export { commands, messageForCommand, commandForMessage, serviceIdForCommand, type CommandInfo, type MessageType } from './commands';
+export { clusterSubjects, type ClusterSubjects } from './subjects';

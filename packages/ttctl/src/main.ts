@@ -13,8 +13,8 @@ async function main(): Promise<number> {
   const cfg = loadConfig(ttctlSpec);
   const store =
     cfg.TT_MODE === 'cluster'
-      ? await openStore({ kind: 'mysql', host: cfg.MYSQL_HOST, port: cfg.MYSQL_PORT, user: cfg.MYSQL_USER, password: cfg.MYSQL_PASSWORD, database: cfg.MYSQL_DATABASE, connectionLimit: 2, scryptN: cfg.PASSWORD_SCRYPT_N })
-      : await openStore({ kind: 'sqlite', file: path.join(path.resolve(cfg.TT_DATA_DIR), 'teamtalk.sqlite'), scryptN: cfg.PASSWORD_SCRYPT_N });
+      ? await openStore({ kind: 'mysql', host: cfg.MYSQL_HOST, port: cfg.MYSQL_PORT, user: cfg.MYSQL_USER, password: cfg.MYSQL_PASSWORD, database: cfg.MYSQL_DATABASE, connectionLimit: 2}, { scrypt: { N: cfg.PASSWORD_SCRYPT_N } })
+      : await openStore({ kind: 'sqlite', file: path.join(path.resolve(cfg.TT_DATA_DIR), 'teamtalk.sqlite')}, { scrypt: { N: cfg.PASSWORD_SCRYPT_N } });
   try {
     for (const line of await runCommand(store, argv)) process.stdout.write(`${line}\n`);
     return 0;

@@ -10,7 +10,7 @@ import { startDbProxy } from './db-proxy';
 
 runService('db_proxy', async ({ log, onShutdown }) => {
   const cfg = loadConfig(dbProxySpec);
-  const metricsRegistry = createMetrics('db_proxy');
+  const metricsRegistry = createMetrics('db_proxy').registry;
   const store = await openStore({
     kind: 'mysql',
     host: cfg.MYSQL_HOST,
@@ -19,8 +19,7 @@ runService('db_proxy', async ({ log, onShutdown }) => {
     password: cfg.MYSQL_PASSWORD,
     database: cfg.MYSQL_DATABASE,
     connectionLimit: cfg.MYSQL_POOL_SIZE,
-    scryptN: cfg.PASSWORD_SCRYPT_N,
-  });
+  }, { scrypt: { N: cfg.PASSWORD_SCRYPT_N } });
   onShutdown(() => store.close());
   const cache = await RedisCache.connect({ url: cfg.REDIS_URL, keyPrefix: `${cfg.TT_SUBJECT_PREFIX}:` });
   onShutdown(() => cache.close());

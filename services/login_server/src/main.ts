@@ -8,7 +8,7 @@ import { startLoginServer } from './login-server';
 
 runService('login_server', async ({ log, onShutdown }) => {
   const cfg = loadConfig(loginServerSpec);
-  const metricsRegistry = createMetrics('login_server');
+  const metricsRegistry = createMetrics('login_server').registry;
   const bus = await NatsBus.connect({ servers: cfg.NATS_URL.split(','), name: 'login_server', onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
   onShutdown(() => bus.close());
   const server = await startLoginServer({

@@ -12,7 +12,7 @@ runService(
   'msg_server',
   async ({ log, onShutdown }) => {
     const cfg = loadConfig(msgServerSpec);
-    const metricsRegistry = createMetrics('msg_server');
+    const metricsRegistry = createMetrics('msg_server').registry;
     const bus = await NatsBus.connect({ servers: cfg.NATS_URL.split(','), name: 'msg_server', onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
     onShutdown(() => bus.close());
     const db = createRpcClient(DbProxyService, cfg.DB_PROXY_ADDR, { timeoutMs: cfg.DB_PROXY_TIMEOUT_MS }) as unknown as DbProxyClient & { close(): void };

@@ -9,7 +9,7 @@ import { startRouteServer } from './route-server';
 
 runService('route_server', async ({ log, onShutdown }) => {
   const cfg = loadConfig(routeServerSpec);
-  const metricsRegistry = createMetrics('route_server');
+  const metricsRegistry = createMetrics('route_server').registry;
   const bus = await NatsBus.connect({ servers: cfg.NATS_URL.split(','), name: 'route_server', onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
   onShutdown(() => bus.close());
   const server = startRouteServer({ bus, log, metricsRegistry, subjectPrefix: cfg.TT_SUBJECT_PREFIX, routeServerId: cfg.ROUTE_SERVER_ID || `${os.hostname()}:${process.pid}` });

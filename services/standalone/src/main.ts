@@ -20,11 +20,11 @@ runService(
   'standalone',
   async ({ log, onShutdown }) => {
     const cfg = loadConfig(standaloneSpec);
-    const metricsRegistry = createMetrics('standalone');
+    const metricsRegistry = createMetrics('standalone').registry;
     const dataDir = path.resolve(cfg.TT_DATA_DIR);
     const subjectPrefix = cfg.TT_SUBJECT_PREFIX;
 
-    const store = await openStore({ kind: 'sqlite', file: path.join(dataDir, 'teamtalk.sqlite'), scryptN: cfg.PASSWORD_SCRYPT_N });
+    const store = await openStore({ kind: 'sqlite', file: path.join(dataDir, 'teamtalk.sqlite')}, { scrypt: { N: cfg.PASSWORD_SCRYPT_N } });
     onShutdown(() => store.close());
     const cache = new MemoryCache({ maxEntries: 100_000 });
     const bus = new MemoryBus({ onError: (err: unknown) => log.error({ err }, 'bus handler failed') });

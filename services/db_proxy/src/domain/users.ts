@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { IM } from '@tt/proto';
 import type { Cache } from '@tt/cache';
-import type { Store, User } from '@tt/storage';
+import type { Store, User, VerifiedCredentials } from '@tt/storage';
 
 const AUTH_CACHE_TTL_SECONDS = 600;
 
@@ -23,21 +22,15 @@ export function toUserInfo(user: User): IM.BaseDefine.IUserInfo {
 
 /**
  * Checks a login. The slow KDF runs once per (stored hash, password) pair;
- * after that a shared cache entry, keyed by a digest of both, answers. A
- * password change changes the stored hash, so old entries can never match.
+ * after that the shared cache answers (see UserRepository.authenticate).
  */
 export async function validateUser(store: Store, cache: Cache, userName: string, passwordMd5: string): Promise<IM.Server.IIMValidateRsp> {
-  const refused = { userName, resultCode: 1, resultString: 'user name or password is wrong' };
-  const user = userName ? await store.users.findByName(userName) : undefined;
-  if (!user || !/^[0-9a-fA-F]{32}$/.test(passwordMd5)) return refused;
-  const md5 = passwordMd5.toLowerCase();
-  const cacheKey = `auth:${createHash('sha256').update(user.passwordHash).update('\0').update(md5).digest('base64url')}`;
-  let ok = (await cache.get(cacheKey).catch(() => null)) === '1';
-  if (!ok) {
-    ok = await store.users.verifyPassword(user, md5);
-    if (ok) await cache.set(cacheKey, '1', AUTH_CACHE_TTL_SECONDS).catch(() => {});
-  }
-  if (!ok) return refused;
+  const verified: VerifiedCredentials = {
+    isVerified: async (key) => (await cache.get(`auth:${key}`)) === '1',
+    markVerified: (key) => cache.set(`auth:${key}`, '1', AUTH_CACHE_TTL_SECONDS),
+  };
+  const user = userName ? await store.users.authenticate(userName, passwordMd5, verified) : null;
+  if (!user) return { userName, resultCode: 1, resultString: 'user name or password is wrong' };
   return { userName, resultCode: 0, resultString: '', userInfo: toUserInfo(user) };
 }
 

@@ -1,0 +1,33 @@
+export type { SqlDialect, SqlValue, ExecuteResult, SqlExecutor, SqlDatabase } from './db';
+export { StorageError, isStorageError, toStorageError } from './errors';
+export type { StorageErrorCode } from './errors';
+export { openStore, openDatabase } from './store';
+export type { Store, StoreConfig, StoreOptions } from './store';
+export type { MysqlConfig } from './mysql';
+export type { SqliteConfig } from './sqlite';
+export { MIGRATIONS, MIGRATIONS_TABLE, runMigrations } from './migrations';
+export type { Migration, MigrationResult, MigrateOptions } from './migrations';
+export { hashPassword, verifyPasswordHash, isMd5Hex, DEFAULT_SCRYPT_PARAMS } from './password';
+export type { ScryptParams } from './password';
+export { SessionType, SessionStatus, DepartStatus, UserStatus } from './model';
+export type {
+  SessionTypeValue,
+  ConversationKey,
+  User,
+  NewUser,
+  UserPatch,
+  Department,
+  NewDepartment,
+  NewMessage,
+  StoredMessage,
+  LatestMessageSummary,
+  UnreadSession,
+  RecentSession,
+} from './model';
+export { conversationKey } from './validate';
+export { UserRepository, type VerifiedCredentials } from './repos/users';
+export { DepartmentRepository } from './repos/departments';
+export { MessageRepository } from './repos/messages';
+export type { ListMessagesOptions } from './repos/messages';
+export { SessionRepository } from './repos/sessions';
+export type { RecentSinceOptions } from './repos/sessions';

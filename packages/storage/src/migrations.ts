@@ -1,0 +1,245 @@
+import { SqlDatabase, SqlDialect, SqlExecutor } from './db';
+import { StorageError } from './errors';
+
+/**
+ * One schema step. Statements run in order; each must be safe to re-run (IF NOT EXISTS) because
+ * MySQL DDL is not transactional: a crash between a CREATE and the bookkeeping row must not wedge
+ * the next start.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  mysql: readonly string[];
+  sqlite: readonly string[];
+}
+
+export const MIGRATIONS_TABLE = 'tt_schema_migrations';
+
+// MySQL tables use utf8mb4_bin so names compare byte-exact, like SQLite's default BINARY collation.
+const MYSQL_TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema: departments, users, conversations, messages, recent sessions',
+    mysql: [
+      `CREATE TABLE IF NOT EXISTS im_depart (
+        id INT UNSIGNED NOT NULL AUTO_INCREMENT,
+        name VARCHAR(64) NOT NULL,
+        priority INT UNSIGNED NOT NULL DEFAULT 0,
+        parent_id INT UNSIGNED NOT NULL DEFAULT 0,
+        status TINYINT UNSIGNED NOT NULL DEFAULT 0,
+        created INT UNSIGNED NOT NULL,
+        updated INT UNSIGNED NOT NULL,
+        PRIMARY KEY (id),
+        UNIQUE KEY uk_depart_name (name),
+        KEY idx_depart_updated (updated)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS im_user (
+        id INT UNSIGNED NOT NULL AUTO_INCREMENT,
+        name VARCHAR(64) NOT NULL,
+        password_hash VARCHAR(255) NOT NULL,
+        nick VARCHAR(64) NOT NULL DEFAULT '',
+        real_name VARCHAR(64) NOT NULL DEFAULT '',
+        sex TINYINT UNSIGNED NOT NULL DEFAULT 0,
+        avatar VARCHAR(255) NOT NULL DEFAULT '',
+        phone VARCHAR(32) NOT NULL DEFAULT '',
+        email VARCHAR(128) NOT NULL DEFAULT '',
+        domain VARCHAR(64) NOT NULL DEFAULT '',
+        depart_id INT UNSIGNED NOT NULL DEFAULT 0,
+        sign_info VARCHAR(255) NOT NULL DEFAULT '',
+        status TINYINT UNSIGNED NOT NULL DEFAULT 0,
+        created INT UNSIGNED NOT NULL,
+        updated INT UNSIGNED NOT NULL,
+        PRIMARY KEY (id),
+        UNIQUE KEY uk_user_name (name),
+        KEY idx_user_updated (updated)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS im_conversation (
+        session_type TINYINT UNSIGNED NOT NULL,
+        id_a INT UNSIGNED NOT NULL,
+        id_b INT UNSIGNED NOT NULL,
+        last_msg_id INT UNSIGNED NOT NULL DEFAULT 0,
+        last_from_id INT UNSIGNED NOT NULL DEFAULT 0,
+        last_msg_type INT UNSIGNED NOT NULL DEFAULT 0,
+        last_msg_data MEDIUMBLOB NULL,
+        updated INT UNSIGNED NOT NULL DEFAULT 0,
+        PRIMARY KEY (session_type, id_a, id_b)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS im_message (
+        session_type TINYINT UNSIGNED NOT NULL,
+        id_a INT UNSIGNED NOT NULL,
+        id_b INT UNSIGNED NOT NULL,
+        msg_id INT UNSIGNED NOT NULL,
+        from_id INT UNSIGNED NOT NULL,
+        to_id INT UNSIGNED NOT NULL,
+        msg_type INT UNSIGNED NOT NULL,
+        content MEDIUMBLOB NOT NULL,
+        created INT UNSIGNED NOT NULL,
+        PRIMARY KEY (session_type, id_a, id_b, msg_id)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS im_recent_session (
+        user_id INT UNSIGNED NOT NULL,
+        session_type TINYINT UNSIGNED NOT NULL,
+        peer_id INT UNSIGNED NOT NULL,
+        status TINYINT UNSIGNED NOT NULL DEFAULT 0,
+        unread_cnt INT UNSIGNED NOT NULL DEFAULT 0,
+        read_msg_id INT UNSIGNED NOT NULL DEFAULT 0,
+        created INT UNSIGNED NOT NULL,
+        updated INT UNSIGNED NOT NULL,
+        PRIMARY KEY (user_id, session_type, peer_id),
+        KEY idx_recent_user_updated (user_id, updated)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+    ],
+    sqlite: [
+      `CREATE TABLE IF NOT EXISTS im_depart (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        priority INTEGER NOT NULL DEFAULT 0,
+        parent_id INTEGER NOT NULL DEFAULT 0,
+        status INTEGER NOT NULL DEFAULT 0,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL
+      ) STRICT`,
+      `CREATE INDEX IF NOT EXISTS idx_depart_updated ON im_depart (updated)`,
+      `CREATE TABLE IF NOT EXISTS im_user (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        nick TEXT NOT NULL DEFAULT '',
+        real_name TEXT NOT NULL DEFAULT '',
+        sex INTEGER NOT NULL DEFAULT 0,
+        avatar TEXT NOT NULL DEFAULT '',
+        phone TEXT NOT NULL DEFAULT '',
+        email TEXT NOT NULL DEFAULT '',
+        domain TEXT NOT NULL DEFAULT '',
+        depart_id INTEGER NOT NULL DEFAULT 0,
+        sign_info TEXT NOT NULL DEFAULT '',
+        status INTEGER NOT NULL DEFAULT 0,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL
+      ) STRICT`,
+      `CREATE INDEX IF NOT EXISTS idx_user_updated ON im_user (updated)`,
+      `CREATE TABLE IF NOT EXISTS im_conversation (
+        session_type INTEGER NOT NULL,
+        id_a INTEGER NOT NULL,
+        id_b INTEGER NOT NULL,
+        last_msg_id INTEGER NOT NULL DEFAULT 0,
+        last_from_id INTEGER NOT NULL DEFAULT 0,
+        last_msg_type INTEGER NOT NULL DEFAULT 0,
+        last_msg_data BLOB,
+        updated INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (session_type, id_a, id_b)
+      ) STRICT, WITHOUT ROWID`,
+      `CREATE TABLE IF NOT EXISTS im_message (
+        session_type INTEGER NOT NULL,
+        id_a INTEGER NOT NULL,
+        id_b INTEGER NOT NULL,
+        msg_id INTEGER NOT NULL,
+        from_id INTEGER NOT NULL,
+        to_id INTEGER NOT NULL,
+        msg_type INTEGER NOT NULL,
+        content BLOB NOT NULL,
+        created INTEGER NOT NULL,
+        PRIMARY KEY (session_type, id_a, id_b, msg_id)
+      ) STRICT`,
+      `CREATE TABLE IF NOT EXISTS im_recent_session (
+        user_id INTEGER NOT NULL,
+        session_type INTEGER NOT NULL,
+        peer_id INTEGER NOT NULL,
+        status INTEGER NOT NULL DEFAULT 0,
+        unread_cnt INTEGER NOT NULL DEFAULT 0,
+        read_msg_id INTEGER NOT NULL DEFAULT 0,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL,
+        PRIMARY KEY (user_id, session_type, peer_id)
+      ) STRICT, WITHOUT ROWID`,
+      `CREATE INDEX IF NOT EXISTS idx_recent_user_updated ON im_recent_session (user_id, updated)`,
+    ],
+  },
+];
+
+const CREATE_MIGRATIONS_TABLE: Record<SqlDialect, string> = {
+  mysql: `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+    version INT UNSIGNED NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    applied_at INT UNSIGNED NOT NULL,
+    PRIMARY KEY (version)
+  ) ${MYSQL_TABLE_OPTIONS}`,
+  sqlite: `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+    version INTEGER NOT NULL PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+  ) STRICT`,
+};
+
+export interface MigrationResult {
+  /** Versions applied by this call (empty when the schema was already current). */
+  applied: number[];
+  /** Highest version now recorded. */
+  current: number;
+}
+
+export interface MigrateOptions {
+  migrations?: readonly Migration[];
+  /** MySQL: seconds to wait for the migration lock held by another process. Default 30. */
+  lockTimeoutSec?: number;
+  now?: () => number;
+}
+
+function validate(migrations: readonly Migration[]): void {
+  let prev = 0;
+  for (const m of migrations) {
+    if (!Number.isInteger(m.version) || m.version <= prev) {
+      throw new StorageError('INVALID_ARGUMENT', `migration versions must be increasing positive integers (at ${m.version})`);
+    }
+    prev = m.version;
+  }
+}
+
+async function applyPending(ex: SqlExecutor, migrations: readonly Migration[], now: () => number): Promise<MigrationResult> {
+  await ex.execute(CREATE_MIGRATIONS_TABLE[ex.dialect]);
+  const rows = await ex.query<{ version: number }>(`SELECT version FROM ${MIGRATIONS_TABLE}`);
+  const done = new Set(rows.map((r) => Number(r.version)));
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (done.has(m.version)) continue;
+    for (const statement of m[ex.dialect]) await ex.execute(statement);
+    await ex.execute(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`, [m.version, m.name, now()]);
+    applied.push(m.version);
+    done.add(m.version);
+  }
+  return { applied, current: done.size === 0 ? 0 : Math.max(...done) };
+}
+
+/**
+ * Brings the schema up to date. Safe to call from several processes at once: MySQL serialises the
+ * runs with GET_LOCK (per database), SQLite runs everything in one BEGIN IMMEDIATE transaction.
+ * Re-running is a no-op.
+ */
+export async function runMigrations(db: SqlDatabase, options: MigrateOptions = {}): Promise<MigrationResult> {
+  const migrations = options.migrations ?? MIGRATIONS;
+  validate(migrations);
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+
+  if (db.dialect === 'sqlite') {
+    return db.transaction((tx) => applyPending(tx, migrations, now));
+  }
+
+  const timeout = options.lockTimeoutSec ?? 30;
+  return db.withConnection(async (conn) => {
+    // GET_LOCK names are server-wide: qualify with the database so unrelated databases do not wait on each other.
+    const [lock] = await conn.query<{ name: string; ok: number | null }>(
+      `SELECT LEFT(CONCAT('${MIGRATIONS_TABLE}:', DATABASE()), 64) AS name, GET_LOCK(LEFT(CONCAT('${MIGRATIONS_TABLE}:', DATABASE()), 64), ?) AS ok`,
+      [timeout],
+    );
+    if (!lock || Number(lock.ok) !== 1) {
+      throw new StorageError('UNAVAILABLE', `timed out after ${timeout}s waiting for the schema migration lock`);
+    }
+    try {
+      return await applyPending(conn, migrations, now);
+    } finally {
+      await conn.query('SELECT RELEASE_LOCK(?)', [lock.name]).catch(() => undefined);
+    }
+  });
+}

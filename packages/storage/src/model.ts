@@ -1,0 +1,125 @@
+/** Values stored in the schema, aligned with IM.BaseDefine where TeamTalk defines them. */
+
+export const SessionType = { SINGLE: 1, GROUP: 2 } as const;
+export type SessionTypeValue = (typeof SessionType)[keyof typeof SessionType];
+
+/** im_recent_session.status (IM.BaseDefine SessionStatusType). */
+export const SessionStatus = { OK: 0, DELETED: 1 } as const;
+
+/** im_depart.status (IM.BaseDefine DepartmentStatusType). */
+export const DepartStatus = { OK: 0, DELETED: 1 } as const;
+
+/** im_user.status: 0 active; 1 disabled (may not log in; still listed so clients learn the change). */
+export const UserStatus = { ACTIVE: 0, DISABLED: 1 } as const;
+
+/** Key of a conversation: single chat (1, min(a,b), max(a,b)); group chat (2, groupId, 0). */
+export interface ConversationKey {
+  sessionType: SessionTypeValue;
+  idA: number;
+  idB: number;
+}
+
+export interface User {
+  id: number;
+  name: string;
+  nick: string;
+  realName: string;
+  /** TeamTalk user_gender. */
+  sex: number;
+  avatar: string;
+  phone: string;
+  email: string;
+  domain: string;
+  departId: number;
+  signInfo: string;
+  /** See UserStatus. */
+  status: number;
+  created: number;
+  updated: number;
+}
+
+export interface NewUser {
+  name: string;
+  /** Lowercase (or uppercase) hex MD5 of the plaintext password, as TeamTalk clients send it. */
+  passwordMd5Hex: string;
+  nick?: string;
+  realName?: string;
+  sex?: number;
+  avatar?: string;
+  phone?: string;
+  email?: string;
+  domain?: string;
+  departId?: number;
+  signInfo?: string;
+  status?: number;
+}
+
+export type UserPatch = Partial<Omit<NewUser, 'name' | 'passwordMd5Hex'>>;
+
+export interface Department {
+  id: number;
+  name: string;
+  priority: number;
+  parentId: number;
+  /** See DepartStatus. */
+  status: number;
+  created: number;
+  updated: number;
+}
+
+export interface NewDepartment {
+  name: string;
+  parentId?: number;
+  priority?: number;
+}
+
+export interface NewMessage {
+  sessionType: SessionTypeValue;
+  fromUserId: number;
+  /** Peer user id (single chat) or group id (group chat). */
+  toId: number;
+  msgType: number;
+  data: Uint8Array;
+  /** Unix seconds. */
+  createTime: number;
+  /**
+   * Group chat only: the users whose recent session gets unread+1 (normally the member list; the
+   * sender is skipped if present). Ignored for single chat, where the recipient is toId.
+   */
+  recipientIds?: readonly number[];
+}
+
+export interface StoredMessage {
+  msgId: number;
+  fromId: number;
+  toId: number;
+  msgType: number;
+  data: Buffer;
+  createTime: number;
+}
+
+export interface LatestMessageSummary {
+  latestMsgId: number;
+  latestMsgData: Buffer;
+  latestMsgType: number;
+  latestFromId: number;
+  /** Unix seconds of the latest message (0 if none). */
+  latestMsgTime: number;
+}
+
+export interface UnreadSession extends LatestMessageSummary {
+  sessionType: number;
+  peerId: number;
+  unreadCnt: number;
+}
+
+export interface RecentSession extends LatestMessageSummary {
+  sessionType: number;
+  peerId: number;
+  /** See SessionStatus. */
+  status: number;
+  unreadCnt: number;
+  readMsgId: number;
+  created: number;
+  updated: number;
+}

@@ -1,0 +1,195 @@
+import { SqlDatabase, SqlExecutor, SqlValue } from '../db';
+import { isStorageError, StorageError } from '../errors';
+import { ConversationKey, NewMessage, SessionType, SessionStatus, StoredMessage } from '../model';
+import { asBuffer, conversationKey, sessionType, u32 } from '../validate';
+
+interface MessageRow {
+  msg_id: number;
+  from_id: number;
+  to_id: number;
+  msg_type: number;
+  content: unknown;
+  created: number;
+}
+
+function toMessage(r: MessageRow): StoredMessage {
+  return {
+    msgId: Number(r.msg_id),
+    fromId: Number(r.from_id),
+    toId: Number(r.to_id),
+    msgType: Number(r.msg_type),
+    data: asBuffer(r.content),
+    createTime: Number(r.created),
+  };
+}
+
+const MESSAGE_COLUMNS = 'msg_id, from_id, to_id, msg_type, content, created';
+const KEY_WHERE = 'session_type = ? AND id_a = ? AND id_b = ?';
+const RECIPIENT_CHUNK = 200;
+const ID_CHUNK = 500;
+const CONFLICT_RETRIES = 4;
+
+/**
+ * Step (1) of saveMessage: bump the conversation's msg_id counter and record the latest-message
+ * summary. The conversation row stays exclusively locked until the transaction ends, which
+ * serialises concurrent senders of one conversation (across processes too).
+ */
+const BUMP_COUNTER = {
+  // LAST_INSERT_ID(expr) makes the new counter value come back as the statement's insertId.
+  mysql: `INSERT INTO im_conversation (session_type, id_a, id_b, last_msg_id, last_from_id, last_msg_type, last_msg_data, updated)
+          VALUES (?, ?, ?, LAST_INSERT_ID(1), ?, ?, ?, ?)
+          ON DUPLICATE KEY UPDATE last_msg_id = LAST_INSERT_ID(last_msg_id + 1), last_from_id = VALUES(last_from_id),
+            last_msg_type = VALUES(last_msg_type), last_msg_data = VALUES(last_msg_data), updated = VALUES(updated)`,
+  sqlite: `INSERT INTO im_conversation (session_type, id_a, id_b, last_msg_id, last_from_id, last_msg_type, last_msg_data, updated)
+           VALUES (?, ?, ?, 1, ?, ?, ?, ?)
+           ON CONFLICT (session_type, id_a, id_b) DO UPDATE SET last_msg_id = last_msg_id + 1, last_from_id = excluded.last_from_id,
+             last_msg_type = excluded.last_msg_type, last_msg_data = excluded.last_msg_data, updated = excluded.updated
+           RETURNING last_msg_id`,
+} as const;
+
+const INSERT_MESSAGE = `INSERT INTO im_message (session_type, id_a, id_b, msg_id, from_id, to_id, msg_type, content, created)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** Sender's own recent session: undeleted, moved to the top, own message counts as read. */
+const UPSERT_SENDER = {
+  mysql: `INSERT INTO im_recent_session (user_id, session_type, peer_id, status, unread_cnt, read_msg_id, created, updated)
+          VALUES (?, ?, ?, ${SessionStatus.OK}, 0, ?, ?, ?)
+          ON DUPLICATE KEY UPDATE status = ${SessionStatus.OK}, read_msg_id = GREATEST(read_msg_id, VALUES(read_msg_id)), updated = VALUES(updated)`,
+  sqlite: `INSERT INTO im_recent_session (user_id, session_type, peer_id, status, unread_cnt, read_msg_id, created, updated)
+           VALUES (?, ?, ?, ${SessionStatus.OK}, 0, ?, ?, ?)
+           ON CONFLICT (user_id, session_type, peer_id) DO UPDATE SET status = ${SessionStatus.OK},
+             read_msg_id = max(read_msg_id, excluded.read_msg_id), updated = excluded.updated`,
+} as const;
+
+/** Recipients' recent sessions: undeleted, moved to the top, unread + 1. `rows` is "(?, ?, ?, 0, 1, 0, ?, ?), ...". */
+function upsertRecipients(dialect: 'mysql' | 'sqlite', rows: string): string {
+  const insert = `INSERT INTO im_recent_session (user_id, session_type, peer_id, status, unread_cnt, read_msg_id, created, updated) VALUES ${rows}`;
+  return dialect === 'mysql'
+    ? `${insert} ON DUPLICATE KEY UPDATE status = ${SessionStatus.OK}, unread_cnt = unread_cnt + 1, updated = VALUES(updated)`
+    : `${insert} ON CONFLICT (user_id, session_type, peer_id) DO UPDATE SET status = ${SessionStatus.OK}, unread_cnt = unread_cnt + 1, updated = excluded.updated`;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface ListMessagesOptions {
+  /** Return messages with msg_id <= msgIdBegin; 0 means "from the newest". */
+  msgIdBegin: number;
+  count: number;
+}
+
+export class MessageRepository {
+  constructor(private readonly db: SqlDatabase) {}
+
+  /**
+   * Stores one message atomically: assigns the next msg_id of the conversation (1, 2, 3, ... with
+   * no gaps, race-free across processes), updates the conversation's latest-message summary,
+   * inserts the message, and upserts the sender's and recipients' recent sessions.
+   * Single chat: the recipient is toId. Group chat: toId is the group id and the recipients are
+   * `recipientIds` (the sender is skipped). Nothing is written if any step fails.
+   */
+  async saveMessage(msg: NewMessage): Promise<{ msgId: number }> {
+    const type = sessionType(msg.sessionType);
+    const from = u32('fromUserId', msg.fromUserId);
+    const to = u32('toId', msg.toId);
+    const msgType = u32('msgType', msg.msgType);
+    const created = u32('createTime', msg.createTime);
+    if (!(msg.data instanceof Uint8Array)) throw new StorageError('INVALID_ARGUMENT', 'data must be a Uint8Array');
+    const data = asBuffer(msg.data);
+    const key = conversationKey(type, from, to);
+
+    let recipients: number[];
+    if (type === SessionType.SINGLE) {
+      recipients = to === from ? [] : [to];
+    } else {
+      if (!msg.recipientIds) throw new StorageError('INVALID_ARGUMENT', 'group messages need recipientIds (the member list)');
+      // Sorted so concurrent group saves lock recipient rows in the same order.
+      recipients = [...new Set(msg.recipientIds.map((id) => u32('recipientIds[]', id)))].filter((id) => id !== from).sort((a, b) => a - b);
+    }
+    // The sender's peer is the other user (single) or the group; a recipient's peer is the sender (single) or the group.
+    const recipientPeer = type === SessionType.SINGLE ? from : to;
+
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.db.transaction(async (tx) => {
+          const msgId = await this.bumpCounter(tx, key, from, msgType, data, created);
+          await tx.execute(INSERT_MESSAGE, [key.sessionType, key.idA, key.idB, msgId, from, to, msgType, data, created]);
+          await tx.execute(UPSERT_SENDER[tx.dialect], [from, type, to, msgId, created, created]);
+          for (let i = 0; i < recipients.length; i += RECIPIENT_CHUNK) {
+            const chunk = recipients.slice(i, i + RECIPIENT_CHUNK);
+            const params: SqlValue[] = [];
+            for (const userId of chunk) params.push(userId, type, recipientPeer, created, created);
+            const rows = chunk.map(() => `(?, ?, ?, ${SessionStatus.OK}, 1, 0, ?, ?)`).join(', ');
+            await tx.execute(upsertRecipients(tx.dialect, rows), params);
+          }
+          return { msgId };
+        });
+      } catch (err) {
+        // MySQL may pick us as a deadlock victim; the whole transaction was rolled back, so retrying is safe.
+        if (!isStorageError(err, 'CONFLICT') || attempt >= CONFLICT_RETRIES) throw err;
+        await sleep(5 * (attempt + 1) * Math.random());
+      }
+    }
+  }
+
+  private async bumpCounter(tx: SqlExecutor, key: ConversationKey, from: number, msgType: number, data: Buffer, created: number): Promise<number> {
+    const params = [key.sessionType, key.idA, key.idB, from, msgType, data, created];
+    if (tx.dialect === 'sqlite') {
+      const rows = await tx.query<{ last_msg_id: number }>(BUMP_COUNTER.sqlite, params);
+      const id = Number(rows[0]?.last_msg_id);
+      if (!id) throw new StorageError('INTERNAL', 'conversation counter update returned no id');
+      return id;
+    }
+    const res = await tx.execute(BUMP_COUNTER.mysql, params);
+    if (res.insertId > 0) return res.insertId;
+    const [row] = await tx.query<{ id: number }>('SELECT LAST_INSERT_ID() AS id');
+    const id = Number(row?.id);
+    if (!id) throw new StorageError('INTERNAL', 'conversation counter update returned no id');
+    return id;
+  }
+
+  /** Messages of the conversation between userId and peerId (user or group), newest first. */
+  async listMessages(type: number, userId: number, peerId: number, opts: ListMessagesOptions): Promise<StoredMessage[]> {
+    const key = conversationKey(sessionType(type), userId, peerId);
+    const begin = u32('msgIdBegin', opts.msgIdBegin);
+    const count = u32('count', opts.count);
+    if (count === 0) return [];
+    const params: SqlValue[] = [key.sessionType, key.idA, key.idB];
+    let where = KEY_WHERE;
+    if (begin > 0) {
+      where += ' AND msg_id <= ?';
+      params.push(begin);
+    }
+    params.push(count);
+    const rows = await this.db.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM im_message WHERE ${where} ORDER BY msg_id DESC LIMIT ?`,
+      params,
+    );
+    return rows.map(toMessage);
+  }
+
+  /** The conversation's newest msg_id (0 if it has no messages). */
+  async latestMsgId(type: number, userId: number, peerId: number): Promise<number> {
+    const key = conversationKey(sessionType(type), userId, peerId);
+    const rows = await this.db.query<{ last_msg_id: number }>(
+      `SELECT last_msg_id FROM im_conversation WHERE ${KEY_WHERE}`,
+      [key.sessionType, key.idA, key.idB],
+    );
+    return rows[0] ? Number(rows[0].last_msg_id) : 0;
+  }
+
+  /** The messages with these msg_ids (missing ones skipped), ascending by msg_id. */
+  async getByIds(type: number, userId: number, peerId: number, msgIds: readonly number[]): Promise<StoredMessage[]> {
+    const key = conversationKey(sessionType(type), userId, peerId);
+    const unique = [...new Set(msgIds.map((id) => u32('msgIds[]', id)))];
+    const out: StoredMessage[] = [];
+    for (let i = 0; i < unique.length; i += ID_CHUNK) {
+      const chunk = unique.slice(i, i + ID_CHUNK);
+      const rows = await this.db.query<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM im_message WHERE ${KEY_WHERE} AND msg_id IN (${chunk.map(() => '?').join(', ')})`,
+        [key.sessionType, key.idA, key.idB, ...chunk],
+      );
+      out.push(...rows.map(toMessage));
+    }
+    return out.sort((a, b) => a.msgId - b.msgId);
+  }
+}

@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import { SqlDatabase, SqlValue } from '../db';
+import { StorageError } from '../errors';
+import { NewUser, User, UserPatch, UserStatus } from '../model';
+import { hashPassword, isMd5Hex, ScryptParams, verifyAgainstDummy, verifyPasswordHash } from '../password';
+import { text, u32, u8 } from '../validate';
+
+interface UserRow {
+  id: number;
+  name: string;
+  nick: string;
+  real_name: string;
+  sex: number;
+  avatar: string;
+  phone: string;
+  email: string;
+  domain: string;
+  depart_id: number;
+  sign_info: string;
+  status: number;
+  created: number;
+  updated: number;
+}
+
+// Never select password_hash into a User: objects that might get logged must not carry it.
+const USER_COLUMNS = 'id, name, nick, real_name, sex, avatar, phone, email, domain, depart_id, sign_info, status, created, updated';
+const CHUNK = 500;
+
+function toUser(r: UserRow): User {
+  return {
+    id: Number(r.id),
+    name: r.name,
+    nick: r.nick,
+    realName: r.real_name,
+    sex: Number(r.sex),
+    avatar: r.avatar,
+    phone: r.phone,
+    email: r.email,
+    domain: r.domain,
+    departId: Number(r.depart_id),
+    signInfo: r.sign_info,
+    status: Number(r.status),
+    created: Number(r.created),
+    updated: Number(r.updated),
+  };
+}
+
+/** Profile columns: [property, column, check]. */
+const PROFILE_FIELDS: ReadonlyArray<[keyof UserPatch, string, (field: string, v: unknown) => SqlValue]> = [
+  ['nick', 'nick', (f, v) => text(f, v, 64)],
+  ['realName', 'real_name', (f, v) => text(f, v, 64)],
+  ['sex', 'sex', u8],
+  ['avatar', 'avatar', (f, v) => text(f, v, 255)],
+  ['phone', 'phone', (f, v) => text(f, v, 32)],
+  ['email', 'email', (f, v) => text(f, v, 128)],
+  ['domain', 'domain', (f, v) => text(f, v, 64)],
+  ['departId', 'depart_id', u32],
+  ['signInfo', 'sign_info', (f, v) => text(f, v, 255)],
+  ['status', 'status', u8],
+];
+
+export class UserRepository {
+  constructor(
+    private readonly db: SqlDatabase,
+    private readonly now: () => number,
+    private readonly scrypt?: Partial<ScryptParams>,
+  ) {}
+
+  /** Creates a user. Duplicate name -> StorageError 'DUPLICATE'; bad MD5 hex -> 'INVALID_ARGUMENT'. */
+  async create(input: NewUser): Promise<User> {
+    const name = text('name', input.name, 64, false);
+    if (!isMd5Hex(input.passwordMd5Hex)) throw new StorageError('INVALID_ARGUMENT', 'password must be the 32-character hex MD5 of the plaintext');
+    const user: User = {
+      id: 0,
+      name,
+      nick: text('nick', input.nick ?? '', 64),
+      realName: text('realName', input.realName ?? '', 64),
+      sex: u8('sex', input.sex ?? 0),
+      avatar: text('avatar', input.avatar ?? '', 255),
+      phone: text('phone', input.phone ?? '', 32),
+      email: text('email', input.email ?? '', 128),
+      domain: text('domain', input.domain ?? '', 64),
+      departId: u32('departId', input.departId ?? 0),
+      signInfo: text('signInfo', input.signInfo ?? '', 255),
+      status: u8('status', input.status ?? UserStatus.ACTIVE),
+      created: 0,
+      updated: 0,
+    };
+    if (await this.findByName(name)) throw new StorageError('DUPLICATE', `user name ${JSON.stringify(name)} is taken`);
+    const passwordHash = await hashPassword(input.passwordMd5Hex, this.scrypt);
+    user.created = user.updated = this.now();
+    try {
+      const res = await this.db.execute(
+        `INSERT INTO im_user (name, password_hash, nick, real_name, sex, avatar, phone, email, domain, depart_id, sign_info, status, created, updated)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [user.name, passwordHash, user.nick, user.realName, user.sex, user.avatar, user.phone, user.email, user.domain, user.departId, user.signInfo, user.status, user.created, user.updated],
+      );
+      user.id = res.insertId;
+    } catch (err) {
+      if (err instanceof StorageError && err.code === 'DUPLICATE') {
+        throw new StorageError('DUPLICATE', `user name ${JSON.stringify(name)} is taken`, { cause: err });
+      }
+      throw err;
+    }
+    return user;
+  }
+
+  /** Updates profile fields / status; bumps `updated`. Unknown id -> 'NOT_FOUND'. */
+  async update(id: number, patch: UserPatch): Promise<User> {
+    u32('id', id);
+    const sets: string[] = [];
+    const params: SqlValue[] = [];
+    for (const [prop, column, check] of PROFILE_FIELDS) {
+      const value = patch[prop];
+      if (value === undefined) continue;
+      sets.push(`${column} = ?`);
+      params.push(check(prop, value));
+    }
+    sets.push('updated = ?');
+    params.push(this.now(), id);
+    await this.db.execute(`UPDATE im_user SET ${sets.join(', ')} WHERE id = ?`, params);
+    const user = await this.findById(id);
+    if (!user) throw new StorageError('NOT_FOUND', `no user ${id}`);
+    return user;
+  }
+
+  /** Replaces the password. Unknown name -> 'NOT_FOUND'; bad MD5 hex -> 'INVALID_ARGUMENT'. */
+  async setPassword(name: string, md5Hex: string): Promise<void> {
+    const hash = await hashPassword(md5Hex, this.scrypt);
+    const res = await this.db.execute('UPDATE im_user SET password_hash = ? WHERE name = ?', [hash, name]);
+    if (res.affectedRows === 0) throw new StorageError('NOT_FOUND', `no user ${JSON.stringify(name)}`);
+  }
+
+  async findById(id: number): Promise<User | null> {
+    const rows = await this.db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM im_user WHERE id = ?`, [u32('id', id)]);
+    return rows[0] ? toUser(rows[0]) : null;
+  }
+
+  async findByName(name: string): Promise<User | null> {
+    if (typeof name !== 'string') throw new StorageError('INVALID_ARGUMENT', 'name must be a string');
+    const rows = await this.db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM im_user WHERE name = ?`, [name]);
+    return rows[0] ? toUser(rows[0]) : null;
+  }
+
+  /** Users with these ids (unknown ids skipped), ordered by id. */
+  async findByIds(ids: readonly number[]): Promise<User[]> {
+    const unique = [...new Set(ids.map((id) => u32('id', id)))];
+    const out: User[] = [];
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const chunk = unique.slice(i, i + CHUNK);
+      const rows = await this.db.query<UserRow>(
+        `SELECT ${USER_COLUMNS} FROM im_user WHERE id IN (${chunk.map(() => '?').join(', ')})`,
+        chunk,
+      );
+      out.push(...rows.map(toUser));
+    }
+    return out.sort((a, b) => a.id - b.id);
+  }
+
+  /** Users (any status) with updated > updatedAfter, oldest change first. */
+  async listChangedSince(updatedAfter: number): Promise<User[]> {
+    const rows = await this.db.query<UserRow>(
+      `SELECT ${USER_COLUMNS} FROM im_user WHERE updated > ? ORDER BY updated, id`,
+      [u32('updatedAfter', updatedAfter)],
+    );
+    return rows.map(toUser);
+  }
+
+  /** Checks a client password (hex MD5) for this user. Unknown user or malformed input -> false. */
+  async verifyPassword(user: Pick<User, 'id'>, md5Hex: string): Promise<boolean> {
+    const rows = await this.db.query<{ password_hash: string }>('SELECT password_hash FROM im_user WHERE id = ?', [u32('id', user.id)]);
+    const stored = rows[0]?.password_hash;
+    if (stored === undefined) return verifyAgainstDummy(md5Hex, this.scrypt);
+    return verifyPasswordHash(md5Hex, stored);
+  }
+
+  /**
+   * Login check: the user if the name exists, is active and the password matches; otherwise null.
+   * Takes about the same time whether or not the name exists.
+   *
+   * With `verified`, a successful check is remembered under a digest of the stored hash and the
+   * password, so the slow KDF runs once per (password, hash) pair across all db_proxy replicas; a
+   * password change changes the stored hash, so an old entry can never match again.
+   */
+  async authenticate(name: string, md5Hex: string, verified?: VerifiedCredentials): Promise<User | null> {
+    const rows = await this.db.query<UserRow & { password_hash: string }>(
+      `SELECT ${USER_COLUMNS}, password_hash FROM im_user WHERE name = ?`,
+      [name],
+    );
+    const row = rows[0];
+    if (!row) return verifyAgainstDummy(md5Hex, this.scrypt).then(() => null);
+    const key = verified && isMd5Hex(md5Hex) ? credentialDigest(row.password_hash, md5Hex) : undefined;
+    let ok = key !== undefined && (await verified!.isVerified(key).catch(() => false));
+    if (!ok) {
+      ok = await verifyPasswordHash(md5Hex, row.password_hash);
+      if (ok && key !== undefined) await verified!.markVerified(key).catch(() => undefined);
+    }
+    if (!ok || Number(row.status) !== UserStatus.ACTIVE) return null;
+    return toUser(row);
+  }
+}
+
+/** Where successful password checks are remembered (a shared cache); keys are opaque digests. */
+export interface VerifiedCredentials {
+  isVerified(key: string): Promise<boolean>;
+  markVerified(key: string): Promise<void>;
+}
+
+function credentialDigest(storedHash: string, md5Hex: string): string {
+  return createHash('sha256').update(storedHash).update('\0').update(md5Hex.toLowerCase()).digest('base64url');
+}

@@ -1,0 +1,61 @@
+import { SqlDatabase } from './db';
+import { MigrationResult, runMigrations } from './migrations';
+import { MysqlConfig, MysqlDatabase } from './mysql';
+import { ScryptParams } from './password';
+import { DepartmentRepository } from './repos/departments';
+import { MessageRepository } from './repos/messages';
+import { SessionRepository } from './repos/sessions';
+import { UserRepository } from './repos/users';
+import { SqliteConfig, SqliteDatabase } from './sqlite';
+import { nowSeconds } from './validate';
+
+export type StoreConfig = MysqlConfig | SqliteConfig;
+
+export interface StoreOptions {
+  /** Run migrations on open (default true). */
+  migrate?: boolean;
+  /** scrypt cost for new password hashes (existing hashes keep their own parameters). */
+  scrypt?: Partial<ScryptParams>;
+  /** Clock in unix seconds, for created/updated columns (default: wall clock). */
+  now?: () => number;
+}
+
+export interface Store {
+  readonly db: SqlDatabase;
+  readonly users: UserRepository;
+  readonly departments: DepartmentRepository;
+  readonly messages: MessageRepository;
+  readonly sessions: SessionRepository;
+  /** What migrations did when the store was opened (null if migrate was false). */
+  readonly migrations: MigrationResult | null;
+  close(): Promise<void>;
+}
+
+/** Opens the database only (no migrations). MySQL creates the database if missing; SQLite creates the file's directory. */
+export function openDatabase(config: StoreConfig): Promise<SqlDatabase> {
+  return config.kind === 'mysql' ? MysqlDatabase.open(config) : SqliteDatabase.open(config);
+}
+
+/** Opens the database, brings the schema up to date and returns the repositories. */
+export async function openStore(config: StoreConfig, options: StoreOptions = {}): Promise<Store> {
+  const db = await openDatabase(config);
+  const now = options.now ?? nowSeconds;
+  let migrations: MigrationResult | null = null;
+  if (options.migrate !== false) {
+    try {
+      migrations = await runMigrations(db, { now });
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw err;
+    }
+  }
+  return {
+    db,
+    users: new UserRepository(db, now, options.scrypt),
+    departments: new DepartmentRepository(db, now),
+    messages: new MessageRepository(db),
+    sessions: new SessionRepository(db, now),
+    migrations,
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,53 @@
+import { StorageError } from './errors';
+import { ConversationKey, SessionType, SessionTypeValue } from './model';
+
+const U32_MAX = 0xffffffff;
+
+export function u32(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > U32_MAX) {
+    throw new StorageError('INVALID_ARGUMENT', `${field} must be an unsigned 32-bit integer`);
+  }
+  return value;
+}
+
+export function u8(field: string, value: unknown): number {
+  const v = u32(field, value);
+  if (v > 255) throw new StorageError('INVALID_ARGUMENT', `${field} must be between 0 and 255`);
+  return v;
+}
+
+/** Text column check; lengths in characters (code points) as MySQL VARCHAR counts them. */
+export function text(field: string, value: unknown, maxChars: number, allowEmpty = true): string {
+  if (typeof value !== 'string') throw new StorageError('INVALID_ARGUMENT', `${field} must be a string`);
+  if (!allowEmpty && value.length === 0) throw new StorageError('INVALID_ARGUMENT', `${field} must not be empty`);
+  if (value.length > maxChars && [...value].length > maxChars) {
+    throw new StorageError('INVALID_ARGUMENT', `${field} is longer than ${maxChars} characters`);
+  }
+  return value;
+}
+
+export function sessionType(value: unknown): SessionTypeValue {
+  if (value !== SessionType.SINGLE && value !== SessionType.GROUP) {
+    throw new StorageError('INVALID_ARGUMENT', 'sessionType must be 1 (single) or 2 (group)');
+  }
+  return value;
+}
+
+/** Conversation key as seen from `userId` talking to `peerId` (a user or a group). */
+export function conversationKey(type: SessionTypeValue, userId: number, peerId: number): ConversationKey {
+  sessionType(type);
+  u32('userId', userId);
+  u32('peerId', peerId);
+  if (type === SessionType.GROUP) return { sessionType: type, idA: peerId, idB: 0 };
+  return { sessionType: type, idA: Math.min(userId, peerId), idB: Math.max(userId, peerId) };
+}
+
+export function asBuffer(value: unknown): Buffer {
+  if (value === null || value === undefined) return Buffer.alloc(0);
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  throw new StorageError('INTERNAL', 'unexpected BLOB value from driver');
+}
+
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
