@@ -45,22 +45,41 @@ async function isReady(adminPort: number): Promise<boolean> {
 
 export interface RoleProcess {
   role: string;
+  script: string;
   child: ChildProcess;
   adminPort: number;
   output: string[];
   env: NodeJS.ProcessEnv;
 }
 
-function startRole(role: string, script: string, env: NodeJS.ProcessEnv): RoleProcess {
+function startRole(role: string, script: string, env: NodeJS.ProcessEnv, output: string[] = []): RoleProcess {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
   const keep = (chunk: Buffer) => {
     output.push(chunk.toString());
     if (output.length > 500) output.shift();
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  return { role, child, adminPort: Number(env.ADMIN_PORT), output, env };
+  return { role, script, child, adminPort: Number(env.ADMIN_PORT), output, env };
+}
+
+/** Stops a role's process (SIGTERM, or SIGKILL to simulate a crash) and waits for it to exit. */
+export function stopRole(p: RoleProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  return new Promise((resolve) => {
+    if (p.child.exitCode !== null || p.child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
+    p.child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    p.child.kill(signal);
+  });
+}
+
+/** Starts a stopped role again with the same environment and waits until it is ready. */
+export async function restartRole(p: RoleProcess): Promise<void> {
+  p.child = startRole(p.role, p.script, p.env, p.output).child;
+  await waitUntil(() => isReady(p.adminPort), 30_000, `${p.role} to be ready again`);
 }
 
 export interface Deployment {
@@ -74,6 +93,8 @@ export interface Deployment {
   ttctl(...args: string[]): Promise<string>;
   /** Creates a user and returns its id. */
   addUser(name: string, password: string, ...extra: string[]): Promise<number>;
+  /** The first process of a role. */
+  role(name: string): RoleProcess;
   stop(): Promise<void>;
   logs(): string;
 }
@@ -81,6 +102,8 @@ export interface Deployment {
 export interface DeploymentOptions {
   msgServers?: number;
   env?: NodeJS.ProcessEnv;
+  /** Standalone: reuse this data directory (and keep it on stop). */
+  dataDir?: string;
 }
 
 const FAST_TEST_ENV = { LOG_LEVEL: 'warn', PASSWORD_SCRYPT_N: '1024' };
@@ -90,7 +113,7 @@ export async function startDeployment(mode: Mode, opts: DeploymentOptions = {}):
 }
 
 async function startStandalone(opts: DeploymentOptions): Promise<Deployment> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tt-e2e-'));
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tt-e2e-'));
   const [loginPort, msgPort, dbPort, adminPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const env = {
     ...FAST_TEST_ENV,
@@ -106,7 +129,7 @@ async function startStandalone(opts: DeploymentOptions): Promise<Deployment> {
   const proc = startRole('standalone', 'services/standalone/dist/main.js', env);
   const storeEnv = { TT_MODE: 'standalone', TT_DATA_DIR: dataDir, PASSWORD_SCRYPT_N: '1024' };
   const deployment = makeDeployment('standalone', `http://127.0.0.1:${loginPort}`, [{ host: '127.0.0.1', port: msgPort, process: proc }], [proc], storeEnv, async () => {
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
   await waitReady(deployment);
   return deployment;
@@ -173,21 +196,13 @@ function makeDeployment(mode: Mode, loginUrl: string, msgServers: Deployment['ms
       return Number(m[1]);
     },
     logs: () => processes.map((p) => `--- ${p.role}\n${p.output.join('')}`).join('\n'),
+    role: (name) => {
+      const p = processes.find((x) => x.role === name);
+      if (!p) throw new Error(`no ${name} in this deployment`);
+      return p;
+    },
     stop: async () => {
-      await Promise.all(
-        processes.map(
-          (p) =>
-            new Promise<void>((resolve) => {
-              if (p.child.exitCode !== null || p.child.signalCode !== null) return resolve();
-              const timer = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
-              p.child.once('exit', () => {
-                clearTimeout(timer);
-                resolve();
-              });
-              p.child.kill('SIGTERM');
-            }),
-        ),
-      );
+      await Promise.all(processes.map((p) => stopRole(p)));
       await cleanup();
     },
   };

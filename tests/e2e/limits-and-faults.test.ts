@@ -1,0 +1,167 @@
+// Limits an operator configures, and what clients see when a part fails.
+import * as net from 'node:net';
+import { IM } from '@tt/proto';
+import { TeamTalkClient, encryptContent } from '@tt/client';
+import { encodePdu } from '@tt/codec';
+import { restartRole, startDeployment, stopRole, waitUntil, type Deployment, type Mode } from './support/deployment';
+
+jest.setTimeout(90_000);
+
+const { MessageCmdID, ClientType, MsgType } = IM.BaseDefine;
+
+describe.each<Mode>(['standalone', 'cluster'])('configured limits (%s mode)', (mode) => {
+  let d: Deployment;
+
+  beforeAll(async () => {
+    d = await startDeployment(mode, {
+      env: {
+        MSG_SERVER_MAX_FRAME_BYTES: '4096',
+        MSG_SERVER_LOGIN_TIMEOUT_MS: '800',
+        MSG_SERVER_PC_IDLE_TIMEOUT_MS: '1500',
+        MSG_SERVER_MOBILE_IDLE_TIMEOUT_MS: '60000',
+        MSG_SERVER_MSG_RATE_LIMIT: '5',
+      },
+    });
+    await d.addUser('limits_a', 'pw');
+    await d.addUser('limits_b', 'pw');
+  }, 90_000);
+
+  afterAll(() => d?.stop());
+
+  const connect = async () => TeamTalkClient.connect({ host: d.msgServers[0].host, port: d.msgServers[0].port });
+
+  it('a connection that does not log in in time is closed', async () => {
+    const c = await connect();
+    await c.waitForClose(5000);
+  });
+
+  it('a silent PC client is dropped after its idle time-out; heartbeats keep another alive', async () => {
+    const silent = await connect();
+    expect((await silent.login({ userName: 'limits_a', password: 'pw', clientType: ClientType.CLIENT_TYPE_MAC })).resultCode).toBe(0);
+    const chatty = await TeamTalkClient.connect({ host: d.msgServers[0].host, port: d.msgServers[0].port, heartbeatIntervalMs: 300 });
+    expect((await chatty.login({ userName: 'limits_b', password: 'pw', clientType: ClientType.CLIENT_TYPE_WINDOWS })).resultCode).toBe(0);
+    await silent.waitForClose(6000);
+    expect(chatty.closed).toBe(false);
+    chatty.close();
+  });
+
+  it('a frame over MSG_SERVER_MAX_FRAME_BYTES closes the connection; one under it is served', async () => {
+    const c = await connect();
+    const res = await c.login({ userName: 'limits_b', password: 'pw' });
+    expect(res.resultCode).toBe(0);
+    const other = res.userInfo!.userId - 1 || res.userInfo!.userId + 1;
+    const ack = await c.sendMessage(other, MsgType.MSG_TYPE_SINGLE_TEXT, Buffer.alloc(3000, 0x41));
+    expect(ack.msgId).toBeGreaterThan(0);
+    const body = IM.Message.IMMsgData.encode({ fromUserId: 0, toSessionId: other, msgId: 0, createTime: 0, msgType: 1, msgData: Buffer.alloc(5000, 0x41) }).finish();
+    c.writeRaw(encodePdu(3, MessageCmdID.CID_MSG_DATA, 9, body));
+    await c.waitForClose(5000);
+  });
+
+  it('the message rate limit is the configured one', async () => {
+    const c = await connect();
+    const res = await c.login({ userName: 'limits_a', password: 'pw', clientType: ClientType.CLIENT_TYPE_ANDROID });
+    const other = res.userInfo!.userId + 1;
+    const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => c.sendText(other, `r${i}`)));
+    const acked = results.filter((r) => r.status === 'fulfilled').length;
+    expect(acked).toBeGreaterThanOrEqual(5);
+    expect(acked).toBeLessThanOrEqual(8);
+    c.close();
+  });
+});
+
+describe('faults (cluster mode)', () => {
+  let d: Deployment;
+
+  beforeAll(async () => {
+    d = await startDeployment('cluster', { env: { DB_PROXY_TIMEOUT_MS: '1500' } });
+  }, 90_000);
+
+  afterAll(() => d?.stop());
+
+  it('while db_proxy is down a message gets no ack and a login is refused with code 3; afterwards ids continue without a gap', async () => {
+    const a = await d.addUser('fault_a', 'pw');
+    const b = await d.addUser('fault_b', 'pw');
+    const ca = await TeamTalkClient.connect({ host: d.msgServers[0].host, port: d.msgServers[0].port });
+    await ca.login({ userName: 'fault_a', password: 'pw' });
+    expect((await ca.sendText(b, 'before')).msgId).toBe(1);
+
+    const dbProxy = d.role('db_proxy');
+    await stopRole(dbProxy, 'SIGKILL');
+    await expect(ca.request(MessageCmdID.CID_MSG_DATA, IM.Message.IMMsgData, { fromUserId: a, toSessionId: b, msgId: 0, createTime: 0, msgType: 1, msgData: encryptContent('lost?') }, 4000)).rejects.toThrow(/no response/);
+    const late = await TeamTalkClient.connect({ host: d.msgServers[0].host, port: d.msgServers[0].port });
+    expect((await late.login({ userName: 'fault_b', password: 'pw' })).resultCode).toBe(IM.BaseDefine.ResultType.REFUSE_REASON_NO_DB_SERVER);
+    expect(dbProxy.output.join('')).not.toContain('"level":60');
+
+    await restartRole(dbProxy);
+    await waitUntil(async () => (await fetch(`http://127.0.0.1:${d.role('msg_server').adminPort}/readyz`)).status === 200, 15_000, 'msg_server to see db_proxy again');
+    expect((await ca.sendText(b, 'after')).msgId).toBe(2);
+    const cb = await TeamTalkClient.connect({ host: d.msgServers[0].host, port: d.msgServers[0].port });
+    await cb.login({ userName: 'fault_b', password: 'pw' });
+    const history = await cb.messageList(a, 0, 10);
+    expect(history.msgList.map((m) => m.msgId)).toEqual([2, 1]);
+    for (const c of [ca, cb, late]) c.close();
+  });
+
+  it('a msg_server survives a client that sends random bytes', async () => {
+    for (let i = 0; i < 20; i++) {
+      const s = net.connect(d.msgServers[0].port, d.msgServers[0].host);
+      await new Promise((r) => s.once('connect', r));
+      const junk = Buffer.alloc(64 + i * 13);
+      for (let j = 0; j < junk.length; j++) junk[j] = (j * 7919 + i * 104729) & 0xff;
+      // A plausible length so the body reaches the protobuf decoder.
+      junk.writeUInt32BE(junk.length, 0);
+      s.write(junk);
+      s.end();
+    }
+    const c = await TeamTalkClient.connect({ host: d.msgServers[0].host, port: d.msgServers[0].port });
+    await c.request(IM.BaseDefine.OtherCmdID.CID_OTHER_HEARTBEAT, IM.Other.IMHeartBeat, {});
+    expect(d.role('msg_server').child.exitCode).toBeNull();
+    c.close();
+  });
+});
+
+describe('operations', () => {
+  it('a role with invalid configuration exits with code 2 and names every bad variable', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const path = await import('node:path');
+    const { REPO_ROOT } = await import('./support/deployment');
+    const run = spawnSync(process.execPath, [path.join(REPO_ROOT, 'services/msg_server/dist/main.js')], {
+      env: { ...process.env, MSG_SERVER_PORT: 'eighty', MSG_SERVER_MSG_RATE_LIMIT: '-1' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/MSG_SERVER_PORT/);
+    expect(run.stderr).toMatch(/MSG_SERVER_MSG_RATE_LIMIT/);
+  });
+
+  it('standalone keeps users and history across a restart; ttctl passwd takes effect at once', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tt-restart-'));
+    try {
+      let d = await startDeployment('standalone', { dataDir });
+      await d.addUser('alice', 'old-pw');
+      const bob = await d.addUser('bob', 'pw');
+      let c = await TeamTalkClient.connect({ host: d.msgServers[0].host, port: d.msgServers[0].port });
+      expect((await c.login({ userName: 'alice', password: 'old-pw' })).resultCode).toBe(0);
+      await c.sendText(bob, 'kept');
+      c.close();
+      await d.ttctl('user', 'passwd', 'alice', '--password', 'new-pw');
+      c = await TeamTalkClient.connect({ host: d.msgServers[0].host, port: d.msgServers[0].port });
+      expect((await c.login({ userName: 'alice', password: 'old-pw' })).resultCode).toBe(6);
+      await d.stop();
+
+      d = await startDeployment('standalone', { dataDir });
+      c = await TeamTalkClient.connect({ host: d.msgServers[0].host, port: d.msgServers[0].port });
+      expect((await c.login({ userName: 'alice', password: 'new-pw' })).resultCode).toBe(0);
+      expect((await c.messageList(bob, 0, 10)).msgList.map((m) => m.msgId)).toEqual([1]);
+      expect((await d.ttctl('user', 'list')).split('\n').filter((l) => /^\d+\t/.test(l))).toHaveLength(2);
+      c.close();
+      await d.stop();
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
