@@ -69,6 +69,7 @@ export const msgServerSpec = {
   MSG_SERVER_MOBILE_IDLE_TIMEOUT_MS: int({ default: 300000, min: 100, desc: 'A mobile client silent this long is closed.' }),
   MSG_SERVER_HEARTBEAT_INTERVAL_MS: int({ default: 30000, min: 100, desc: 'The server sends a heartbeat to a client it has not written to for this long.' }),
   MSG_SERVER_REPORT_INTERVAL_MS: int({ default: 2000, min: 100, desc: 'How often msg_server reports its load over NATS; it is dead after 3 missed reports.' }),
+  MSG_SERVER_STATUS_NOTIFY_BATCH_MS: int({ default: 200, min: 10, max: 10000, desc: 'User status changes are coalesced over this window before IMUserStatNotify goes to PC clients.' }),
   MSG_SERVER_DRAIN_TIMEOUT_MS: int({ default: 25000, min: 0, desc: 'On SIGTERM: the longest a drain may take before the process exits.' }),
 };
 

@@ -25,6 +25,10 @@ export class ConnectionRegistry {
     }
   }
 
+  get(connId: number): ClientConnection | undefined {
+    return this.all.get(connId);
+  }
+
   ofUser(userId: number): Iterable<ClientConnection> {
     return this.byUser.get(userId) ?? [];
   }

@@ -5,6 +5,8 @@ import type { Delivery } from './delivery';
 import type { PresencePublisher } from './presence';
 import type { RateLimiter } from './rate-limiter';
 import type { MsgServerMetrics } from './metrics';
+import type { ClusterView } from './cluster-view';
+import type { Kicker } from './kicker';
 
 /** What the command handlers of a msg_server share. */
 export interface MsgServerContext {
@@ -14,6 +16,10 @@ export interface MsgServerContext {
   presence: PresencePublisher;
   messageLimiter: RateLimiter;
   metrics: MsgServerMetrics;
+  cluster: ClusterView;
+  kicker: Kicker;
+  /** The address login_server hands out for this msg_server. */
+  selfAddress(): { ip1: string; ip2: string; port: number };
   log: Logger;
   nowSeconds(): number;
 }

@@ -11,11 +11,17 @@ import type { MsgServerContext } from './context';
 import { Delivery } from './delivery';
 import { registerLoginHandlers } from './handlers/login';
 import { registerMessageHandlers } from './handlers/message';
+import { registerBuddyHandlers } from './handlers/buddy';
+import { registerSwitchHandlers } from './handlers/switch';
+import { ClusterView } from './cluster-view';
+import { Kicker } from './kicker';
+import { StatusNotifier } from './status-notifier';
+import { encodePdu } from '@tt/codec';
 import { createMsgServerMetrics } from './metrics';
 import { PresencePublisher } from './presence';
 import { RateLimiter } from './rate-limiter';
 
-const { OtherCmdID } = IM.BaseDefine;
+const { OtherCmdID, BuddyListCmdID, ServiceID, UserStatType } = IM.BaseDefine;
 
 export interface MsgServerConfig {
   host: string;
@@ -35,6 +41,8 @@ export interface MsgServerConfig {
   reportIntervalMs: number;
   drainTimeoutMs: number;
   subjectPrefix: string;
+  /** Window over which user status changes are coalesced into IMUserStatNotify. */
+  statusNotifyBatchMs?: number;
 }
 
 export interface MsgServerDeps {
@@ -65,6 +73,18 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   const registry = new ConnectionRegistry();
   const presence = new PresencePublisher(bus, registry, instanceId, subjects);
   const delivery = new Delivery(registry, bus, log, { serverId: instanceId, subjects }, () => metrics.undelivered.inc());
+  const statusNotifier = new StatusNotifier(registry, config.statusNotifyBatchMs ?? 200, (users) => metrics.statusNotifies.inc(users));
+  const cluster = new ClusterView(bus, subjects, instanceId, {
+    statusChanged: (change) => statusNotifier.statusChanged(change),
+    pcLoginChanged: (userId, online) => {
+      // TeamTalk tells the user's mobile clients when their PC logs in or out.
+      const body = IM.Buddy.IMPCLoginStatusNotify.encode({ userId, loginStat: online ? UserStatType.USER_STATUS_ONLINE : UserStatType.USER_STATUS_OFFLINE }).finish();
+      const pdu = encodePdu(ServiceID.SID_BUDDY_LIST, BuddyListCmdID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, 0, body);
+      for (const conn of registry.ofUser(userId)) if ((conn.identity!.clientType & 0x10) !== 0) conn.write(pdu);
+    },
+  });
+  const kicker = new Kicker(registry, bus, subjects, instanceId, cluster);
+  let listenPort = config.port;
   const ctx: MsgServerContext = {
     db,
     registry,
@@ -72,8 +92,11 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     presence,
     messageLimiter: new RateLimiter(config.msgRateLimit),
     metrics,
+    cluster,
+    kicker,
     log,
     nowSeconds: () => Math.floor(Date.now() / 1000),
+    selfAddress: () => ({ ip1: config.advertiseIp, ip2: config.advertiseIp2 || config.advertiseIp, port: config.advertisePort || listenPort }),
   };
 
   const router = new CommandRouter({
@@ -101,6 +124,8 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   });
   registerLoginHandlers(router, ctx);
   registerMessageHandlers(router, ctx);
+  registerBuddyHandlers(router, ctx);
+  registerSwitchHandlers(router, ctx);
 
   let nextConnId = 1;
   let draining = false;
@@ -135,9 +160,12 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     });
   });
   const port = (server.address() as net.AddressInfo).port;
+  listenPort = port;
 
   delivery.listen();
   presence.listen();
+  cluster.listen();
+  kicker.listen();
 
   const report = () => {
     const info = {
@@ -208,6 +236,8 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       for (const conn of registry.values()) conn.destroy();
       clearInterval(reportTimer);
       clearInterval(sweepTimer);
+      cluster.close();
+      statusNotifier.close();
       bus.publish(subjects.msgServerLeaving, IM.Cluster.MsgServerLeaving.encode({ serverId: instanceId }).finish());
       await bus.flush().catch(() => {});
       log.info({ instanceId }, 'msg_server drained');

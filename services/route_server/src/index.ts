@@ -1,2 +1,2 @@
 export { startRouteServer, type RouteServerDeps, type RunningRouteServer } from './route-server';
-export { RouteTable } from './route-table';
+export { RouteTable } from '@tt/presence';

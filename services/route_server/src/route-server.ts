@@ -2,7 +2,7 @@ import { IM, clusterSubjects } from '@tt/proto';
 import type { MessageBus } from '@tt/bus';
 import type { Logger } from '@tt/observability';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { RouteTable } from './route-table';
+import { RouteTable } from '@tt/presence';
 
 export interface RouteServerDeps {
   bus: MessageBus;

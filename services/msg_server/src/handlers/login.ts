@@ -1,13 +1,12 @@
 import { IM } from '@tt/proto';
 import { RpcError } from '@tt/rpc';
 import type { CommandRouter } from '../command-router';
-import type { ClientConnection } from '../connection';
 import type { MsgServerContext } from '../context';
+import { isMobileClient } from '../kicker';
 
 const { LoginCmdID, OtherCmdID, ResultType, ClientType, UserStatType, KickReasonType } = IM.BaseDefine;
 
 const KNOWN_CLIENT_TYPES = new Set<number>([ClientType.CLIENT_TYPE_WINDOWS, ClientType.CLIENT_TYPE_MAC, ClientType.CLIENT_TYPE_IOS, ClientType.CLIENT_TYPE_ANDROID]);
-const isMobile = (clientType: number) => (clientType & 0x10) !== 0;
 
 export function registerLoginHandlers(router: CommandRouter, ctx: MsgServerContext): void {
   router.on(
@@ -41,7 +40,9 @@ export function registerLoginHandlers(router: CommandRouter, ctx: MsgServerConte
       const status = req.onlineStatus === UserStatType.USER_STATUS_LEAVE ? UserStatType.USER_STATUS_LEAVE : UserStatType.USER_STATUS_ONLINE;
       conn.identity = { userId: validation.userInfo.userId, clientType: req.clientType, status };
       conn.loginInProgress = false;
-      kickOlderSameKind(ctx, conn);
+      // One PC and one mobile connection per user: a new one kicks the older of its kind, on any msg_server.
+      const mobile = isMobileClient(req.clientType);
+      ctx.kicker.kickUser(conn.userId, (clientType) => isMobileClient(clientType) === mobile, KickReasonType.KICK_REASON_DUPLICATE_USER, conn);
       ctx.registry.bindUser(conn);
       ctx.metrics.logins.inc({ result: '0' });
       ctx.metrics.loggedIn.set(ctx.registry.loggedInCount);
@@ -68,6 +69,28 @@ export function registerLoginHandlers(router: CommandRouter, ctx: MsgServerConte
     },
   );
 
+  router.on(LoginCmdID.CID_LOGIN_REQ_KICKPCCLIENT, 'kick_pc', IM.Login.IMKickPCClientReq, ({ conn, reply }) => {
+    // Only a mobile client may kick the user's PC client.
+    if (!isMobileClient(conn.identity!.clientType)) {
+      reply(LoginCmdID.CID_LOGIN_RES_KICKPCCLIENT, IM.Login.IMKickPCClientRsp, { userId: conn.userId, resultCode: 1 });
+      return;
+    }
+    ctx.kicker.kickUser(conn.userId, (clientType) => !isMobileClient(clientType), KickReasonType.KICK_REASON_MOBILE_KICK);
+    reply(LoginCmdID.CID_LOGIN_RES_KICKPCCLIENT, IM.Login.IMKickPCClientRsp, { userId: conn.userId, resultCode: 0 });
+  });
+
+  // Deprecated (clients ask login_server over HTTP) but answered: this server's own address.
+  router.on(
+    LoginCmdID.CID_LOGIN_REQ_MSGSERVER,
+    'msg_serv',
+    IM.Login.IMMsgServReq,
+    ({ reply }) => {
+      const self = ctx.selfAddress();
+      reply(LoginCmdID.CID_LOGIN_RES_MSGSERVER, IM.Login.IMMsgServRsp, { resultCode: ResultType.REFUSE_REASON_NONE, priorIp: self.ip1, backipIp: self.ip2, port: self.port });
+    },
+    { beforeLogin: true },
+  );
+
   router.on(
     OtherCmdID.CID_OTHER_HEARTBEAT,
     'heartbeat',
@@ -77,12 +100,3 @@ export function registerLoginHandlers(router: CommandRouter, ctx: MsgServerConte
   );
 }
 
-/** One PC and one mobile connection per user: a new one kicks the older of its kind. */
-function kickOlderSameKind(ctx: MsgServerContext, conn: ClientConnection): void {
-  const mobile = isMobile(conn.identity!.clientType);
-  for (const other of [...ctx.registry.ofUser(conn.userId)]) {
-    if (other === conn || isMobile(other.identity!.clientType) !== mobile) continue;
-    other.send(LoginCmdID.CID_LOGIN_KICK_USER, IM.Login.IMKickUser, { userId: other.userId, kickReason: KickReasonType.KICK_REASON_DUPLICATE_USER });
-    other.close();
-  }
-}

@@ -1,3 +1,8 @@
+// IM.BaseDefine.UserStatType values.
+export const USER_STATUS_ONLINE = 1;
+export const USER_STATUS_OFFLINE = 2;
+export const USER_STATUS_LEAVE = 3;
+
 /** One client connection, as a msg_server reported it. */
 export interface RoutedConnection {
   userId: number;
@@ -71,10 +76,14 @@ export class RouteTable {
 
   /** Servers whose reports stopped: removes them and returns their ids. */
   expireServers(): string[] {
-    const now = this.now();
-    const expired = [...this.servers].filter(([, s]) => s.expiresAt <= now).map(([id]) => id);
+    const expired = this.expiredServerIds();
     for (const id of expired) this.removeServer(id);
     return expired;
+  }
+
+  expiredServerIds(): string[] {
+    const now = this.now();
+    return [...this.servers].filter(([, s]) => s.expiresAt <= now).map(([id]) => id);
   }
 
   /** Groups the users by the msg_servers holding their connections. */
@@ -103,6 +112,31 @@ export class RouteTable {
       }
     }
     return out;
+  }
+
+  /**
+   * A user's status across all their connections: online if any connection
+   * is online, leave if all are away, offline without connections.
+   */
+  userStatus(userId: number): number {
+    const servers = this.byUser.get(userId);
+    if (!servers) return USER_STATUS_OFFLINE;
+    let leave = false;
+    for (const serverId of servers.keys()) {
+      for (const conn of this.servers.get(serverId)?.conns.values() ?? []) {
+        if (conn.userId !== userId) continue;
+        if (conn.status !== USER_STATUS_LEAVE) return USER_STATUS_ONLINE;
+        leave = true;
+      }
+    }
+    return leave ? USER_STATUS_LEAVE : USER_STATUS_OFFLINE;
+  }
+
+  /** Users with a connection on a server (for change detection around a snapshot or removal). */
+  usersOn(serverId: string): number[] {
+    const state = this.servers.get(serverId);
+    if (!state) return [];
+    return [...new Set([...state.conns.values()].map((c) => c.userId))];
   }
 
   get serverCount(): number {

@@ -1,0 +1,69 @@
+import { IM, type ClusterSubjects } from '@tt/proto';
+import type { MessageBus } from '@tt/bus';
+import { PresenceView, type RoutedConnection, type StatusChange } from '@tt/presence';
+
+export interface ClusterViewEvents {
+  /** A user's overall status changed (for IMUserStatNotify). */
+  statusChanged(change: StatusChange): void;
+  /** A PC connection of a user came or went (for IMPCLoginStatusNotify). */
+  pcLoginChanged(userId: number, online: boolean): void;
+}
+
+const isPc = (clientType: number) => (clientType & 0x10) === 0;
+
+/**
+ * This msg_server's view of every connection in the cluster, kept from the
+ * same presence events and snapshots route_server uses. It answers status
+ * queries and finds a user's other connections (for kicks) without a round
+ * trip; deliveries still go through route_server.
+ */
+export class ClusterView {
+  private readonly view: PresenceView;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly bus: MessageBus,
+    private readonly subjects: ClusterSubjects,
+    private readonly selfId: string,
+    private readonly events: ClusterViewEvents,
+  ) {
+    this.view = new PresenceView((c) => events.statusChanged(c));
+    this.timer = setInterval(() => this.view.expireServers(), 1000);
+    this.timer.unref();
+  }
+
+  listen(): void {
+    this.bus.subscribe(this.subjects.msgServerReport, (data) => {
+      const r = IM.Cluster.MsgServerReport.decode(data);
+      this.view.table.touchServer(r.serverId, r.ttlMs);
+    });
+    this.bus.subscribe(this.subjects.msgServerLeaving, (data) => this.view.removeServer(IM.Cluster.MsgServerLeaving.decode(data).serverId));
+    this.bus.subscribe(this.subjects.presence, (data) => {
+      const u = IM.Cluster.PresenceUpdate.decode(data);
+      const result = this.view.applyPresence(u.serverId, u.seq, u.conn, u.online);
+      if (result === 'gap') this.requestSnapshots(u.serverId);
+      if (result !== 'stale' && isPc(u.conn.clientType)) this.events.pcLoginChanged(u.conn.userId, u.online);
+    });
+    this.bus.subscribe(this.subjects.presenceSnapshot, (data) => {
+      const s = IM.Cluster.PresenceSnapshot.decode(data);
+      this.view.applySnapshot(s.serverId, s.seq, s.conns);
+    });
+    this.requestSnapshots();
+  }
+
+  statusOf(userId: number): number {
+    return this.view.table.userStatus(userId);
+  }
+
+  connectionsOf(userId: number): Array<RoutedConnection & { serverId: string }> {
+    return this.view.table.connectionsOf(userId);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  private requestSnapshots(serverId?: string): void {
+    this.bus.publish(this.subjects.presenceResync, IM.Cluster.PresenceResync.encode({ requesterId: this.selfId, serverId }).finish());
+  }
+}
