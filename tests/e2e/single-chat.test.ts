@@ -5,6 +5,7 @@ import * as net from 'node:net';
 import { IM } from '@tt/proto';
 import { TeamTalkClient, encryptContent, decryptContent } from '@tt/client';
 import { startDeployment, type Deployment, type Mode } from './support/deployment';
+import { Fixture, waitForCount, type TestUser } from './support/fixtures';
 
 jest.setTimeout(60_000);
 
@@ -12,48 +13,29 @@ const { MessageCmdID, LoginCmdID, BuddyListCmdID, SessionType, MsgType, ClientTy
 
 describe.each<Mode>(['standalone', 'cluster'])('single chat (%s mode)', (mode) => {
   let d: Deployment;
-  const clients: TeamTalkClient[] = [];
-  let n = 0;
+  let f: Fixture;
 
   beforeAll(async () => {
     d = await startDeployment(mode, { msgServers: mode === 'cluster' ? 2 : 1 });
+    f = new Fixture(d, `user_${mode}_`);
   }, 90_000);
 
   afterAll(async () => {
-    for (const c of clients) c.close();
+    f?.closeAll();
     await d?.stop();
   });
 
-  afterEach(() => {
-    // Every PDU the server sent must decode with all required fields present.
-    for (const c of clients) expect(c.decodeErrors).toEqual([]);
-  });
+  // Every PDU the server sent must decode with all required fields present.
+  afterEach(() => expect(f.decodeErrors()).toEqual([]));
 
-  /** Connects to msg_server number `which` (cluster: two different processes). */
-  async function connect(which = 0): Promise<TeamTalkClient> {
-    const ms = d.msgServers[which % d.msgServers.length];
-    const c = await TeamTalkClient.connect({ host: ms.host, port: ms.port });
-    clients.push(c);
-    return c;
-  }
-
-  async function newUser(): Promise<{ name: string; id: number }> {
-    const name = `user${++n}_${mode}`;
-    const id = await d.addUser(name, 'secret');
-    return { name, id };
-  }
-
-  async function loggedIn(user: { name: string }, which = 0, clientType: number = ClientType.CLIENT_TYPE_WINDOWS): Promise<TeamTalkClient> {
-    const c = await connect(which);
-    const res = await c.login({ userName: user.name, password: 'secret', clientType });
-    expect(res.resultCode).toBe(0);
-    return c;
-  }
+  const connect = (which = 0) => f.connect(which);
+  const newUser = () => f.newUser();
+  const loggedIn = (user: TestUser, which = 0, clientType: number = ClientType.CLIENT_TYPE_WINDOWS) => f.login(user, which, clientType);
 
   it('login_server hands out a msg_server that accepts the login', async () => {
     const alice = await newUser();
     const c = await TeamTalkClient.connectVia(d.loginUrl);
-    clients.push(c);
+    f.clients.push(c);
     const res = await c.login({ userName: alice.name, password: 'secret' });
     expect(res.resultCode).toBe(0);
     expect(res.userInfo).toMatchObject({ userId: alice.id, userNickName: alice.name });
@@ -206,11 +188,3 @@ describe.each<Mode>(['standalone', 'cluster'])('single chat (%s mode)', (mode) =
     await ca.waitForClose(5000);
   });
 });
-
-async function waitForCount(c: TeamTalkClient, commandId: number, count: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (c.received.filter((p) => p.commandId === commandId).length < count) {
-    if (Date.now() > deadline) throw new Error(`only ${c.received.filter((p) => p.commandId === commandId).length} of ${count} PDUs 0x${commandId.toString(16)} arrived`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
