@@ -20,5 +20,7 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/packages/**/src/**/*.test.ts', '<rootDir>/services/**/src/**/*.test.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/tests/e2e/**/*.test.ts'] },
+    { ...common, displayName: 'deploy', testMatch: ['<rootDir>/tests/deploy/**/*.test.ts'] },
+    { ...common, displayName: 'bench', testMatch: ['<rootDir>/tests/bench/**/*.test.ts'] },
   ],
 };

@@ -120,9 +120,10 @@ describe('DbProxy gRPC definition', () => {
     const decodedReq = m.requestDeserialize(req);
     expect(decodedReq).toBeInstanceOf(IM.Message.IMMsgData);
     expect(decodedReq.toSessionId).toBe(2);
-    const rsp = m.responseDeserialize(m.responseSerialize({ userId: 1, sessionId: 2, msgId: 42, sessionType: SessionType.SESSION_TYPE_SINGLE }));
-    expect(rsp).toBeInstanceOf(IM.Message.IMMsgDataAck);
-    expect(rsp.msgId).toBe(42);
+    const rsp = m.responseDeserialize(m.responseSerialize({ ack: { userId: 1, sessionId: 2, msgId: 42, sessionType: SessionType.SESSION_TYPE_SINGLE }, recipientIds: [2] }));
+    expect(rsp).toBeInstanceOf(IM.DbProxy.SavedMessage);
+    expect(rsp.ack.msgId).toBe(42);
+    expect(rsp.recipientIds).toEqual([2]);
     expect(DbProxyService.ping.path).toBe('/IM.DbProxy.DbProxy/Ping');
     expect(() => DbProxyService.ping.responseDeserialize(Buffer.alloc(0))).toThrow(/missing required/);
   });

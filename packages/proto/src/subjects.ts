@@ -17,6 +17,8 @@ export function clusterSubjects(prefix: string) {
     routeDeliver: `${prefix}.route.deliver`,
     /** Deliveries for the connections of one msg_server (IM.Cluster.Delivery). */
     msgServerDeliver: (serverId: string) => `${prefix}.ms.${serverId}.deliver`,
+    /** A PDU for every logged-in connection of the cluster (IM.Cluster.Broadcast). */
+    broadcast: `${prefix}.broadcast`,
     /** Kick one connection of one msg_server (IM.Cluster.KickConnection). */
     msgServerKick: (serverId: string) => `${prefix}.ms.${serverId}.kick`,
   };

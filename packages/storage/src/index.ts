@@ -9,7 +9,7 @@ export { MIGRATIONS, MIGRATIONS_TABLE, runMigrations } from './migrations';
 export type { Migration, MigrationResult, MigrateOptions } from './migrations';
 export { hashPassword, verifyPasswordHash, isMd5Hex, DEFAULT_SCRYPT_PARAMS } from './password';
 export type { ScryptParams } from './password';
-export { SessionType, SessionStatus, DepartStatus, UserStatus } from './model';
+export { SessionType, SessionStatus, DepartStatus, UserStatus, GroupType, GroupStatus, GroupMemberStatus } from './model';
 export type {
   SessionTypeValue,
   ConversationKey,
@@ -23,11 +23,19 @@ export type {
   LatestMessageSummary,
   UnreadSession,
   RecentSession,
+  GroupInfo,
+  NewGroup,
+  GroupMember,
+  GroupMembersChange,
+  DeviceToken,
 } from './model';
 export { conversationKey } from './validate';
 export { UserRepository, type VerifiedCredentials } from './repos/users';
 export { DepartmentRepository } from './repos/departments';
 export { MessageRepository } from './repos/messages';
-export type { ListMessagesOptions } from './repos/messages';
+export type { ListMessagesOptions, ListGroupMessagesOptions, MessageVisibilityOptions } from './repos/messages';
 export { SessionRepository } from './repos/sessions';
 export type { RecentSinceOptions } from './repos/sessions';
+export { GroupRepository } from './repos/groups';
+export { DeviceTokenRepository } from './repos/devices';
+export { UserSettingsRepository } from './repos/settings';

@@ -157,6 +157,88 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS idx_recent_user_updated ON im_recent_session (user_id, updated)`,
     ],
   },
+  {
+    version: 2,
+    name: 'groups and members, device tokens, user settings',
+    mysql: [
+      `CREATE TABLE IF NOT EXISTS im_group (
+        id INT UNSIGNED NOT NULL AUTO_INCREMENT,
+        name VARCHAR(255) NOT NULL,
+        avatar VARCHAR(255) NOT NULL DEFAULT '',
+        creator_id INT UNSIGNED NOT NULL,
+        type TINYINT UNSIGNED NOT NULL,
+        version INT UNSIGNED NOT NULL DEFAULT 1,
+        status TINYINT UNSIGNED NOT NULL DEFAULT 0,
+        created INT UNSIGNED NOT NULL,
+        updated INT UNSIGNED NOT NULL,
+        PRIMARY KEY (id),
+        KEY idx_group_updated (updated)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS im_group_member (
+        group_id INT UNSIGNED NOT NULL,
+        user_id INT UNSIGNED NOT NULL,
+        status TINYINT UNSIGNED NOT NULL DEFAULT 0,
+        shield_status TINYINT UNSIGNED NOT NULL DEFAULT 0,
+        join_msg_id INT UNSIGNED NOT NULL DEFAULT 0,
+        created INT UNSIGNED NOT NULL,
+        updated INT UNSIGNED NOT NULL,
+        PRIMARY KEY (group_id, user_id),
+        KEY idx_group_member_user (user_id, status)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS im_device_token (
+        user_id INT UNSIGNED NOT NULL,
+        client_type TINYINT UNSIGNED NOT NULL,
+        token VARCHAR(512) NOT NULL,
+        updated INT UNSIGNED NOT NULL,
+        PRIMARY KEY (user_id, client_type),
+        UNIQUE KEY uk_device_token (token)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS im_user_setting (
+        user_id INT UNSIGNED NOT NULL,
+        push_shield TINYINT UNSIGNED NOT NULL DEFAULT 0,
+        updated INT UNSIGNED NOT NULL,
+        PRIMARY KEY (user_id)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+    ],
+    sqlite: [
+      `CREATE TABLE IF NOT EXISTS im_group (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        avatar TEXT NOT NULL DEFAULT '',
+        creator_id INTEGER NOT NULL,
+        type INTEGER NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1,
+        status INTEGER NOT NULL DEFAULT 0,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL
+      ) STRICT`,
+      `CREATE INDEX IF NOT EXISTS idx_group_updated ON im_group (updated)`,
+      `CREATE TABLE IF NOT EXISTS im_group_member (
+        group_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        status INTEGER NOT NULL DEFAULT 0,
+        shield_status INTEGER NOT NULL DEFAULT 0,
+        join_msg_id INTEGER NOT NULL DEFAULT 0,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL,
+        PRIMARY KEY (group_id, user_id)
+      ) STRICT, WITHOUT ROWID`,
+      `CREATE INDEX IF NOT EXISTS idx_group_member_user ON im_group_member (user_id, status)`,
+      `CREATE TABLE IF NOT EXISTS im_device_token (
+        user_id INTEGER NOT NULL,
+        client_type INTEGER NOT NULL,
+        token TEXT NOT NULL,
+        updated INTEGER NOT NULL,
+        PRIMARY KEY (user_id, client_type)
+      ) STRICT, WITHOUT ROWID`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS uk_device_token ON im_device_token (token)`,
+      `CREATE TABLE IF NOT EXISTS im_user_setting (
+        user_id INTEGER NOT NULL PRIMARY KEY,
+        push_shield INTEGER NOT NULL DEFAULT 0,
+        updated INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID`,
+    ],
+  },
 ];
 
 const CREATE_MIGRATIONS_TABLE: Record<SqlDialect, string> = {

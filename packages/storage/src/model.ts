@@ -123,3 +123,66 @@ export interface RecentSession extends LatestMessageSummary {
   created: number;
   updated: number;
 }
+
+/** im_group.type (IM.BaseDefine GroupType). */
+export const GroupType = { NORMAL: 1, TEMPORARY: 2 } as const;
+
+/** im_group.status: 0 active; 1 dissolved (kept for history, no longer listed or joinable). */
+export const GroupStatus = { ACTIVE: 0, DISSOLVED: 1 } as const;
+
+/** im_group_member.status: 0 member; 1 removed (the row keeps join history and is reused on re-add). */
+export const GroupMemberStatus = { MEMBER: 0, REMOVED: 1 } as const;
+
+export interface GroupInfo {
+  id: number;
+  name: string;
+  avatar: string;
+  creatorId: number;
+  /** See GroupType. */
+  type: number;
+  /** Starts at 1; +1 on every member or shield change, so clients can cache group info by version. */
+  version: number;
+  /** See GroupStatus. */
+  status: number;
+  created: number;
+  updated: number;
+  /** Active members, ascending. */
+  memberIds: number[];
+}
+
+export interface NewGroup {
+  /** See GroupType. */
+  type: number;
+  name: string;
+  avatar?: string;
+  /** Always made a member. */
+  creatorId: number;
+  /** Initial members (duplicates and the creator are fine). */
+  memberIds?: readonly number[];
+}
+
+export interface GroupMember {
+  /** See GroupMemberStatus. */
+  status: number;
+  /** 1: the member does not want notifications/pushes for this group. */
+  shieldStatus: number;
+  /** The group's last msg_id when the user (re)joined: they may see only messages with msg_id > joinMsgId. */
+  joinMsgId: number;
+}
+
+export interface GroupMembersChange {
+  /** The group's version after the change (unchanged if nothing changed). */
+  version: number;
+  /** Active members after the change, ascending. */
+  memberIds: number[];
+  /** The ids actually added or removed, ascending (already members / non-members are skipped). */
+  changed: number[];
+}
+
+export interface DeviceToken {
+  userId: number;
+  /** IM.BaseDefine ClientType. */
+  clientType: number;
+  token: string;
+  updated: number;
+}

@@ -9,7 +9,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import { isStorageError, openStore, SessionType, Store, StoreConfig, StorageError, UserStatus } from './index';
+import {
+  GroupType,
+  isStorageError,
+  MIGRATIONS,
+  openDatabase,
+  openStore,
+  runMigrations,
+  SessionType,
+  Store,
+  StoreConfig,
+  StorageError,
+  UserStatus,
+} from './index';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -100,15 +112,14 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
 
   describe('migrations', () => {
     test('first open applies, re-open is a no-op', async () => {
-      expect(store.migrations?.applied).toEqual([1]);
+      expect(store.migrations?.applied).toEqual([1, 2]);
       const again = await open();
       try {
-        expect(again.migrations).toEqual({ applied: [], current: 1 });
+        expect(again.migrations).toEqual({ applied: [], current: 2 });
         const rows = await again.db.query<{ version: number; name: string; applied_at: number }>(
-          'SELECT version, name, applied_at FROM tt_schema_migrations',
+          'SELECT version, name, applied_at FROM tt_schema_migrations ORDER BY version',
         );
-        expect(rows).toHaveLength(1);
-        expect(Number(rows[0]!.version)).toBe(1);
+        expect(rows.map((r) => Number(r.version))).toEqual([1, 2]);
       } finally {
         await again.close();
       }
@@ -118,15 +129,50 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
       const cfg = backend.fresh();
       const [a, b] = await Promise.all([open(cfg), open(cfg)]);
       try {
-        expect([...a.migrations!.applied, ...b.migrations!.applied]).toEqual([1]);
+        expect([...a.migrations!.applied, ...b.migrations!.applied].sort()).toEqual([1, 2]);
         const rows = await b.db.query('SELECT version FROM tt_schema_migrations');
-        expect(rows).toHaveLength(1);
+        expect(rows).toHaveLength(2);
         // Both work.
         await a.users.create({ name: 'm1', passwordMd5Hex: md5('x') });
         expect(await b.users.findByName('m1')).not.toBeNull();
       } finally {
         await Promise.all([a.close(), b.close()]);
       }
+    });
+
+    test('a version-1 database is upgraded to version 2 and keeps its data; version-2 DDL is re-runnable', async () => {
+      const cfg = backend.fresh();
+      const v1 = await openDatabase(cfg);
+      try {
+        expect(await runMigrations(v1, { migrations: [MIGRATIONS[0]!], now })).toEqual({ applied: [1], current: 1 });
+        await v1.execute("INSERT INTO im_user (name, password_hash, created, updated) VALUES ('old-timer', 'x', 5, 5)");
+        await v1.execute('INSERT INTO im_conversation (session_type, id_a, id_b, last_msg_id, updated) VALUES (2, 1, 0, 7, 5)');
+        await expect(v1.query('SELECT id FROM im_group')).rejects.toBeInstanceOf(StorageError);
+      } finally {
+        await v1.close();
+      }
+      const s = await open(cfg);
+      try {
+        expect(s.migrations).toEqual({ applied: [2], current: 2 });
+        expect(await s.users.findByName('old-timer')).toMatchObject({ created: 5, updated: 5 });
+        const g = await s.groups.create({ type: GroupType.NORMAL, name: 'first', creatorId: 1, memberIds: [2] });
+        expect(g).toMatchObject({ id: 1, version: 1, memberIds: [1, 2] });
+        // Group 1 already had a conversation (msg_id 7): someone added now only sees later messages.
+        await s.groups.changeMembers(g.id, 'add', [3]);
+        expect(await s.groups.member(g.id, 3)).toEqual({ status: 0, shieldStatus: 0, joinMsgId: 7 });
+        await s.devices.set(1, 17, 'migrated-token');
+        await s.settings.setPushShield(1, 1);
+        // Every statement of version 2 can run again without harm (MySQL DDL is not transactional).
+        for (const statement of MIGRATIONS[1]![s.db.dialect]) await s.db.execute(statement);
+        expect((await s.groups.findById(g.id))?.memberIds).toEqual([1, 2, 3]);
+        expect((await s.devices.listForUsers([1])).map((d) => d.token)).toEqual(['migrated-token']);
+        expect(await s.settings.pushShield(1)).toBe(1);
+      } finally {
+        await s.close();
+      }
+      const again = await open(cfg);
+      await again.close();
+      expect(again.migrations).toEqual({ applied: [], current: 2 });
     });
   });
 
@@ -200,6 +246,40 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
       expect((await store.users.listChangedSince(1_700_001_010)).map((u) => u.id)).toEqual([e.id]);
       expect(f.id).toBeGreaterThan(e.id);
       await expect(store.users.update(999_999, { nick: 'x' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+  });
+
+  describe('profile updates and sync times', () => {
+    test('avatar / signInfo updates bump updated (also twice within a second); maxUpdated', async () => {
+      const s = await open(backend.fresh());
+      try {
+        expect(await s.users.maxUpdated()).toBe(0);
+        expect(await s.departments.maxUpdated()).toBe(0);
+        clock = 1_700_003_000;
+        const u = await s.users.create({ name: 'gina', passwordMd5Hex: md5('x') });
+        await s.users.create({ name: 'hank', passwordMd5Hex: md5('x') });
+        expect(await s.users.maxUpdated()).toBe(1_700_003_000);
+        clock = 1_700_003_010;
+        const a = await s.users.update(u.id, { avatar: 'http://img/g.png' });
+        expect(a).toMatchObject({ id: u.id, avatar: 'http://img/g.png', updated: 1_700_003_010, created: 1_700_003_000 });
+        expect((await s.users.listChangedSince(1_700_003_000)).map((x) => [x.name, x.avatar])).toEqual([['gina', 'http://img/g.png']]);
+        // A second change in the same second still moves updated past what a client synced to.
+        const b = await s.users.update(u.id, { signInfo: '签名' });
+        expect(b).toMatchObject({ avatar: 'http://img/g.png', signInfo: '签名', updated: 1_700_003_011 });
+        expect((await s.users.listChangedSince(1_700_003_010)).map((x) => x.signInfo)).toEqual(['签名']);
+        expect(await s.users.findById(u.id)).toEqual(b);
+        expect(await s.users.maxUpdated()).toBe(1_700_003_011);
+        await expect(s.users.update(u.id, { avatar: 'x'.repeat(256) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+
+        clock = 1_700_003_020;
+        const d = await s.departments.create({ name: 'sales' });
+        expect(await s.departments.maxUpdated()).toBe(1_700_003_020);
+        clock = 1_700_003_030;
+        await s.departments.remove(d.id);
+        expect(await s.departments.maxUpdated()).toBe(1_700_003_030);
+      } finally {
+        await s.close();
+      }
     });
   });
 
@@ -409,6 +489,278 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
       clock = 1_700_010_060;
       await saveSingle(store, p1!, me!, 'revive', clock);
       expect((await store.sessions.recentSince(me!, 1_700_010_050, 100)).map((s) => [s.peerId, s.status, s.unreadCnt])).toEqual([[p1, 0, 1]]);
+    });
+  });
+
+  describe('groups', () => {
+    const saveGroup = (s: Store, groupId: number, from: number, body: string, recipientIds: number[]) =>
+      s.messages.saveMessage({ sessionType: SessionType.GROUP, fromUserId: from, toId: groupId, msgType: 0x11, data: text(body), createTime: clock, recipientIds });
+
+    test('create normal and temporary groups: creator is always a member, ids de-duplicated, version 1', async () => {
+      clock = 1_700_020_000;
+      const [a, b, owner] = ids(3);
+      const g = await store.groups.create({ type: GroupType.NORMAL, name: '研发群', avatar: 'http://img/g.png', creatorId: owner!, memberIds: [b!, a!, b!, a!] });
+      expect(g).toEqual({
+        id: expect.any(Number),
+        name: '研发群',
+        avatar: 'http://img/g.png',
+        creatorId: owner,
+        type: GroupType.NORMAL,
+        version: 1,
+        status: 0,
+        created: clock,
+        updated: clock,
+        memberIds: [a, b, owner],
+      });
+      expect(g.id).toBeGreaterThan(0);
+      expect(await store.groups.findById(g.id)).toEqual(g);
+      expect(await store.groups.memberIds(g.id)).toEqual([a, b, owner]);
+      expect(await store.groups.member(g.id, a!)).toEqual({ status: 0, shieldStatus: 0, joinMsgId: 0 });
+      expect(await store.groups.isMember(g.id, owner!)).toBe(true);
+      expect(await store.groups.isMember(g.id, 424_242)).toBe(false);
+      expect(await store.groups.member(g.id, 424_242)).toBeNull();
+
+      const t = await store.groups.create({ type: GroupType.TEMPORARY, name: 'tmp', creatorId: b!, memberIds: [] });
+      expect(t).toMatchObject({ type: GroupType.TEMPORARY, avatar: '', creatorId: b, version: 1, memberIds: [b] });
+      expect(t.id).toBeGreaterThan(g.id);
+      expect(await store.groups.findById(999_999)).toBeNull();
+
+      await expect(store.groups.create({ type: 3, name: 'x', creatorId: a! })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(store.groups.create({ type: 1, name: 'x'.repeat(256), creatorId: a! })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(store.groups.create({ type: 1, name: 'x', creatorId: a!, memberIds: [-1] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    });
+
+    test('listForUser: only active memberships of active groups, filtered by type; dissolve', async () => {
+      const [u, x] = ids(2);
+      const g1 = await store.groups.create({ type: GroupType.NORMAL, name: 'g1', creatorId: x!, memberIds: [u!] });
+      const g2 = await store.groups.create({ type: GroupType.TEMPORARY, name: 'g2', creatorId: u! });
+      const g3 = await store.groups.create({ type: GroupType.NORMAL, name: 'g3', creatorId: x! });
+      const g4 = await store.groups.create({ type: GroupType.NORMAL, name: 'g4', creatorId: x!, memberIds: [u!] });
+      const g5 = await store.groups.create({ type: GroupType.NORMAL, name: 'g5', creatorId: x!, memberIds: [u!] });
+      expect((await store.groups.changeMembers(g4.id, 'remove', [u!])).version).toBe(2);
+      await store.groups.dissolve(g5.id);
+
+      expect(await store.groups.listForUser(u!)).toEqual([
+        { groupId: g1.id, version: 1, type: GroupType.NORMAL },
+        { groupId: g2.id, version: 1, type: GroupType.TEMPORARY },
+      ]);
+      expect((await store.groups.listForUser(u!, [GroupType.NORMAL])).map((g) => g.groupId)).toEqual([g1.id]);
+      expect((await store.groups.listForUser(u!, [GroupType.TEMPORARY])).map((g) => g.groupId)).toEqual([g2.id]);
+      expect(await store.groups.listForUser(u!, [])).toEqual([]);
+      expect((await store.groups.listForUser(x!)).map((g) => g.groupId)).toEqual([g1.id, g3.id, g4.id]);
+      expect(await store.groups.listForUser(424_242)).toEqual([]);
+
+      // Dissolved: kept (findById), but no longer listed, joinable or messageable.
+      expect(await store.groups.findById(g5.id)).toMatchObject({ status: 1, version: 2, memberIds: [u, x] });
+      expect(await store.groups.memberIds(g5.id)).toEqual([]);
+      expect(await store.groups.isMember(g5.id, u!)).toBe(false);
+      expect(await store.groups.findByIds([g5.id, g1.id])).toHaveLength(1);
+      const ids5 = await store.groups.listIds();
+      expect(ids5).toEqual(expect.arrayContaining([g1.id, g2.id, g3.id, g4.id]));
+      expect(ids5).not.toContain(g5.id);
+      await expect(store.groups.changeMembers(g5.id, 'add', [424_242])).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(store.groups.setShield(g5.id, u!, 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await store.groups.dissolve(g5.id); // already dissolved: nothing changes
+      expect((await store.groups.findById(g5.id))?.version).toBe(2);
+      await expect(store.groups.dissolve(999_999)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+
+    test('findByIds with the asking user\'s shield status; setShield and shieldStatuses', async () => {
+      const [u, v, w] = ids(3);
+      const g1 = await store.groups.create({ type: GroupType.NORMAL, name: 'a', creatorId: u!, memberIds: [v!] });
+      const g2 = await store.groups.create({ type: GroupType.NORMAL, name: 'b', creatorId: u!, memberIds: [w!] });
+      clock = 1_700_021_000;
+      expect(await store.groups.setShield(g1.id, u!, 1)).toBe(2);
+
+      const found = await store.groups.findByIds([g2.id, g1.id, 999_999, g1.id], u!);
+      expect(found).toEqual([
+        { ...g1, version: 2, updated: 1_700_021_000, shieldStatus: 1 },
+        { ...g2, shieldStatus: 0 },
+      ]);
+      expect((await store.groups.findByIds([g1.id], w!)).map((g) => g.shieldStatus)).toEqual([0]); // not a member
+      expect((await store.groups.findByIds([g1.id])).map((g) => g.shieldStatus)).toEqual([0]);
+      expect(await store.groups.findByIds([])).toEqual([]);
+
+      expect(await store.groups.shieldStatuses(g1.id, [w!, v!, u!, v!])).toEqual([
+        { userId: u, shieldStatus: 1 },
+        { userId: v, shieldStatus: 0 },
+      ]);
+      await expect(store.groups.setShield(g1.id, w!, 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(store.groups.setShield(999_999, u!, 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(store.groups.setShield(g1.id, u!, 2)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect(await store.groups.setShield(g1.id, u!, 0)).toBe(3);
+      expect(await store.groups.member(g1.id, u!)).toMatchObject({ shieldStatus: 0 });
+
+      // A removed member has no shield status and cannot set one; re-adding starts unshielded.
+      await store.groups.setShield(g1.id, v!, 1);
+      await store.groups.changeMembers(g1.id, 'remove', [v!]);
+      expect(await store.groups.shieldStatuses(g1.id, [u!, v!])).toEqual([{ userId: u, shieldStatus: 0 }]);
+      await expect(store.groups.setShield(g1.id, v!, 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await store.groups.changeMembers(g1.id, 'add', [v!]);
+      expect(await store.groups.member(g1.id, v!)).toMatchObject({ status: 0, shieldStatus: 0 });
+    });
+
+    test('add / remove members: changed lists, version +1 only when something changed', async () => {
+      const [owner, a, b, c, d] = ids(5);
+      const g = await store.groups.create({ type: GroupType.NORMAL, name: 'team', creatorId: owner!, memberIds: [a!] });
+      expect(await store.groups.changeMembers(g.id, 'add', [a!, owner!])).toEqual({ version: 1, memberIds: [owner, a], changed: [] });
+      clock = 1_700_022_000;
+      expect(await store.groups.changeMembers(g.id, 'add', [c!, b!, a!, c!])).toEqual({ version: 2, memberIds: [owner, a, b, c], changed: [b, c] });
+      expect(await store.groups.findById(g.id)).toMatchObject({ version: 2, updated: 1_700_022_000 });
+      clock = 1_700_022_010;
+      expect(await store.groups.changeMembers(g.id, 'remove', [d!, b!])).toEqual({ version: 3, memberIds: [owner, a, c], changed: [b] });
+      expect(await store.groups.changeMembers(g.id, 'remove', [b!, d!])).toEqual({ version: 3, memberIds: [owner, a, c], changed: [] });
+      expect(await store.groups.changeMembers(g.id, 'add', [])).toEqual({ version: 3, memberIds: [owner, a, c], changed: [] });
+      expect(await store.groups.findById(g.id)).toMatchObject({ version: 3, updated: 1_700_022_010, memberIds: [owner, a, c] });
+      expect(await store.groups.member(g.id, b!)).toMatchObject({ status: 1 });
+      expect(await store.groups.isMember(g.id, b!)).toBe(false);
+      expect((await store.groups.listForUser(b!)).map((x) => x.groupId)).not.toContain(g.id);
+      expect(await store.groups.changeMembers(g.id, 'add', [b!])).toEqual({ version: 4, memberIds: [owner, a, b, c], changed: [b] });
+
+      await expect(store.groups.changeMembers(999_999, 'add', [a!])).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(store.groups.changeMembers(g.id, 'kick' as 'add', [a!])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(store.groups.changeMembers(g.id, 'add', [1.5])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    });
+
+    test('a member re-added (or added late) only sees group messages sent after joining', async () => {
+      const [owner, a, late, newbie] = ids(4);
+      const g = await store.groups.create({ type: GroupType.NORMAL, name: 'history', creatorId: owner!, memberIds: [a!, late!] });
+      const send = async (from: number, body: string) => (await saveGroup(store, g.id, from, body, await store.groups.memberIds(g.id))).msgId;
+      expect([await send(owner!, 'm1'), await send(a!, 'm2')]).toEqual([1, 2]);
+      await store.groups.changeMembers(g.id, 'remove', [late!]);
+      expect([await send(owner!, 'm3'), await send(a!, 'm4'), await send(a!, 'm5')]).toEqual([3, 4, 5]);
+      expect((await store.groups.changeMembers(g.id, 'add', [late!])).changed).toEqual([late]);
+      expect(await store.groups.member(g.id, late!)).toEqual({ status: 0, shieldStatus: 0, joinMsgId: 5 });
+      expect([await send(late!, 'm6'), await send(owner!, 'm7')]).toEqual([6, 7]);
+
+      const join = (await store.groups.member(g.id, late!))!.joinMsgId;
+      const bodies = (ms: Array<{ data: Buffer }>) => ms.map((m) => m.data.toString());
+      expect(bodies(await store.messages.listGroupMessages(g.id, { msgIdBegin: 0, count: 10 }))).toEqual(['m7', 'm6', 'm5', 'm4', 'm3', 'm2', 'm1']);
+      expect(bodies(await store.messages.listGroupMessages(g.id, { msgIdBegin: 0, count: 10, afterMsgId: join }))).toEqual(['m7', 'm6']);
+      expect(bodies(await store.messages.listGroupMessages(g.id, { msgIdBegin: 6, count: 10, afterMsgId: join }))).toEqual(['m6']);
+      expect(bodies(await store.messages.listGroupMessages(g.id, { msgIdBegin: 4, count: 10, afterMsgId: join }))).toEqual([]);
+      // The LIMIT applies after the filter.
+      expect(bodies(await store.messages.listMessages(SessionType.GROUP, late!, g.id, { msgIdBegin: 0, count: 1, minMsgIdExclusive: join }))).toEqual(['m7']);
+      expect((await store.messages.getByIds(SessionType.GROUP, late!, g.id, [1, 5, 6, 7, 7], { minMsgIdExclusive: join })).map((m) => m.msgId)).toEqual([6, 7]);
+      expect((await store.messages.getByIds(SessionType.GROUP, a!, g.id, [1, 5])).map((m) => m.msgId)).toEqual([1, 5]);
+      expect(await store.messages.latestMsgId(SessionType.GROUP, late!, g.id, { minMsgIdExclusive: join })).toBe(7);
+      expect(await store.messages.latestMsgId(SessionType.GROUP, a!, g.id)).toBe(7);
+
+      // Added after the last message: sees nothing yet, and "latest" is 0 for them.
+      await store.groups.changeMembers(g.id, 'add', [newbie!]);
+      const newbieJoin = (await store.groups.member(g.id, newbie!))!.joinMsgId;
+      expect(newbieJoin).toBe(7);
+      expect(await store.messages.listGroupMessages(g.id, { msgIdBegin: 0, count: 10, afterMsgId: newbieJoin })).toEqual([]);
+      expect(await store.messages.latestMsgId(SessionType.GROUP, newbie!, g.id, { minMsgIdExclusive: newbieJoin })).toBe(0);
+      expect(await store.messages.getByIds(SessionType.GROUP, newbie!, g.id, [7], { minMsgIdExclusive: newbieJoin })).toEqual([]);
+      expect((await send(a!, 'm8'))).toBe(8);
+      expect(bodies(await store.messages.listGroupMessages(g.id, { msgIdBegin: 0, count: 10, afterMsgId: newbieJoin }))).toEqual(['m8']);
+
+      // The removed period produced no unread for `late`: m1, m2 before, m7, m8 after (m6 was their own).
+      expect((await store.sessions.unreadList(late!)).map((s) => [s.peerId, s.unreadCnt])).toEqual([[g.id, 4]]);
+      await expect(store.messages.listGroupMessages(g.id, { msgIdBegin: 0, count: 1, afterMsgId: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    });
+
+    test('concurrent member changes through two store handles are all applied, each bumping the version', async () => {
+      const other = await open();
+      try {
+        const [owner, a, b, c] = ids(4);
+        const g = await store.groups.create({ type: GroupType.TEMPORARY, name: 'race', creatorId: owner!, memberIds: [a!, b!] });
+        const both = await Promise.all([store.groups.changeMembers(g.id, 'add', [c!]), other.groups.changeMembers(g.id, 'remove', [a!])]);
+        expect(both.map((r) => r.changed)).toEqual([[c], [a]]);
+        expect(both.map((r) => r.version).sort()).toEqual([2, 3]);
+        expect(await store.groups.findById(g.id)).toMatchObject({ version: 3, memberIds: [owner, b, c] });
+
+        // A bigger burst: 6 adds and 6 removes interleaved across the handles.
+        const joiners = ids(6);
+        const leavers = ids(6);
+        await store.groups.changeMembers(g.id, 'add', leavers);
+        const ops = joiners.flatMap((j, i) => [
+          (i % 2 ? store : other).groups.changeMembers(g.id, 'add', [j]),
+          (i % 2 ? other : store).groups.changeMembers(g.id, 'remove', [leavers[i]!]),
+        ]);
+        const results = await Promise.all(ops);
+        results.forEach((r) => expect(r.changed).toHaveLength(1));
+        expect(results.map((r) => r.version).sort((x, y) => x - y)).toEqual(Array.from({ length: 12 }, (_, i) => 5 + i));
+        expect(await other.groups.findById(g.id)).toMatchObject({ version: 16, memberIds: [owner, b, c, ...joiners] });
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
+  describe('device tokens and push settings', () => {
+    const IOS = 17;
+    const ANDROID = 18;
+
+    test('a token belongs to one (user, client type): re-registering moves it; empty token deletes; removeToken', async () => {
+      const [u1, u2] = ids(2);
+      const tok = (s: string) => `${u1}-${s}`;
+      const list = async () => (await store.devices.listForUsers([u2!, u1!, u2!])).map((d) => [d.userId, d.clientType, d.token, d.updated]);
+      clock = 1_700_030_000;
+      await store.devices.set(u1!, IOS, tok('phone'));
+      await store.devices.set(u1!, ANDROID, tok('tablet'));
+      expect(await list()).toEqual([
+        [u1, IOS, tok('phone'), 1_700_030_000],
+        [u1, ANDROID, tok('tablet'), 1_700_030_000],
+      ]);
+
+      // The phone is logged in by another user: u1 must no longer get pushes on it.
+      clock = 1_700_030_010;
+      await store.devices.set(u2!, IOS, tok('phone'));
+      expect(await list()).toEqual([
+        [u1, ANDROID, tok('tablet'), 1_700_030_000],
+        [u2, IOS, tok('phone'), 1_700_030_010],
+      ]);
+      // Same user, another client type: the token moves between client types.
+      await store.devices.set(u1!, IOS, tok('tablet'));
+      expect(await list()).toEqual([
+        [u1, IOS, tok('tablet'), 1_700_030_010],
+        [u2, IOS, tok('phone'), 1_700_030_010],
+      ]);
+      // A new token replaces the old one of that (user, client type); setting it again is a no-op.
+      await store.devices.set(u2!, IOS, tok('phone2'));
+      await store.devices.set(u2!, IOS, tok('phone2'));
+      expect(await list()).toEqual([
+        [u1, IOS, tok('tablet'), 1_700_030_010],
+        [u2, IOS, tok('phone2'), 1_700_030_010],
+      ]);
+      // Empty token = logged out on that device.
+      await store.devices.set(u1!, IOS, '');
+      await store.devices.set(u1!, ANDROID, '');
+      expect(await list()).toEqual([[u2, IOS, tok('phone2'), 1_700_030_010]]);
+
+      // Dead token reported by APNs/FCM.
+      expect(await store.devices.removeToken(tok('phone2'))).toBe(true);
+      expect(await store.devices.removeToken(tok('phone2'))).toBe(false);
+      expect(await store.devices.removeToken('')).toBe(false);
+      expect(await list()).toEqual([]);
+      expect(await store.devices.listForUsers([])).toEqual([]);
+
+      // The unique index holds on both backends.
+      await store.devices.set(u1!, IOS, tok('uniq'));
+      await expect(store.db.execute('INSERT INTO im_device_token (user_id, client_type, token, updated) VALUES (?, ?, ?, 1)', [u2!, IOS, tok('uniq')])).rejects.toMatchObject({
+        code: 'DUPLICATE',
+      });
+      await expect(store.devices.set(u1!, IOS, 'x'.repeat(513))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(store.devices.set(u1!, 256, 'x')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    });
+
+    test('push shield: 0 by default, set and read back, bulk lookup', async () => {
+      const [u1, u2, u3] = ids(3);
+      expect(await store.settings.pushShield(u1!)).toBe(0);
+      await store.settings.setPushShield(u1!, 1);
+      await store.settings.setPushShield(u2!, 1);
+      expect(await store.settings.pushShield(u1!)).toBe(1);
+      await store.settings.setPushShield(u1!, 0);
+      expect(await store.settings.pushShield(u1!)).toBe(0);
+      expect([...(await store.settings.pushShields([u3!, u2!, u1!, u2!])).entries()]).toEqual([
+        [u1, 0],
+        [u2, 1],
+        [u3, 0],
+      ]);
+      expect((await store.settings.pushShields([])).size).toBe(0);
+      await expect(store.settings.setPushShield(u1!, 2)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     });
   });
 

@@ -3,8 +3,11 @@ import { MigrationResult, runMigrations } from './migrations';
 import { MysqlConfig, MysqlDatabase } from './mysql';
 import { ScryptParams } from './password';
 import { DepartmentRepository } from './repos/departments';
+import { DeviceTokenRepository } from './repos/devices';
+import { GroupRepository } from './repos/groups';
 import { MessageRepository } from './repos/messages';
 import { SessionRepository } from './repos/sessions';
+import { UserSettingsRepository } from './repos/settings';
 import { UserRepository } from './repos/users';
 import { SqliteConfig, SqliteDatabase } from './sqlite';
 import { nowSeconds } from './validate';
@@ -26,6 +29,9 @@ export interface Store {
   readonly departments: DepartmentRepository;
   readonly messages: MessageRepository;
   readonly sessions: SessionRepository;
+  readonly groups: GroupRepository;
+  readonly devices: DeviceTokenRepository;
+  readonly settings: UserSettingsRepository;
   /** What migrations did when the store was opened (null if migrate was false). */
   readonly migrations: MigrationResult | null;
   close(): Promise<void>;
@@ -55,6 +61,9 @@ export async function openStore(config: StoreConfig, options: StoreOptions = {})
     departments: new DepartmentRepository(db, now),
     messages: new MessageRepository(db),
     sessions: new SessionRepository(db, now),
+    groups: new GroupRepository(db, now),
+    devices: new DeviceTokenRepository(db, now),
+    settings: new UserSettingsRepository(db, now),
     migrations,
     close: () => db.close(),
   };

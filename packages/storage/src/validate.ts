@@ -26,6 +26,30 @@ export function text(field: string, value: unknown, maxChars: number, allowEmpty
   return value;
 }
 
+/** A list of ids: each an unsigned 32-bit integer; returned de-duplicated and ascending. */
+export function u32List(field: string, values: unknown): number[] {
+  if (!Array.isArray(values)) throw new StorageError('INVALID_ARGUMENT', `${field} must be an array`);
+  return [...new Set(values.map((v) => u32(`${field}[]`, v)))].sort((a, b) => a - b);
+}
+
+/** A 0/1 flag column (shield statuses). */
+export function flag(field: string, value: unknown): 0 | 1 {
+  if (value !== 0 && value !== 1) throw new StorageError('INVALID_ARGUMENT', `${field} must be 0 or 1`);
+  return value;
+}
+
+/** Splits a list for `IN (...)` / multi-row VALUES statements. */
+export function chunks<T>(values: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < values.length; i += size) out.push(values.slice(i, i + size));
+  return out;
+}
+
+/** "?, ?, ?" for n parameters. */
+export function placeholders(n: number): string {
+  return Array.from({ length: n }, () => '?').join(', ');
+}
+
 export function sessionType(value: unknown): SessionTypeValue {
   if (value !== SessionType.SINGLE && value !== SessionType.GROUP) {
     throw new StorageError('INVALID_ARGUMENT', 'sessionType must be 1 (single) or 2 (group)');

@@ -8,8 +8,15 @@ export const USAGE = `usage: ttctl <command>
                   [--email <e>] [--phone <p>] [--sex 0|1|2]
   user passwd <name> --password <pw>
   user list
+  user set <name> [--nick <nick>] [--avatar <url>] [--sign <text>] [--depart <name|id>]
+                  [--realname <name>] [--email <e>] [--phone <p>] [--sex 0|1|2] [--status active|disabled]
   depart add <name> [--parent <name|id>] [--priority <n>]
   depart list
+  group create <name> --owner <user> [--members <user,user,...>] [--temporary]
+  group add <group id> --members <user,user,...>
+  group remove <group id> --members <user,user,...>
+  group list [--user <user>]
+  group show <group id>
 
 The store is chosen like the servers choose it: TT_MODE=standalone (default) opens
 the SQLite file in TT_DATA_DIR; TT_MODE=cluster opens MySQL (MYSQL_* variables).`;
@@ -25,6 +32,20 @@ async function resolveDepartment(store: Store, ref: string | undefined): Promise
   const dept = await store.departments.findByName(ref);
   if (!dept) throw new UsageError(`no department named "${ref}" (create it with: ttctl depart add ${ref})`);
   return dept.id;
+}
+
+async function resolveUser(store: Store, ref: string | undefined, flag: string): Promise<number> {
+  if (!ref) throw new UsageError(`${flag} is required`);
+  const user = /^\d+$/.test(ref) ? await store.users.findById(Number(ref)) : await store.users.findByName(ref);
+  if (!user) throw new UsageError(`no user "${ref}"`);
+  return user.id;
+}
+
+async function resolveUsers(store: Store, list: string | undefined): Promise<number[]> {
+  const refs = (list ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const ids: number[] = [];
+  for (const ref of refs) ids.push(await resolveUser(store, ref, '--members'));
+  return ids;
 }
 
 function passwordOf(values: { password?: string }): string {
@@ -47,6 +68,13 @@ export async function runCommand(store: Store, argv: string[]): Promise<string[]
       sex: { type: 'string' },
       parent: { type: 'string' },
       priority: { type: 'string' },
+      avatar: { type: 'string' },
+      sign: { type: 'string' },
+      status: { type: 'string' },
+      owner: { type: 'string' },
+      members: { type: 'string' },
+      temporary: { type: 'boolean' },
+      user: { type: 'string' },
     },
   });
   const [noun, verb, name] = positionals;
@@ -74,6 +102,53 @@ export async function runCommand(store: Store, argv: string[]): Promise<string[]
     case 'user list': {
       const users = await store.users.listChangedSince(0);
       return ['id\tname\tnick\tdepart', ...users.map((u) => `${u.id}\t${u.name}\t${u.nick ?? ''}\t${u.departId ?? 0}`)];
+    }
+    case 'user set': {
+      if (!name) throw new UsageError('user set needs a name');
+      const user = await store.users.findByName(name);
+      if (!user) throw new UsageError(`no user named "${name}"`);
+      const patch: Record<string, unknown> = {};
+      if (values.nick !== undefined) patch.nick = values.nick;
+      if (values.avatar !== undefined) patch.avatar = values.avatar;
+      if (values.sign !== undefined) patch.signInfo = values.sign;
+      if (values.realname !== undefined) patch.realName = values.realname;
+      if (values.email !== undefined) patch.email = values.email;
+      if (values.phone !== undefined) patch.phone = values.phone;
+      if (values.sex !== undefined) patch.sex = Number(values.sex);
+      if (values.depart !== undefined) patch.departId = await resolveDepartment(store, values.depart);
+      if (values.status !== undefined) {
+        if (values.status !== 'active' && values.status !== 'disabled') throw new UsageError('--status is active or disabled');
+        patch.status = values.status === 'active' ? 0 : 1;
+      }
+      if (Object.keys(patch).length === 0) throw new UsageError('user set needs at least one field to change');
+      await store.users.update(user.id, patch);
+      return [`user ${name} updated`];
+    }
+    case 'group create': {
+      if (!name) throw new UsageError('group create needs a name');
+      const owner = await resolveUser(store, values.owner, '--owner');
+      const members = await resolveUsers(store, values.members);
+      const group = await store.groups.create({ type: values.temporary ? 2 : 1, name, avatar: '', creatorId: owner, memberIds: [owner, ...members] });
+      return [`group ${group.name} created with id ${group.id} (${group.memberIds.length} members)`];
+    }
+    case 'group add':
+    case 'group remove': {
+      const groupId = Number(name);
+      if (!Number.isInteger(groupId) || groupId <= 0) throw new UsageError(`${command} needs a group id`);
+      const members = await resolveUsers(store, values.members);
+      if (members.length === 0) throw new UsageError('--members is required');
+      const result = await store.groups.changeMembers(groupId, verb === 'add' ? 'add' : 'remove', members);
+      return [`group ${groupId}: ${result.changed.length} member(s) ${verb === 'add' ? 'added' : 'removed'}, ${result.memberIds.length} now, version ${result.version}`];
+    }
+    case 'group list': {
+      const ids = values.user ? (await store.groups.listForUser(await resolveUser(store, values.user, '--user'), [1, 2])).map((g) => g.groupId) : await store.groups.listIds();
+      const groups = await store.groups.findByIds(ids);
+      return ['id\tname\ttype\tversion\tmembers', ...groups.map((g) => `${g.id}\t${g.name}\t${g.type === 2 ? 'temporary' : 'normal'}\t${g.version}\t${g.memberIds.length}`)];
+    }
+    case 'group show': {
+      const group = await store.groups.findById(Number(name));
+      if (!group) throw new UsageError(`no group ${name}`);
+      return [`id\t${group.id}`, `name\t${group.name}`, `type\t${group.type === 2 ? 'temporary' : 'normal'}`, `creator\t${group.creatorId}`, `version\t${group.version}`, `members\t${group.memberIds.join(',')}`];
     }
     case 'depart add': {
       if (!name) throw new UsageError('depart add needs a name');

@@ -5,6 +5,9 @@ import type { Store } from '@tt/storage';
 import { StorageError } from '@tt/storage';
 import { latestMsgId, messageList, messagesById, recentSessions, saveSingleMessage, unreadCounts } from './domain/messages';
 import { KnownUsers, toUserInfo, validateUser } from './domain/users';
+import { allUsersSince, changeProfileText, departmentsSince, removeSession } from './domain/buddy';
+import { deviceTokens, setDeviceToken } from './domain/push-settings';
+import { changeGroupMembers, createGroup, groupInfos, normalGroupList, saveGroupMessage, setGroupShield } from './domain/groups';
 
 const { SessionType } = IM.BaseDefine;
 
@@ -27,7 +30,11 @@ export function createDbProxyHandlers(store: Store, cache: Cache, serverId: stri
   const knownUsers = new KnownUsers(store);
   return {
     validateUser: async (req) => validateUser(store, cache, req.userName, req.password) as Promise<IM.Server.IMValidateRsp>,
-    saveMessage: async (req) => saveSingleMessage(store, knownUsers, req) as Promise<IM.Message.IMMsgDataAck>,
+    saveMessage: async (req) => {
+      if (req.msgType >= 0x10) return (await saveGroupMessage(store, req)) as IM.DbProxy.SavedMessage;
+      const ack = await saveSingleMessage(store, knownUsers, req);
+      return { ack, recipientIds: [req.toSessionId] } as IM.DbProxy.SavedMessage;
+    },
     getUnreadCount: async (req) => ({ ...(await unreadCounts(store, requireUser(req.userId))), attachData: req.attachData }) as IM.Message.IMUnreadMsgCntRsp,
     markRead: async (req) => {
       requireSession(req.sessionType, req.sessionId);
@@ -56,6 +63,57 @@ export function createDbProxyHandlers(store: Store, cache: Cache, serverId: stri
     getUsersInfo: async (req) => {
       const users = await store.users.findByIds(req.userIdList ?? []);
       return { userId: req.userId, userInfoList: users.map(toUserInfo), attachData: req.attachData } as IM.Buddy.IMUsersInfoRsp;
+    },
+    getAllUsers: async (req) => (await allUsersSince(store, requireUser(req.userId), req.latestUpdateTime ?? 0)) as IM.Buddy.IMAllUserRsp,
+    getDepartments: async (req) => (await departmentsSince(store, requireUser(req.userId), req.latestUpdateTime ?? 0)) as IM.Buddy.IMDepartmentRsp,
+    removeSession: async (req) => {
+      requireUser(req.userId);
+      requireSession(req.sessionType, req.sessionId);
+      return (await removeSession(store, req)) as IM.Buddy.IMRemoveSessionRsp;
+    },
+    changeAvatar: async (req) => {
+      const userId = requireUser(req.userId);
+      const resultCode = await changeProfileText(store, userId, 'avatar', req.avatarUrl ?? '');
+      return { rsp: { userId, resultCode, attachData: req.attachData }, notifyUserIds: [] } as unknown as IM.DbProxy.ChangeAvatarRsp;
+    },
+    changeSignInfo: async (req) => {
+      const userId = requireUser(req.userId);
+      const resultCode = await changeProfileText(store, userId, 'signInfo', req.signInfo ?? '');
+      return { rsp: { userId, resultCode, signInfo: req.signInfo, attachData: req.attachData }, notifyUserIds: [] } as unknown as IM.DbProxy.ChangeSignInfoRsp;
+    },
+    setDeviceToken: async (req) => {
+      const userId = requireUser(req.userId);
+      await setDeviceToken(store, userId, req.clientType ?? 0, req.deviceToken ?? '');
+      return { userId, attachData: req.attachData } as IM.Login.IMDeviceTokenRsp;
+    },
+    getDeviceTokens: async (req) => ({ userTokenInfo: await deviceTokens(store, (req.userId ?? []).slice(0, 10_000)), attachData: req.attachData }) as IM.Server.IMGetDeviceTokenRsp,
+    setPushShield: async (req) => {
+      const userId = requireUser(req.userId);
+      const status = req.shieldStatus ? 1 : 0;
+      await store.settings.setPushShield(userId, status);
+      return { userId, resultCode: 0, shieldStatus: status, attachData: req.attachData } as IM.Login.IMPushShieldRsp;
+    },
+    queryPushShield: async (req) => {
+      const userId = requireUser(req.userId);
+      return { userId, resultCode: 0, shieldStatus: await store.settings.pushShield(userId), attachData: req.attachData } as IM.Login.IMQueryPushShieldRsp;
+    },
+    getNormalGroupList: async (req) => ({ ...(await normalGroupList(store, requireUser(req.userId))), attachData: req.attachData }) as IM.Group.IMNormalGroupListRsp,
+    getGroupInfo: async (req) => ({ ...(await groupInfos(store, requireUser(req.userId), req.groupVersionList ?? [])), attachData: req.attachData }) as IM.Group.IMGroupInfoListRsp,
+    createGroup: async (req) => {
+      requireUser(req.userId);
+      return (await createGroup(store, knownUsers, req)) as IM.Group.IMGroupCreateRsp;
+    },
+    changeGroupMember: async (req) => {
+      requireUser(req.userId);
+      return (await changeGroupMembers(store, knownUsers, req)) as unknown as IM.DbProxy.ChangeGroupMemberRsp;
+    },
+    setGroupShield: async (req) => {
+      requireUser(req.userId);
+      return (await setGroupShield(store, req)) as IM.Group.IMGroupShieldRsp;
+    },
+    getGroupShield: async (req) => {
+      const rows = await store.groups.shieldStatuses(req.groupId, (req.userId ?? []).slice(0, 10_000));
+      return { groupId: req.groupId, shieldStatusList: rows.map((r) => ({ userId: r.userId, groupId: req.groupId, shieldStatus: r.shieldStatus })), attachData: req.attachData } as IM.Server.IMGroupGetShieldRsp;
     },
     ping: async () => {
       await store.db.query('SELECT 1');

@@ -32,12 +32,23 @@ export class Delivery {
     this.retryForMs = options.retryForMs ?? 15_000;
   }
 
-  /** Subscribes to the deliveries route_server sends this server. */
+  /** Subscribes to the deliveries route_server sends this server, and to broadcasts. */
   listen(): void {
     this.bus.subscribe(this.options.subjects.msgServerDeliver(this.options.serverId), (data) => {
       const delivery = IM.Cluster.Delivery.decode(data);
       this.deliverLocal(delivery.userIds, Buffer.from(delivery.pdu));
     });
+    this.bus.subscribe(this.options.subjects.broadcast, (data) => {
+      const b = IM.Cluster.Broadcast.decode(data);
+      const except = b.exceptServerId === this.options.serverId ? b.exceptConnId : undefined;
+      const pdu = Buffer.from(b.pdu);
+      for (const conn of this.registry.loggedIn()) if (conn.id !== except) conn.write(pdu);
+    });
+  }
+
+  /** Sends a PDU to every logged-in connection of the cluster except one of this server's. */
+  broadcast(pdu: Buffer, exceptConnId?: number): void {
+    this.bus.publish(this.options.subjects.broadcast, IM.Cluster.Broadcast.encode({ pdu, exceptServerId: this.options.serverId, exceptConnId }).finish());
   }
 
   /** Delivers to the users' connections everywhere, except the one given. */

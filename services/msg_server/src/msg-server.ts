@@ -13,6 +13,7 @@ import { registerLoginHandlers } from './handlers/login';
 import { registerMessageHandlers } from './handlers/message';
 import { registerBuddyHandlers } from './handlers/buddy';
 import { registerSwitchHandlers } from './handlers/switch';
+import { registerGroupHandlers } from './handlers/group';
 import { ClusterView } from './cluster-view';
 import { Kicker } from './kicker';
 import { StatusNotifier } from './status-notifier';
@@ -126,6 +127,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   registerMessageHandlers(router, ctx);
   registerBuddyHandlers(router, ctx);
   registerSwitchHandlers(router, ctx);
+  registerGroupHandlers(router, ctx);
 
   let nextConnId = 1;
   let draining = false;

@@ -8,6 +8,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { isExternal, startExternalDeployment } from './external';
+export { isExternal } from './external';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const execFileAsync = promisify(execFile);
@@ -109,6 +111,7 @@ export interface DeploymentOptions {
 const FAST_TEST_ENV = { LOG_LEVEL: 'warn', PASSWORD_SCRYPT_N: '1024' };
 
 export async function startDeployment(mode: Mode, opts: DeploymentOptions = {}): Promise<Deployment> {
+  if (isExternal()) return startExternalDeployment(mode, opts);
   return mode === 'standalone' ? startStandalone(opts) : startCluster(opts);
 }
 

@@ -80,6 +80,12 @@ export class DepartmentRepository {
     return rows.map(toDepartment);
   }
 
+  /** Highest `updated` of any department (0 when there is none). */
+  async maxUpdated(): Promise<number> {
+    const rows = await this.db.query<{ m: number | null }>('SELECT MAX(updated) AS m FROM im_depart');
+    return Number(rows[0]?.m ?? 0);
+  }
+
   /** Marks a department deleted (status 1) and bumps `updated`. Unknown id -> 'NOT_FOUND'. */
   async remove(id: number): Promise<void> {
     const res = await this.db.execute('UPDATE im_depart SET status = ?, updated = ? WHERE id = ?', [DepartStatus.DELETED, this.now(), u32('id', id)]);

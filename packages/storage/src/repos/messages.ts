@@ -71,10 +71,28 @@ function upsertRecipients(dialect: 'mysql' | 'sqlite', rows: string): string {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export interface ListMessagesOptions {
+const minMsgId = (opts: MessageVisibilityOptions): number => u32('minMsgIdExclusive', opts.minMsgIdExclusive ?? 0);
+
+export interface MessageVisibilityOptions {
+  /**
+   * Only messages with msg_id > minMsgIdExclusive: pass a group member's join_msg_id so they never
+   * see what was said before they joined. Default 0 (everything).
+   */
+  minMsgIdExclusive?: number;
+}
+
+export interface ListMessagesOptions extends MessageVisibilityOptions {
   /** Return messages with msg_id <= msgIdBegin; 0 means "from the newest". */
   msgIdBegin: number;
   count: number;
+}
+
+export interface ListGroupMessagesOptions {
+  /** Return messages with msg_id <= msgIdBegin; 0 means "from the newest". */
+  msgIdBegin: number;
+  count: number;
+  /** Only messages with msg_id > afterMsgId (the reader's join_msg_id). Default 0. */
+  afterMsgId?: number;
 }
 
 export class MessageRepository {
@@ -152,12 +170,17 @@ export class MessageRepository {
     const key = conversationKey(sessionType(type), userId, peerId);
     const begin = u32('msgIdBegin', opts.msgIdBegin);
     const count = u32('count', opts.count);
+    const min = minMsgId(opts);
     if (count === 0) return [];
     const params: SqlValue[] = [key.sessionType, key.idA, key.idB];
     let where = KEY_WHERE;
     if (begin > 0) {
       where += ' AND msg_id <= ?';
       params.push(begin);
+    }
+    if (min > 0) {
+      where += ' AND msg_id > ?';
+      params.push(min);
     }
     params.push(count);
     const rows = await this.db.query<MessageRow>(
@@ -167,20 +190,31 @@ export class MessageRepository {
     return rows.map(toMessage);
   }
 
-  /** The conversation's newest msg_id (0 if it has no messages). */
-  async latestMsgId(type: number, userId: number, peerId: number): Promise<number> {
+  /** Messages of a group conversation, newest first; `afterMsgId` hides what a member may not see. */
+  async listGroupMessages(groupId: number, opts: ListGroupMessagesOptions): Promise<StoredMessage[]> {
+    return this.listMessages(SessionType.GROUP, 0, groupId, { msgIdBegin: opts.msgIdBegin, count: opts.count, minMsgIdExclusive: opts.afterMsgId ?? 0 });
+  }
+
+  /**
+   * The conversation's newest msg_id (0 if it has no messages, or if the newest is not above
+   * `minMsgIdExclusive`).
+   */
+  async latestMsgId(type: number, userId: number, peerId: number, opts: MessageVisibilityOptions = {}): Promise<number> {
     const key = conversationKey(sessionType(type), userId, peerId);
+    const min = minMsgId(opts);
     const rows = await this.db.query<{ last_msg_id: number }>(
       `SELECT last_msg_id FROM im_conversation WHERE ${KEY_WHERE}`,
       [key.sessionType, key.idA, key.idB],
     );
-    return rows[0] ? Number(rows[0].last_msg_id) : 0;
+    const latest = rows[0] ? Number(rows[0].last_msg_id) : 0;
+    return latest > min ? latest : 0;
   }
 
-  /** The messages with these msg_ids (missing ones skipped), ascending by msg_id. */
-  async getByIds(type: number, userId: number, peerId: number, msgIds: readonly number[]): Promise<StoredMessage[]> {
+  /** The messages with these msg_ids (missing or hidden by `minMsgIdExclusive` ones skipped), ascending by msg_id. */
+  async getByIds(type: number, userId: number, peerId: number, msgIds: readonly number[], opts: MessageVisibilityOptions = {}): Promise<StoredMessage[]> {
     const key = conversationKey(sessionType(type), userId, peerId);
-    const unique = [...new Set(msgIds.map((id) => u32('msgIds[]', id)))];
+    const min = minMsgId(opts);
+    const unique = [...new Set(msgIds.map((id) => u32('msgIds[]', id)))].filter((id) => id > min);
     const out: StoredMessage[] = [];
     for (let i = 0; i < unique.length; i += ID_CHUNK) {
       const chunk = unique.slice(i, i + ID_CHUNK);

@@ -105,7 +105,12 @@ export class UserRepository {
     return user;
   }
 
-  /** Updates profile fields / status; bumps `updated`. Unknown id -> 'NOT_FOUND'. */
+  /**
+   * Updates profile fields / status and returns the updated user. `updated` always moves forward
+   * (to now, or by one second if it is already at or past now) so an incremental user sync
+   * (updated > the client's last time) sees every change, even two within one second.
+   * Unknown id -> 'NOT_FOUND'.
+   */
   async update(id: number, patch: UserPatch): Promise<User> {
     u32('id', id);
     const sets: string[] = [];
@@ -116,8 +121,9 @@ export class UserRepository {
       sets.push(`${column} = ?`);
       params.push(check(prop, value));
     }
-    sets.push('updated = ?');
-    params.push(this.now(), id);
+    const now = this.now();
+    sets.push('updated = CASE WHEN updated < ? THEN ? ELSE updated + 1 END');
+    params.push(now, now, id);
     await this.db.execute(`UPDATE im_user SET ${sets.join(', ')} WHERE id = ?`, params);
     const user = await this.findById(id);
     if (!user) throw new StorageError('NOT_FOUND', `no user ${id}`);
@@ -164,6 +170,12 @@ export class UserRepository {
       [u32('updatedAfter', updatedAfter)],
     );
     return rows.map(toUser);
+  }
+
+  /** Highest `updated` of any user (0 when there is none): the time to hand a client after a full sync. */
+  async maxUpdated(): Promise<number> {
+    const rows = await this.db.query<{ m: number | null }>('SELECT MAX(updated) AS m FROM im_user');
+    return Number(rows[0]?.m ?? 0);
   }
 
   /** Checks a client password (hex MD5) for this user. Unknown user or malformed input -> false. */

@@ -54,10 +54,23 @@ export async function unreadCounts(store: Store, userId: number): Promise<Omit<I
   return { userId, totalCnt: total, unreadinfoList };
 }
 
+/**
+ * What part of a conversation a user may read: all of a single chat (the key
+ * is always the user's own pair); in a group, members only, and only what was
+ * sent after they joined. Null: nothing.
+ */
+async function visibility(store: Store, sessionType: number, userId: number, sessionId: number): Promise<{ minMsgIdExclusive?: number } | null> {
+  if (sessionType !== SessionType.SESSION_TYPE_GROUP) return {};
+  const member = await store.groups.member(sessionId, userId);
+  if (!member || member.status !== 0) return null;
+  return { minMsgIdExclusive: member.joinMsgId };
+}
+
 export async function messageList(store: Store, req: IM.Message.IIMGetMsgListReq): Promise<IM.Message.IIMGetMsgListRsp> {
   const userId = req.userId!;
   const count = Math.max(0, Math.min(req.msgCnt ?? 0, MAX_PAGE));
-  const rows = count === 0 ? [] : await store.messages.listMessages(req.sessionType!, userId, req.sessionId!, { msgIdBegin: req.msgIdBegin ?? 0, count });
+  const visible = await visibility(store, req.sessionType!, userId, req.sessionId!);
+  const rows = count === 0 || !visible ? [] : await store.messages.listMessages(req.sessionType!, userId, req.sessionId!, { msgIdBegin: req.msgIdBegin ?? 0, count, ...visible });
   return {
     userId,
     sessionType: req.sessionType,
@@ -70,12 +83,14 @@ export async function messageList(store: Store, req: IM.Message.IIMGetMsgListReq
 
 export async function messagesById(store: Store, req: IM.Message.IIMGetMsgByIdReq): Promise<IM.Message.IIMGetMsgByIdRsp> {
   const ids = [...new Set(req.msgIdList ?? [])].slice(0, MAX_PAGE);
-  const rows = ids.length === 0 ? [] : await store.messages.getByIds(req.sessionType!, req.userId!, req.sessionId!, ids);
+  const visible = await visibility(store, req.sessionType!, req.userId!, req.sessionId!);
+  const rows = ids.length === 0 || !visible ? [] : await store.messages.getByIds(req.sessionType!, req.userId!, req.sessionId!, ids, visible);
   return { userId: req.userId, sessionType: req.sessionType, sessionId: req.sessionId, msgList: rows.map(toMsgInfo), attachData: req.attachData };
 }
 
 export async function latestMsgId(store: Store, req: IM.Message.IIMGetLatestMsgIdReq): Promise<IM.Message.IIMGetLatestMsgIdRsp> {
-  const latest = await store.messages.latestMsgId(req.sessionType!, req.userId!, req.sessionId!);
+  const visible = await visibility(store, req.sessionType!, req.userId!, req.sessionId!);
+  const latest = visible ? await store.messages.latestMsgId(req.sessionType!, req.userId!, req.sessionId!, visible) : 0;
   return { userId: req.userId, sessionType: req.sessionType, sessionId: req.sessionId, latestMsgId: latest, attachData: req.attachData };
 }
 

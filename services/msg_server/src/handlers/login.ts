@@ -79,6 +79,22 @@ export function registerLoginHandlers(router: CommandRouter, ctx: MsgServerConte
     reply(LoginCmdID.CID_LOGIN_RES_KICKPCCLIENT, IM.Login.IMKickPCClientRsp, { userId: conn.userId, resultCode: 0 });
   });
 
+  router.on(LoginCmdID.CID_LOGIN_REQ_DEVICETOKEN, 'device_token', IM.Login.IMDeviceTokenReq, async ({ conn, reply }, req) => {
+    // The client type is the connection's; the original's reply lacked a required field and crashed it.
+    const rsp = await ctx.db.setDeviceToken({ userId: conn.userId, deviceToken: req.deviceToken, clientType: conn.identity!.clientType, attachData: req.attachData });
+    reply(LoginCmdID.CID_LOGIN_RES_DEVICETOKEN, IM.Login.IMDeviceTokenRsp, rsp);
+  });
+
+  router.on(LoginCmdID.CID_LOGIN_REQ_PUSH_SHIELD, 'push_shield', IM.Login.IMPushShieldReq, async ({ conn, reply }, req) => {
+    const rsp = await ctx.db.setPushShield({ userId: conn.userId, shieldStatus: req.shieldStatus, attachData: req.attachData });
+    reply(LoginCmdID.CID_LOGIN_RES_PUSH_SHIELD, IM.Login.IMPushShieldRsp, rsp);
+  });
+
+  router.on(LoginCmdID.CID_LOGIN_REQ_QUERY_PUSH_SHIELD, 'query_push_shield', IM.Login.IMQueryPushShieldReq, async ({ conn, reply }, req) => {
+    const rsp = await ctx.db.queryPushShield({ userId: conn.userId, attachData: req.attachData });
+    reply(LoginCmdID.CID_LOGIN_RES_QUERY_PUSH_SHIELD, IM.Login.IMQueryPushShieldRsp, rsp);
+  });
+
   // Deprecated (clients ask login_server over HTTP) but answered: this server's own address.
   router.on(
     LoginCmdID.CID_LOGIN_REQ_MSGSERVER,

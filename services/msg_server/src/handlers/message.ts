@@ -20,12 +20,6 @@ export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerCon
       ctx.log.info({ userId: senderId, to: msg.toSessionId, reason: rejection }, 'message discarded');
       return;
     }
-    if (msg.msgType >= 0x10) {
-      // Group chat arrives with the protocol issue; until then it is refused like any other invalid message.
-      ctx.metrics.messagesRejected.inc({ reason: 'group' });
-      ctx.log.info({ userId: senderId, to: msg.toSessionId }, 'message discarded: group chat not served yet');
-      return;
-    }
     if (!ctx.messageLimiter.tryTake(senderId)) {
       ctx.metrics.messagesRejected.inc({ reason: 'rate' });
       ctx.log.warn({ userId: senderId, to: msg.toSessionId }, 'message dropped: over the rate limit');
@@ -33,9 +27,9 @@ export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerCon
     }
     const outgoing = normalizeOutgoing(senderId, msg, ctx.nowSeconds());
     const timer = ctx.metrics.storeSeconds.startTimer();
-    let ack: IM.Message.IMMsgDataAck;
+    let saved: IM.DbProxy.SavedMessage;
     try {
-      ack = await ctx.db.saveMessage(outgoing);
+      saved = await ctx.db.saveMessage(outgoing);
     } catch (err) {
       // No ack: the client will resend; nothing was committed.
       ctx.metrics.messagesRejected.inc({ reason: 'store' });
@@ -45,9 +39,10 @@ export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerCon
       timer();
     }
     ctx.metrics.messagesStored.inc();
-    reply(MessageCmdID.CID_MSG_DATA_ACK, IM.Message.IMMsgDataAck, ack);
-    const delivered = IM.Message.IMMsgData.encode({ ...outgoing, msgId: ack.msgId }).finish();
-    await ctx.delivery.toUsers([outgoing.toSessionId!, senderId], encodePdu(3, MessageCmdID.CID_MSG_DATA, 0, delivered), conn.id);
+    reply(MessageCmdID.CID_MSG_DATA_ACK, IM.Message.IMMsgDataAck, saved.ack);
+    // To the peer (or every group member) and to the sender's other devices.
+    const delivered = IM.Message.IMMsgData.encode({ ...outgoing, msgId: saved.ack.msgId }).finish();
+    await ctx.delivery.toUsers([...saved.recipientIds, senderId], encodePdu(3, MessageCmdID.CID_MSG_DATA, 0, delivered), conn.id);
   });
 
   // The receiving client's acknowledgement of a delivery; nothing to store.

@@ -1,0 +1,366 @@
+// The command line: pnpm bench <scenario> [options]. Every run is bounded by
+// counts and a duration, targets loopback only, and refuses anything else.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { IM } from '@tt/proto';
+import { assertLoopback, assertLoopbackUrl, REPO_ROOT } from './deployment';
+
+export const SCENARIOS = ['connections', 'single-chat', 'group-chat', 'offline-sync'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export class UsageError extends Error {}
+
+export const USAGE = `usage: pnpm bench <scenario> [options]
+
+scenarios
+  connections    N logged-in idle connections held for a while: login rate, msg_server RSS/heap per
+                 connection, CPU while idle (heartbeats)
+  single-chat    P sender/receiver pairs at a target or the maximum rate: stored/acked/delivered per
+                 second, send-to-delivery latency, every message checked for arrival and order
+  group-chat     one group of G members, a share of them online, K senders: deliveries per second,
+                 fan-out latency
+  offline-sync   a user with M unread messages across S sessions logs in and pulls everything
+
+target (one of)
+  --start standalone|cluster   start a fresh deployment (temp data dir / database tt_bench_<id>),
+                               measure it, stop it. cluster needs MariaDB, Redis, NATS (MYSQL_*, ...)
+  --msg-servers K              with --start cluster: K msg_servers (default 1)
+  --server-env KEY=VALUE       extra setting for started processes (repeatable)
+  --keep                       keep the started deployment's data dir / database
+  --login-url URL              a running deployment's login_server, e.g. http://127.0.0.1:8080;
+                               users go to the store TT_MODE/TT_DATA_DIR/MYSQL_* point at (as ttctl)
+  --admin-url URL[,URL]        msg_server admin endpoint(s) to read /metrics from (standalone 9100,
+                               msg_server 9102 / 9200+i); known automatically with --start
+  --msg-server HOST:PORT       connect here instead of asking login_server for every connection
+
+users
+  --users-via store|ttctl      bulk through @tt/storage (default) or one ttctl process per user
+  --user-prefix P              user names P<n> (default bench<run id>_); existing names are reused
+  --password PW                (default bench-password)
+  --scrypt-n N                 scrypt cost of the created users' password hashes = the cost of each
+                               first login on the server (default 1024; 16384 is ttctl's default)
+
+common
+  --duration S                 hard bound of the measured phase, seconds (default 60)
+  --timeout S                  abort the whole run after this (default duration + 300)
+  --source-ips N|LIST          spread client sockets over 127.0.0.1..127.0.0.N or the listed
+                               loopback addresses (default: 4, more when N needs it)
+  --client-type T              android (default), ios, windows or mac. PC types receive every
+                               user status change of the organisation (IMUserStatNotify)
+  --heartbeat-ms MS            client heartbeat interval (default 30000, 0 = none)
+  --concurrency C              logins (and other setup) in flight at once (default 100)
+  --sample-ms MS               /metrics scrape interval (default 1000)
+  --out DIR                    where results go (default bench/results)
+  --name NAME                  file name stem of the results (default <scenario>-<mode>-<time>)
+  --quiet                      no progress lines
+
+connections    --count N (1000)  --login-rate R logins/s (0 = as fast as --concurrency allows)
+               --hold S (20) seconds held idle after the ramp
+single-chat    --pairs P (10)  --messages M per pair (1000)  --rate R msgs/s in all (0 = max)
+               --window W unacked messages per sender (16)  --size B bytes per message (64)
+               --drain S wait for late acks/deliveries (10)
+group-chat     --members G (100)  --online F share online, 0..1 (1)  --senders K (1)
+               --messages M per sender (100)  --rate R  --window W  --size B  --drain S
+               --group-type tmp|normal (tmp: what clients may create)
+offline-sync   --messages M (1000)  --sessions S (10)  --page N messages per IMGetMsgListReq (100)
+               --window W seeding window per sender (16)  --parallel N sessions pulled at once (1)
+               --rate R seeding msgs/s in all (default: max with --start, else 18/s per sender,
+                 under the default per-user limit of 20/s)`;
+
+export interface CommonOptions {
+  scenario: Scenario;
+  start?: 'standalone' | 'cluster';
+  msgServers: number;
+  serverEnv: Record<string, string>;
+  keep: boolean;
+  loginUrl?: string;
+  adminUrls: string[];
+  msgServer?: { host: string; port: number };
+  usersVia: 'store' | 'ttctl';
+  userPrefix?: string;
+  password: string;
+  scryptN: number;
+  durationS: number;
+  timeoutS: number;
+  sourceIps?: string[];
+  clientType: number;
+  clientTypeName: string;
+  heartbeatMs: number;
+  concurrency: number;
+  sampleMs: number;
+  outDir: string;
+  name?: string;
+  quiet: boolean;
+}
+
+export interface ConnectionsOptions {
+  count: number;
+  loginRate: number;
+  holdS: number;
+}
+export interface SingleChatOptions {
+  pairs: number;
+  messages: number;
+  rate: number;
+  window: number;
+  size: number;
+  drainS: number;
+}
+export interface GroupChatOptions {
+  members: number;
+  online: number;
+  senders: number;
+  messages: number;
+  rate: number;
+  window: number;
+  size: number;
+  drainS: number;
+  groupType: number;
+  groupTypeName: string;
+}
+export interface OfflineSyncOptions {
+  /** Seeding rate over all senders (0 = max); undefined: max on a started deployment, 18/s per sender otherwise. */
+  rate?: number;
+  messages: number;
+  sessions: number;
+  page: number;
+  window: number;
+  parallel: number;
+}
+
+export interface BenchOptions {
+  common: CommonOptions;
+  connections: ConnectionsOptions;
+  singleChat: SingleChatOptions;
+  groupChat: GroupChatOptions;
+  offlineSync: OfflineSyncOptions;
+  /** The options as given (for the result file). */
+  given: Record<string, unknown>;
+}
+
+const CLIENT_TYPES: Record<string, number> = {
+  windows: IM.BaseDefine.ClientType.CLIENT_TYPE_WINDOWS,
+  mac: IM.BaseDefine.ClientType.CLIENT_TYPE_MAC,
+  ios: IM.BaseDefine.ClientType.CLIENT_TYPE_IOS,
+  android: IM.BaseDefine.ClientType.CLIENT_TYPE_ANDROID,
+};
+
+function num(values: Record<string, unknown>, key: string, def: number, min: number, max: number, integer = true): number {
+  const raw = values[key];
+  if (raw === undefined) return def;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
+    throw new UsageError(`--${key} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}, got ${String(raw)}`);
+  }
+  return v;
+}
+
+/** "4" -> 127.0.0.1..127.0.0.4; "127.0.0.2,127.0.0.3" -> those (loopback only). */
+export function parseSourceIps(spec: string): string[] {
+  if (/^\d+$/.test(spec)) {
+    const n = Number(spec);
+    if (n < 1 || n > 254) throw new UsageError('--source-ips N must be between 1 and 254');
+    return Array.from({ length: n }, (_, i) => `127.0.0.${i + 1}`);
+  }
+  const ips = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  if (ips.length === 0) throw new UsageError('--source-ips is empty');
+  for (const ip of ips) {
+    try {
+      assertLoopback(ip, 'source address');
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  return ips;
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv.filter((a) => a !== '--'),
+      allowPositionals: true,
+      strict: true,
+      options: {
+        start: { type: 'string' },
+        'msg-servers': { type: 'string' },
+        'server-env': { type: 'string', multiple: true },
+        keep: { type: 'boolean' },
+        'login-url': { type: 'string' },
+        'admin-url': { type: 'string', multiple: true },
+        'msg-server': { type: 'string' },
+        'users-via': { type: 'string' },
+        'user-prefix': { type: 'string' },
+        password: { type: 'string' },
+        'scrypt-n': { type: 'string' },
+        duration: { type: 'string' },
+        timeout: { type: 'string' },
+        'source-ips': { type: 'string' },
+        'client-type': { type: 'string' },
+        'heartbeat-ms': { type: 'string' },
+        concurrency: { type: 'string' },
+        'sample-ms': { type: 'string' },
+        out: { type: 'string' },
+        name: { type: 'string' },
+        quiet: { type: 'boolean' },
+        count: { type: 'string' },
+        'login-rate': { type: 'string' },
+        hold: { type: 'string' },
+        pairs: { type: 'string' },
+        messages: { type: 'string' },
+        rate: { type: 'string' },
+        window: { type: 'string' },
+        size: { type: 'string' },
+        drain: { type: 'string' },
+        members: { type: 'string' },
+        online: { type: 'string' },
+        senders: { type: 'string' },
+        'group-type': { type: 'string' },
+        sessions: { type: 'string' },
+        page: { type: 'string' },
+        parallel: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) throw new UsageError('');
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'no scenario given' : `one scenario expected, got ${positionals.join(' ')}`);
+  const scenario = positionals[0] as Scenario;
+  if (!SCENARIOS.includes(scenario)) throw new UsageError(`unknown scenario "${positionals[0]}" (one of ${SCENARIOS.join(', ')})`);
+  const v = values as Record<string, unknown>;
+
+  if (values.start !== undefined && values.start !== 'standalone' && values.start !== 'cluster') throw new UsageError('--start must be standalone or cluster');
+  if (values.start && values['login-url']) throw new UsageError('give either --start or --login-url, not both');
+  if (!values.start && !values['login-url']) throw new UsageError('no target: give --start standalone|cluster or --login-url http://127.0.0.1:8080');
+  const wrap = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      throw err instanceof UsageError ? err : new UsageError((err as Error).message);
+    }
+  };
+  if (values['login-url']) wrap(() => assertLoopbackUrl(values['login-url']!, 'login URL'));
+  const adminUrls = (values['admin-url'] ?? []).flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean);
+  for (const a of adminUrls) wrap(() => assertLoopbackUrl(a, 'admin URL'));
+  let msgServer: CommonOptions['msgServer'];
+  if (values['msg-server']) {
+    const m = /^(.+):(\d+)$/.exec(values['msg-server']);
+    if (!m) throw new UsageError('--msg-server must be HOST:PORT');
+    wrap(() => assertLoopback(m[1], 'msg_server'));
+    msgServer = { host: m[1], port: Number(m[2]) };
+  }
+  const serverEnv: Record<string, string> = {};
+  for (const kv of values['server-env'] ?? []) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new UsageError(`--server-env expects KEY=VALUE, got ${kv}`);
+    serverEnv[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  if (values['server-env'] && !values.start) throw new UsageError('--server-env only applies with --start');
+  const usersVia = (values['users-via'] ?? 'store') as 'store' | 'ttctl';
+  if (usersVia !== 'store' && usersVia !== 'ttctl') throw new UsageError('--users-via must be store or ttctl');
+  const scryptN = num(v, 'scrypt-n', 1024, 1024, 1048576);
+  if ((scryptN & (scryptN - 1)) !== 0) throw new UsageError('--scrypt-n must be a power of two');
+  const clientTypeName = values['client-type'] ?? 'android';
+  const clientType = CLIENT_TYPES[clientTypeName];
+  if (clientType === undefined) throw new UsageError(`--client-type must be one of ${Object.keys(CLIENT_TYPES).join(', ')}`);
+  const durationS = num(v, 'duration', 60, 1, 86_400, false);
+  const groupTypeName = values['group-type'] ?? 'tmp';
+  if (groupTypeName !== 'tmp' && groupTypeName !== 'normal') throw new UsageError('--group-type must be tmp or normal');
+  if (values['user-prefix'] !== undefined && !/^[A-Za-z0-9_.-]{1,40}$/.test(values['user-prefix'])) throw new UsageError('--user-prefix: 1-40 letters, digits, _ . -');
+
+  const common: CommonOptions = {
+    scenario,
+    start: values.start as CommonOptions['start'],
+    msgServers: num(v, 'msg-servers', 1, 1, 64),
+    serverEnv,
+    keep: values.keep ?? false,
+    loginUrl: values['login-url']?.replace(/\/+$/, ''),
+    adminUrls,
+    msgServer,
+    usersVia,
+    userPrefix: values['user-prefix'],
+    password: values.password ?? 'bench-password',
+    scryptN,
+    durationS,
+    timeoutS: num(v, 'timeout', durationS + 300, 5, 172_800, false),
+    sourceIps: values['source-ips'] ? parseSourceIps(values['source-ips']) : undefined,
+    clientType,
+    clientTypeName,
+    heartbeatMs: num(v, 'heartbeat-ms', 30_000, 0, 3_600_000),
+    concurrency: num(v, 'concurrency', 100, 1, 10_000),
+    sampleMs: num(v, 'sample-ms', 1000, 100, 60_000),
+    outDir: path.resolve(values.out ?? path.join(REPO_ROOT, 'bench', 'results')),
+    name: values.name,
+    quiet: values.quiet ?? false,
+  };
+  if (common.msgServers > 1 && common.start !== 'cluster') throw new UsageError('--msg-servers needs --start cluster');
+  if (common.name !== undefined && !/^[A-Za-z0-9_.-]{1,100}$/.test(common.name)) throw new UsageError('--name: letters, digits, _ . - only');
+
+  const given: Record<string, unknown> = { scenario, ...values };
+  delete given.password;
+  return {
+    common,
+    connections: { count: num(v, 'count', 1000, 1, 2_000_000), loginRate: num(v, 'login-rate', 0, 0, 1_000_000, false), holdS: num(v, 'hold', 20, 0, 86_400, false) },
+    singleChat: {
+      pairs: num(v, 'pairs', 10, 1, 500_000),
+      messages: num(v, 'messages', 1000, 1, 100_000_000),
+      rate: num(v, 'rate', 0, 0, 10_000_000, false),
+      window: num(v, 'window', 16, 1, 4096),
+      size: num(v, 'size', 64, 28, 64 * 1024),
+      drainS: num(v, 'drain', 10, 0, 600, false),
+    },
+    groupChat: {
+      members: num(v, 'members', 100, 2, 100_000),
+      online: num(v, 'online', 1, 0, 1, false),
+      senders: num(v, 'senders', 1, 1, 100_000),
+      messages: num(v, 'messages', 100, 1, 10_000_000),
+      rate: num(v, 'rate', 0, 0, 10_000_000, false),
+      window: num(v, 'window', 16, 1, 4096),
+      size: num(v, 'size', 64, 28, 64 * 1024),
+      drainS: num(v, 'drain', 10, 0, 600, false),
+      groupType: groupTypeName === 'normal' ? IM.BaseDefine.GroupType.GROUP_TYPE_NORMAL : IM.BaseDefine.GroupType.GROUP_TYPE_TMP,
+      groupTypeName,
+    },
+    offlineSync: {
+      rate: values.rate === undefined ? undefined : num(v, 'rate', 0, 0, 10_000_000, false),
+      messages: num(v, 'messages', 1000, 1, 10_000_000),
+      sessions: num(v, 'sessions', 10, 1, 100_000),
+      page: num(v, 'page', 100, 1, 100),
+      window: num(v, 'window', 16, 1, 4096),
+      parallel: num(v, 'parallel', 1, 1, 1000),
+    },
+    given,
+  };
+}
+
+/** Ephemeral ports one source address can use towards one destination (ip_local_port_range). */
+export function ephemeralPortsPerAddress(): number {
+  try {
+    const [lo, hi] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (hi > lo) return hi - lo + 1;
+  } catch {
+    /* not Linux */
+  }
+  return 28_000;
+}
+
+/** Source addresses for `connections` sockets: at least 4, enough that each uses under 90 % of its ports. */
+export function defaultSourceIps(connections: number): string[] {
+  const perIp = Math.floor(ephemeralPortsPerAddress() * 0.9);
+  return parseSourceIps(String(Math.min(254, Math.max(4, Math.ceil(connections / perIp)))));
+}
+
+/** The soft limit of open files of this process (Linux), or undefined. */
+export function openFilesLimit(): number | undefined {
+  try {
+    const m = /Max open files\s+(\d+|unlimited)/.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    if (!m) return undefined;
+    return m[1] === 'unlimited' ? Infinity : Number(m[1]);
+  } catch {
+    return undefined;
+  }
+}

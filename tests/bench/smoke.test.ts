@@ -1,0 +1,103 @@
+// Smoke runs of every benchmark scenario against a standalone deployment the
+// harness starts itself (--start standalone): tiny sizes, checking that the
+// harness works and counts correctly (not speed), and that it writes its
+// JSON, Markdown and PNG results.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runBench, type RunOutcome } from '@tt/bench';
+
+jest.setTimeout(90_000);
+
+let out: string;
+beforeAll(() => {
+  out = fs.mkdtempSync(path.join(os.tmpdir(), 'tt-bench-smoke-'));
+});
+afterAll(() => {
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
+async function bench(...argv: string[]): Promise<RunOutcome> {
+  const lines: string[] = [];
+  try {
+    return await runBench([...argv, '--start', 'standalone', '--out', out, '--duration', '30', '--timeout', '80'], { log: (l) => lines.push(l) });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${lines.join('\n')}`);
+  }
+}
+
+function expectFiles(r: RunOutcome): void {
+  const json = JSON.parse(fs.readFileSync(r.files.json, 'utf8'));
+  expect(json.schema).toBe('tt-bench/1');
+  expect(json.scenario).toBe(r.result.scenario);
+  expect(json.machine.cpus).toBeGreaterThan(0);
+  expect(json.machine.node).toBe(process.version);
+  expect(json.deployment).toMatchObject({ mode: 'standalone', started: true });
+  expect(json.deployment.settings.MSG_SERVER_MSG_RATE_LIMIT).toBe('1000000');
+  expect(json.server.samples.length).toBeGreaterThan(0);
+  const md = fs.readFileSync(r.files.markdown, 'utf8');
+  expect(md).toContain(`# ${r.result.scenario} — standalone`);
+  expect(md).toContain(path.basename(r.files.png));
+  const png = fs.readFileSync(r.files.png);
+  expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
+  expect(png.length).toBeGreaterThan(2000);
+}
+
+function expectPassed(r: RunOutcome): void {
+  if (!r.result.checks.passed) throw new Error(`checks failed: ${r.result.checks.failures.join('; ')}`);
+  expect(r.exitCode).toBe(0);
+}
+
+test('connections: 20 logged-in idle connections over several source addresses', async () => {
+  const r = await bench('connections', '--count', '20', '--hold', '2', '--concurrency', '10', '--source-ips', '3');
+  expectPassed(r);
+  expect(r.result.counts).toMatchObject({ requested: 20, loggedIn: 20, failed: 0, stillOpenAfterHold: 20, closedByServer: 0, kicked: 0 });
+  expect(r.result.counts.serverLoggedInGauge).toBeGreaterThanOrEqual(20);
+  expect(r.result.latencyMs.total.count).toBe(20);
+  expect((r.result.details as any).server.rssPerConnectionBytes).toEqual(expect.any(Number));
+  expect(r.result.generator.sourceAddresses).toBe(3);
+  expect(r.result.users).toMatchObject({ count: 20, created: 20, via: 'store', scryptN: 1024 });
+  expectFiles(r);
+});
+
+test('single-chat: 5 pairs × 50 messages, every one delivered once and in order', async () => {
+  const r = await bench('single-chat', '--pairs', '5', '--messages', '50', '--window', '8');
+  expectPassed(r);
+  expect(r.result.counts).toMatchObject({ sent: 250, acked: 250, delivered: 250, lost: 0, unacked: 0, duplicates: 0, outOfOrder: 0, msgIdOrderErrors: 0, ackDeliveryMismatch: 0, misrouted: 0, corrupt: 0 });
+  expect(r.result.counts.serverStored).toBe(250);
+  expect(r.result.counts.serverRejectedByRate).toBe(0);
+  expect(r.result.latencyMs.delivery.count).toBe(250);
+  expect(r.result.latencyMs.delivery.p50).toBeGreaterThan(0);
+  const t = r.result.timeline;
+  const sentTotal = t.series.sent.reduce((a, b) => a + b, 0) * (t.bucketMs / 1000);
+  expect(Math.abs(sentTotal - 250)).toBeLessThan(30); // the last bucket is scaled to its elapsed part
+  expectFiles(r);
+});
+
+test('single-chat at a target rate', async () => {
+  const r = await bench('single-chat', '--pairs', '2', '--messages', '20', '--rate', '40');
+  expectPassed(r);
+  expect(r.result.counts).toMatchObject({ sent: 40, acked: 40, delivered: 40, lost: 0 });
+  // 40 messages at 40/s take about a second.
+  expect((r.result.details as any).sendSeconds).toBeGreaterThanOrEqual(0.8);
+});
+
+test('group-chat: 8 members, 6 online, 2 senders', async () => {
+  const r = await bench('group-chat', '--members', '8', '--online', '0.75', '--senders', '2', '--messages', '15');
+  expectPassed(r);
+  expect(r.result.counts).toMatchObject({ membersOnline: 6, senders: 2, sent: 30, acked: 30, expectedDeliveries: 150, delivered: 150, lost: 0, duplicates: 0, outOfOrder: 0, fanoutsComplete: 30 });
+  expect(r.result.latencyMs.fanout.count).toBe(30);
+  expectFiles(r);
+});
+
+test('offline-sync: 200 messages over 4 sessions pulled after login', async () => {
+  const r = await bench('offline-sync', '--messages', '200', '--sessions', '4', '--page', '30');
+  expectPassed(r);
+  expect(r.result.counts).toMatchObject({ seeded: 200, unreadReported: 200, sessionsReported: 4, pulled: 200, missing: 0, duplicates: 0, orderErrors: 0, unreadAfterReadAck: 0 });
+  expect(r.result.counts.pages).toBeGreaterThanOrEqual(8); // 50 per session in pages of 30
+  expectFiles(r);
+});
+
+test('refuses targets off the loopback range', async () => {
+  await expect(runBench(['connections', '--login-url', 'http://192.168.1.10:8080'])).rejects.toThrow(/loopback/);
+});
