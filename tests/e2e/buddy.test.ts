@@ -1,13 +1,13 @@
 // Buddy family and push settings: directory sync, sessions, profile changes.
 import { IM } from '@tt/proto';
-import { startDeployment, type Deployment, type Mode } from './support/deployment';
+import { MODES, startDeployment, type Deployment, type Mode } from './support/deployment';
 import { Fixture } from './support/fixtures';
 
 jest.setTimeout(60_000);
 
 const { BuddyListCmdID, LoginCmdID, SessionType, ClientType } = IM.BaseDefine;
 
-describe.each<Mode>(['standalone', 'cluster'])('directory, sessions and profile (%s mode)', (mode) => {
+describe.each<Mode>(MODES)('directory, sessions and profile (%s mode)', (mode) => {
   let d: Deployment;
   let f: Fixture;
 

@@ -2,14 +2,14 @@
 // across msg_servers with per-member unread and join-limited history.
 import { IM } from '@tt/proto';
 import { encryptContent, decryptContent, type TeamTalkClient } from '@tt/client';
-import { startDeployment, type Deployment, type Mode } from './support/deployment';
+import { MODES, startDeployment, type Deployment, type Mode } from './support/deployment';
 import { Fixture, arrivesWithin, type TestUser } from './support/fixtures';
 
 jest.setTimeout(60_000);
 
 const { GroupCmdID, MessageCmdID, GroupType, GroupModifyType, MsgType, SessionType, ClientType } = IM.BaseDefine;
 
-describe.each<Mode>(['standalone', 'cluster'])('groups (%s mode)', (mode) => {
+describe.each<Mode>(MODES)('groups (%s mode)', (mode) => {
   let d: Deployment;
   let f: Fixture;
 

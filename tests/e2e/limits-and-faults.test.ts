@@ -3,13 +3,13 @@ import * as net from 'node:net';
 import { IM } from '@tt/proto';
 import { TeamTalkClient, encryptContent } from '@tt/client';
 import { encodePdu } from '@tt/codec';
-import { restartRole, startDeployment, stopRole, waitUntil, type Deployment, type Mode } from './support/deployment';
+import { describeLocal, restartRole, startDeployment, stopRole, waitUntil, type Deployment, type Mode } from './support/deployment';
 
 jest.setTimeout(90_000);
 
 const { MessageCmdID, ClientType, MsgType } = IM.BaseDefine;
 
-describe.each<Mode>(['standalone', 'cluster'])('configured limits (%s mode)', (mode) => {
+describeLocal.each<Mode>(['standalone', 'cluster'])('configured limits (%s mode)', (mode) => {
   let d: Deployment;
 
   beforeAll(async () => {
@@ -69,7 +69,7 @@ describe.each<Mode>(['standalone', 'cluster'])('configured limits (%s mode)', (m
   });
 });
 
-describe('faults (cluster mode)', () => {
+describeLocal('faults (cluster mode)', () => {
   let d: Deployment;
 
   beforeAll(async () => {
@@ -120,7 +120,7 @@ describe('faults (cluster mode)', () => {
   });
 });
 
-describe('operations', () => {
+describeLocal('operations', () => {
   it('a role with invalid configuration exits with code 2 and names every bad variable', async () => {
     const { spawnSync } = await import('node:child_process');
     const path = await import('node:path');

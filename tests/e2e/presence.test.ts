@@ -1,13 +1,13 @@
 // Login family and presence across msg_servers: kicks, status, notifies, P2P.
 import { IM } from '@tt/proto';
-import { startDeployment, type Deployment, type Mode } from './support/deployment';
+import { MODES, startDeployment, type Deployment, type Mode } from './support/deployment';
 import { Fixture, arrivesWithin } from './support/fixtures';
 
 jest.setTimeout(60_000);
 
 const { LoginCmdID, BuddyListCmdID, SwitchServiceCmdID, ClientType, KickReasonType, UserStatType } = IM.BaseDefine;
 
-describe.each<Mode>(['standalone', 'cluster'])('presence and the login family (%s mode)', (mode) => {
+describe.each<Mode>(MODES)('presence and the login family (%s mode)', (mode) => {
   let d: Deployment;
   let f: Fixture;
 

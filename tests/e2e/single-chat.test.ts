@@ -4,14 +4,14 @@
 import * as net from 'node:net';
 import { IM } from '@tt/proto';
 import { TeamTalkClient, encryptContent, decryptContent } from '@tt/client';
-import { startDeployment, type Deployment, type Mode } from './support/deployment';
+import { MODES, startDeployment, type Deployment, type Mode } from './support/deployment';
 import { Fixture, waitForCount, type TestUser } from './support/fixtures';
 
 jest.setTimeout(60_000);
 
 const { MessageCmdID, LoginCmdID, BuddyListCmdID, SessionType, MsgType, ClientType } = IM.BaseDefine;
 
-describe.each<Mode>(['standalone', 'cluster'])('single chat (%s mode)', (mode) => {
+describe.each<Mode>(MODES)('single chat (%s mode)', (mode) => {
   let d: Deployment;
   let f: Fixture;
 

@@ -235,3 +235,9 @@ async function waitReady(d: Deployment): Promise<void> {
     throw new Error(`${(err as Error).message}\n${logs}`);
   }
 }
+
+/** The modes a suite runs in: both locally; only cluster against an external (compose) cluster. */
+export const MODES: Mode[] = isExternal() ? ['cluster'] : ['standalone', 'cluster'];
+
+/** For suites that start, stop or reconfigure processes themselves: skipped against an external cluster. */
+export const describeLocal: jest.Describe = isExternal() ? describe.skip : describe;
