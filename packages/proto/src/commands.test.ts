@@ -1,3 +1,5 @@
+import * as path from 'node:path';
+import * as protobuf from 'protobufjs';
 import { IM, DbProxyService, commandForMessage, commands, messageForCommand, serviceIdForCommand } from './index';
 
 const { ServiceID, LoginCmdID, MessageCmdID, OtherCmdID, ClientType, UserStatType, MsgType, SessionType } = IM.BaseDefine;
@@ -101,18 +103,13 @@ describe('generated codecs', () => {
 
 describe('DbProxy gRPC definition', () => {
   test('has a method per rpc with the grpc path and static-class codecs', () => {
-    expect(Object.keys(DbProxyService)).toEqual([
-      'validateUser',
-      'saveMessage',
-      'getUnreadCount',
-      'markRead',
-      'getMsgList',
-      'getLatestMsgId',
-      'getMsgById',
-      'getRecentSessions',
-      'getUsersInfo',
-      'ping',
-    ]);
+    // One method per rpc of proto/IM.DbProxy.proto, in order, camelCased.
+    const root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => path.resolve(__dirname, '../../../proto', path.basename(target));
+    root.loadSync('IM.DbProxy.proto', { keepCase: true });
+    const rpcs = Object.keys(root.lookupService('IM.DbProxy.DbProxy').methods).map((n) => n[0].toLowerCase() + n.slice(1));
+    expect(rpcs).toContain('saveMessage');
+    expect(Object.keys(DbProxyService)).toEqual(rpcs);
     const m = DbProxyService.saveMessage;
     expect(m).toMatchObject({ path: '/IM.DbProxy.DbProxy/SaveMessage', originalName: 'SaveMessage', requestStream: false, responseStream: false });
     const req = m.requestSerialize({ fromUserId: 1, toSessionId: 2, msgId: 0, createTime: 3, msgType: 1, msgData: Buffer.from('x') });
