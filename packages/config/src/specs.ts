@@ -36,7 +36,7 @@ export const passwordSpec = {
 };
 
 export const dbProxyClientSpec = {
-  DB_PROXY_ADDR: str({ default: '127.0.0.1:10600', desc: 'db_proxy gRPC address(es) host:port, comma-separated; calls are balanced round-robin.' }),
+  DB_PROXY_ADDR: str({ default: '127.0.0.1:10600', desc: 'db_proxy gRPC address: host:port, a comma-separated list of IP:port, or dns:///name:port (a headless Service in Kubernetes); calls are balanced round-robin over every address.' }),
   DB_PROXY_TIMEOUT_MS: int({ default: 5000, min: 100, max: 120000, desc: 'Deadline of one call to db_proxy.' }),
 };
 
@@ -71,6 +71,7 @@ export const msgServerSpec = {
   MSG_SERVER_REPORT_INTERVAL_MS: int({ default: 2000, min: 100, desc: 'How often msg_server reports its load over NATS; it is dead after 3 missed reports.' }),
   MSG_SERVER_STATUS_NOTIFY_BATCH_MS: int({ default: 200, min: 10, max: 10000, desc: 'User status changes are coalesced over this window before IMUserStatNotify goes to PC clients.' }),
   MSG_SERVER_DRAIN_TIMEOUT_MS: int({ default: 25000, min: 0, desc: 'On SIGTERM: the longest a drain may take before the process exits.' }),
+  MSG_SERVER_DRAIN_RATE: int({ default: 2000, min: 1, desc: 'On SIGTERM: client connections closed per second (in batches every 100 ms), so clients reconnect elsewhere without a stampede.' }),
 };
 
 export const dbProxySpec = {

@@ -111,13 +111,27 @@ export type PromiseClient<H extends PromiseHandlers> = H & {
 };
 
 /**
+ * Accepts what an operator writes: "host:port", a gRPC target with a scheme,
+ * or a comma-separated list of IP:port (several replicas without DNS), which
+ * gRPC spells "ipv4:a:p1,b:p2".
+ */
+export function rpcTarget(addresses: string): string {
+  if (/^[a-z0-9+.-]+:\/\//i.test(addresses) || /^(ipv4|ipv6|unix|dns):/.test(addresses)) return addresses;
+  const list = addresses.split(',').map((a) => a.trim()).filter(Boolean);
+  if (list.length <= 1) return list[0] ?? addresses;
+  if (list.every((a) => /^\d+\.\d+\.\d+\.\d+:\d+$/.test(a))) return `ipv4:${list.join(',')}`;
+  if (list.every((a) => /^\[[0-9a-f:]+\]:\d+$/i.test(a))) return `ipv6:${list.join(',')}`;
+  throw new Error(`"${addresses}": several addresses must all be IPv4 (or all [IPv6]) host:port; for host names use one DNS name that resolves to every replica (dns:///name:port)`);
+}
+
+/**
  * A client whose methods return promises and carry a deadline. `target` is any
  * gRPC target: "host:port", "dns:///name:port" or "ipv4:a:p1,b:p2"; calls are
  * balanced round-robin over the resolved addresses.
  */
 export function createRpcClient<H extends PromiseHandlers>(definition: grpc.ServiceDefinition, target: string, options: { timeoutMs: number }): PromiseClient<H> {
   const Ctor = grpc.makeGenericClientConstructor(definition, 'RpcClient');
-  const client = new Ctor(target, grpc.credentials.createInsecure(), {
+  const client = new Ctor(rpcTarget(target), grpc.credentials.createInsecure(), {
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
     'grpc.keepalive_time_ms': 30_000,

@@ -77,6 +77,11 @@ export class CommandRouter {
     });
   }
 
+  /** Resolves once every request the connection has sent so far has been handled. */
+  idle(conn: ClientConnection): Promise<void> {
+    return this.queues.get(conn)?.tail ?? Promise.resolve();
+  }
+
   private async run(route: Route, ctx: CommandContext, request: unknown, commandId: number): Promise<void> {
     try {
       await route.handler(ctx, request);

@@ -25,6 +25,8 @@ export class ClientConnection {
   lastReceivedAt = Date.now();
   lastSentAt = Date.now();
   closed = false;
+  /** Set by stopReading(): further input is ignored (drain). */
+  private reading = true;
   private readonly decoder: FrameDecoder;
 
   constructor(
@@ -84,7 +86,14 @@ export class ClientConnection {
     this.socket.destroy();
   }
 
+  /** Takes no more requests from this client; what it sent before still runs. */
+  stopReading(): void {
+    this.reading = false;
+    this.socket.pause();
+  }
+
   private onData(chunk: Buffer): void {
+    if (!this.reading) return;
     this.lastReceivedAt = Date.now();
     try {
       this.decoder.push(chunk, (pdu) => this.events.onPdu(this, pdu));

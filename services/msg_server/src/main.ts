@@ -34,6 +34,7 @@ runService(
         heartbeatIntervalMs: cfg.MSG_SERVER_HEARTBEAT_INTERVAL_MS,
         reportIntervalMs: cfg.MSG_SERVER_REPORT_INTERVAL_MS,
         drainTimeoutMs: cfg.MSG_SERVER_DRAIN_TIMEOUT_MS,
+        drainRate: cfg.MSG_SERVER_DRAIN_RATE,
         statusNotifyBatchMs: cfg.MSG_SERVER_STATUS_NOTIFY_BATCH_MS,
         subjectPrefix: cfg.TT_SUBJECT_PREFIX,
       },

@@ -41,6 +41,8 @@ export interface MsgServerConfig {
   heartbeatIntervalMs: number;
   reportIntervalMs: number;
   drainTimeoutMs: number;
+  /** Connections closed per second while draining. */
+  drainRate?: number;
   subjectPrefix: string;
   /** Window over which user status changes are coalesced into IMUserStatNotify. */
   statusNotifyBatchMs?: number;
@@ -225,16 +227,28 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       if (draining) return;
       draining = true;
       server.close();
-      report();
+      report(); // login_server stops sending clients here
       const deadline = Date.now() + config.drainTimeoutMs;
-      // Close clients in batches so they reconnect elsewhere without a stampede.
+      const rate = config.drainRate ?? 2000;
       const conns = [...registry.values()];
-      const batch = Math.max(50, Math.ceil(conns.length / Math.max(1, config.drainTimeoutMs / 2 / 100)));
-      for (let i = 0; i < conns.length && Date.now() < deadline; i += batch) {
-        for (const conn of conns.slice(i, i + batch)) conn.close();
-        await new Promise((r) => setTimeout(r, 100));
+      log.info({ instanceId, connections: conns.length, rate, timeoutMs: config.drainTimeoutMs }, 'draining: closing client connections');
+      // A connection is closed once the requests it already sent are handled,
+      // so a message whose store is under way still gets its ack. Batches at
+      // a fixed rate let the clients reconnect elsewhere without a stampede.
+      const closeGently = async (conn: ClientConnection) => {
+        conn.stopReading();
+        await Promise.race([router.idle(conn), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
+        conn.close();
+      };
+      const perTick = Math.max(1, Math.ceil(rate / 10));
+      const closing: Array<Promise<void>> = [];
+      for (let i = 0; i < conns.length && Date.now() < deadline; i += perTick) {
+        for (const conn of conns.slice(i, i + perTick)) closing.push(closeGently(conn));
+        if (i + perTick < conns.length) await new Promise((r) => setTimeout(r, 100));
       }
+      await Promise.all(closing);
       while (registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      if (registry.size > 0) log.warn({ instanceId, left: registry.size }, 'drain time is up; cutting the remaining connections');
       for (const conn of registry.values()) conn.destroy();
       clearInterval(reportTimer);
       clearInterval(sweepTimer);

@@ -103,6 +103,8 @@ export interface Deployment {
 
 export interface DeploymentOptions {
   msgServers?: number;
+  /** Cluster: db_proxy replicas (msg_servers balance over all of them). */
+  dbProxies?: number;
   env?: NodeJS.ProcessEnv;
   /** Standalone: reuse this data directory (and keep it on stop). */
   dataDir?: string;
@@ -148,10 +150,16 @@ async function startCluster(opts: DeploymentOptions): Promise<Deployment> {
     MYSQL_DATABASE: database,
     ...opts.env,
   };
-  const dbPort = await freePort();
   const processes: RoleProcess[] = [];
-  const db = startRole('db_proxy', 'services/db_proxy/dist/main.js', { ...common, DB_PROXY_HOST: '127.0.0.1', DB_PROXY_PORT: String(dbPort), ADMIN_PORT: String(await freePort()) });
-  processes.push(db);
+  const dbPorts: number[] = [];
+  for (let i = 0; i < (opts.dbProxies ?? 1); i++) {
+    const dbPort = await freePort();
+    dbPorts.push(dbPort);
+    processes.push(startRole('db_proxy', 'services/db_proxy/dist/main.js', { ...common, DB_PROXY_HOST: '127.0.0.1', DB_PROXY_PORT: String(dbPort), ADMIN_PORT: String(await freePort()) }));
+    // The first replica creates the schema; the others start once it is there.
+    if (i === 0 && (opts.dbProxies ?? 1) > 1) await waitUntil(() => isReady(processes[0].adminPort), 30_000, 'the first db_proxy to be ready');
+  }
+  const dbProxyAddr = dbPorts.map((p) => `127.0.0.1:${p}`).join(',');
   const route = startRole('route_server', 'services/route_server/dist/main.js', { ...common, ADMIN_PORT: String(await freePort()) });
   processes.push(route);
   const loginPort = await freePort();
@@ -165,7 +173,7 @@ async function startCluster(opts: DeploymentOptions): Promise<Deployment> {
       MSG_SERVER_HOST: '127.0.0.1',
       MSG_SERVER_PORT: String(port),
       MSG_SERVER_ID: `ms${i + 1}`,
-      DB_PROXY_ADDR: `127.0.0.1:${dbPort}`,
+      DB_PROXY_ADDR: dbProxyAddr,
       MSG_SERVER_REPORT_INTERVAL_MS: '500',
       ADMIN_PORT: String(await freePort()),
     });
