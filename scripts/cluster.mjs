@@ -1,20 +1,28 @@
 #!/usr/bin/env node
 // Cluster mode on one machine: every role a separate process against the
 // MariaDB/MySQL, Redis and NATS the environment points at.
-//   node scripts/cluster.mjs [--msg-servers N]   (pnpm cluster -- --msg-servers N)
-// msg_server i listens on 8000+i (admin 9200+i); the others on their defaults.
+//   node scripts/cluster.mjs [--msg-servers N] [--db-proxies N] [--route-servers N]
+// msg_server i listens on 8000+i (admin 9200+i); db_proxy i on 10600+i (admin
+// 9300+i) and every msg_server balances over all of them; route_server i has
+// admin port 9400+i (its replicas share the work through a NATS queue group).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2).filter((a) => a !== '--');
-const i = args.indexOf('--msg-servers');
-const count = i >= 0 ? Number(args[i + 1]) : 1;
-if (!Number.isInteger(count) || count < 1 || count > 64) {
-  console.error('usage: pnpm cluster [--msg-servers N]   (1 <= N <= 64)');
-  process.exit(2);
+function countOf(flag) {
+  const i = args.indexOf(flag);
+  const n = i >= 0 ? Number(args[i + 1]) : 1;
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    console.error('usage: pnpm cluster [--msg-servers N] [--db-proxies N] [--route-servers N]   (1 <= N <= 64)');
+    process.exit(2);
+  }
+  return n;
 }
+const count = countOf('--msg-servers');
+const dbProxies = countOf('--db-proxies');
+const routeServers = countOf('--route-servers');
 const basePort = Number(process.env.MSG_SERVER_PORT ?? 8000);
 
 const children = [];
@@ -26,14 +34,17 @@ function start(role, env) {
   children.push(child);
 }
 
-start('db_proxy', {});
-start('route_server', {});
+const dbBasePort = Number(process.env.DB_PROXY_PORT ?? 10600);
+const dbProxyAddr = dbProxies === 1 ? process.env.DB_PROXY_ADDR : Array.from({ length: dbProxies }, (_, n) => `127.0.0.1:${dbBasePort + n}`).join(',');
+for (let n = 0; n < dbProxies; n++) start('db_proxy', dbProxies === 1 ? {} : { DB_PROXY_PORT: String(dbBasePort + n), ADMIN_PORT: String(9300 + n) });
+for (let n = 0; n < routeServers; n++) start('route_server', routeServers === 1 ? {} : { ADMIN_PORT: String(9400 + n) });
 start('login_server', {});
 for (let n = 0; n < count; n++) {
   start('msg_server', {
     MSG_SERVER_PORT: String(basePort + n),
     MSG_SERVER_ID: process.env.MSG_SERVER_ID ? `${process.env.MSG_SERVER_ID}-${n + 1}` : `msg_server-${n + 1}`,
     ADMIN_PORT: String(9200 + n),
+    ...(dbProxyAddr ? { DB_PROXY_ADDR: dbProxyAddr } : {}),
   });
 }
 

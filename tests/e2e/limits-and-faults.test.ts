@@ -135,6 +135,26 @@ describeLocal('operations', () => {
     expect(run.stderr).toMatch(/MSG_SERVER_MSG_RATE_LIMIT/);
   });
 
+  it('when every msg_server is full login_server answers code 2, and hands one out again once a client leaves', async () => {
+    const { fetchMsgServer } = await import('@tt/client');
+    const d = await startDeployment('cluster', { msgServers: 2, env: { MSG_SERVER_MAX_CONNECTIONS: '1' } });
+    try {
+      const [a, b] = [await d.addUser('full_a', 'pw'), await d.addUser('full_b', 'pw')];
+      expect(a).toBeGreaterThan(0);
+      expect(b).toBeGreaterThan(0);
+      const clients = await Promise.all(d.msgServers.map((ms) => TeamTalkClient.connect({ host: ms.host, port: ms.port })));
+      expect((await clients[0].login({ userName: 'full_a', password: 'pw' })).resultCode).toBe(0);
+      expect((await clients[1].login({ userName: 'full_b', password: 'pw' })).resultCode).toBe(0);
+      await waitUntil(async () => (await fetchMsgServer(d.loginUrl)).code === 2, 5000, 'login_server to answer "all full"');
+      expect(await fetchMsgServer(d.loginUrl)).toEqual(expect.objectContaining({ code: 2 }));
+      clients[0].close();
+      await waitUntil(async () => (await fetchMsgServer(d.loginUrl)).port === String(d.msgServers[0].port), 5000, 'the freed msg_server to be handed out');
+      clients[1].close();
+    } finally {
+      await d.stop();
+    }
+  });
+
   it('standalone keeps users and history across a restart; ttctl passwd takes effect at once', async () => {
     const fs = await import('node:fs');
     const os = await import('node:os');

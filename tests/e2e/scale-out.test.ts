@@ -31,13 +31,13 @@ async function portsHandedOut(d: Deployment, asks: number): Promise<Set<number>>
   return ports;
 }
 
-describeLocal('three msg_servers chat as one (cluster mode)', () => {
+describeLocal('three msg_servers (and two route_servers, two db_proxies) chat as one (cluster mode)', () => {
   let d: Deployment;
   let f: Fixture;
   const roaming: RoamingClient[] = [];
 
   beforeAll(async () => {
-    d = await startDeployment('cluster', { msgServers: 3, env: { MSG_SERVER_REPORT_INTERVAL_MS: String(REPORT_INTERVAL_MS) } });
+    d = await startDeployment('cluster', { msgServers: 3, routeServers: 2, dbProxies: 2, env: { MSG_SERVER_REPORT_INTERVAL_MS: String(REPORT_INTERVAL_MS) } });
     f = new Fixture(d, 'scale_');
   }, 90_000);
 

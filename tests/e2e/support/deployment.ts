@@ -105,6 +105,8 @@ export interface DeploymentOptions {
   msgServers?: number;
   /** Cluster: db_proxy replicas (msg_servers balance over all of them). */
   dbProxies?: number;
+  /** Cluster: route_server replicas (one NATS queue group). */
+  routeServers?: number;
   env?: NodeJS.ProcessEnv;
   /** Standalone: reuse this data directory (and keep it on stop). */
   dataDir?: string;
@@ -156,12 +158,11 @@ async function startCluster(opts: DeploymentOptions): Promise<Deployment> {
     const dbPort = await freePort();
     dbPorts.push(dbPort);
     processes.push(startRole('db_proxy', 'services/db_proxy/dist/main.js', { ...common, DB_PROXY_HOST: '127.0.0.1', DB_PROXY_PORT: String(dbPort), ADMIN_PORT: String(await freePort()) }));
-    // The first replica creates the schema; the others start once it is there.
-    if (i === 0 && (opts.dbProxies ?? 1) > 1) await waitUntil(() => isReady(processes[0].adminPort), 30_000, 'the first db_proxy to be ready');
   }
   const dbProxyAddr = dbPorts.map((p) => `127.0.0.1:${p}`).join(',');
-  const route = startRole('route_server', 'services/route_server/dist/main.js', { ...common, ADMIN_PORT: String(await freePort()) });
-  processes.push(route);
+  for (let i = 0; i < (opts.routeServers ?? 1); i++) {
+    processes.push(startRole('route_server', 'services/route_server/dist/main.js', { ...common, ADMIN_PORT: String(await freePort()) }));
+  }
   const loginPort = await freePort();
   const login = startRole('login_server', 'services/login_server/dist/main.js', { ...common, LOGIN_HTTP_HOST: '127.0.0.1', LOGIN_HTTP_PORT: String(loginPort), ADMIN_PORT: String(await freePort()) });
   processes.push(login);
