@@ -64,6 +64,32 @@ describe.each<Mode>(MODES)('groups (%s mode)', (mode) => {
     expect((await info(outsider, [{ groupId, version: 0 }])).groupInfoList).toHaveLength(0);
   });
 
+  it('a group an operator creates with ttctl reaches its members at once, and so do members the operator adds', async () => {
+    const { users, clients } = await team(3);
+    const out = await d.ttctl('group', 'create', 'Company news', '--owner', users[0].name, '--members', users[1].name);
+    const groupId = Number(/id (\d+)/.exec(out)![1]);
+    const list = await clients[1].request<IM.Group.IMNormalGroupListRsp>(GroupCmdID.CID_GROUP_NORMAL_LIST_REQUEST, IM.Group.IMNormalGroupListReq, { userId: users[1].id });
+    expect(list.groupVersionList.map((g) => g.groupId)).toContain(groupId);
+    const arrived = clients[1].waitFor<IM.Message.IMMsgData>(MessageCmdID.CID_MSG_DATA, (m) => m.toSessionId === groupId);
+    await sendGroup(clients[0], groupId, 'welcome');
+    expect((await arrived).fromUserId).toBe(users[0].id);
+
+    await d.ttctl('group', 'add', String(groupId), '--members', users[2].name);
+    const toNewcomer = clients[2].waitFor<IM.Message.IMMsgData>(MessageCmdID.CID_MSG_DATA, (m) => m.toSessionId === groupId);
+    await sendGroup(clients[0], groupId, 'meet our new colleague');
+    expect((await toNewcomer).fromUserId).toBe(users[0].id);
+    const toOwner = clients[0].waitFor<IM.Message.IMMsgData>(MessageCmdID.CID_MSG_DATA, (m) => m.toSessionId === groupId);
+    const ack = await sendGroup(clients[2], groupId, 'hi all');
+    expect((await toOwner).msgId).toBe(ack.msgId);
+
+    await d.ttctl('group', 'remove', String(groupId), '--members', users[2].name);
+    const afterRemoval = arrivesWithin(clients[2], MessageCmdID.CID_MSG_DATA, 1000, (m) => m.toSessionId === groupId && m.msgId > ack.msgId);
+    const toMember = clients[1].waitFor<IM.Message.IMMsgData>(MessageCmdID.CID_MSG_DATA, (m) => m.toSessionId === groupId && m.msgId > ack.msgId);
+    await sendGroup(clients[0], groupId, 'after removal');
+    await toMember;
+    expect(await afterRemoval).toBe(false);
+  });
+
   it('refuses a group without a name or members', async () => {
     const { clients } = await team(1);
     expect((await create(clients[0], GroupType.GROUP_TYPE_TMP, '', [1])).resultCode).not.toBe(0);
