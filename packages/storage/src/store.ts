@@ -21,6 +21,8 @@ export interface StoreOptions {
   scrypt?: Partial<ScryptParams>;
   /** Clock in unix seconds, for created/updated columns (default: wall clock). */
   now?: () => number;
+  /** Told the size of every group-committed batch of messages (for metrics). */
+  onMessageBatch?: (size: number) => void;
 }
 
 export interface Store {
@@ -59,7 +61,7 @@ export async function openStore(config: StoreConfig, options: StoreOptions = {})
     db,
     users: new UserRepository(db, now, options.scrypt),
     departments: new DepartmentRepository(db, now),
-    messages: new MessageRepository(db),
+    messages: new MessageRepository(db, { onBatch: options.onMessageBatch }),
     sessions: new SessionRepository(db, now),
     groups: new GroupRepository(db, now),
     devices: new DeviceTokenRepository(db, now),

@@ -2,6 +2,7 @@ import { SqlDatabase, SqlExecutor, SqlValue } from '../db';
 import { isStorageError, StorageError } from '../errors';
 import { ConversationKey, NewMessage, SessionType, SessionStatus, StoredMessage } from '../model';
 import { asBuffer, conversationKey, sessionType, u32 } from '../validate';
+import { GroupCommit } from '../group-commit';
 
 interface MessageRow {
   msg_id: number;
@@ -95,8 +96,61 @@ export interface ListGroupMessagesOptions {
   afterMsgId?: number;
 }
 
+interface PreparedMessage {
+  key: ConversationKey;
+  type: number;
+  from: number;
+  to: number;
+  msgType: number;
+  data: Buffer;
+  created: number;
+  recipients: number[];
+  recipientPeer: number;
+}
+
+/** Validates a message and works out who it touches, before it joins a batch. */
+function prepareMessage(msg: NewMessage): PreparedMessage {
+  const type = sessionType(msg.sessionType);
+  const from = u32('fromUserId', msg.fromUserId);
+  const to = u32('toId', msg.toId);
+  const msgType = u32('msgType', msg.msgType);
+  const created = u32('createTime', msg.createTime);
+  if (!(msg.data instanceof Uint8Array)) throw new StorageError('INVALID_ARGUMENT', 'data must be a Uint8Array');
+  let recipients: number[];
+  if (type === SessionType.SINGLE) {
+    recipients = to === from ? [] : [to];
+  } else {
+    if (!msg.recipientIds) throw new StorageError('INVALID_ARGUMENT', 'group messages need recipientIds (the member list)');
+    // Sorted so concurrent group saves lock recipient rows in the same order.
+    recipients = [...new Set(msg.recipientIds.map((id) => u32('recipientIds[]', id)))].filter((id) => id !== from).sort((a, b) => a - b);
+  }
+  return {
+    key: conversationKey(type, from, to),
+    type,
+    from,
+    to,
+    msgType,
+    data: asBuffer(msg.data),
+    created,
+    recipients,
+    // The sender's peer is the other user (single) or the group; a recipient's peer is the sender (single) or the group.
+    recipientPeer: type === SessionType.SINGLE ? from : to,
+  };
+}
+
+/** Most messages one transaction carries. */
+const MAX_BATCH = 200;
+
 export class MessageRepository {
-  constructor(private readonly db: SqlDatabase) {}
+  private readonly writer: GroupCommit<PreparedMessage, { msgId: number }>;
+
+  constructor(
+    private readonly db: SqlDatabase,
+    options: { onBatch?: (size: number) => void } = {},
+  ) {
+    // SQLite has one writer; MySQL commits a few batches at once (row locks keep each conversation's ids in order).
+    this.writer = new GroupCommit((batch) => this.writeBatch(batch), { lanes: db.dialect === 'sqlite' ? 1 : 4, maxBatch: MAX_BATCH, onBatch: options.onBatch });
+  }
 
   /**
    * Stores one message atomically: assigns the next msg_id of the conversation (1, 2, 3, ... with
@@ -106,40 +160,17 @@ export class MessageRepository {
    * `recipientIds` (the sender is skipped). Nothing is written if any step fails.
    */
   async saveMessage(msg: NewMessage): Promise<{ msgId: number }> {
-    const type = sessionType(msg.sessionType);
-    const from = u32('fromUserId', msg.fromUserId);
-    const to = u32('toId', msg.toId);
-    const msgType = u32('msgType', msg.msgType);
-    const created = u32('createTime', msg.createTime);
-    if (!(msg.data instanceof Uint8Array)) throw new StorageError('INVALID_ARGUMENT', 'data must be a Uint8Array');
-    const data = asBuffer(msg.data);
-    const key = conversationKey(type, from, to);
+    return this.writer.submit(prepareMessage(msg));
+  }
 
-    let recipients: number[];
-    if (type === SessionType.SINGLE) {
-      recipients = to === from ? [] : [to];
-    } else {
-      if (!msg.recipientIds) throw new StorageError('INVALID_ARGUMENT', 'group messages need recipientIds (the member list)');
-      // Sorted so concurrent group saves lock recipient rows in the same order.
-      recipients = [...new Set(msg.recipientIds.map((id) => u32('recipientIds[]', id)))].filter((id) => id !== from).sort((a, b) => a - b);
-    }
-    // The sender's peer is the other user (single) or the group; a recipient's peer is the sender (single) or the group.
-    const recipientPeer = type === SessionType.SINGLE ? from : to;
-
+  /** Writes a batch in one transaction, in order; all or nothing. */
+  private async writeBatch(batch: PreparedMessage[]): Promise<Array<{ msgId: number }>> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.db.transaction(async (tx) => {
-          const msgId = await this.bumpCounter(tx, key, from, msgType, data, created);
-          await tx.execute(INSERT_MESSAGE, [key.sessionType, key.idA, key.idB, msgId, from, to, msgType, data, created]);
-          await tx.execute(UPSERT_SENDER[tx.dialect], [from, type, to, msgId, created, created]);
-          for (let i = 0; i < recipients.length; i += RECIPIENT_CHUNK) {
-            const chunk = recipients.slice(i, i + RECIPIENT_CHUNK);
-            const params: SqlValue[] = [];
-            for (const userId of chunk) params.push(userId, type, recipientPeer, created, created);
-            const rows = chunk.map(() => `(?, ?, ?, ${SessionStatus.OK}, 1, 0, ?, ?)`).join(', ');
-            await tx.execute(upsertRecipients(tx.dialect, rows), params);
-          }
-          return { msgId };
+          const out: Array<{ msgId: number }> = [];
+          for (const m of batch) out.push({ msgId: await this.writeOne(tx, m) });
+          return out;
         });
       } catch (err) {
         // MySQL may pick us as a deadlock victim; the whole transaction was rolled back, so retrying is safe.
@@ -147,6 +178,21 @@ export class MessageRepository {
         await sleep(5 * (attempt + 1) * Math.random());
       }
     }
+  }
+
+  private async writeOne(tx: SqlExecutor, m: PreparedMessage): Promise<number> {
+    const { key, from, to, type, msgType, data, created, recipients, recipientPeer } = m;
+    const msgId = await this.bumpCounter(tx, key, from, msgType, data, created);
+    await tx.execute(INSERT_MESSAGE, [key.sessionType, key.idA, key.idB, msgId, from, to, msgType, data, created]);
+    await tx.execute(UPSERT_SENDER[tx.dialect], [from, type, to, msgId, created, created]);
+    for (let i = 0; i < recipients.length; i += RECIPIENT_CHUNK) {
+      const chunk = recipients.slice(i, i + RECIPIENT_CHUNK);
+      const params: SqlValue[] = [];
+      for (const userId of chunk) params.push(userId, type, recipientPeer, created, created);
+      const rows = chunk.map(() => `(?, ?, ?, ${SessionStatus.OK}, 1, 0, ?, ?)`).join(', ');
+      await tx.execute(upsertRecipients(tx.dialect, rows), params);
+    }
+    return msgId;
   }
 
   private async bumpCounter(tx: SqlExecutor, key: ConversationKey, from: number, msgType: number, data: Buffer, created: number): Promise<number> {
