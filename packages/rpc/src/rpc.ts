@@ -45,31 +45,64 @@ function toServiceError(err: RpcError): Partial<grpc.ServiceError> {
   return { code: err.code, details: err.message, message: err.message };
 }
 
+/** Runs one call with the boundary's rules: outcome observed, errors mapped to RpcError. */
+async function invoke(method: string, handler: AnyHandler, request: unknown, options: RpcServerOptions): Promise<unknown> {
+  const started = process.hrtime.bigint();
+  const done = (code: grpc.status) => options.onCall?.(method, code, Number(process.hrtime.bigint() - started) / 1e9);
+  try {
+    const response = await handler(request);
+    done(grpc.status.OK);
+    return response;
+  } catch (err) {
+    const mapped = err instanceof RpcError ? err : options.mapError?.(err);
+    if (!mapped || mapped.code === grpc.status.INTERNAL) options.onError?.(method, err);
+    const rpcErr = mapped ?? new RpcError(grpc.status.INTERNAL, 'internal error');
+    done(rpcErr.code);
+    throw rpcErr;
+  }
+}
+
+function handlerFor(handlers: PromiseHandlers, method: string): AnyHandler {
+  const handler = handlers[method];
+  if (!handler) throw new Error(`no handler for rpc ${method}`);
+  return handler;
+}
+
 /** Adapts promise-returning handlers to grpc-js unary handlers. */
 export function unaryImplementation(definition: grpc.ServiceDefinition, handlers: PromiseHandlers, options: RpcServerOptions = {}): grpc.UntypedServiceImplementation {
   const impl: grpc.UntypedServiceImplementation = {};
   for (const method of Object.keys(definition)) {
-    const handler = handlers[method];
-    if (!handler) throw new Error(`no handler for rpc ${method}`);
+    const handler = handlerFor(handlers, method);
     impl[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      const started = process.hrtime.bigint();
-      const done = (code: grpc.status) => options.onCall?.(method, code, Number(process.hrtime.bigint() - started) / 1e9);
-      handler(call.request).then(
-        (response) => {
-          done(grpc.status.OK);
-          callback(null, response);
-        },
-        (err: unknown) => {
-          const mapped = err instanceof RpcError ? err : options.mapError?.(err);
-          if (!mapped || mapped.code === grpc.status.INTERNAL) options.onError?.(method, err);
-          const rpcErr = mapped ?? new RpcError(grpc.status.INTERNAL, 'internal error');
-          done(rpcErr.code);
-          callback(toServiceError(rpcErr), null);
-        },
+      invoke(method, handler, call.request, options).then(
+        (response) => callback(null, response),
+        (err: RpcError) => callback(toServiceError(err), null),
       );
     };
   }
   return impl;
+}
+
+/**
+ * A client of handlers in the same process (standalone mode): the same
+ * handlers, serialization, error mapping and observation as over gRPC, minus
+ * the HTTP/2 round trip. Requests and responses still go through their
+ * protobuf encoding, so callers see exactly what a remote call returns.
+ */
+export function createLocalRpcClient<H extends PromiseHandlers>(definition: grpc.ServiceDefinition, handlers: PromiseHandlers, options: RpcServerOptions = {}): PromiseClient<H> {
+  const out: Record<string, unknown> = {
+    close: () => {},
+    waitForReady: async () => {},
+  };
+  for (const [method, def] of Object.entries(definition)) {
+    const handler = handlerFor(handlers, method);
+    out[method] = async (request: unknown) => {
+      const decoded = def.requestDeserialize(def.requestSerialize(request));
+      const response = await invoke(method, handler, decoded, options);
+      return def.responseDeserialize(def.responseSerialize(response));
+    };
+  }
+  return out as PromiseClient<H>;
 }
 
 export interface RunningRpcServer {

@@ -1,5 +1,5 @@
-import { DbProxyService } from '@tt/proto';
-import { startRpcServer, type RunningRpcServer } from '@tt/rpc';
+import { DbProxyService, type DbProxyClient } from '@tt/proto';
+import { createLocalRpcClient, startRpcServer, type PromiseHandlers, type RpcServerOptions, type RunningRpcServer } from '@tt/rpc';
 import type { Cache } from '@tt/cache';
 import type { Logger } from '@tt/observability';
 import type { Store } from '@tt/storage';
@@ -18,6 +18,8 @@ export interface DbProxyDeps {
 
 export interface RunningDbProxy {
   port: number;
+  /** Calls this db_proxy in-process (standalone mode): same handlers, no network hop. */
+  localClient: DbProxyClient;
   readiness(): Promise<{ ok: boolean; details: Record<string, unknown> }>;
   close(): Promise<void>;
 }
@@ -26,22 +28,20 @@ export async function startDbProxy(deps: DbProxyDeps): Promise<RunningDbProxy> {
   const registers = [deps.metricsRegistry];
   const calls = new Counter({ name: 'tt_db_proxy_calls_total', help: 'gRPC calls by method and status', labelNames: ['method', 'code'] as const, registers });
   const seconds = new Histogram({ name: 'tt_db_proxy_call_seconds', help: 'gRPC call duration', labelNames: ['method'] as const, buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1], registers });
-  const server: RunningRpcServer = await startRpcServer(
-    DbProxyService,
-    createDbProxyHandlers(deps.store, deps.cache, deps.serverId) as any,
-    { host: deps.host, port: deps.port },
-    {
-      mapError: mapStorageError,
-      onError: (method, err) => deps.log.error({ method, err }, 'db_proxy call failed'),
-      onCall: (method, code, s) => {
-        calls.inc({ method, code: String(code) });
-        seconds.observe({ method }, s);
-      },
+  const handlers = createDbProxyHandlers(deps.store, deps.cache, deps.serverId) as unknown as PromiseHandlers;
+  const options: RpcServerOptions = {
+    mapError: mapStorageError,
+    onError: (method, err) => deps.log.error({ method, err }, 'db_proxy call failed'),
+    onCall: (method, code, s) => {
+      calls.inc({ method, code: String(code) });
+      seconds.observe({ method }, s);
     },
-  );
+  };
+  const server: RunningRpcServer = await startRpcServer(DbProxyService, handlers, { host: deps.host, port: deps.port }, options);
   deps.log.info({ port: server.port }, 'db_proxy serving gRPC');
   return {
     port: server.port,
+    localClient: createLocalRpcClient<PromiseHandlers>(DbProxyService, handlers, options) as unknown as DbProxyClient,
     readiness: async () => {
       const details: Record<string, unknown> = {};
       try {

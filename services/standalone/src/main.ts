@@ -7,8 +7,6 @@ import { loadConfig, standaloneSpec } from '@tt/config';
 import { MemoryBus } from '@tt/bus';
 import { MemoryCache } from '@tt/cache';
 import { createMetrics, startAdminServer } from '@tt/observability';
-import { DbProxyService, type DbProxyClient } from '@tt/proto';
-import { createRpcClient } from '@tt/rpc';
 import { runService } from '@tt/runtime';
 import { openStore } from '@tt/storage';
 import { startDbProxy } from '@tt/db-proxy';
@@ -32,8 +30,8 @@ runService(
 
     const dbProxy = await startDbProxy({ store, cache, log: log.child({ role: 'db_proxy' }), metricsRegistry, host: '127.0.0.1', port: cfg.DB_PROXY_PORT, serverId: 'standalone' });
     onShutdown(() => dbProxy.close());
-    const db = createRpcClient(DbProxyService, `127.0.0.1:${dbProxy.port}`, { timeoutMs: 5000 }) as unknown as DbProxyClient & { close(): void };
-    onShutdown(() => db.close());
+    // The roles in this process call db_proxy directly: same handlers, no HTTP/2 hop.
+    const db = dbProxy.localClient;
 
     const route = startRouteServer({ bus, log: log.child({ role: 'route_server' }), metricsRegistry, subjectPrefix, routeServerId: 'standalone' });
     onShutdown(() => route.close());
