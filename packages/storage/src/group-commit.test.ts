@@ -64,6 +64,16 @@ describe('messages are group-committed (SQLite)', () => {
       expect(sizes.reduce((a, b) => a + b, 0)).toBe(500);
       const stored = await store.messages.listMessages(1, 1, 101, { msgIdBegin: 0, count: 100 });
       expect(stored.map((m) => m.data.toString())).toEqual(Array.from({ length: 100 }, (_, n) => `m${99 - n}`));
+      // Every message of a batch counts towards the recipient's unread, and the summary is the last one.
+      const [unread] = await store.sessions.unreadList(101);
+      expect(unread).toEqual(expect.objectContaining({ peerId: 1, unreadCnt: 100, latestMsgId: 100 }));
+      expect(unread.latestMsgData?.toString()).toBe('m99');
+
+      // Group messages in one batch: one counter per group, every member's unread adds up.
+      const group = await Promise.all([1, 2, 3].map((n) => store.messages.saveMessage({ sessionType: 2, fromUserId: n, toId: 900, msgType: 17, data: Buffer.from(`g${n}`), createTime: 1, recipientIds: [1, 2, 3, 4] })));
+      expect(group.map((g) => g.msgId)).toEqual([1, 2, 3]);
+      const [member4] = (await store.sessions.unreadList(4)).filter((u) => u.peerId === 900);
+      expect(member4).toEqual(expect.objectContaining({ unreadCnt: 3, latestMsgId: 3 }));
     } finally {
       await store.close();
       fs.rmSync(dir, { recursive: true, force: true });

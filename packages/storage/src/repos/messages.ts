@@ -26,48 +26,73 @@ function toMessage(r: MessageRow): StoredMessage {
 
 const MESSAGE_COLUMNS = 'msg_id, from_id, to_id, msg_type, content, created';
 const KEY_WHERE = 'session_type = ? AND id_a = ? AND id_b = ?';
-const RECIPIENT_CHUNK = 200;
 const ID_CHUNK = 500;
 const CONFLICT_RETRIES = 4;
 
 /**
- * Step (1) of saveMessage: bump the conversation's msg_id counter and record the latest-message
- * summary. The conversation row stays exclusively locked until the transaction ends, which
- * serialises concurrent senders of one conversation (across processes too).
+ * A batch of messages is written with a handful of set-based statements, whatever its size:
+ * (1) every conversation's counter advances by its number of messages in the batch, in one upsert
+ * that also records the latest-message summary; the rows stay exclusively locked until commit, which
+ * serialises concurrent writers of a conversation across processes; (2) the new counters are read
+ * back (our own locked rows), giving each message its id; (3) one multi-row insert of the messages;
+ * (4) the senders' and (5) the recipients' recent sessions as multi-row upserts. A row repeated in
+ * one upsert is applied once per occurrence, so unread counts add up.
  */
-const BUMP_COUNTER = {
-  // LAST_INSERT_ID(expr) makes the new counter value come back as the statement's insertId.
-  mysql: `INSERT INTO im_conversation (session_type, id_a, id_b, last_msg_id, last_from_id, last_msg_type, last_msg_data, updated)
-          VALUES (?, ?, ?, LAST_INSERT_ID(1), ?, ?, ?, ?)
-          ON DUPLICATE KEY UPDATE last_msg_id = LAST_INSERT_ID(last_msg_id + 1), last_from_id = VALUES(last_from_id),
-            last_msg_type = VALUES(last_msg_type), last_msg_data = VALUES(last_msg_data), updated = VALUES(updated)`,
-  sqlite: `INSERT INTO im_conversation (session_type, id_a, id_b, last_msg_id, last_from_id, last_msg_type, last_msg_data, updated)
-           VALUES (?, ?, ?, 1, ?, ?, ?, ?)
-           ON CONFLICT (session_type, id_a, id_b) DO UPDATE SET last_msg_id = last_msg_id + 1, last_from_id = excluded.last_from_id,
-             last_msg_type = excluded.last_msg_type, last_msg_data = excluded.last_msg_data, updated = excluded.updated
-           RETURNING last_msg_id`,
-} as const;
+function bumpCounters(dialect: 'mysql' | 'sqlite', rows: number): string {
+  const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+  const insert = `INSERT INTO im_conversation (session_type, id_a, id_b, last_msg_id, last_from_id, last_msg_type, last_msg_data, updated) VALUES ${values}`;
+  return dialect === 'mysql'
+    ? `${insert} ON DUPLICATE KEY UPDATE last_msg_id = last_msg_id + VALUES(last_msg_id), last_from_id = VALUES(last_from_id),
+         last_msg_type = VALUES(last_msg_type), last_msg_data = VALUES(last_msg_data), updated = VALUES(updated)`
+    : `${insert} ON CONFLICT (session_type, id_a, id_b) DO UPDATE SET last_msg_id = last_msg_id + excluded.last_msg_id, last_from_id = excluded.last_from_id,
+         last_msg_type = excluded.last_msg_type, last_msg_data = excluded.last_msg_data, updated = excluded.updated`;
+}
 
-const INSERT_MESSAGE = `INSERT INTO im_message (session_type, id_a, id_b, msg_id, from_id, to_id, msg_type, content, created)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+function readCounters(rows: number): string {
+  const keys = Array.from({ length: rows }, () => '(?, ?, ?)').join(', ');
+  return `SELECT session_type, id_a, id_b, last_msg_id FROM im_conversation WHERE (session_type, id_a, id_b) IN (${keys})`;
+}
 
-/** Sender's own recent session: undeleted, moved to the top, own message counts as read. */
-const UPSERT_SENDER = {
-  mysql: `INSERT INTO im_recent_session (user_id, session_type, peer_id, status, unread_cnt, read_msg_id, created, updated)
-          VALUES (?, ?, ?, ${SessionStatus.OK}, 0, ?, ?, ?)
-          ON DUPLICATE KEY UPDATE status = ${SessionStatus.OK}, read_msg_id = GREATEST(read_msg_id, VALUES(read_msg_id)), updated = VALUES(updated)`,
-  sqlite: `INSERT INTO im_recent_session (user_id, session_type, peer_id, status, unread_cnt, read_msg_id, created, updated)
-           VALUES (?, ?, ?, ${SessionStatus.OK}, 0, ?, ?, ?)
-           ON CONFLICT (user_id, session_type, peer_id) DO UPDATE SET status = ${SessionStatus.OK},
-             read_msg_id = max(read_msg_id, excluded.read_msg_id), updated = excluded.updated`,
-} as const;
+function insertMessages(rows: number): string {
+  const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+  return `INSERT INTO im_message (session_type, id_a, id_b, msg_id, from_id, to_id, msg_type, content, created) VALUES ${values}`;
+}
 
-/** Recipients' recent sessions: undeleted, moved to the top, unread + 1. `rows` is "(?, ?, ?, 0, 1, 0, ?, ?), ...". */
-function upsertRecipients(dialect: 'mysql' | 'sqlite', rows: string): string {
-  const insert = `INSERT INTO im_recent_session (user_id, session_type, peer_id, status, unread_cnt, read_msg_id, created, updated) VALUES ${rows}`;
+/** Senders' own recent sessions: undeleted, moved to the top, own message counts as read. */
+function upsertSenders(dialect: 'mysql' | 'sqlite', rows: number): string {
+  const values = Array.from({ length: rows }, () => `(?, ?, ?, ${SessionStatus.OK}, 0, ?, ?, ?)`).join(', ');
+  const insert = `INSERT INTO im_recent_session (user_id, session_type, peer_id, status, unread_cnt, read_msg_id, created, updated) VALUES ${values}`;
+  return dialect === 'mysql'
+    ? `${insert} ON DUPLICATE KEY UPDATE status = ${SessionStatus.OK}, read_msg_id = GREATEST(read_msg_id, VALUES(read_msg_id)), updated = VALUES(updated)`
+    : `${insert} ON CONFLICT (user_id, session_type, peer_id) DO UPDATE SET status = ${SessionStatus.OK},
+         read_msg_id = max(read_msg_id, excluded.read_msg_id), updated = excluded.updated`;
+}
+
+/** Recipients' recent sessions: undeleted, moved to the top, unread + 1. */
+function upsertRecipients(dialect: 'mysql' | 'sqlite', rows: number): string {
+  const values = Array.from({ length: rows }, () => `(?, ?, ?, ${SessionStatus.OK}, 1, 0, ?, ?)`).join(', ');
+  const insert = `INSERT INTO im_recent_session (user_id, session_type, peer_id, status, unread_cnt, read_msg_id, created, updated) VALUES ${values}`;
   return dialect === 'mysql'
     ? `${insert} ON DUPLICATE KEY UPDATE status = ${SessionStatus.OK}, unread_cnt = unread_cnt + 1, updated = VALUES(updated)`
     : `${insert} ON CONFLICT (user_id, session_type, peer_id) DO UPDATE SET status = ${SessionStatus.OK}, unread_cnt = unread_cnt + 1, updated = excluded.updated`;
+}
+
+/** Rows per multi-row statement (keeps parameters well under SQLite's and MySQL's limits). */
+const ROWS_PER_STATEMENT = 400;
+
+async function executeInChunks<T>(tx: SqlExecutor, rows: T[], sql: (n: number) => string, params: (row: T) => SqlValue[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+    await tx.execute(sql(chunk.length), chunk.flatMap(params));
+  }
+}
+
+const keyString = (k: ConversationKey) => `${k.sessionType}:${k.idA}:${k.idB}`;
+
+/** Compares rows so every writer locks them in the same order (fewer deadlocks between batches). */
+function byNumbers(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -167,11 +192,7 @@ export class MessageRepository {
   private async writeBatch(batch: PreparedMessage[]): Promise<Array<{ msgId: number }>> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.transaction(async (tx) => {
-          const out: Array<{ msgId: number }> = [];
-          for (const m of batch) out.push({ msgId: await this.writeOne(tx, m) });
-          return out;
-        });
+        return await this.db.transaction((tx) => this.writeAll(tx, batch));
       } catch (err) {
         // MySQL may pick us as a deadlock victim; the whole transaction was rolled back, so retrying is safe.
         if (!isStorageError(err, 'CONFLICT') || attempt >= CONFLICT_RETRIES) throw err;
@@ -180,35 +201,45 @@ export class MessageRepository {
     }
   }
 
-  private async writeOne(tx: SqlExecutor, m: PreparedMessage): Promise<number> {
-    const { key, from, to, type, msgType, data, created, recipients, recipientPeer } = m;
-    const msgId = await this.bumpCounter(tx, key, from, msgType, data, created);
-    await tx.execute(INSERT_MESSAGE, [key.sessionType, key.idA, key.idB, msgId, from, to, msgType, data, created]);
-    await tx.execute(UPSERT_SENDER[tx.dialect], [from, type, to, msgId, created, created]);
-    for (let i = 0; i < recipients.length; i += RECIPIENT_CHUNK) {
-      const chunk = recipients.slice(i, i + RECIPIENT_CHUNK);
-      const params: SqlValue[] = [];
-      for (const userId of chunk) params.push(userId, type, recipientPeer, created, created);
-      const rows = chunk.map(() => `(?, ?, ?, ${SessionStatus.OK}, 1, 0, ?, ?)`).join(', ');
-      await tx.execute(upsertRecipients(tx.dialect, rows), params);
+  private async writeAll(tx: SqlExecutor, batch: PreparedMessage[]): Promise<Array<{ msgId: number }>> {
+    // (1) Each conversation's counter moves by its number of messages; its summary is its last message.
+    const conversations = new Map<string, { key: ConversationKey; count: number; last: PreparedMessage; lastMsgId: number }>();
+    for (const m of batch) {
+      const k = keyString(m.key);
+      const c = conversations.get(k);
+      if (c) {
+        c.count += 1;
+        c.last = m;
+      } else conversations.set(k, { key: m.key, count: 1, last: m, lastMsgId: 0 });
     }
-    return msgId;
-  }
-
-  private async bumpCounter(tx: SqlExecutor, key: ConversationKey, from: number, msgType: number, data: Buffer, created: number): Promise<number> {
-    const params = [key.sessionType, key.idA, key.idB, from, msgType, data, created];
-    if (tx.dialect === 'sqlite') {
-      const rows = await tx.query<{ last_msg_id: number }>(BUMP_COUNTER.sqlite, params);
-      const id = Number(rows[0]?.last_msg_id);
-      if (!id) throw new StorageError('INTERNAL', 'conversation counter update returned no id');
+    const convs = [...conversations.values()].sort((a, b) => byNumbers([a.key.sessionType, a.key.idA, a.key.idB], [b.key.sessionType, b.key.idA, b.key.idB]));
+    await executeInChunks(tx, convs, (n) => bumpCounters(tx.dialect, n), (c) => [c.key.sessionType, c.key.idA, c.key.idB, c.count, c.last.from, c.last.msgType, c.last.data, c.last.created]);
+    // (2) Read the new counters back: ids are the last `count` values, in batch order.
+    for (let i = 0; i < convs.length; i += ROWS_PER_STATEMENT) {
+      const chunk = convs.slice(i, i + ROWS_PER_STATEMENT);
+      const rows = await tx.query<{ session_type: number; id_a: number; id_b: number; last_msg_id: number }>(readCounters(chunk.length), chunk.flatMap((c) => [c.key.sessionType, c.key.idA, c.key.idB]));
+      for (const r of rows) conversations.get(`${Number(r.session_type)}:${Number(r.id_a)}:${Number(r.id_b)}`)!.lastMsgId = Number(r.last_msg_id);
+    }
+    const nextId = new Map<string, number>();
+    for (const [k, c] of conversations) {
+      if (!c.lastMsgId) throw new StorageError('INTERNAL', 'conversation counter update returned no id');
+      nextId.set(k, c.lastMsgId - c.count + 1);
+    }
+    const ids = batch.map((m) => {
+      const k = keyString(m.key);
+      const id = nextId.get(k)!;
+      nextId.set(k, id + 1);
       return id;
-    }
-    const res = await tx.execute(BUMP_COUNTER.mysql, params);
-    if (res.insertId > 0) return res.insertId;
-    const [row] = await tx.query<{ id: number }>('SELECT LAST_INSERT_ID() AS id');
-    const id = Number(row?.id);
-    if (!id) throw new StorageError('INTERNAL', 'conversation counter update returned no id');
-    return id;
+    });
+    // (3) The messages.
+    const rows = batch.map((m, i) => ({ m, id: ids[i] }));
+    await executeInChunks(tx, rows, insertMessages, ({ m, id }) => [m.key.sessionType, m.key.idA, m.key.idB, id, m.from, m.to, m.msgType, m.data, m.created]);
+    // (4) Senders' and (5) recipients' recent sessions, in a fixed row order.
+    const senders = rows.map(({ m, id }) => [m.from, m.type, m.to, id, m.created] as const).sort((a, b) => byNumbers(a, b));
+    await executeInChunks(tx, senders, (n) => upsertSenders(tx.dialect, n), ([user, type, peer, id, created]) => [user, type, peer, id, created, created]);
+    const recipients = batch.flatMap((m) => m.recipients.map((user) => [user, m.type, m.recipientPeer, m.created] as const)).sort((a, b) => byNumbers(a, b));
+    await executeInChunks(tx, recipients, (n) => upsertRecipients(tx.dialect, n), ([user, type, peer, created]) => [user, type, peer, created, created]);
+    return ids.map((msgId) => ({ msgId }));
   }
 
   /** Messages of the conversation between userId and peerId (user or group), newest first. */
