@@ -14,7 +14,11 @@
 // name, as in a StatefulSet pod "teamtalk-msg-server-3"; podIP: $POD_IP), and
 // MSG_SERVER_ADVERTISE_PORT may be a sum such as "30000+{ordinal}". This is how
 // each msg_server pod of a StatefulSet advertises its own address to
-// login_server. Config itself stays plain environment variables (docs/CONFIG.md).
+// login_server. The same goes for FILE_SERVER_ID, FILE_SERVER_ADVERTISE_IP,
+// FILE_SERVER_ADVERTISE_PORT, FILE_SERVER_HTTP_PUBLIC_URL and
+// FILE_SERVER_RPC_ADVERTISE: each file_server pod of its StatefulSet keeps its
+// own name (offline file records point at it) and tells clients its own address.
+// Config itself stays plain environment variables (docs/CONFIG.md).
 'use strict';
 const os = require('node:os');
 const path = require('node:path');
@@ -33,7 +37,18 @@ const ROLES = {
   ttctl: 'packages/ttctl/dist/main.js',
 };
 
-const TEMPLATED = ['MSG_SERVER_ID', 'MSG_SERVER_ADVERTISE_IP', 'MSG_SERVER_ADVERTISE_IP2', 'MSG_SERVER_ADVERTISE_PORT'];
+const TEMPLATED = [
+  'MSG_SERVER_ID',
+  'MSG_SERVER_ADVERTISE_IP',
+  'MSG_SERVER_ADVERTISE_IP2',
+  'MSG_SERVER_ADVERTISE_PORT',
+  'FILE_SERVER_ID',
+  'FILE_SERVER_ADVERTISE_IP',
+  'FILE_SERVER_ADVERTISE_PORT',
+  'FILE_SERVER_HTTP_PUBLIC_URL',
+  'FILE_SERVER_RPC_ADVERTISE',
+];
+const SUMMABLE = ['MSG_SERVER_ADVERTISE_PORT', 'FILE_SERVER_ADVERTISE_PORT'];
 
 function normalizeRole(name) {
   return String(name).trim().toLowerCase().replace(/-/g, '_');
@@ -51,7 +66,7 @@ function expand(name, value, ctx) {
     if (!m) throw new Error(`${name} uses {ordinal} but the host name "${ctx.hostname}" does not end in -<number>`);
     return m[1];
   });
-  if (name === 'MSG_SERVER_ADVERTISE_PORT' && /^\s*\d+(\s*\+\s*\d+)+\s*$/.test(out)) {
+  if (SUMMABLE.includes(name) && /^\s*\d+(\s*\+\s*\d+)+\s*$/.test(out)) {
     out = String(out.split('+').reduce((sum, part) => sum + Number(part), 0));
   }
   return out;

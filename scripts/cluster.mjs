@@ -5,6 +5,12 @@
 // msg_server i listens on 8000+i (admin 9200+i); db_proxy i on 10600+i (admin
 // 9300+i) and every msg_server balances over all of them; route_server i has
 // admin port 9400+i (its replicas share the work through a NATS queue group).
+//   [--file-servers N]: file_server i serves clients on 8600+i, the image store
+// on 8700+i, gRPC on 10700+i (admin 9500+i), files in ./data/files-<i+1>;
+// login_server hands out the first one's image store (LOGIN_MSFS_URL).
+//   [--push-servers N]: push_server replicas (admin 9105, or 9600+i for several);
+// they share the push jobs of one JetStream stream, which the first creates.
+// APNs/FCM stay off until the PUSH_* variables configure them (docs/CONFIG.md).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +21,7 @@ function countOf(flag) {
   const i = args.indexOf(flag);
   const n = i >= 0 ? Number(args[i + 1]) : 1;
   if (!Number.isInteger(n) || n < 1 || n > 64) {
-    console.error('usage: pnpm cluster [--msg-servers N] [--db-proxies N] [--route-servers N]   (1 <= N <= 64)');
+    console.error('usage: pnpm cluster [--msg-servers N] [--db-proxies N] [--route-servers N] [--file-servers N] [--push-servers N]   (1 <= N <= 64)');
     process.exit(2);
   }
   return n;
@@ -23,6 +29,8 @@ function countOf(flag) {
 const count = countOf('--msg-servers');
 const dbProxies = countOf('--db-proxies');
 const routeServers = countOf('--route-servers');
+const fileServers = countOf('--file-servers');
+const pushServers = countOf('--push-servers');
 const basePort = Number(process.env.MSG_SERVER_PORT ?? 8000);
 
 const children = [];
@@ -35,16 +43,29 @@ function start(role, env) {
 }
 
 const dbBasePort = Number(process.env.DB_PROXY_PORT ?? 10600);
-const dbProxyAddr = dbProxies === 1 ? process.env.DB_PROXY_ADDR : Array.from({ length: dbProxies }, (_, n) => `127.0.0.1:${dbBasePort + n}`).join(',');
+const dbProxyAddr = process.env.DB_PROXY_ADDR ?? Array.from({ length: dbProxies }, (_, n) => `127.0.0.1:${dbBasePort + n}`).join(',');
 for (let n = 0; n < dbProxies; n++) start('db_proxy', dbProxies === 1 ? {} : { DB_PROXY_PORT: String(dbBasePort + n), ADMIN_PORT: String(9300 + n) });
 for (let n = 0; n < routeServers; n++) start('route_server', routeServers === 1 ? {} : { ADMIN_PORT: String(9400 + n) });
-start('login_server', {});
+for (let n = 0; n < pushServers; n++) start('push_server', { ADMIN_PORT: String(pushServers === 1 ? 9105 : 9600 + n), DB_PROXY_ADDR: dbProxyAddr });
+const fileHost = process.env.FILE_SERVER_ADVERTISE_IP ?? '127.0.0.1';
+for (let n = 0; n < fileServers; n++) {
+  start('file_server', {
+    FILE_SERVER_ID: `file_server-${n + 1}`,
+    FILE_SERVER_PORT: String(8600 + n),
+    FILE_SERVER_HTTP_PORT: String(8700 + n),
+    FILE_SERVER_RPC_PORT: String(10700 + n),
+    FILE_SERVER_RPC_ADVERTISE: `127.0.0.1:${10700 + n}`,
+    FILE_SERVER_DATA_DIR: process.env.FILE_SERVER_DATA_DIR ? `${process.env.FILE_SERVER_DATA_DIR}-${n + 1}` : path.join('data', `files-${n + 1}`),
+    ADMIN_PORT: String(fileServers === 1 ? 9106 : 9500 + n),
+  });
+}
+start('login_server', { LOGIN_MSFS_URL: process.env.LOGIN_MSFS_URL || `http://${fileHost.split(',')[0]}:8700` });
 for (let n = 0; n < count; n++) {
   start('msg_server', {
     MSG_SERVER_PORT: String(basePort + n),
     MSG_SERVER_ID: process.env.MSG_SERVER_ID ? `${process.env.MSG_SERVER_ID}-${n + 1}` : `msg_server-${n + 1}`,
     ADMIN_PORT: String(9200 + n),
-    ...(dbProxyAddr ? { DB_PROXY_ADDR: dbProxyAddr } : {}),
+    DB_PROXY_ADDR: dbProxyAddr,
   });
 }
 

@@ -47,7 +47,7 @@ test('runs MariaDB, Redis 7, NATS 2 with JetStream and every role, with two msg_
   expect(services.nats.command).toContain('--jetstream');
   const roleOf = (s: string) => (services[s].build ? services[s].command?.[0] : undefined);
   const running = Object.keys(services).filter((s) => !services[s].profiles);
-  expect(running.map(roleOf).filter(Boolean).sort()).toEqual(['db_proxy', 'login_server', 'msg_server', 'msg_server', 'route_server']);
+  expect(running.map(roleOf).filter(Boolean).sort()).toEqual(['db_proxy', 'file_server', 'login_server', 'msg_server', 'msg_server', 'push_server', 'route_server']);
   const msgServers = running.filter((s) => roleOf(s) === 'msg_server');
   expect(msgServers).toHaveLength(2);
   // Distinct ids, ports and advertised addresses, published as advertised.
@@ -80,7 +80,9 @@ test('start order follows health: every dependency waits for service_healthy of 
     'login-server': ['nats'],
     'msg-server-1': ['db-proxy', 'nats', 'route-server'],
     'msg-server-2': ['db-proxy', 'nats', 'route-server'],
-    integration: ['login-server', 'msg-server-1', 'msg-server-2'],
+    'file-server': ['nats'],
+    'push-server': ['db-proxy', 'nats'],
+    integration: ['file-server', 'login-server', 'msg-server-1', 'msg-server-2'],
   };
   for (const [s, deps] of Object.entries(needs)) expect(Object.keys(services[s].depends_on).sort()).toEqual(deps);
   for (const [name, s] of Object.entries(services)) {
@@ -111,10 +113,23 @@ test('the back ends the roles are given are the compose services', () => {
   expect(services.mysql.environment.MARIADB_PASSWORD).toBe(e.MYSQL_PASSWORD);
 });
 
-test('push_server and file_server are behind profiles until they are released', () => {
-  expect(services['push-server']).toMatchObject({ profiles: ['push'], command: ['push_server'] });
-  expect(services['file-server']).toMatchObject({ profiles: ['file'], command: ['file_server'] });
+test('push_server runs with every provider setting passed through from the host (off when unset)', () => {
+  expect(services['push-server'].profiles).toBeUndefined();
+  expect(services['push-server'].command).toEqual(['push_server']);
+  const e = env('push-server');
+  for (const name of ['PUSH_APNS_KEY_FILE', 'PUSH_APNS_KEY_ID', 'PUSH_APNS_TEAM_ID', 'PUSH_APNS_TOPIC', 'PUSH_FCM_CREDENTIALS_FILE', 'PUSH_CONTENT_KEY']) expect(e[name]).toBe(`\${${name}:-}`);
+  expect(e.DB_PROXY_ADDR).toBe(env('msg-server-1').DB_PROXY_ADDR);
+});
+
+test('file_server keeps its files on a volume, publishes what it advertises, and login_server hands out its image store', () => {
+  const e = env('file-server');
+  expect(services['file-server'].profiles).toBeUndefined();
   expect(services['file-server'].volumes).toEqual(['file-data:/data']);
+  expect(e.FILE_SERVER_DATA_DIR.startsWith('/data/')).toBe(true);
+  expect(services['file-server'].ports).toEqual([`${e.FILE_SERVER_PORT}:${e.FILE_SERVER_PORT}`, `${e.FILE_SERVER_HTTP_PORT}:${e.FILE_SERVER_HTTP_PORT}`]);
+  expect(e.FILE_SERVER_ADVERTISE_IP).toBe('${TT_PUBLIC_HOST:-file-server}');
+  expect(e.FILE_SERVER_RPC_ADVERTISE).toBe(`file-server:${e.FILE_SERVER_RPC_PORT}`);
+  expect(env('login-server').LOGIN_MSFS_URL).toBe(e.FILE_SERVER_HTTP_PUBLIC_URL);
 });
 
 test('the README documents the compose integration command', () => {

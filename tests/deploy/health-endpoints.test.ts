@@ -6,6 +6,7 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { envOf, helmTemplate, workloads, REPO_ROOT } from './support/k8s';
 
@@ -94,6 +95,27 @@ test('route_server and login_server: /healthz and /readyz are 200 once connected
     start(role, { ADMIN_PORT: String(adminPort), LOGIN_HTTP_HOST: '127.0.0.1', LOGIN_HTTP_PORT: String(await freePort()) });
     await until(async () => (await status(adminPort, probes[role].live)) === 200, `${role} ${probes[role].live}`);
     await until(async () => (await status(adminPort, probes[role].ready)) === 200, `${role} ${probes[role].ready}`);
+    expect(await status(adminPort, '/metrics')).toBe(200);
+  }
+});
+
+test('file_server: /healthz and /readyz are 200 once connected to NATS', async () => {
+  const adminPort = await freePort();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tt-health-files-'));
+  process.once('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  {
+    start('file_server', {
+      ADMIN_PORT: String(adminPort),
+      FILE_SERVER_HOST: '127.0.0.1',
+      FILE_SERVER_PORT: String(await freePort()),
+      FILE_SERVER_HTTP_HOST: '127.0.0.1',
+      FILE_SERVER_HTTP_PORT: String(await freePort()),
+      FILE_SERVER_RPC_HOST: '127.0.0.1',
+      FILE_SERVER_RPC_PORT: String(await freePort()),
+      FILE_SERVER_DATA_DIR: dataDir,
+    });
+    await until(async () => (await status(adminPort, probes.file_server!.live)) === 200, 'file_server /healthz');
+    await until(async () => (await status(adminPort, probes.file_server!.ready)) === 200, 'file_server /readyz');
     expect(await status(adminPort, '/metrics')).toBe(200);
   }
 });

@@ -119,6 +119,27 @@ describe.each(Object.keys(VARIANTS))('every role (%s values)', (name) => {
 describe('default values', () => {
   const objs = () => rendered.default;
 
+  test('file_server: a StatefulSet with a volume per pod, a Service per pod, its own address advertised; login_server hands out its image store', () => {
+    const fs = find(objs(), 'StatefulSet', 'tt-teamtalk-file-server');
+    expect(fs.spec.volumeClaimTemplates).toEqual([expect.objectContaining({ metadata: expect.objectContaining({ name: 'data' }) })]);
+    const c = container(fs);
+    expect(c.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
+    const e = envOf(c);
+    expect(e.FILE_SERVER_ID).toBe('{hostname}');
+    expect(e.FILE_SERVER_DATA_DIR).toBe('/data/files');
+    expect(e.FILE_SERVER_ADVERTISE_IP).toBe('tt-teamtalk-file-server-{ordinal}.chat.svc.cluster.local');
+    expect(resolveLaunch(['file_server'], { ...e, POD_IP: '10.1.2.3' }, 'tt-teamtalk-file-server-0').envChanges).toMatchObject({
+      FILE_SERVER_ID: 'tt-teamtalk-file-server-0',
+      FILE_SERVER_ADVERTISE_IP: 'tt-teamtalk-file-server-0.chat.svc.cluster.local',
+      FILE_SERVER_RPC_ADVERTISE: '10.1.2.3:10700',
+    });
+    const pod0 = find(objs(), 'Service', 'tt-teamtalk-file-server-0');
+    expect(pod0.spec.selector['statefulset.kubernetes.io/pod-name']).toBe('tt-teamtalk-file-server-0');
+    expect(pod0.spec.ports.map((p: { name: string }) => p.name)).toEqual(['file', 'http']);
+    const login = find(objs(), 'Deployment', 'tt-teamtalk-login-server');
+    expect(envOf(container(login)).LOGIN_MSFS_URL).toBe('http://tt-teamtalk-file-server-0.chat.svc.cluster.local:8700');
+  });
+
   test('msg_server: a Deployment behind one TCP LoadBalancer, autoscaled on CPU by an HPA', () => {
     const ms = find(objs(), 'Deployment', 'tt-teamtalk-msg-server');
     expect(ms.spec.replicas).toBeUndefined(); // the HPA owns the count
@@ -134,9 +155,24 @@ describe('default values', () => {
     expect(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds).toBeGreaterThanOrEqual(60);
   });
 
-  test('push_server, file_server, Ingress, ServiceMonitor and in-cluster back ends are off', () => {
+  test('push_server runs without keys (providers off) and without a keys Secret', () => {
+    const ps = find(objs(), 'Deployment', 'tt-teamtalk-push-server');
+    expect(ps.spec.replicas).toBe(2);
+    const env = envOf(container(ps));
+    expect(env.ADMIN_PORT).toBe('9105');
+    expect(Object.keys(env).filter((k) => k.startsWith('PUSH_'))).toEqual([]);
+    expect(objs().filter((o) => o.metadata.name === 'tt-teamtalk-push-keys')).toEqual([]);
+    expect(find(objs(), 'PodDisruptionBudget', 'tt-teamtalk-push-server').spec.maxUnavailable).toBe(1);
+    // With an existing Secret: each provider's file is used when that provider is asked for.
+    const r = helmTemplate([], { set: ['pushServer.existingKeysSecret=my-push-keys', 'pushServer.apns.keyId=ABCDE12345', 'pushServer.fcm.inExistingKeysSecret=true'] });
+    const c = container(find(r, 'Deployment', 'tt-teamtalk-push-server'));
+    expect(envOf(c)).toMatchObject({ PUSH_APNS_KEY_FILE: '/etc/teamtalk/push/apns-key.p8', PUSH_APNS_KEY_ID: 'ABCDE12345', PUSH_FCM_CREDENTIALS_FILE: '/etc/teamtalk/push/fcm-credentials.json' });
+    expect(find(r, 'Deployment', 'tt-teamtalk-push-server').spec.template.spec.volumes).toContainEqual({ name: 'push-keys', secret: { secretName: 'my-push-keys' } });
+  });
+
+  test('Ingress, ServiceMonitor and in-cluster back ends are off', () => {
     const names = objs().map((o) => `${o.kind}/${o.metadata.name}`);
-    expect(names.filter((n) => /push-server|file-server|mysql|redis|nats/.test(n))).toEqual([]);
+    expect(names.filter((n) => /mysql|redis|nats/.test(n))).toEqual([]);
     expect(byKind(objs(), 'Ingress')).toEqual([]);
     expect(byKind(objs(), 'ServiceMonitor')).toEqual([]);
     expect(byKind(objs(), 'PersistentVolumeClaim')).toEqual([]);
@@ -184,12 +220,12 @@ describe('scaled values (ci/scaled-values.yaml): 5 msg_servers with per-pod Serv
     expect(svc.spec.ports).toContainEqual(expect.objectContaining({ name: 'http', targetPort: 'http' }));
   });
 
-  test('file_server keeps its files on a PersistentVolumeClaim', () => {
-    const pvc = find(objs(), 'PersistentVolumeClaim', 'tt-teamtalk-file-server');
-    expect(pvc.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'fast-ssd', resources: { requests: { storage: '50Gi' } } });
-    const fs = find(objs(), 'Deployment', 'tt-teamtalk-file-server');
-    expect(fs.spec.strategy).toEqual({ type: 'Recreate' });
-    expect(fs.spec.template.spec.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'tt-teamtalk-file-server' } });
+  test('file_server keeps its files on a PersistentVolumeClaim per pod', () => {
+    const fs = find(objs(), 'StatefulSet', 'tt-teamtalk-file-server');
+    expect(fs.spec.volumeClaimTemplates).toHaveLength(1);
+    expect(fs.spec.volumeClaimTemplates[0].metadata.name).toBe('data');
+    expect(fs.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'fast-ssd', resources: { requests: { storage: '50Gi' } } });
+    expect(fs.spec.serviceName).toBe('tt-teamtalk-file-server-headless');
     expect(container(fs).volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
   });
 

@@ -175,7 +175,7 @@ export interface StartOptions {
 
 export async function startStandalone(opts: StartOptions = {}): Promise<Deployment> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tt-bench-'));
-  const [loginPort, msgPort, dbPort, adminPort] = await distinctFreePorts(4);
+  const [loginPort, msgPort, dbPort, adminPort, filePort, fileHttpPort, fileRpcPort] = await distinctFreePorts(7);
   const settings: Record<string, string> = { ...BENCH_SERVER_DEFAULTS, ...opts.env };
   const env = {
     ...settings,
@@ -184,6 +184,10 @@ export async function startStandalone(opts: StartOptions = {}): Promise<Deployme
     MSG_SERVER_PORT: String(msgPort),
     DB_PROXY_PORT: String(dbPort),
     ADMIN_PORT: String(adminPort),
+    // The embedded file_server's ports too, so runs side by side do not collide.
+    FILE_SERVER_PORT: String(filePort),
+    FILE_SERVER_HTTP_PORT: String(fileHttpPort),
+    FILE_SERVER_RPC_PORT: String(fileRpcPort),
     STANDALONE_BIND_HOST: '127.0.0.1',
     ADMIN_HOST: '127.0.0.1',
     TT_SUBJECT_PREFIX: `ttbench${randomBytes(4).toString('hex')}`,

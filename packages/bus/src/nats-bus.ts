@@ -68,8 +68,8 @@ function toBusError(err: unknown, subject: string): unknown {
  * MessageBus over core NATS (at-most-once, no JetStream). Reconnects forever; while disconnected, publishes are
  * buffered by the client (up to its reconnect buffer) and requests fail fast with DISCONNECTED.
  *
- * A durable `WorkQueue` (JetStream stream + pull consumer, explicit ack, redelivery) belongs beside this class
- * later, built on `connection`; the MessageBus interface stays at-most-once.
+ * The durable `JetStreamJobQueue` (stream + pull consumer, explicit ack, redelivery) sits beside this class,
+ * built on `connection`; the MessageBus interface stays at-most-once.
  */
 export class NatsBus implements MessageBus {
   private readonly runner: HandlerRunner;
@@ -82,7 +82,7 @@ export class NatsBus implements MessageBus {
   private readonly closeTimeoutMs: number;
 
   private constructor(
-    /** The underlying connection, for what the bus does not cover (JetStream later). */
+    /** The underlying connection, for what the bus does not cover (JetStream: JetStreamJobQueue). */
     readonly connection: NatsConnection,
     private readonly options: NatsBusOptions,
   ) {

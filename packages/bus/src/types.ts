@@ -34,8 +34,8 @@ export interface RequestOptions {
 /**
  * Subject-based messaging (NATS subject syntax: `.`-separated tokens, `*` matches one token, `>` the rest).
  *
- * Delivery is at-most-once: nothing is stored for a subscriber that is not there. A durable work queue
- * (JetStream) will be a separate interface (`WorkQueue`) beside this one, not an extension of it.
+ * Delivery is at-most-once: nothing is stored for a subscriber that is not there. The durable work queue
+ * (JetStream) is a separate interface beside this one, `JobQueue` (jobs/types.ts), not an extension of it.
  */
 export interface MessageBus {
   /** Fire and forget; the bus copies data, so the caller may reuse its buffer at once. Throws BusError('CLOSED') once the bus is closed; TypeError for an invalid subject. */

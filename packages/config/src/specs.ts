@@ -40,6 +40,19 @@ export const dbProxyClientSpec = {
   DB_PROXY_TIMEOUT_MS: int({ default: 5000, min: 100, max: 120000, desc: 'Deadline of one call to db_proxy.' }),
 };
 
+// Limits of file_server (cluster process and the standalone process alike).
+export const fileLimitsSpec = {
+  FILE_SERVER_MAX_FILE_BYTES: int({ default: 104857600, min: 1, max: 4294967295, desc: 'Largest file a transfer task may announce (IMFileReq file_size); bigger requests get FILE_SERVER_ERRNO_CREATE_TASK_ERROR.' }),
+  FILE_SERVER_QUOTA_BYTES: int({ default: 10737418240, min: 1, desc: 'Storage quota of one file_server: offline files, partial uploads and images together; a task or image that does not fit is refused.' }),
+  FILE_SERVER_CHUNK_BYTES: int({ default: 65536, min: 1024, max: 4194304, desc: 'Chunk size: what file_server asks uploaders for, and the largest IMFilePullDataReq data_size it answers (bigger: FILE_SERVER_ERRNO_PULL_DATA_ALLOC_MEM_ERROR).' }),
+  FILE_SERVER_TASK_EXPIRY_MS: int({ default: 3600000, min: 100, desc: 'A transfer task not finished this long after msg_server created it is dropped, with its partial upload.' }),
+  FILE_SERVER_OFFLINE_EXPIRY_MS: int({ default: 604800000, min: 100, desc: 'A stored offline file is removed this long after its upload completed (and is no longer listed).' }),
+  FILE_SERVER_SWEEP_INTERVAL_MS: int({ default: 60000, min: 50, desc: 'How often expired tasks and files are removed.' }),
+  FILE_SERVER_IDLE_TIMEOUT_MS: int({ default: 120000, min: 100, desc: 'A file client connection silent this long is closed.' }),
+  FILE_SERVER_MAX_IMAGE_BYTES: int({ default: 10485760, min: 1, desc: 'Largest image the image store (HTTP upload) accepts; bigger: 413.' }),
+  FILE_SERVER_IMAGE_TYPES: str({ default: 'image/jpeg,image/png,image/gif,image/webp,image/bmp', desc: 'Image types the store accepts, comma-separated, as recognised from the bytes (not the declared type); others: 415.' }),
+};
+
 export const loginServerSpec = {
   ...commonSpec,
   ...natsSpec,
@@ -54,6 +67,7 @@ export const msgServerSpec = {
   ...commonSpec,
   ...natsSpec,
   ...dbProxyClientSpec,
+  FILE_SERVER_TIMEOUT_MS: int({ default: 5000, min: 100, max: 120000, desc: 'Deadline of one call from msg_server to a file_server (task creation, offline file look-ups); file_servers are found through their NATS reports.' }),
   ADMIN_PORT: port({ default: 9102, desc: 'msg_server admin HTTP port.' }),
   MSG_SERVER_HOST: str({ default: '0.0.0.0', desc: 'Address msg_server listens on for clients.' }),
   MSG_SERVER_PORT: port({ default: 8000, desc: 'msg_server TCP port for clients.' }),
@@ -91,13 +105,66 @@ export const routeServerSpec = {
   ROUTE_SERVER_ID: str({ default: '', desc: 'Unique id of this route_server; default: <hostname>:<pid>.' }),
 };
 
+export const fileServerSpec = {
+  ...commonSpec,
+  ...natsSpec,
+  ...fileLimitsSpec,
+  ADMIN_PORT: port({ default: 9106, desc: 'file_server admin HTTP port.' }),
+  FILE_SERVER_ID: str({ default: '', desc: 'Stable name of this file_server (offline file records name it; keep it with its volume, e.g. the StatefulSet pod name); default: the host name.' }),
+  FILE_SERVER_HOST: str({ default: '0.0.0.0', desc: 'Address file_server listens on for file transfer clients.' }),
+  FILE_SERVER_PORT: port({ default: 8600, desc: 'file_server TCP port for file transfer clients.' }),
+  FILE_SERVER_ADVERTISE_IP: str({ default: '127.0.0.1', desc: 'Address(es) clients are told to connect to (IMFileRsp/IMFileNotify ip_addr_list), comma-separated.' }),
+  FILE_SERVER_ADVERTISE_PORT: int({ default: 0, min: 0, max: 65535, desc: 'Port clients are told; 0 = FILE_SERVER_PORT.' }),
+  FILE_SERVER_HTTP_HOST: str({ default: '0.0.0.0', desc: 'Address of the image store (HTTP upload and download).' }),
+  FILE_SERVER_HTTP_PORT: port({ default: 8700, desc: 'Image store HTTP port.' }),
+  FILE_SERVER_HTTP_PUBLIC_URL: str({ default: '', desc: 'Public base URL of this image store (upload answers carry url = base/path); default http://<first advertised ip>:<http port>.' }),
+  FILE_SERVER_RPC_HOST: str({ default: '0.0.0.0', desc: 'Address file_server serves its internal gRPC on (msg_server, other file_servers).' }),
+  FILE_SERVER_RPC_PORT: port({ default: 10700, desc: 'file_server internal gRPC port.' }),
+  FILE_SERVER_RPC_ADVERTISE: str({ default: '', desc: 'host:port other roles reach the gRPC service at (e.g. the pod IP); default: FILE_SERVER_RPC_HOST (or the host name when that is 0.0.0.0) and the port.' }),
+  FILE_SERVER_DATA_DIR: str({ default: './data/files', desc: 'Where offline files and images are stored (a persistent volume in Kubernetes).' }),
+  FILE_SERVER_REPORT_INTERVAL_MS: int({ default: 2000, min: 100, desc: 'How often file_server reports itself over NATS; it is dead after 3 missed reports.' }),
+};
+
+// push_server: providers (read by loadPushConfig in @tt/push, which checks the files) and the job queue.
+export const pushProvidersSpec = {
+  PUSH_APNS_URL: str({ default: 'https://api.push.apple.com', desc: 'APNs endpoint (sandbox: https://api.sandbox.push.apple.com); an http:// URL = cleartext HTTP/2 with prior knowledge (tests).' }),
+  PUSH_APNS_KEY_FILE: str({ default: '', desc: 'APNs token-auth signing key (.p8, PKCS#8 PEM). Unset = APNs off (said at start-up).' }),
+  PUSH_APNS_KEY_ID: str({ default: '', desc: 'Key ID of the .p8 key (10 characters); required with PUSH_APNS_KEY_FILE.' }),
+  PUSH_APNS_TEAM_ID: str({ default: '', desc: 'Apple developer Team ID (10 characters); required with PUSH_APNS_KEY_FILE.' }),
+  PUSH_APNS_TOPIC: str({ default: '', desc: "The iOS app's bundle id (apns-topic); required with PUSH_APNS_KEY_FILE." }),
+  PUSH_FCM_CREDENTIALS_FILE: str({ default: '', desc: 'Firebase service-account JSON key file. Unset = FCM off (said at start-up).' }),
+  PUSH_FCM_URL: str({ default: 'https://fcm.googleapis.com', desc: 'FCM HTTP v1 endpoint; an http:// URL = cleartext HTTP/2 with prior knowledge (tests).' }),
+  PUSH_FCM_TOKEN_URL: str({ default: '', desc: "OAuth2 token endpoint; default: the credentials' token_uri, else https://oauth2.googleapis.com/token." }),
+  PUSH_CONTENT_KEY: str({ default: '', desc: 'Client content key (32 characters) to show message text in notifications; unset = generic text.' }),
+  PUSH_PREVIEW_MAX_CHARS: int({ default: 100, min: 1, max: 1000, desc: 'Longest message preview in a notification (characters); longer text is cut with "…".' }),
+  PUSH_REQUEST_TIMEOUT_MS: int({ default: 10000, min: 100, max: 120000, desc: 'Deadline of one request to APNs, FCM or the OAuth2 token endpoint.' }),
+};
+
+export const pushQueueSpec = {
+  PUSH_CONCURRENCY: int({ default: 16, min: 1, max: 1000, desc: 'Push jobs one push_server handles at once (per queue).' }),
+  PUSH_MAX_ATTEMPTS: int({ default: 8, min: 1, max: 100, desc: 'Attempts of one push job (db_proxy look-ups, a provider answering 429/5xx or unreachable) before it goes to the dead letters.' }),
+  PUSH_RETRY_INITIAL_MS: int({ default: 1000, min: 1, desc: 'Pause before the first retry of a push job; it doubles with every attempt.' }),
+  PUSH_RETRY_MAX_MS: int({ default: 300000, min: 1, desc: 'Longest pause between attempts (also caps a provider\'s Retry-After).' }),
+};
+
+export const pushServerSpec = {
+  ...commonSpec,
+  ...natsSpec,
+  ...dbProxyClientSpec,
+  ADMIN_PORT: port({ default: 9105, desc: 'push_server admin HTTP port.' }),
+  ...pushProvidersSpec,
+  ...pushQueueSpec,
+  PUSH_JOB_MAX_AGE_MS: int({ default: 86400000, min: 1000, desc: 'A push job not handled within this is dropped (JetStream stream max age; a notification a day late is noise).' }),
+  PUSH_ACK_WAIT_MS: int({ default: 30000, min: 1000, desc: 'A push job whose push_server went silent this long (crashed) is handed to another replica.' }),
+};
+
 export const standaloneSpec = {
   ...commonSpec,
   ...passwordSpec,
   ADMIN_PORT: port({ default: 9100, desc: 'Standalone: admin HTTP port (health and metrics of every role).' }),
   TT_DATA_DIR: modeSpec.TT_DATA_DIR,
   LOGIN_HTTP_PORT: loginServerSpec.LOGIN_HTTP_PORT,
-  LOGIN_MSFS_URL: loginServerSpec.LOGIN_MSFS_URL,
+  LOGIN_MSFS_URL: str({ default: '', desc: "File/image store URL returned as msfsPrior and msfsBackup; default: the embedded file_server's image store URL." }),
   MSG_SERVER_PORT: msgServerSpec.MSG_SERVER_PORT,
   MSG_SERVER_ADVERTISE_IP: msgServerSpec.MSG_SERVER_ADVERTISE_IP,
   MSG_SERVER_MAX_CONNECTIONS: msgServerSpec.MSG_SERVER_MAX_CONNECTIONS,
@@ -107,7 +174,16 @@ export const standaloneSpec = {
   MSG_SERVER_PC_IDLE_TIMEOUT_MS: msgServerSpec.MSG_SERVER_PC_IDLE_TIMEOUT_MS,
   MSG_SERVER_MOBILE_IDLE_TIMEOUT_MS: msgServerSpec.MSG_SERVER_MOBILE_IDLE_TIMEOUT_MS,
   DB_PROXY_PORT: { ...dbProxySpec.DB_PROXY_PORT },
-  STANDALONE_BIND_HOST: str({ default: '0.0.0.0', desc: 'Standalone: address the client-facing ports (login HTTP, msg_server TCP) listen on; internal gRPC stays on 127.0.0.1.' }),
+  STANDALONE_BIND_HOST: str({ default: '0.0.0.0', desc: 'Standalone: address the client-facing ports (login HTTP, msg_server TCP, file_server TCP and HTTP) listen on; internal gRPC stays on 127.0.0.1.' }),
+  FILE_SERVER_PORT: fileServerSpec.FILE_SERVER_PORT,
+  FILE_SERVER_HTTP_PORT: fileServerSpec.FILE_SERVER_HTTP_PORT,
+  FILE_SERVER_RPC_PORT: { ...fileServerSpec.FILE_SERVER_RPC_PORT },
+  FILE_SERVER_ADVERTISE_IP: str({ default: '', desc: 'Standalone: address(es) file transfer clients are told to connect to, comma-separated; default: MSG_SERVER_ADVERTISE_IP.' }),
+  FILE_SERVER_HTTP_PUBLIC_URL: fileServerSpec.FILE_SERVER_HTTP_PUBLIC_URL,
+  FILE_SERVER_DATA_DIR: str({ default: '', desc: 'Standalone: where offline files and images are stored; default: <TT_DATA_DIR>/files.' }),
+  ...fileLimitsSpec,
+  ...pushProvidersSpec,
+  ...pushQueueSpec,
 };
 
 export const ttctlSpec = {
@@ -122,6 +198,8 @@ export const allSpecs = {
   msg_server: msgServerSpec,
   db_proxy: dbProxySpec,
   route_server: routeServerSpec,
+  push_server: pushServerSpec,
+  file_server: fileServerSpec,
   standalone: standaloneSpec,
   ttctl: ttctlSpec,
 };

@@ -21,7 +21,24 @@ export function clusterSubjects(prefix: string) {
     broadcast: `${prefix}.broadcast`,
     /** Kick one connection of one msg_server (IM.Cluster.KickConnection). */
     msgServerKick: (serverId: string) => `${prefix}.ms.${serverId}.kick`,
+    /**
+     * Push jobs (JetStream work queues): `<prefix>.push.jobs.message` (IM.Cluster.PushJob, from msg_server),
+     * `<prefix>.push.jobs.send` (IM.Cluster.PushSend); failed jobs go to `<prefix>.push.dead.<queue>`.
+     */
+    pushJobs: `${prefix}.push`,
+    /** JetStream stream of the push jobs (its dead letters: `<stream>_DEAD`). */
+    pushStream: `${prefix.replace(/[^A-Za-z0-9_-]/g, '_').toUpperCase()}_PUSH`,
+    /** file_server liveness, addresses and load (IM.FileServer.FileServerReport). */
+    fileServerReport: `${prefix}.fileserver.report`,
+    /** A file_server stopped (IM.FileServer.FileServerLeaving). */
+    fileServerLeaving: `${prefix}.fileserver.leaving`,
+    /** A msg_server (re)started: every file_server reports at once (empty message). */
+    fileServerResync: `${prefix}.fileserver.resync`,
   };
 }
 
 export type ClusterSubjects = ReturnType<typeof clusterSubjects>;
+
+/** The push job queues (JetStream consumers / in-process queues): msg_server's per-message jobs, push_server's per-device sends. */
+export const PUSH_QUEUES = { message: 'message', send: 'send' } as const;
+

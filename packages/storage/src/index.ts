@@ -28,6 +28,7 @@ export type {
   GroupMember,
   GroupMembersChange,
   DeviceToken,
+  OfflineFile,
 } from './model';
 export { conversationKey } from './validate';
 export { UserRepository, type VerifiedCredentials } from './repos/users';
@@ -39,3 +40,4 @@ export type { RecentSinceOptions } from './repos/sessions';
 export { GroupRepository } from './repos/groups';
 export { DeviceTokenRepository } from './repos/devices';
 export { UserSettingsRepository } from './repos/settings';
+export { OfflineFileRepository } from './repos/offline-files';

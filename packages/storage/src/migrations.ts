@@ -239,6 +239,39 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID`,
     ],
   },
+  {
+    version: 3,
+    name: 'offline files (file_server keeps the bytes, this table the records)',
+    mysql: [
+      `CREATE TABLE IF NOT EXISTS im_offline_file (
+        task_id VARCHAR(64) NOT NULL,
+        from_id INT UNSIGNED NOT NULL,
+        to_id INT UNSIGNED NOT NULL,
+        file_name VARCHAR(255) NOT NULL,
+        file_size INT UNSIGNED NOT NULL,
+        server_id VARCHAR(128) NOT NULL,
+        expires INT UNSIGNED NOT NULL,
+        created INT UNSIGNED NOT NULL,
+        PRIMARY KEY (task_id),
+        KEY idx_offline_file_to (to_id, created),
+        KEY idx_offline_file_expires (expires)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+    ],
+    sqlite: [
+      `CREATE TABLE IF NOT EXISTS im_offline_file (
+        task_id TEXT NOT NULL PRIMARY KEY,
+        from_id INTEGER NOT NULL,
+        to_id INTEGER NOT NULL,
+        file_name TEXT NOT NULL,
+        file_size INTEGER NOT NULL,
+        server_id TEXT NOT NULL,
+        expires INTEGER NOT NULL,
+        created INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID`,
+      `CREATE INDEX IF NOT EXISTS idx_offline_file_to ON im_offline_file (to_id, created)`,
+      `CREATE INDEX IF NOT EXISTS idx_offline_file_expires ON im_offline_file (expires)`,
+    ],
+  },
 ];
 
 const CREATE_MIGRATIONS_TABLE: Record<SqlDialect, string> = {

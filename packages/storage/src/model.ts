@@ -186,3 +186,16 @@ export interface DeviceToken {
   token: string;
   updated: number;
 }
+
+/** An offline file (im_offline_file): the bytes live on the file_server named serverId. */
+export interface OfflineFile {
+  taskId: string;
+  fromId: number;
+  toId: number;
+  fileName: string;
+  fileSize: number;
+  serverId: string;
+  /** Unix seconds after which the record is no longer listed (and is purged). */
+  expires: number;
+  created: number;
+}

@@ -76,6 +76,8 @@ const backends: Array<[string, () => Backend]> = [['sqlite', sqliteBackend]];
 if (process.env.TT_TEST_SKIP_MYSQL !== '1') backends.push(['mysql', mysqlBackend]);
 
 const FAST_SCRYPT = { N: 1024, r: 8, p: 1 };
+const ALL_VERSIONS = MIGRATIONS.map((m) => m.version);
+const LATEST = ALL_VERSIONS[ALL_VERSIONS.length - 1];
 
 describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
   let backend: Backend;
@@ -112,14 +114,14 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
 
   describe('migrations', () => {
     test('first open applies, re-open is a no-op', async () => {
-      expect(store.migrations?.applied).toEqual([1, 2]);
+      expect(store.migrations?.applied).toEqual(ALL_VERSIONS);
       const again = await open();
       try {
-        expect(again.migrations).toEqual({ applied: [], current: 2 });
+        expect(again.migrations).toEqual({ applied: [], current: LATEST });
         const rows = await again.db.query<{ version: number; name: string; applied_at: number }>(
           'SELECT version, name, applied_at FROM tt_schema_migrations ORDER BY version',
         );
-        expect(rows.map((r) => Number(r.version))).toEqual([1, 2]);
+        expect(rows.map((r) => Number(r.version))).toEqual(ALL_VERSIONS);
       } finally {
         await again.close();
       }
@@ -129,9 +131,9 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
       const cfg = backend.fresh();
       const [a, b] = await Promise.all([open(cfg), open(cfg)]);
       try {
-        expect([...a.migrations!.applied, ...b.migrations!.applied].sort()).toEqual([1, 2]);
+        expect([...a.migrations!.applied, ...b.migrations!.applied].sort()).toEqual(ALL_VERSIONS);
         const rows = await b.db.query('SELECT version FROM tt_schema_migrations');
-        expect(rows).toHaveLength(2);
+        expect(rows).toHaveLength(ALL_VERSIONS.length);
         // Both work.
         await a.users.create({ name: 'm1', passwordMd5Hex: md5('x') });
         expect(await b.users.findByName('m1')).not.toBeNull();
@@ -153,7 +155,7 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
       }
       const s = await open(cfg);
       try {
-        expect(s.migrations).toEqual({ applied: [2], current: 2 });
+        expect(s.migrations).toEqual({ applied: ALL_VERSIONS.slice(1), current: LATEST });
         expect(await s.users.findByName('old-timer')).toMatchObject({ created: 5, updated: 5 });
         const g = await s.groups.create({ type: GroupType.NORMAL, name: 'first', creatorId: 1, memberIds: [2] });
         expect(g).toMatchObject({ id: 1, version: 1, memberIds: [1, 2] });
@@ -172,7 +174,7 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
       }
       const again = await open(cfg);
       await again.close();
-      expect(again.migrations).toEqual({ applied: [], current: 2 });
+      expect(again.migrations).toEqual({ applied: [], current: LATEST });
     });
   });
 
@@ -761,6 +763,29 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
       ]);
       expect((await store.settings.pushShields([])).size).toBe(0);
       await expect(store.settings.setPushShield(u1!, 2)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    });
+  });
+
+  describe('offline files', () => {
+    test('add, list for the receiver (unexpired, oldest first), remove only with the right pair, purge', async () => {
+      const [from, to, other] = ids(3);
+      const base = { fromId: from!, toId: to!, fileSize: 3, serverId: 'fs1' };
+      await store.offlineFiles.add({ ...base, taskId: `t-a-${from}`, fileName: 'a.txt', expires: clock + 100 });
+      clock += 1;
+      await store.offlineFiles.add({ ...base, taskId: `t-b-${from}`, fileName: 'b.txt', expires: clock + 100 });
+      await store.offlineFiles.add({ ...base, taskId: `t-old-${from}`, fileName: 'old.txt', expires: clock - 1 });
+      expect((await store.offlineFiles.listForReceiver(to!)).map((f) => f.fileName)).toEqual(['a.txt', 'b.txt']);
+      expect(await store.offlineFiles.listForReceiver(from!)).toEqual([]);
+      expect(await store.offlineFiles.find(`t-b-${from}`)).toMatchObject({ fromId: from, toId: to, fileSize: 3, serverId: 'fs1', created: clock });
+      // Adding again replaces.
+      await store.offlineFiles.add({ ...base, taskId: `t-b-${from}`, fileName: 'b2.txt', expires: clock + 100 });
+      expect((await store.offlineFiles.find(`t-b-${from}`))?.fileName).toBe('b2.txt');
+      expect(await store.offlineFiles.remove(`t-a-${from}`, other!, to!)).toBeUndefined();
+      expect(await store.offlineFiles.remove(`t-a-${from}`, from!, to!)).toMatchObject({ taskId: `t-a-${from}`, serverId: 'fs1' });
+      expect(await store.offlineFiles.remove(`t-a-${from}`, from!, to!)).toBeUndefined();
+      expect(await store.offlineFiles.purgeExpired()).toBeGreaterThanOrEqual(1);
+      expect(await store.offlineFiles.find(`t-old-${from}`)).toBeUndefined();
+      await expect(store.offlineFiles.add({ ...base, taskId: '', fileName: 'x', expires: 1 })).rejects.toBeInstanceOf(StorageError);
     });
   });
 

@@ -6,6 +6,7 @@ import { DepartmentRepository } from './repos/departments';
 import { DeviceTokenRepository } from './repos/devices';
 import { GroupRepository } from './repos/groups';
 import { MessageRepository } from './repos/messages';
+import { OfflineFileRepository } from './repos/offline-files';
 import { SessionRepository } from './repos/sessions';
 import { UserSettingsRepository } from './repos/settings';
 import { UserRepository } from './repos/users';
@@ -34,6 +35,7 @@ export interface Store {
   readonly groups: GroupRepository;
   readonly devices: DeviceTokenRepository;
   readonly settings: UserSettingsRepository;
+  readonly offlineFiles: OfflineFileRepository;
   /** What migrations did when the store was opened (null if migrate was false). */
   readonly migrations: MigrationResult | null;
   close(): Promise<void>;
@@ -66,6 +68,7 @@ export async function openStore(config: StoreConfig, options: StoreOptions = {})
     groups: new GroupRepository(db, now),
     devices: new DeviceTokenRepository(db, now),
     settings: new UserSettingsRepository(db, now),
+    offlineFiles: new OfflineFileRepository(db, now),
     migrations,
     close: () => db.close(),
   };

@@ -6,8 +6,9 @@ import { StorageError } from '@tt/storage';
 import { latestMsgId, messageList, messagesById, recentSessions, saveSingleMessage, unreadCounts } from './domain/messages';
 import { KnownUsers, toUserInfo, validateUser } from './domain/users';
 import { allUsersSince, changeProfileText, departmentsSince, removeSession } from './domain/buddy';
-import { deviceTokens, setDeviceToken } from './domain/push-settings';
+import { deviceTokens, pushShields, removeDeviceTokens, setDeviceToken } from './domain/push-settings';
 import { changeGroupMembers, createGroup, groupInfos, normalGroupList, saveGroupMessage, setGroupShield } from './domain/groups';
+import { addOfflineFile, delOfflineFile, offlineFilesFor } from './domain/offline-files';
 
 const { SessionType } = IM.BaseDefine;
 
@@ -28,12 +29,28 @@ const requireSession = (sessionType: number | null | undefined, sessionId: numbe
  */
 export function createDbProxyHandlers(store: Store, cache: Cache, serverId: string): DbProxyHandlers {
   const knownUsers = new KnownUsers(store);
+  const saveOne = async (req: IM.Message.IIMMsgData): Promise<IM.DbProxy.ISavedMessage> => {
+    if ((req.msgType ?? 0) >= 0x10) return saveGroupMessage(store, req);
+    const ack = await saveSingleMessage(store, knownUsers, req);
+    return { ack, recipientIds: [req.toSessionId ?? 0] };
+  };
   return {
     validateUser: async (req) => validateUser(store, cache, req.userName, req.password) as Promise<IM.Server.IMValidateRsp>,
-    saveMessage: async (req) => {
-      if (req.msgType >= 0x10) return (await saveGroupMessage(store, req)) as IM.DbProxy.SavedMessage;
-      const ack = await saveSingleMessage(store, knownUsers, req);
-      return { ack, recipientIds: [req.toSessionId] } as IM.DbProxy.SavedMessage;
+    saveMessage: async (req) => (await saveOne(req)) as IM.DbProxy.SavedMessage,
+    // Every message joins the same group commit; each succeeds or fails on its own.
+    saveMessages: async (req) => {
+      const results = await Promise.all(
+        req.messages.map((m) =>
+          saveOne(m).then(
+            (saved) => ({ saved }),
+            (err: unknown) => {
+              const e = err instanceof RpcError ? err : (mapStorageError(err) ?? new RpcError(13 /* INTERNAL */, 'internal error'));
+              return { errorCode: e.code, errorMessage: e.message };
+            },
+          ),
+        ),
+      );
+      return { results } as IM.DbProxy.SaveMessagesRsp;
     },
     getUnreadCount: async (req) => ({ ...(await unreadCounts(store, requireUser(req.userId))), attachData: req.attachData }) as IM.Message.IMUnreadMsgCntRsp,
     markRead: async (req) => {
@@ -97,6 +114,8 @@ export function createDbProxyHandlers(store: Store, cache: Cache, serverId: stri
       const userId = requireUser(req.userId);
       return { userId, resultCode: 0, shieldStatus: await store.settings.pushShield(userId), attachData: req.attachData } as IM.Login.IMQueryPushShieldRsp;
     },
+    removeDeviceTokens: async (req) => ({ removed: await removeDeviceTokens(store, (req.tokens ?? []).slice(0, 10_000)) }) as IM.DbProxy.RemoveDeviceTokensRsp,
+    getPushShields: async (req) => ({ shields: await pushShields(store, (req.userIds ?? []).slice(0, 10_000)) }) as IM.DbProxy.GetPushShieldsRsp,
     getNormalGroupList: async (req) => ({ ...(await normalGroupList(store, requireUser(req.userId))), attachData: req.attachData }) as IM.Group.IMNormalGroupListRsp,
     getGroupInfo: async (req) => ({ ...(await groupInfos(store, requireUser(req.userId), req.groupVersionList ?? [])), attachData: req.attachData }) as IM.Group.IMGroupInfoListRsp,
     createGroup: async (req) => {
@@ -115,6 +134,12 @@ export function createDbProxyHandlers(store: Store, cache: Cache, serverId: stri
       const rows = await store.groups.shieldStatuses(req.groupId, (req.userId ?? []).slice(0, 10_000));
       return { groupId: req.groupId, shieldStatusList: rows.map((r) => ({ userId: r.userId, groupId: req.groupId, shieldStatus: r.shieldStatus })), attachData: req.attachData } as IM.Server.IMGroupGetShieldRsp;
     },
+    addOfflineFile: async (req) => {
+      await addOfflineFile(store, req);
+      return {};
+    },
+    getOfflineFiles: async (req) => (await offlineFilesFor(store, requireUser(req.userId))) as IM.DbProxy.OfflineFileList,
+    delOfflineFile: async (req) => (await delOfflineFile(store, req)) as IM.DbProxy.DelOfflineFileRsp,
     ping: async () => {
       await store.db.query('SELECT 1');
       return { serverId, serverTime: Math.floor(Date.now() / 1000) } as IM.DbProxy.PingRsp;

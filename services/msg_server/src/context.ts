@@ -7,10 +7,14 @@ import type { RateLimiter } from './rate-limiter';
 import type { MsgServerMetrics } from './metrics';
 import type { ClusterView } from './cluster-view';
 import type { Kicker } from './kicker';
+import type { PushJobProducer } from './push-jobs';
+import type { MessageStore } from './message-store';
 
 /** What the command handlers of a msg_server share. */
 export interface MsgServerContext {
   db: DbProxyClient;
+  /** Saves messages (batched across connections). */
+  messages: MessageStore;
   registry: ConnectionRegistry;
   delivery: Delivery;
   presence: PresencePublisher;
@@ -18,6 +22,8 @@ export interface MsgServerContext {
   metrics: MsgServerMetrics;
   cluster: ClusterView;
   kicker: Kicker;
+  /** Queues push jobs for recipients without a mobile connection online. */
+  push: PushJobProducer;
   /** The address login_server hands out for this msg_server. */
   selfAddress(): { ip1: string; ip2: string; port: number };
   log: Logger;

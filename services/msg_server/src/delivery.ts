@@ -17,7 +17,11 @@ export interface DeliveryOptions {
  * server's own connections directly, the others through route_server, which
  * knows the msg_servers holding them and forwards to those only.
  */
+/** Deliveries one sender connection may have under way before its next message waits. */
+const MAX_BACKLOG = 32;
+
 export class Delivery {
+  private readonly chains = new WeakMap<object, { tail: Promise<void>; length: number }>();
   private readonly requestTimeoutMs: number;
   private readonly retryForMs: number;
 
@@ -71,6 +75,24 @@ export class Delivery {
         await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
       }
     }
+  }
+
+  /**
+   * Delivers in the background, in order with the earlier deliveries of the
+   * same sender connection, so the sender's next message need not wait for
+   * this one to reach route_server. Resolves at once, unless that
+   * connection already has MAX_BACKLOG deliveries under way (back-pressure
+   * while route_server is slow or away): then once this one is done.
+   */
+  inOrder(sender: object, userIds: number[], pdu: Buffer, exceptConnId?: number): Promise<void> {
+    const chain = this.chains.get(sender) ?? { tail: Promise.resolve(), length: 0 };
+    this.chains.set(sender, chain);
+    chain.length += 1;
+    const done = chain.tail.then(() => this.toUsers(userIds, pdu, exceptConnId));
+    chain.tail = done.finally(() => {
+      chain.length -= 1;
+    });
+    return chain.length > MAX_BACKLOG ? done : Promise.resolve();
   }
 
   deliverLocal(userIds: Iterable<number>, pdu: Buffer, exceptConnId?: number): void {

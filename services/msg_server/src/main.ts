@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // msg_server as its own process (cluster mode): NATS for the cluster, db_proxy over gRPC.
 import { loadConfig, msgServerSpec } from '@tt/config';
-import { NatsBus } from '@tt/bus';
+import { JetStreamJobQueue, NatsBus } from '@tt/bus';
 import { createMetrics, startAdminServer } from '@tt/observability';
-import { DbProxyService, type DbProxyClient } from '@tt/proto';
+import { DbProxyService, clusterSubjects, type DbProxyClient } from '@tt/proto';
 import { createRpcClient } from '@tt/rpc';
 import { runService } from '@tt/runtime';
 import { startMsgServer } from './msg-server';
@@ -17,6 +17,9 @@ runService(
     onShutdown(() => bus.close());
     const db = createRpcClient(DbProxyService, cfg.DB_PROXY_ADDR, { timeoutMs: cfg.DB_PROXY_TIMEOUT_MS }) as unknown as DbProxyClient & { close(): void };
     onShutdown(() => db.close());
+    // Producer only: push_server creates the stream (until it has, push jobs are counted as failed).
+    const subjects = clusterSubjects(cfg.TT_SUBJECT_PREFIX);
+    const pushJobs = await JetStreamJobQueue.open({ connection: bus.connection, stream: subjects.pushStream, subjectPrefix: subjects.pushJobs, manage: false });
     const server = await startMsgServer({
       config: {
         host: cfg.MSG_SERVER_HOST,
@@ -37,11 +40,13 @@ runService(
         drainRate: cfg.MSG_SERVER_DRAIN_RATE,
         statusNotifyBatchMs: cfg.MSG_SERVER_STATUS_NOTIFY_BATCH_MS,
         subjectPrefix: cfg.TT_SUBJECT_PREFIX,
+        fileServerTimeoutMs: cfg.FILE_SERVER_TIMEOUT_MS,
       },
       db,
       bus,
       log,
       metricsRegistry,
+      pushJobs,
     });
     onShutdown(() => server.drain());
     const admin = await startAdminServer({ host: cfg.ADMIN_HOST, port: cfg.ADMIN_PORT, registry: metricsRegistry, logger: log, checks: { ready: server.readiness } });

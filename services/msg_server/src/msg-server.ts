@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { IM, clusterSubjects, type DbProxyClient } from '@tt/proto';
-import type { MessageBus } from '@tt/bus';
+import type { JobQueue, MessageBus } from '@tt/bus';
 import type { Logger } from '@tt/observability';
 import type { Registry } from 'prom-client';
 import { CommandRouter } from './command-router';
@@ -14,9 +14,13 @@ import { registerMessageHandlers } from './handlers/message';
 import { registerBuddyHandlers } from './handlers/buddy';
 import { registerSwitchHandlers } from './handlers/switch';
 import { registerGroupHandlers } from './handlers/group';
+import { registerFileHandlers } from './handlers/file';
+import { FileServerDirectory } from './file-servers';
 import { ClusterView } from './cluster-view';
 import { Kicker } from './kicker';
+import { PushJobProducer } from './push-jobs';
 import { StatusNotifier } from './status-notifier';
+import { MessageStore } from './message-store';
 import { encodePdu } from '@tt/codec';
 import { createMsgServerMetrics } from './metrics';
 import { PresencePublisher } from './presence';
@@ -46,6 +50,8 @@ export interface MsgServerConfig {
   subjectPrefix: string;
   /** Window over which user status changes are coalesced into IMUserStatNotify. */
   statusNotifyBatchMs?: number;
+  /** Deadline of one call to a file_server (default 5000). */
+  fileServerTimeoutMs?: number;
 }
 
 export interface MsgServerDeps {
@@ -54,6 +60,8 @@ export interface MsgServerDeps {
   bus: MessageBus;
   log: Logger;
   metricsRegistry: Registry;
+  /** Where push jobs for push_server go (JetStream or in-process); none = no push. */
+  pushJobs?: Pick<JobQueue, 'enqueue'>;
 }
 
 export interface RunningMsgServer {
@@ -90,6 +98,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   let listenPort = config.port;
   const ctx: MsgServerContext = {
     db,
+    messages: new MessageStore(db, { onBatch: (n) => metrics.saveBatchSize.observe(n) }),
     registry,
     delivery,
     presence,
@@ -97,6 +106,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     metrics,
     cluster,
     kicker,
+    push: new PushJobProducer(deps.pushJobs, (userId) => cluster.connectionsOf(userId), metrics, log),
     log,
     nowSeconds: () => Math.floor(Date.now() / 1000),
     selfAddress: () => ({ ip1: config.advertiseIp, ip2: config.advertiseIp2 || config.advertiseIp, port: config.advertisePort || listenPort }),
@@ -130,6 +140,8 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   registerBuddyHandlers(router, ctx);
   registerSwitchHandlers(router, ctx);
   registerGroupHandlers(router, ctx);
+  const fileServers = new FileServerDirectory(bus, subjects, config.fileServerTimeoutMs ?? 5000);
+  registerFileHandlers(router, ctx, fileServers);
 
   let nextConnId = 1;
   let draining = false;
@@ -170,6 +182,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   presence.listen();
   cluster.listen();
   kicker.listen();
+  fileServers.listen();
 
   const report = () => {
     const info = {
@@ -253,6 +266,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       clearInterval(reportTimer);
       clearInterval(sweepTimer);
       cluster.close();
+      fileServers.close();
       statusNotifier.close();
       bus.publish(subjects.msgServerLeaving, IM.Cluster.MsgServerLeaving.encode({ serverId: instanceId }).finish());
       await bus.flush().catch(() => {});

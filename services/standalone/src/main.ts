@@ -4,7 +4,7 @@
 // roles run the same code as in cluster mode; only the adapters differ.
 import * as path from 'node:path';
 import { loadConfig, standaloneSpec } from '@tt/config';
-import { MemoryBus } from '@tt/bus';
+import { MemoryBus, MemoryJobQueue } from '@tt/bus';
 import { MemoryCache } from '@tt/cache';
 import { createMetrics, startAdminServer } from '@tt/observability';
 import { runService } from '@tt/runtime';
@@ -13,11 +13,14 @@ import { startDbProxy } from '@tt/db-proxy';
 import { startRouteServer } from '@tt/route-server';
 import { startMsgServer } from '@tt/msg-server';
 import { startLoginServer } from '@tt/login-server';
+import { pushProvidersFromEnv, startPushServer } from '@tt/push-server';
+import { startFileServer } from '@tt/file-server';
 
 runService(
   'standalone',
   async ({ log, onShutdown }) => {
     const cfg = loadConfig(standaloneSpec);
+    const push = pushProvidersFromEnv(process.env, cfg.PUSH_REQUEST_TIMEOUT_MS);
     const metricsRegistry = createMetrics('standalone').registry;
     const dataDir = path.resolve(cfg.TT_DATA_DIR);
     const subjectPrefix = cfg.TT_SUBJECT_PREFIX;
@@ -36,6 +39,39 @@ runService(
     const route = startRouteServer({ bus, log: log.child({ role: 'route_server' }), metricsRegistry, subjectPrefix, routeServerId: 'standalone' });
     onShutdown(() => route.close());
 
+    const fileAdvertise = (cfg.FILE_SERVER_ADVERTISE_IP || cfg.MSG_SERVER_ADVERTISE_IP).split(',').map((s) => s.trim()).filter(Boolean);
+    const files = await startFileServer({
+      config: {
+        serverId: 'standalone',
+        host: cfg.STANDALONE_BIND_HOST,
+        port: cfg.FILE_SERVER_PORT,
+        advertiseIps: fileAdvertise,
+        httpHost: cfg.STANDALONE_BIND_HOST,
+        httpPort: cfg.FILE_SERVER_HTTP_PORT,
+        httpPublicUrl: cfg.FILE_SERVER_HTTP_PUBLIC_URL,
+        rpcHost: '127.0.0.1',
+        rpcPort: cfg.FILE_SERVER_RPC_PORT,
+        dataDir: cfg.FILE_SERVER_DATA_DIR || path.join(dataDir, 'files'),
+        limits: {
+          maxFileBytes: cfg.FILE_SERVER_MAX_FILE_BYTES,
+          chunkBytes: cfg.FILE_SERVER_CHUNK_BYTES,
+          taskExpiryMs: cfg.FILE_SERVER_TASK_EXPIRY_MS,
+          offlineExpiryMs: cfg.FILE_SERVER_OFFLINE_EXPIRY_MS,
+        },
+        quotaBytes: cfg.FILE_SERVER_QUOTA_BYTES,
+        maxImageBytes: cfg.FILE_SERVER_MAX_IMAGE_BYTES,
+        imageTypes: cfg.FILE_SERVER_IMAGE_TYPES.split(',').map((s) => s.trim()).filter(Boolean),
+        idleTimeoutMs: cfg.FILE_SERVER_IDLE_TIMEOUT_MS,
+        sweepIntervalMs: cfg.FILE_SERVER_SWEEP_INTERVAL_MS,
+        reportIntervalMs: 2000,
+        subjectPrefix,
+      },
+      bus,
+      log: log.child({ role: 'file_server' }),
+      metricsRegistry,
+    });
+    onShutdown(() => files.close());
+
     const login = await startLoginServer({
       bus,
       log: log.child({ role: 'login_server' }),
@@ -43,10 +79,29 @@ runService(
       subjectPrefix,
       host: cfg.STANDALONE_BIND_HOST,
       port: cfg.LOGIN_HTTP_PORT,
-      msfsUrl: cfg.LOGIN_MSFS_URL,
+      msfsUrl: cfg.LOGIN_MSFS_URL || files.httpUrl,
       discoveryUrl: '',
     });
     onShutdown(() => login.close());
+
+    // push_server's jobs stay in this process (lost on restart, like the connections they were for).
+    const pushJobs = new MemoryJobQueue();
+    onShutdown(() => pushJobs.close());
+    const pusher = await startPushServer({
+      jobs: pushJobs,
+      db,
+      providers: push.providers,
+      providerStatus: push.status,
+      log: log.child({ role: 'push_server' }),
+      metricsRegistry,
+      config: {
+        contentKey: push.contentKey,
+        previewMaxChars: cfg.PUSH_PREVIEW_MAX_CHARS,
+        concurrency: cfg.PUSH_CONCURRENCY,
+        retry: { maxAttempts: cfg.PUSH_MAX_ATTEMPTS, initialDelayMs: cfg.PUSH_RETRY_INITIAL_MS, maxDelayMs: Math.max(cfg.PUSH_RETRY_MAX_MS, cfg.PUSH_RETRY_INITIAL_MS) },
+      },
+    });
+    onShutdown(() => pusher.close());
 
     const msg = await startMsgServer({
       config: {
@@ -69,6 +124,7 @@ runService(
       bus,
       log: log.child({ role: 'msg_server' }),
       metricsRegistry,
+      pushJobs,
     });
     onShutdown(() => msg.drain());
 
@@ -79,13 +135,13 @@ runService(
       logger: log,
       checks: {
         ready: async () => {
-          const parts = { db_proxy: await dbProxy.readiness(), route_server: await route.readiness(), login_server: await login.readiness(), msg_server: await msg.readiness() };
+          const parts = { db_proxy: await dbProxy.readiness(), route_server: await route.readiness(), login_server: await login.readiness(), msg_server: await msg.readiness(), file_server: await files.readiness(), push_server: await pusher.readiness() };
           return { ok: Object.values(parts).every((p) => p.ok), details: parts };
         },
       },
     });
     onShutdown(() => admin.close());
-    log.info({ loginHttpPort: login.port, msgServerPort: msg.port, adminPort: admin.port, dataDir }, 'TeamTalk standalone server ready');
+    log.info({ loginHttpPort: login.port, msgServerPort: msg.port, fileServerPort: files.port, imageStoreUrl: files.httpUrl, adminPort: admin.port, dataDir }, 'TeamTalk standalone server ready');
   },
   { shutdownTimeoutMs: 20_000 },
 );

@@ -8,6 +8,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { JetStreamJobQueue, NatsBus } from '@tt/bus';
+import { clusterSubjects } from '@tt/proto';
 import { isExternal, startExternalDeployment } from './external';
 export { isExternal } from './external';
 
@@ -92,6 +94,8 @@ export interface Deployment {
   processes: RoleProcess[];
   /** Env that points ttctl (and the storage layer) at this deployment's store. */
   storeEnv: NodeJS.ProcessEnv;
+  /** file_servers: the client TCP address, the image store's URL and the data directory, in start order. */
+  fileServers: Array<{ host: string; port: number; httpUrl: string; dataDir?: string; process?: RoleProcess }>;
   ttctl(...args: string[]): Promise<string>;
   /** Creates a user and returns its id. */
   addUser(name: string, password: string, ...extra: string[]): Promise<number>;
@@ -107,6 +111,8 @@ export interface DeploymentOptions {
   dbProxies?: number;
   /** Cluster: route_server replicas (one NATS queue group). */
   routeServers?: number;
+  /** Cluster: file_server replicas (each with its own data directory); default 1. */
+  fileServers?: number;
   env?: NodeJS.ProcessEnv;
   /** Standalone: reuse this data directory (and keep it on stop). */
   dataDir?: string;
@@ -121,7 +127,7 @@ export async function startDeployment(mode: Mode, opts: DeploymentOptions = {}):
 
 async function startStandalone(opts: DeploymentOptions): Promise<Deployment> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tt-e2e-'));
-  const [loginPort, msgPort, dbPort, adminPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [loginPort, msgPort, dbPort, adminPort, filePort, fileHttpPort, fileRpcPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   const env = {
     ...FAST_TEST_ENV,
     TT_DATA_DIR: dataDir,
@@ -129,15 +135,19 @@ async function startStandalone(opts: DeploymentOptions): Promise<Deployment> {
     MSG_SERVER_PORT: String(msgPort),
     DB_PROXY_PORT: String(dbPort),
     ADMIN_PORT: String(adminPort),
+    FILE_SERVER_PORT: String(filePort),
+    FILE_SERVER_HTTP_PORT: String(fileHttpPort),
+    FILE_SERVER_RPC_PORT: String(fileRpcPort),
     STANDALONE_BIND_HOST: '127.0.0.1',
     ADMIN_HOST: '127.0.0.1',
     ...opts.env,
   };
   const proc = startRole('standalone', 'services/standalone/dist/main.js', env);
   const storeEnv = { TT_MODE: 'standalone', TT_DATA_DIR: dataDir, PASSWORD_SCRYPT_N: '1024' };
+  const fileServers = [{ host: '127.0.0.1', port: filePort, httpUrl: `http://127.0.0.1:${fileHttpPort}`, dataDir: path.join(dataDir, 'files'), process: proc }];
   const deployment = makeDeployment('standalone', `http://127.0.0.1:${loginPort}`, [{ host: '127.0.0.1', port: msgPort, process: proc }], [proc], storeEnv, async () => {
     if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  }, fileServers);
   await waitReady(deployment);
   return deployment;
 }
@@ -163,8 +173,31 @@ async function startCluster(opts: DeploymentOptions): Promise<Deployment> {
   for (let i = 0; i < (opts.routeServers ?? 1); i++) {
     processes.push(startRole('route_server', 'services/route_server/dist/main.js', { ...common, ADMIN_PORT: String(await freePort()) }));
   }
+  // push_server (creates the JetStream stream of push jobs; PUSH_* settings come through opts.env).
+  processes.push(startRole('push_server', 'services/push_server/dist/main.js', { ...common, DB_PROXY_ADDR: dbProxyAddr, ADMIN_PORT: String(await freePort()) }));
+  const fileServers: Deployment['fileServers'] = [];
+  for (let i = 0; i < (opts.fileServers ?? 1); i++) {
+    const [port, httpPort, rpcPort] = [await freePort(), await freePort(), await freePort()];
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tt-e2e-files-'));
+    const fsProc = startRole('file_server', 'services/file_server/dist/main.js', {
+      FILE_SERVER_REPORT_INTERVAL_MS: '500',
+      ...common,
+      FILE_SERVER_ID: `fs${i + 1}`,
+      FILE_SERVER_HOST: '127.0.0.1',
+      FILE_SERVER_PORT: String(port),
+      FILE_SERVER_ADVERTISE_IP: '127.0.0.1',
+      FILE_SERVER_HTTP_HOST: '127.0.0.1',
+      FILE_SERVER_HTTP_PORT: String(httpPort),
+      FILE_SERVER_RPC_HOST: '127.0.0.1',
+      FILE_SERVER_RPC_PORT: String(rpcPort),
+      FILE_SERVER_DATA_DIR: dataDir,
+      ADMIN_PORT: String(await freePort()),
+    });
+    processes.push(fsProc);
+    fileServers.push({ host: '127.0.0.1', port, httpUrl: `http://127.0.0.1:${httpPort}`, dataDir, process: fsProc });
+  }
   const loginPort = await freePort();
-  const login = startRole('login_server', 'services/login_server/dist/main.js', { ...common, LOGIN_HTTP_HOST: '127.0.0.1', LOGIN_HTTP_PORT: String(loginPort), ADMIN_PORT: String(await freePort()) });
+  const login = startRole('login_server', 'services/login_server/dist/main.js', { LOGIN_MSFS_URL: fileServers[0]?.httpUrl ?? '', ...common, LOGIN_HTTP_HOST: '127.0.0.1', LOGIN_HTTP_PORT: String(loginPort), ADMIN_PORT: String(await freePort()) });
   processes.push(login);
   const msgServers: Deployment['msgServers'] = [];
   for (let i = 0; i < (opts.msgServers ?? 1); i++) {
@@ -184,12 +217,25 @@ async function startCluster(opts: DeploymentOptions): Promise<Deployment> {
   const storeEnv = { TT_MODE: 'cluster', MYSQL_DATABASE: database, PASSWORD_SCRYPT_N: '1024' };
   const deployment = makeDeployment('cluster', `http://127.0.0.1:${loginPort}`, msgServers, processes, storeEnv, async () => {
     await execFileAsync('mariadb', ['-uroot', '-h127.0.0.1', '-e', `DROP DATABASE IF EXISTS ${database}`]).catch(() => {});
-  });
+    await deletePushStreams(common.TT_SUBJECT_PREFIX, opts.env?.NATS_URL).catch(() => {});
+    for (const f of fileServers) if (f.dataDir) fs.rmSync(f.dataDir, { recursive: true, force: true });
+  }, fileServers);
   await waitReady(deployment);
   return deployment;
 }
 
-function makeDeployment(mode: Mode, loginUrl: string, msgServers: Deployment['msgServers'], processes: RoleProcess[], storeEnv: NodeJS.ProcessEnv, cleanup: () => Promise<void>): Deployment {
+/** The JetStream streams push_server created for this deployment's subject prefix. */
+async function deletePushStreams(prefix: string, natsUrl = 'nats://127.0.0.1:4222'): Promise<void> {
+  const bus = await NatsBus.connect({ servers: natsUrl.split(','), name: 'e2e-cleanup' });
+  try {
+    const subjects = clusterSubjects(prefix);
+    await (await JetStreamJobQueue.open({ connection: bus.connection, stream: subjects.pushStream, subjectPrefix: subjects.pushJobs, manage: false })).destroy();
+  } finally {
+    await bus.close();
+  }
+}
+
+function makeDeployment(mode: Mode, loginUrl: string, msgServers: Deployment['msgServers'], processes: RoleProcess[], storeEnv: NodeJS.ProcessEnv, cleanup: () => Promise<void>, fileServers: Deployment['fileServers'] = []): Deployment {
   const ttctl = async (...args: string[]) => {
     const { stdout } = await execFileAsync(process.execPath, [path.join(REPO_ROOT, 'packages/ttctl/dist/main.js'), ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...storeEnv } });
     return stdout;
@@ -198,6 +244,7 @@ function makeDeployment(mode: Mode, loginUrl: string, msgServers: Deployment['ms
     mode,
     loginUrl,
     msgServers,
+    fileServers,
     processes,
     storeEnv,
     ttctl,

@@ -112,6 +112,8 @@ export async function startExternalDeployment(mode: Mode, opts: DeploymentOption
     mode: 'cluster',
     loginUrl,
     msgServers,
+    // Clients find file_servers through msg_server (IMFileRsp addresses) and login_server (msfsPrior).
+    fileServers: [],
     processes: [],
     storeEnv,
     ttctl,

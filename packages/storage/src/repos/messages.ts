@@ -2,7 +2,7 @@ import { SqlDatabase, SqlExecutor, SqlValue } from '../db';
 import { isStorageError, StorageError } from '../errors';
 import { ConversationKey, NewMessage, SessionType, SessionStatus, StoredMessage } from '../model';
 import { asBuffer, conversationKey, sessionType, u32 } from '../validate';
-import { GroupCommit } from '../group-commit';
+import { Batcher } from '@tt/batching';
 
 interface MessageRow {
   msg_id: number;
@@ -167,14 +167,14 @@ function prepareMessage(msg: NewMessage): PreparedMessage {
 const MAX_BATCH = 200;
 
 export class MessageRepository {
-  private readonly writer: GroupCommit<PreparedMessage, { msgId: number }>;
+  private readonly writer: Batcher<PreparedMessage, { msgId: number }>;
 
   constructor(
     private readonly db: SqlDatabase,
     options: { onBatch?: (size: number) => void } = {},
   ) {
     // SQLite has one writer; MySQL commits a few batches at once (row locks keep each conversation's ids in order).
-    this.writer = new GroupCommit((batch) => this.writeBatch(batch), { lanes: db.dialect === 'sqlite' ? 1 : 4, maxBatch: MAX_BATCH, onBatch: options.onBatch });
+    this.writer = new Batcher((batch) => this.writeBatch(batch), { lanes: db.dialect === 'sqlite' ? 1 : 4, maxBatch: MAX_BATCH, retryAloneOnFailure: true, onBatch: options.onBatch });
   }
 
   /**

@@ -29,7 +29,7 @@ export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerCon
     const timer = ctx.metrics.storeSeconds.startTimer();
     let saved: IM.DbProxy.SavedMessage;
     try {
-      saved = await ctx.db.saveMessage(outgoing);
+      saved = await ctx.messages.save(outgoing);
     } catch (err) {
       // No ack: the client will resend; nothing was committed.
       ctx.metrics.messagesRejected.inc({ reason: 'store' });
@@ -40,9 +40,11 @@ export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerCon
     }
     ctx.metrics.messagesStored.inc();
     reply(MessageCmdID.CID_MSG_DATA_ACK, IM.Message.IMMsgDataAck, saved.ack);
+    // Recipients whose phone is not connected get a notification through push_server.
+    ctx.push.messageStored({ ...outgoing, msgId: saved.ack.msgId }, saved.recipientIds);
     // To the peer (or every group member) and to the sender's other devices.
     const delivered = IM.Message.IMMsgData.encode({ ...outgoing, msgId: saved.ack.msgId }).finish();
-    await ctx.delivery.toUsers([...saved.recipientIds, senderId], encodePdu(3, MessageCmdID.CID_MSG_DATA, 0, delivered), conn.id);
+    await ctx.delivery.inOrder(conn, [...saved.recipientIds, senderId], encodePdu(3, MessageCmdID.CID_MSG_DATA, 0, delivered), conn.id);
   });
 
   // The receiving client's acknowledgement of a delivery; nothing to store.

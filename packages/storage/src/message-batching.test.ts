@@ -1,50 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { GroupCommit } from './group-commit';
 import { openStore } from './store';
-
-describe('GroupCommit', () => {
-  it('writes alone when idle, and together what arrives during a commit', async () => {
-    const batches: number[][] = [];
-    let release!: () => void;
-    const firstDone = new Promise<void>((r) => (release = r));
-    const gc = new GroupCommit<number, number>(
-      async (items) => {
-        batches.push(items);
-        if (batches.length === 1) await firstDone;
-        return items.map((i) => i * 10);
-      },
-      { lanes: 1, maxBatch: 3 },
-    );
-    const first = gc.submit(1);
-    await new Promise((r) => setImmediate(r)); // the first commit is under way
-    const rest = [2, 3, 4, 5].map((i) => gc.submit(i));
-    release();
-    expect(await first).toBe(10);
-    expect(await Promise.all(rest)).toEqual([20, 30, 40, 50]);
-    expect(batches).toEqual([[1], [2, 3, 4], [5]]);
-  });
-
-  it('what is submitted in the same turn of the event loop goes in one commit', async () => {
-    const batches: number[][] = [];
-    const gc = new GroupCommit<number, number>(async (items) => (batches.push(items), items), { lanes: 1, maxBatch: 100 });
-    await Promise.all([1, 2, 3].map((i) => gc.submit(i)));
-    expect(batches).toEqual([[1, 2, 3]]);
-  });
-
-  it('a failing item fails alone; its neighbours are written', async () => {
-    const gc = new GroupCommit<number, number>(
-      async (items) => {
-        if (items.includes(13)) throw new Error('unlucky');
-        return items;
-      },
-      { lanes: 1, maxBatch: 10 },
-    );
-    const results = await Promise.allSettled([12, 13, 14].map((i) => gc.submit(i)));
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-  });
-});
 
 describe('messages are group-committed (SQLite)', () => {
   it('hundreds of concurrent saves share transactions and keep every conversation’s ids contiguous', async () => {
