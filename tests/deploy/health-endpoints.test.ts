@@ -136,3 +136,27 @@ test('msg_server is alive but not ready until db_proxy answers; db_proxy is read
   expect(await status(dbAdmin, probes.db_proxy.live)).toBe(200);
   await until(async () => (await status(msAdmin, probes.msg_server.ready)) === 200, 'msg_server /readyz after db_proxy came up');
 });
+
+test('push_server is alive at once but not ready until db_proxy answers; it serves /metrics', async () => {
+  const { JetStreamJobQueue, NatsBus } = await import('@tt/bus');
+  const { clusterSubjects } = await import('@tt/proto');
+  const dbPort = await freePort();
+  const pushAdmin = await freePort();
+  try {
+    start('push_server', { ADMIN_PORT: String(pushAdmin), DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, DB_PROXY_TIMEOUT_MS: '500' });
+    await until(async () => (await status(pushAdmin, probes.push_server.live)) === 200, 'push_server /healthz');
+    for (let i = 0; i < 3; i++) {
+      expect(await status(pushAdmin, probes.push_server.ready)).toBe(503);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(await status(pushAdmin, '/metrics')).toBe(200);
+    start('db_proxy', { ADMIN_PORT: String(await freePort()), DB_PROXY_HOST: '127.0.0.1', DB_PROXY_PORT: String(dbPort) });
+    await until(async () => (await status(pushAdmin, probes.push_server.ready)) === 200, 'push_server /readyz after db_proxy came up');
+  } finally {
+    // The JetStream streams push_server created for this run's subject prefix.
+    const bus = await NatsBus.connect({ servers: 'nats://127.0.0.1:4222', name: 'health-cleanup' });
+    const s = clusterSubjects(common.TT_SUBJECT_PREFIX);
+    await (await JetStreamJobQueue.open({ connection: bus.connection, stream: s.pushStream, subjectPrefix: s.pushJobs, manage: false })).destroy();
+    await bus.close();
+  }
+});

@@ -36,6 +36,22 @@ function decode<T>(what: string, fn: () => T): T | JobOutcome {
   }
 }
 
+/** Calls at most `limit` of fn at a time (a big group must not open thousands of calls at once). */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}
+
+const PARALLEL_CALLS = 16;
+
 const isOutcome = (x: unknown): x is JobOutcome => typeof x === 'object' && x !== null && 'kind' in x && typeof (x as { kind: unknown }).kind === 'string';
 
 /**
@@ -74,13 +90,14 @@ export function messageJobHandler(deps: HandlerDeps): (job: Job) => Promise<JobO
     const [sender, groupName, unread] = await Promise.all([
       deps.db.getUsersInfo({ userId: msg.fromUserId, userIdList: [msg.fromUserId] }).then((r) => r.userInfoList.find((u) => u.userId === msg.fromUserId)),
       group ? groupNameOf(deps.db, msg.toSessionId, [msg.fromUserId, ...users]) : undefined,
-      Promise.all(users.map(async (userId) => [userId, (await deps.db.getUnreadCount({ userId })).totalCnt] as const)),
+      mapLimited(users, PARALLEL_CALLS, async (userId) => [userId, (await deps.db.getUnreadCount({ userId })).totalCnt] as const),
     ]);
     const body = alertBody({ job: msg, senderName: displayName(sender, msg.fromUserId), groupName, contentKey: deps.contentKey, maxPreview: deps.maxPreview });
-    for (const { id, send } of sendJobsOf(msg, devices, body, new Map(unread))) {
+    // Should this fail half-way, the retry queues the rest; the ids keep the first half from going twice.
+    await mapLimited(sendJobsOf(msg, devices, body, new Map(unread)), PARALLEL_CALLS, async ({ id, send }) => {
       await deps.jobs.enqueue(PUSH_QUEUES.send, IM.Cluster.PushSend.encode(send).finish(), { id });
       deps.metrics.sendsQueued.inc({ provider: providerFor(send.clientType!)! });
-    }
+    });
   };
 }
 

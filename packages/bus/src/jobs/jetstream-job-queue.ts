@@ -271,6 +271,7 @@ class JetStreamWorker implements JobWorker {
           }
           void this.run(m);
         }
+        if (!this.stopping) this.report(new Error(`job consumer ${this.queue} ended; no more jobs are taken`));
       } catch (err) {
         if (!this.stopping) this.report(err);
       }
