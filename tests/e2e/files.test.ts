@@ -74,7 +74,14 @@ describe.each<Mode>(MODES)('file transfer and image store (%s mode)', (mode) => 
 
   const loginPair = async (): Promise<[TestUser, TestUser, TeamTalkClient, TeamTalkClient]> => {
     const [a, b] = await f.newUsers(2);
-    return [a!, b!, await f.login(a!, 0), await f.login(b!, other())];
+    const pair: [TestUser, TestUser, TeamTalkClient, TeamTalkClient] = [a!, b!, await f.login(a!, 0), await f.login(b!, other())];
+    // Whether a transfer is online depends on the receiver being online as the
+    // sender's msg_server sees it: wait until presence has travelled there.
+    await waitUntil(async () => {
+      const rsp = await pair[2].request<IM.Buddy.IMUsersStatRsp>(IM.BaseDefine.BuddyListCmdID.CID_BUDDY_LIST_USERS_STATUS_REQUEST, IM.Buddy.IMUsersStatReq, { userId: a!.id, userIdList: [b!.id] });
+      return rsp.userStatList[0]?.status === IM.BaseDefine.UserStatType.USER_STATUS_ONLINE;
+    }, 5000, 'the receiver to be online as the sender’s msg_server sees it');
+    return pair;
   };
 
   it('online transfer of 3 MB between users on different msg_servers: relayed by file_server, sha256 verified, DONE reaches the sender', async () => {

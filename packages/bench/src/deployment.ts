@@ -8,6 +8,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openDatabase } from '@tt/storage';
+import { deleteJobStreams } from '@tt/bus';
+import { clusterSubjects } from '@tt/proto';
 import { storeConfigFromEnv } from './users';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -220,7 +222,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<Deployment>
   const settings: Record<string, string> = { ...BENCH_SERVER_DEFAULTS, ...opts.env };
   const common = { ...settings, TT_SUBJECT_PREFIX: `ttbench${id}`, ADMIN_HOST: '127.0.0.1', MYSQL_DATABASE: database };
   const ports = await distinctFreePorts(6 + 2 * count);
-  const [dbPort, dbAdmin, routeAdmin, loginPort, loginAdmin] = ports;
+  const [dbPort, dbAdmin, routeAdmin, loginPort, loginAdmin, pushAdmin] = ports;
   const processes: RoleProcess[] = [];
   const add = (p: RoleProcess) => {
     track(p);
@@ -230,6 +232,8 @@ export async function startCluster(opts: StartOptions = {}): Promise<Deployment>
   add(startRole('db_proxy', 'services/db_proxy/dist/main.js', { ...common, DB_PROXY_HOST: '127.0.0.1', DB_PROXY_PORT: String(dbPort), ADMIN_PORT: String(dbAdmin) }, dbAdmin));
   add(startRole('route_server', 'services/route_server/dist/main.js', { ...common, ADMIN_PORT: String(routeAdmin) }, routeAdmin));
   add(startRole('login_server', 'services/login_server/dist/main.js', { ...common, LOGIN_HTTP_HOST: '127.0.0.1', LOGIN_HTTP_PORT: String(loginPort), ADMIN_PORT: String(loginAdmin) }, loginAdmin));
+  // Every role runs, as in production: msg_server queues a push job per message for recipients without a phone online.
+  add(startRole('push_server', 'services/push_server/dist/main.js', { ...common, DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, ADMIN_PORT: String(pushAdmin) }, pushAdmin));
   const msgAdmins: string[] = [];
   for (let i = 0; i < count; i++) {
     const port = ports[6 + 2 * i];
@@ -264,9 +268,10 @@ export async function startCluster(opts: StartOptions = {}): Promise<Deployment>
       await Promise.all(processes.filter((p) => p.role.startsWith('msg_server')).map(stopRole));
       await Promise.all(processes.map(stopRole));
       if (opts.keep) {
-        opts.log?.(`kept database ${database}`);
+        opts.log?.(`kept database ${database} and the push job streams of ${common.TT_SUBJECT_PREFIX}`);
         return;
       }
+      await deleteJobStreams(settings.NATS_URL ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222', clusterSubjects(common.TT_SUBJECT_PREFIX).pushStream, clusterSubjects(common.TT_SUBJECT_PREFIX).pushJobs).catch((err) => opts.log?.(`could not delete the push streams: ${(err as Error).message}`));
       const db = await openDatabase(storeConfigFromEnv(storeEnv)).catch(() => undefined);
       if (db) {
         await db.execute(`DROP DATABASE IF EXISTS \`${database}\``).catch((err) => opts.log?.(`could not drop ${database}: ${(err as Error).message}`));
@@ -301,3 +306,4 @@ async function distinctFreePorts(n: number): Promise<number[]> {
   while (out.size < n) out.add(await freePort());
   return [...out];
 }
+

@@ -27,4 +27,4 @@ export {
 } from './jobs/types';
 export { backoffDelay, settle, type Settlement } from './jobs/retry';
 export { MemoryJobQueue, type MemoryJobQueueOptions } from './jobs/memory-job-queue';
-export { JetStreamJobQueue, type JetStreamJobQueueOptions } from './jobs/jetstream-job-queue';
+export { JetStreamJobQueue, deleteJobStreams, type JetStreamJobQueueOptions } from './jobs/jetstream-job-queue';

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { JetStreamJobQueue, NatsBus } from '@tt/bus';
+import { deleteJobStreams } from '@tt/bus';
 import { clusterSubjects } from '@tt/proto';
 import { isExternal, startExternalDeployment } from './external';
 export { isExternal } from './external';
@@ -217,22 +217,11 @@ async function startCluster(opts: DeploymentOptions): Promise<Deployment> {
   const storeEnv = { TT_MODE: 'cluster', MYSQL_DATABASE: database, PASSWORD_SCRYPT_N: '1024' };
   const deployment = makeDeployment('cluster', `http://127.0.0.1:${loginPort}`, msgServers, processes, storeEnv, async () => {
     await execFileAsync('mariadb', ['-uroot', '-h127.0.0.1', '-e', `DROP DATABASE IF EXISTS ${database}`]).catch(() => {});
-    await deletePushStreams(common.TT_SUBJECT_PREFIX, opts.env?.NATS_URL).catch(() => {});
+    await deleteJobStreams(opts.env?.NATS_URL ?? 'nats://127.0.0.1:4222', clusterSubjects(common.TT_SUBJECT_PREFIX).pushStream, clusterSubjects(common.TT_SUBJECT_PREFIX).pushJobs).catch(() => {});
     for (const f of fileServers) if (f.dataDir) fs.rmSync(f.dataDir, { recursive: true, force: true });
   }, fileServers);
   await waitReady(deployment);
   return deployment;
-}
-
-/** The JetStream streams push_server created for this deployment's subject prefix. */
-async function deletePushStreams(prefix: string, natsUrl = 'nats://127.0.0.1:4222'): Promise<void> {
-  const bus = await NatsBus.connect({ servers: natsUrl.split(','), name: 'e2e-cleanup' });
-  try {
-    const subjects = clusterSubjects(prefix);
-    await (await JetStreamJobQueue.open({ connection: bus.connection, stream: subjects.pushStream, subjectPrefix: subjects.pushJobs, manage: false })).destroy();
-  } finally {
-    await bus.close();
-  }
 }
 
 function makeDeployment(mode: Mode, loginUrl: string, msgServers: Deployment['msgServers'], processes: RoleProcess[], storeEnv: NodeJS.ProcessEnv, cleanup: () => Promise<void>, fileServers: Deployment['fileServers'] = []): Deployment {

@@ -14,6 +14,7 @@ import {
   type NatsConnection,
   type StreamConfig,
 } from 'nats';
+import { NatsBus } from '../nats-bus';
 import { assertQueueName, assertRetryPolicy, failureOutcome, settle } from './retry';
 import { JobQueueError, type DeadLetter, type EnqueueOptions, type Job, type JobHandler, type JobOutcome, type JobQueue, type JobWorker, type WorkOptions } from './types';
 
@@ -364,5 +365,18 @@ function tryWorking(m: JsMsg): void {
     m.working();
   } catch {
     // connection gone: nothing to extend
+  }
+}
+
+/**
+ * Deletes a queue's job and dead-letter streams (test and benchmark clean-up:
+ * their streams would otherwise stay in JetStream's storage).
+ */
+export async function deleteJobStreams(natsUrl: string, stream: string, subjectPrefix: string): Promise<void> {
+  const bus = await NatsBus.connect({ servers: natsUrl.split(','), name: 'job-stream-cleanup' });
+  try {
+    await (await JetStreamJobQueue.open({ connection: bus.connection, stream, subjectPrefix, manage: false })).destroy();
+  } finally {
+    await bus.close();
   }
 }
