@@ -22,6 +22,7 @@ const MAX_BACKLOG = 32;
 
 export class Delivery {
   private readonly chains = new WeakMap<object, { tail: Promise<void>; length: number }>();
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly requestTimeoutMs: number;
   private readonly retryForMs: number;
 
@@ -89,10 +90,17 @@ export class Delivery {
     this.chains.set(sender, chain);
     chain.length += 1;
     const done = chain.tail.then(() => this.toUsers(userIds, pdu, exceptConnId));
+    this.inFlight.add(done);
     chain.tail = done.finally(() => {
       chain.length -= 1;
+      this.inFlight.delete(done);
     });
     return chain.length > MAX_BACKLOG ? done : Promise.resolve();
+  }
+
+  /** Resolves once every background delivery started so far is done (drain). */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
   deliverLocal(userIds: Iterable<number>, pdu: Buffer, exceptConnId?: number): void {

@@ -263,6 +263,8 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       while (registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       if (registry.size > 0) log.warn({ instanceId, left: registry.size }, 'drain time is up; cutting the remaining connections');
       for (const conn of registry.values()) conn.destroy();
+      // Messages stored before the drain still reach their recipients live.
+      await Promise.race([delivery.settled(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
       clearInterval(reportTimer);
       clearInterval(sweepTimer);
       cluster.close();
