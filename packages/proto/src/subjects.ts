@@ -13,9 +13,9 @@ export function clusterSubjects(prefix: string) {
     presenceSnapshot: `${prefix}.presence.snapshot`,
     /** route_server asks msg_servers for snapshots (IM.Cluster.PresenceResync). */
     presenceResync: `${prefix}.presence.resync`,
-    /** Delivery requests to the route_server queue group (IM.Cluster.DeliverRequest). */
+    /** Delivery requests to the route_server queue group (IM.Cluster.DeliverBatch, answered with DeliverReply). */
     routeDeliver: `${prefix}.route.deliver`,
-    /** Deliveries for the connections of one msg_server (IM.Cluster.Delivery). */
+    /** Deliveries for the connections of one msg_server (IM.Cluster.DeliveryBatch). */
     msgServerDeliver: (serverId: string) => `${prefix}.ms.${serverId}.deliver`,
     /** A PDU for every logged-in connection of the cluster (IM.Cluster.Broadcast). */
     broadcast: `${prefix}.broadcast`,

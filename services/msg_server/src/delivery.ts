@@ -1,6 +1,7 @@
 import { IM, clusterSubjects } from '@tt/proto';
 import { BusError, type MessageBus } from '@tt/bus';
 import type { Logger } from '@tt/observability';
+import { Batcher } from '@tt/batching';
 import type { ConnectionRegistry } from './connection-registry';
 
 export interface DeliveryOptions {
@@ -19,10 +20,13 @@ export interface DeliveryOptions {
  */
 /** Deliveries one sender connection may have under way before its next message waits. */
 const MAX_BACKLOG = 32;
+/** Largest DeliverBatch sent at once (NATS refuses messages over its max_payload, 1 MB by default). */
+const MAX_REQUEST_BYTES = 512 * 1024;
 
 export class Delivery {
   private readonly chains = new WeakMap<object, { tail: Promise<void>; length: number }>();
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly requests: Batcher<IM.Cluster.IDeliverRequest, undefined>;
   private readonly requestTimeoutMs: number;
   private readonly retryForMs: number;
 
@@ -35,13 +39,19 @@ export class Delivery {
   ) {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 2000;
     this.retryForMs = options.retryForMs ?? 15_000;
+    this.requests = new Batcher(
+      async (batch) => {
+        await this.sendBatch(batch);
+        return batch.map(() => undefined);
+      },
+      { lanes: 4, maxBatch: 256 },
+    );
   }
 
   /** Subscribes to the deliveries route_server sends this server, and to broadcasts. */
   listen(): void {
     this.bus.subscribe(this.options.subjects.msgServerDeliver(this.options.serverId), (data) => {
-      const delivery = IM.Cluster.Delivery.decode(data);
-      this.deliverLocal(delivery.userIds, Buffer.from(delivery.pdu));
+      for (const delivery of IM.Cluster.DeliveryBatch.decode(data).deliveries) this.deliverLocal(delivery.userIds ?? [], Buffer.from(delivery.pdu ?? []));
     });
     this.bus.subscribe(this.options.subjects.broadcast, (data) => {
       const b = IM.Cluster.Broadcast.decode(data);
@@ -56,21 +66,48 @@ export class Delivery {
     this.bus.publish(this.options.subjects.broadcast, IM.Cluster.Broadcast.encode({ pdu, exceptServerId: this.options.serverId, exceptConnId }).finish());
   }
 
-  /** Delivers to the users' connections everywhere, except the one given. */
+  /**
+   * Delivers to the users' connections everywhere, except the one given.
+   * Requests made at about the same moment travel to route_server together
+   * (one NATS request per batch instead of one per message).
+   */
   async toUsers(userIds: number[], pdu: Buffer, exceptConnId?: number): Promise<void> {
     this.deliverLocal(userIds, pdu, exceptConnId);
-    const request = IM.Cluster.DeliverRequest.encode({ userIds, pdu, originServerId: this.options.serverId }).finish();
+    await this.requests.submit({ userIds, pdu, originServerId: this.options.serverId });
+  }
+
+  /** Sends a batch in requests of at most MAX_REQUEST_BYTES, retrying while no route_server answers. */
+  private async sendBatch(requests: IM.Cluster.IDeliverRequest[]): Promise<void> {
+    let chunk: IM.Cluster.IDeliverRequest[] = [];
+    let bytes = 0;
+    const sends: Array<Promise<void>> = [];
+    for (const r of requests) {
+      const size = (r.pdu?.length ?? 0) + 4 * (r.userIds?.length ?? 0) + 64;
+      if (chunk.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
+        sends.push(this.sendWithRetry(chunk));
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(r);
+      bytes += size;
+    }
+    if (chunk.length > 0) sends.push(this.sendWithRetry(chunk));
+    await Promise.all(sends);
+  }
+
+  private async sendWithRetry(requests: IM.Cluster.IDeliverRequest[]): Promise<void> {
+    const data = IM.Cluster.DeliverBatch.encode({ requests }).finish();
     const giveUpAt = Date.now() + this.retryForMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.bus.request(this.options.subjects.routeDeliver, request, { timeoutMs: this.requestTimeoutMs });
+        await this.bus.request(this.options.subjects.routeDeliver, data, { timeoutMs: this.requestTimeoutMs });
         return;
       } catch (err) {
         const retriable = err instanceof BusError && err.code !== 'CLOSED';
         if (!retriable || Date.now() >= giveUpAt) {
-          // The message is stored: recipients still get it through unread counts and history.
-          this.onUndelivered();
-          this.log.error({ err, userIds }, 'realtime delivery through route_server failed');
+          // The messages are stored: recipients still get them through unread counts and history.
+          for (let i = 0; i < requests.length; i++) this.onUndelivered();
+          this.log.error({ err, requests: requests.length }, 'realtime delivery through route_server failed');
           return;
         }
         await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));

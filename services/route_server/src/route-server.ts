@@ -62,14 +62,22 @@ export function startRouteServer(deps: RouteServerDeps): RunningRouteServer {
     bus.subscribe(
       subjects.routeDeliver,
       (data, msg) => {
-        const req = IM.Cluster.DeliverRequest.decode(data);
-        requests.inc();
-        const targets = table.serversFor(req.userIds, req.originServerId || undefined);
-        for (const [serverId, userIds] of targets) {
-          bus.publish(subjects.msgServerDeliver(serverId), IM.Cluster.Delivery.encode({ userIds, pdu: req.pdu }).finish());
+        const batch = IM.Cluster.DeliverBatch.decode(data);
+        requests.inc(batch.requests.length);
+        // One message per msg_server for the whole batch, deliveries in request order.
+        const perServer = new Map<string, IM.Cluster.IDelivery[]>();
+        for (const req of batch.requests) {
+          for (const [serverId, userIds] of table.serversFor(req.userIds ?? [], req.originServerId || undefined)) {
+            let list = perServer.get(serverId);
+            if (!list) perServer.set(serverId, (list = []));
+            list.push({ userIds, pdu: req.pdu });
+          }
         }
-        forwarded.inc(targets.size);
-        msg.respond(IM.Cluster.DeliverReply.encode({ servers: targets.size }).finish());
+        for (const [serverId, deliveries] of perServer) {
+          bus.publish(subjects.msgServerDeliver(serverId), IM.Cluster.DeliveryBatch.encode({ deliveries }).finish());
+          forwarded.inc(deliveries.length);
+        }
+        msg.respond(IM.Cluster.DeliverReply.encode({ servers: perServer.size }).finish());
       },
       { queue: 'route_server' },
     ),
