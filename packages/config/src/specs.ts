@@ -88,11 +88,22 @@ export const msgServerSpec = {
   MSG_SERVER_DRAIN_RATE: int({ default: 2000, min: 1, desc: 'On SIGTERM: client connections closed per second (in batches every 100 ms), so clients reconnect elsewhere without a stampede.' }),
 };
 
+/** Read by whoever checks passwords (db_proxy; standalone). */
+export const passwordCheckSpec = {
+  PASSWORD_CHECK_CACHE_TTL_S: int({
+    default: 86400,
+    min: 0,
+    max: 30 * 86400,
+    desc: 'How long a successful password check is remembered (in the shared cache: Redis in cluster mode), so reconnecting clients skip the slow scrypt check; a password change invalidates it at once. 0 = check every login.',
+  }),
+};
+
 export const dbProxySpec = {
   ...commonSpec,
   ...redisSpec,
   ...mysqlSpec,
   ...passwordSpec,
+  ...passwordCheckSpec,
   ADMIN_PORT: port({ default: 9103, desc: 'db_proxy admin HTTP port.' }),
   DB_PROXY_HOST: str({ default: '0.0.0.0', desc: 'Address db_proxy serves gRPC on.' }),
   DB_PROXY_PORT: port({ default: 10600, desc: 'db_proxy gRPC port.' }),
@@ -161,6 +172,7 @@ export const pushServerSpec = {
 export const standaloneSpec = {
   ...commonSpec,
   ...passwordSpec,
+  ...passwordCheckSpec,
   ADMIN_PORT: port({ default: 9100, desc: 'Standalone: admin HTTP port (health and metrics of every role).' }),
   TT_DATA_DIR: modeSpec.TT_DATA_DIR,
   LOGIN_HTTP_PORT: loginServerSpec.LOGIN_HTTP_PORT,

@@ -14,6 +14,8 @@ export interface DbProxyDeps {
   host: string;
   port: number;
   serverId: string;
+  /** PASSWORD_CHECK_CACHE_TTL_S. */
+  passwordCheckCacheTtlSeconds?: number;
 }
 
 export interface RunningDbProxy {
@@ -28,7 +30,7 @@ export async function startDbProxy(deps: DbProxyDeps): Promise<RunningDbProxy> {
   const registers = [deps.metricsRegistry];
   const calls = new Counter({ name: 'tt_db_proxy_calls_total', help: 'gRPC calls by method and status', labelNames: ['method', 'code'] as const, registers });
   const seconds = new Histogram({ name: 'tt_db_proxy_call_seconds', help: 'gRPC call duration', labelNames: ['method'] as const, buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1], registers });
-  const handlers = createDbProxyHandlers(deps.store, deps.cache, deps.serverId) as unknown as PromiseHandlers;
+  const handlers = createDbProxyHandlers(deps.store, deps.cache, deps.serverId, { passwordCheckCacheTtlSeconds: deps.passwordCheckCacheTtlSeconds }) as unknown as PromiseHandlers;
   const options: RpcServerOptions = {
     mapError: mapStorageError,
     onError: (method, err) => deps.log.error({ method, err }, 'db_proxy call failed'),

@@ -27,7 +27,7 @@ const requireSession = (sessionType: number | null | undefined, sessionId: numbe
  * return its answer. Callers (msg_server) have already put the logged-in
  * identity into user_id/from_user_id.
  */
-export function createDbProxyHandlers(store: Store, cache: Cache, serverId: string): DbProxyHandlers {
+export function createDbProxyHandlers(store: Store, cache: Cache, serverId: string, options: { passwordCheckCacheTtlSeconds?: number } = {}): DbProxyHandlers {
   const knownUsers = new KnownUsers(store);
   const saveOne = async (req: IM.Message.IIMMsgData): Promise<IM.DbProxy.ISavedMessage> => {
     if ((req.msgType ?? 0) >= 0x10) return saveGroupMessage(store, req);
@@ -35,7 +35,7 @@ export function createDbProxyHandlers(store: Store, cache: Cache, serverId: stri
     return { ack, recipientIds: [req.toSessionId ?? 0] };
   };
   return {
-    validateUser: async (req) => validateUser(store, cache, req.userName, req.password) as Promise<IM.Server.IMValidateRsp>,
+    validateUser: async (req) => validateUser(store, cache, req.userName, req.password, options.passwordCheckCacheTtlSeconds) as Promise<IM.Server.IMValidateRsp>,
     saveMessage: async (req) => (await saveOne(req)) as IM.DbProxy.SavedMessage,
     // Every message joins the same group commit; each succeeds or fails on its own.
     saveMessages: async (req) => {

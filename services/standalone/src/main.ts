@@ -31,7 +31,7 @@ runService(
     const bus = new MemoryBus({ onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
     onShutdown(() => bus.close());
 
-    const dbProxy = await startDbProxy({ store, cache, log: log.child({ role: 'db_proxy' }), metricsRegistry, host: '127.0.0.1', port: cfg.DB_PROXY_PORT, serverId: 'standalone' });
+    const dbProxy = await startDbProxy({ store, cache, log: log.child({ role: 'db_proxy' }), metricsRegistry, host: '127.0.0.1', port: cfg.DB_PROXY_PORT, serverId: 'standalone', passwordCheckCacheTtlSeconds: cfg.PASSWORD_CHECK_CACHE_TTL_S });
     onShutdown(() => dbProxy.close());
     // The roles in this process call db_proxy directly: same handlers, no HTTP/2 hop.
     const db = dbProxy.localClient;

@@ -44,6 +44,16 @@ describe('db_proxy domain on a real (SQLite) store', () => {
     expect((await validateUser(store, cache, 'alice', md5('new'))).resultCode).toBe(0);
   });
 
+  it('remembers a successful check for PASSWORD_CHECK_CACHE_TTL_S, or not at all with 0', async () => {
+    const sets: number[] = [];
+    const recording = (inner: MemoryCache) => Object.assign(Object.create(inner) as MemoryCache, { set: (k: string, v: string, ttl?: number) => (sets.push(ttl ?? -1), inner.set(k, v, ttl)) });
+    await validateUser(store, recording(new MemoryCache()), 'bob', md5('pw'), 3600);
+    expect(sets).toEqual([3600]);
+    sets.length = 0;
+    expect((await validateUser(store, recording(new MemoryCache()), 'bob', md5('pw'), 0)).resultCode).toBe(0);
+    expect(sets).toEqual([]);
+  });
+
   it('stores single messages with consecutive ids and refuses unknown recipients', async () => {
     const users = new KnownUsers(store);
     expect((await saveSingleMessage(store, users, msg(alice, bob))).msgId).toBe(1);

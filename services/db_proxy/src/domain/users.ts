@@ -2,7 +2,7 @@ import type { IM } from '@tt/proto';
 import type { Cache } from '@tt/cache';
 import type { Store, User, VerifiedCredentials } from '@tt/storage';
 
-const AUTH_CACHE_TTL_SECONDS = 600;
+export const DEFAULT_CHECK_CACHE_TTL_SECONDS = 86400;
 
 export function toUserInfo(user: User): IM.BaseDefine.IUserInfo {
   return {
@@ -24,11 +24,18 @@ export function toUserInfo(user: User): IM.BaseDefine.IUserInfo {
  * Checks a login. The slow KDF runs once per (stored hash, password) pair;
  * after that the shared cache answers (see UserRepository.authenticate).
  */
-export async function validateUser(store: Store, cache: Cache, userName: string, passwordMd5: string): Promise<IM.Server.IIMValidateRsp> {
-  const verified: VerifiedCredentials = {
-    isVerified: async (key) => (await cache.get(`auth:${key}`)) === '1',
-    markVerified: (key) => cache.set(`auth:${key}`, '1', AUTH_CACHE_TTL_SECONDS),
-  };
+/**
+ * @param checkCacheTtlSeconds how long a successful check is remembered in
+ * the shared cache (0: never), so reconnect storms skip the slow KDF.
+ */
+export async function validateUser(store: Store, cache: Cache, userName: string, passwordMd5: string, checkCacheTtlSeconds = DEFAULT_CHECK_CACHE_TTL_SECONDS): Promise<IM.Server.IIMValidateRsp> {
+  const verified: VerifiedCredentials | undefined =
+    checkCacheTtlSeconds > 0
+      ? {
+          isVerified: async (key) => (await cache.get(`auth:${key}`)) === '1',
+          markVerified: (key) => cache.set(`auth:${key}`, '1', checkCacheTtlSeconds),
+        }
+      : undefined;
   const user = userName ? await store.users.authenticate(userName, passwordMd5, verified) : null;
   if (!user) return { userName, resultCode: 1, resultString: 'user name or password is wrong' };
   return { userName, resultCode: 0, resultString: '', userInfo: toUserInfo(user) };
