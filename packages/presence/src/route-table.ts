@@ -27,8 +27,8 @@ export type PresenceApplyResult = 'applied' | 'stale' | 'gap';
  */
 export class RouteTable {
   private readonly servers = new Map<string, ServerState>();
-  /** userId -> serverId -> number of that user's connections there. */
-  private readonly byUser = new Map<number, Map<string, number>>();
+  /** userId -> serverId -> that user's connections there (so a user's look-ups never scan a server). */
+  private readonly byUser = new Map<number, Map<string, RoutedConnection[]>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -106,11 +106,7 @@ export class RouteTable {
     const servers = this.byUser.get(userId);
     if (!servers) return [];
     const out: Array<RoutedConnection & { serverId: string }> = [];
-    for (const serverId of servers.keys()) {
-      for (const conn of this.servers.get(serverId)?.conns.values() ?? []) {
-        if (conn.userId === userId) out.push({ ...conn, serverId });
-      }
-    }
+    for (const [serverId, conns] of servers) for (const conn of conns) out.push({ ...conn, serverId });
     return out;
   }
 
@@ -122,9 +118,8 @@ export class RouteTable {
     const servers = this.byUser.get(userId);
     if (!servers) return USER_STATUS_OFFLINE;
     let leave = false;
-    for (const serverId of servers.keys()) {
-      for (const conn of this.servers.get(serverId)?.conns.values() ?? []) {
-        if (conn.userId !== userId) continue;
+    for (const conns of servers.values()) {
+      for (const conn of conns) {
         if (conn.status !== USER_STATUS_LEAVE) return USER_STATUS_ONLINE;
         leave = true;
       }
@@ -162,10 +157,13 @@ export class RouteTable {
 
   private addConn(serverId: string, state: ServerState, conn: RoutedConnection): void {
     if (state.conns.has(conn.connId)) this.removeConn(serverId, state, conn.connId);
-    state.conns.set(conn.connId, { ...conn });
+    const stored = { ...conn };
+    state.conns.set(conn.connId, stored);
     let servers = this.byUser.get(conn.userId);
     if (!servers) this.byUser.set(conn.userId, (servers = new Map()));
-    servers.set(serverId, (servers.get(serverId) ?? 0) + 1);
+    const list = servers.get(serverId);
+    if (list) list.push(stored);
+    else servers.set(serverId, [stored]);
   }
 
   private removeConn(serverId: string, state: ServerState, connId: number): void {
@@ -173,10 +171,11 @@ export class RouteTable {
     if (!conn) return;
     state.conns.delete(connId);
     const servers = this.byUser.get(conn.userId);
-    if (!servers) return;
-    const left = (servers.get(serverId) ?? 1) - 1;
-    if (left > 0) servers.set(serverId, left);
-    else servers.delete(serverId);
+    const list = servers?.get(serverId);
+    if (!servers || !list) return;
+    const i = list.indexOf(conn);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) servers.delete(serverId);
     if (servers.size === 0) this.byUser.delete(conn.userId);
   }
 }

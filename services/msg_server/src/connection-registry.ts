@@ -4,6 +4,8 @@ import type { ClientConnection } from './connection';
 export class ConnectionRegistry {
   private readonly all = new Map<number, ClientConnection>();
   private readonly byUser = new Map<number, Set<ClientConnection>>();
+  /** Kept as a count: it is read on every login and close. */
+  private loggedInConnections = 0;
 
   add(conn: ClientConnection): void {
     this.all.set(conn.id, conn);
@@ -13,6 +15,7 @@ export class ConnectionRegistry {
   bindUser(conn: ClientConnection): void {
     let set = this.byUser.get(conn.userId);
     if (!set) this.byUser.set(conn.userId, (set = new Set()));
+    if (!set.has(conn)) this.loggedInConnections += 1;
     set.add(conn);
   }
 
@@ -20,7 +23,7 @@ export class ConnectionRegistry {
     this.all.delete(conn.id);
     const set = this.byUser.get(conn.userId);
     if (set) {
-      set.delete(conn);
+      if (set.delete(conn)) this.loggedInConnections -= 1;
       if (set.size === 0) this.byUser.delete(conn.userId);
     }
   }
@@ -38,9 +41,7 @@ export class ConnectionRegistry {
   }
 
   get loggedInCount(): number {
-    let n = 0;
-    for (const set of this.byUser.values()) n += set.size;
-    return n;
+    return this.loggedInConnections;
   }
 
   values(): IterableIterator<ClientConnection> {
