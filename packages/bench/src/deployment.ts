@@ -93,8 +93,14 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what:
   }
 }
 
-function startRole(role: string, script: string, env: NodeJS.ProcessEnv, adminPort: number): RoleProcess {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Node flags that make a role write a CPU profile named after it into dir when it exits. */
+function profileArgs(dir: string | undefined, name: string): string[] {
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+}
+
+function startRole(role: string, script: string, env: NodeJS.ProcessEnv, adminPort: number, cpuProfDir?: string): RoleProcess {
+  const args = [...profileArgs(cpuProfDir, role), path.join(REPO_ROOT, script)];
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const tail: string[] = [];
   const keep = (chunk: Buffer) => {
     tail.push(chunk.toString());
@@ -172,6 +178,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Keep the data directory / database after stop. */
   keep?: boolean;
+  /** Every started process writes a CPU profile (`node --cpu-prof`) here when it stops. */
+  cpuProfDir?: string;
   log?: (line: string) => void;
 }
 
@@ -194,7 +202,7 @@ export async function startStandalone(opts: StartOptions = {}): Promise<Deployme
     ADMIN_HOST: '127.0.0.1',
     TT_SUBJECT_PREFIX: `ttbench${randomBytes(4).toString('hex')}`,
   };
-  const proc = startRole('standalone', 'services/standalone/dist/main.js', env, adminPort);
+  const proc = startRole('standalone', 'services/standalone/dist/main.js', env, adminPort, opts.cpuProfDir);
   track(proc);
   const d: Deployment = {
     mode: 'standalone',
@@ -229,24 +237,24 @@ export async function startCluster(opts: StartOptions = {}): Promise<Deployment>
     processes.push(p);
     return p;
   };
-  add(startRole('db_proxy', 'services/db_proxy/dist/main.js', { ...common, DB_PROXY_HOST: '127.0.0.1', DB_PROXY_PORT: String(dbPort), ADMIN_PORT: String(dbAdmin) }, dbAdmin));
-  add(startRole('route_server', 'services/route_server/dist/main.js', { ...common, ADMIN_PORT: String(routeAdmin) }, routeAdmin));
-  add(startRole('login_server', 'services/login_server/dist/main.js', { ...common, LOGIN_HTTP_HOST: '127.0.0.1', LOGIN_HTTP_PORT: String(loginPort), ADMIN_PORT: String(loginAdmin) }, loginAdmin));
+  add(startRole('db_proxy', 'services/db_proxy/dist/main.js', { ...common, DB_PROXY_HOST: '127.0.0.1', DB_PROXY_PORT: String(dbPort), ADMIN_PORT: String(dbAdmin) }, dbAdmin, opts.cpuProfDir));
+  add(startRole('route_server', 'services/route_server/dist/main.js', { ...common, ADMIN_PORT: String(routeAdmin) }, routeAdmin, opts.cpuProfDir));
+  add(startRole('login_server', 'services/login_server/dist/main.js', { ...common, LOGIN_HTTP_HOST: '127.0.0.1', LOGIN_HTTP_PORT: String(loginPort), ADMIN_PORT: String(loginAdmin) }, loginAdmin, opts.cpuProfDir));
   // Every role runs, as in production: msg_server queues a push job per message for recipients without a phone online.
-  add(startRole('push_server', 'services/push_server/dist/main.js', { ...common, DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, ADMIN_PORT: String(pushAdmin) }, pushAdmin));
+  add(startRole('push_server', 'services/push_server/dist/main.js', { ...common, DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, ADMIN_PORT: String(pushAdmin) }, pushAdmin, opts.cpuProfDir));
   const msgAdmins: string[] = [];
   for (let i = 0; i < count; i++) {
     const port = ports[6 + 2 * i];
     const admin = ports[7 + 2 * i];
     const p = add(
       startRole(
-        'msg_server',
+        `msg_server-${i + 1}`,
         'services/msg_server/dist/main.js',
         { ...common, MSG_SERVER_HOST: '127.0.0.1', MSG_SERVER_PORT: String(port), MSG_SERVER_ID: `bench-ms${i + 1}`, DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, ADMIN_PORT: String(admin) },
         admin,
+        opts.cpuProfDir,
       ),
     );
-    p.role = `msg_server-${i + 1}`;
     msgAdmins.push(p.adminUrl);
   }
   const storeEnv: NodeJS.ProcessEnv = { TT_MODE: 'cluster', MYSQL_DATABASE: database };

@@ -28,6 +28,8 @@ target (one of)
   --msg-servers K              with --start cluster: K msg_servers (default 1)
   --server-env KEY=VALUE       extra setting for started processes (repeatable)
   --keep                       keep the started deployment's data dir / database
+  --cpu-prof                   started processes write CPU profiles (node --cpu-prof) to
+                               <out>/<name>.cpuprof/, summarised there in summary.md
   --login-url URL              a running deployment's login_server, e.g. http://127.0.0.1:8080;
                                users go to the store TT_MODE/TT_DATA_DIR/MYSQL_* point at (as ttctl)
   --admin-url URL[,URL]        msg_server admin endpoint(s) to read /metrics from (standalone 9100,
@@ -74,6 +76,7 @@ export interface CommonOptions {
   msgServers: number;
   serverEnv: Record<string, string>;
   keep: boolean;
+  cpuProf: boolean;
   loginUrl?: string;
   adminUrls: string[];
   msgServer?: { host: string; port: number };
@@ -187,6 +190,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         'msg-servers': { type: 'string' },
         'server-env': { type: 'string', multiple: true },
         keep: { type: 'boolean' },
+        'cpu-prof': { type: 'boolean' },
         'login-url': { type: 'string' },
         'admin-url': { type: 'string', multiple: true },
         'msg-server': { type: 'string' },
@@ -260,6 +264,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     serverEnv[kv.slice(0, i)] = kv.slice(i + 1);
   }
   if (values['server-env'] && !values.start) throw new UsageError('--server-env only applies with --start');
+  if (values['cpu-prof'] && !values.start) throw new UsageError('--cpu-prof only applies with --start');
   const usersVia = (values['users-via'] ?? 'store') as 'store' | 'ttctl';
   if (usersVia !== 'store' && usersVia !== 'ttctl') throw new UsageError('--users-via must be store or ttctl');
   const scryptN = num(v, 'scrypt-n', 1024, 1024, 1048576);
@@ -278,6 +283,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     msgServers: num(v, 'msg-servers', 1, 1, 64),
     serverEnv,
     keep: values.keep ?? false,
+    cpuProf: values['cpu-prof'] ?? false,
     loginUrl: values['login-url']?.replace(/\/+$/, ''),
     adminUrls,
     msgServer,

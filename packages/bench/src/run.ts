@@ -3,6 +3,8 @@
 // deployment it started is stopped and every connection closed, whatever
 // happens.
 import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { summarizeProfileDir } from './cpu-profile';
 import { RunContext, type ScenarioResult } from './context';
 import { externalDeployment, startCluster, startStandalone, type Deployment } from './deployment';
 import { GeneratorMonitor, ServerSampler } from './metrics';
@@ -55,6 +57,9 @@ export async function runBench(argv: string[], ro: RunBenchOptions = {}): Promis
   }
   const sourceIps = c.sourceIps ?? defaultSourceIps(needed);
   const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  const stem = c.name ?? `${c.scenario}-${c.start ?? 'external'}-${stamp}`;
+  const cpuProfDir = c.cpuProf ? path.join(c.outDir, `${stem}.cpuprof`) : undefined;
   const machine = machineFacts();
 
   let deployment: Deployment | undefined;
@@ -71,7 +76,7 @@ export async function runBench(argv: string[], ro: RunBenchOptions = {}): Promis
   const work = async (): Promise<RunOutcome> => {
     if (c.start) {
       say(`starting a ${c.start} deployment${c.start === 'cluster' ? ` with ${c.msgServers} msg_server(s)` : ''}`);
-      const startOpts = { msgServers: c.msgServers, env: { PASSWORD_SCRYPT_N: String(c.scryptN), ...c.serverEnv }, keep: c.keep, log: say };
+      const startOpts = { msgServers: c.msgServers, env: { PASSWORD_SCRYPT_N: String(c.scryptN), ...c.serverEnv }, keep: c.keep, cpuProfDir, log: say };
       deployment = c.start === 'standalone' ? await startStandalone(startOpts) : await startCluster(startOpts);
       say(`deployment ready: login_server ${deployment.loginUrl}, metrics ${deployment.adminUrls.join(', ')}`);
     } else {
@@ -133,8 +138,6 @@ export async function runBench(argv: string[], ro: RunBenchOptions = {}): Promis
       generator: { ...generator.finish(), sourceAddresses: sourceIps.length, loginServerAsks: ctx.loginServerAsks, connections: ctx.stats.toJSON() },
       warnings: ctx.warnings,
     };
-    const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-    const stem = c.name ?? `${c.scenario}-${deployment.mode}-${stamp}`;
     const files = writeResults(result, c.outDir, stem);
     return { result, files, exitCode: scenario.checks.passed ? 0 : 1 };
   };
@@ -148,6 +151,10 @@ export async function runBench(argv: string[], ro: RunBenchOptions = {}): Promis
     if (deployment) {
       say('stopping the deployment');
       await (deployment as Deployment).stop().catch((err: Error) => log(`stopping the deployment failed: ${err.message}`));
+    }
+    if (cpuProfDir) {
+      const summary = summarizeProfileDir(cpuProfDir);
+      say(summary ? `CPU profiles: ${cpuProfDir} (summary: ${summary})` : `no CPU profiles were written to ${cpuProfDir}`);
     }
   }
 }

@@ -1,1 +1,2 @@
 export { encodePdu, decodePdu, FrameDecoder, FrameError, PDU_HEADER_LENGTH, PDU_VERSION, DEFAULT_MAX_FRAME_BYTES, type Pdu } from './pdu';
+export { writeThisTick } from './tick-writer';

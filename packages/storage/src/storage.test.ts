@@ -856,9 +856,9 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
 });
 
 describe('backend specifics', () => {
-  test('sqlite: using the database object inside its own transaction fails fast instead of deadlocking', async () => {
+  test('sqlite: using the database object inside its own transaction fails fast instead of deadlocking (check on)', async () => {
     const b = sqliteBackend();
-    const s = await openStore(b.fresh(), { scrypt: FAST_SCRYPT });
+    const s = await openStore({ ...b.fresh(), detectReentry: true } as StoreConfig, { scrypt: FAST_SCRYPT });
     try {
       const err = await s.db.transaction(() => s.db.query('SELECT 1')).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'INTERNAL' });

@@ -1,5 +1,5 @@
 import type * as net from 'node:net';
-import { encodePdu, FrameDecoder, FrameError, type Pdu } from '@tt/codec';
+import { encodePdu, FrameDecoder, FrameError, writeThisTick, type Pdu } from '@tt/codec';
 
 export interface EncodableType {
   encode(message: any): { finish(): Uint8Array };
@@ -14,14 +14,6 @@ export interface ConnectionIdentity {
 
 const MAX_PENDING_WRITE_BYTES = 8 * 1024 * 1024;
 
-/** Connections written to in this tick; one nextTick sends all their writes. */
-let corkedThisTick: ClientConnection[] = [];
-function uncorkAll(): void {
-  const list = corkedThisTick;
-  corkedThisTick = [];
-  for (const conn of list) conn.flushWrites();
-}
-
 /**
  * One client TCP connection: framing in, PDUs out, and the little state a
  * TeamTalk connection has. It knows nothing about commands.
@@ -33,7 +25,6 @@ export class ClientConnection {
   lastReceivedAt = Date.now();
   lastSentAt = Date.now();
   closed = false;
-  private corked = false;
   /** Set by stopReading(): further input is ignored (drain). */
   private reading = true;
   private readonly decoder: FrameDecoder;
@@ -75,26 +66,12 @@ export class ClientConnection {
       this.close();
       return;
     }
-    // Writes of one tick leave in one writev (a fan-out often sends a client
-    // several PDUs at once): one system call instead of one per PDU.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      corkedThisTick.push(this);
-      if (corkedThisTick.length === 1) process.nextTick(uncorkAll);
-    }
-    this.socket.write(pdu);
+    writeThisTick(this.socket, pdu);
     this.lastSentAt = Date.now();
   }
 
   send(commandId: number, type: EncodableType, message: object, seqNum = 0): void {
     this.write(encodePdu(commandId >> 8, commandId, seqNum, type.encode(message).finish()));
-  }
-
-  /** @internal Sends what this tick's writes corked. */
-  flushWrites(): void {
-    this.corked = false;
-    this.socket.uncork();
   }
 
   /** Sends what is buffered, then closes. */
