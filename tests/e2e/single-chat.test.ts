@@ -99,6 +99,20 @@ describe.each<Mode>(MODES)('single chat (%s mode)', (mode) => {
     expect(acks.map((x) => x.msgId).sort((p, q) => p - q)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
   });
 
+  it('a burst sent without waiting for acks is stored, acknowledged and delivered in the order it was sent', async () => {
+    const [a, b] = [await newUser(), await newUser()];
+    const ca = await loggedIn(a, 0);
+    const cb = await loggedIn(b, 1);
+    // 20: the default per-user rate limit's burst.
+    const texts = Array.from({ length: 20 }, (_, i) => `burst ${i}`);
+    const acks = await Promise.all(texts.map((t) => ca.sendText(b.id, t)));
+    expect(acks.map((x) => x.msgId)).toEqual(texts.map((_, i) => i + 1));
+    await waitForCount(cb, MessageCmdID.CID_MSG_DATA, texts.length);
+    const got = cb.received.filter((p) => p.commandId === MessageCmdID.CID_MSG_DATA).map((p) => p.message as IM.Message.IMMsgData);
+    expect(got.map((m) => m.msgId)).toEqual(texts.map((_, i) => i + 1));
+    expect(got.map((m) => decryptContent(m.msgData))).toEqual(texts);
+  });
+
   it('offline messages: B logs in later, sees unread counts, pulls history, and a read ack clears unread on every device', async () => {
     const [a, b] = [await newUser(), await newUser()];
     const ca = await loggedIn(a, 0);

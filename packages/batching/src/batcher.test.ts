@@ -29,6 +29,34 @@ describe('Batcher', () => {
     expect(batches).toEqual([[1, 2, 3]]);
   });
 
+  it('with weights, a batch stops before it would weigh more than maxWeight; a heavy item still goes alone', async () => {
+    const batches: number[][] = [];
+    const gc = new Batcher<number, number>(async (items) => (batches.push(items), items), { lanes: 1, maxBatch: 100, maxWeight: 10, weigh: (n) => n });
+    await Promise.all([4, 5, 2, 30, 1].map((i) => gc.submit(i)));
+    expect(batches).toEqual([[4, 5], [2], [30], [1]]);
+  });
+
+  it('pinned lanes: one key’s items complete in submission order even when another lane is faster', async () => {
+    // Items are [key, n]; lane 0 is slow, lane 1 fast.
+    const completed: string[] = [];
+    const gc = new Batcher<[number, number], void>(
+      async (items) => {
+        await new Promise((r) => setTimeout(r, items[0][0] === 0 ? 30 : 1));
+        for (const [k, n] of items) completed.push(`${k}:${n}`);
+        return items.map(() => undefined);
+      },
+      { lanes: 2, maxBatch: 2, laneOf: ([k]) => k },
+    );
+    const all: Array<Promise<void>> = [];
+    for (let n = 1; n <= 5; n++) for (const k of [0, 1]) all.push(gc.submit([k, n]));
+    await Promise.all(all);
+    const of = (k: number) => completed.filter((c) => c.startsWith(`${k}:`));
+    expect(of(0)).toEqual(['0:1', '0:2', '0:3', '0:4', '0:5']);
+    expect(of(1)).toEqual(['1:1', '1:2', '1:3', '1:4', '1:5']);
+    // The fast lane did not wait for the slow one.
+    expect(completed.indexOf('1:5')).toBeLessThan(completed.indexOf('0:1'));
+  });
+
   it('a failing item fails alone; its neighbours are written', async () => {
     const gc = new Batcher<number, number>(
       async (items) => {

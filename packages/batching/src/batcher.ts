@@ -1,7 +1,18 @@
-export interface BatcherOptions {
+export interface BatcherOptions<T = unknown> {
   /** Batches in flight at the same time (1 for SQLite's single writer). */
   lanes: number;
   maxBatch: number;
+  /**
+   * Pins every item to a lane (e.g. by sender). A pinned lane has one batch in
+   * flight at a time, so items of one key complete in the order they were
+   * submitted, while different keys still go in parallel. Without it any free
+   * lane takes the oldest pending items.
+   */
+  laneOf?: (item: T) => number;
+  /** With weigh: a batch stops before its items weigh more than this (a single item always goes). */
+  maxWeight?: number;
+  /** An item's weight for maxWeight, e.g. its size in bytes. */
+  weigh?: (item: T) => number;
   /**
    * When a whole batch fails, try each item on its own, so one bad item does
    * not fail its neighbours (for all-or-nothing batches such as a transaction).
@@ -9,6 +20,12 @@ export interface BatcherOptions {
   retryAloneOnFailure?: boolean;
   /** Told the size of every batch (metrics). */
   onBatch?: (size: number) => void;
+}
+
+interface Pending<T, R> {
+  item: T;
+  resolve: (r: R) => void;
+  reject: (e: unknown) => void;
 }
 
 /**
@@ -19,19 +36,27 @@ export interface BatcherOptions {
  * no load an item starts on the next turn of the event loop.
  */
 export class Batcher<T, R> {
-  private readonly pending: Array<{ item: T; resolve: (r: R) => void; reject: (e: unknown) => void }> = [];
+  /** One queue shared by every lane, or one per lane when items are pinned (laneOf). */
+  private readonly queues: Array<Array<Pending<T, R>>>;
+  private readonly laneBusy: boolean[];
   private active = 0;
   private scheduled = false;
 
   constructor(
     /** Handles a batch; returns one result per item, in order. */
     private readonly commit: (items: T[]) => Promise<R[]>,
-    private readonly options: BatcherOptions,
-  ) {}
+    private readonly options: BatcherOptions<T>,
+  ) {
+    const queues = options.laneOf ? options.lanes : 1;
+    this.queues = Array.from({ length: queues }, () => []);
+    this.laneBusy = new Array<boolean>(queues).fill(false);
+  }
 
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.pending.push({ item, resolve, reject });
+      const { laneOf } = this.options;
+      const queue = laneOf ? this.queues[Math.abs(Math.trunc(laneOf(item))) % this.queues.length] : this.queues[0];
+      queue.push({ item, resolve, reject });
       // Start on the next turn of the event loop, not now: items that arrive
       // in the same I/O phase then share the batch. This matters when the
       // handler is synchronous (SQLite), as the first item would otherwise be
@@ -47,8 +72,13 @@ export class Batcher<T, R> {
   }
 
   private pump(): void {
-    while (this.active < this.options.lanes && this.pending.length > 0) {
-      const batch = this.pending.splice(0, this.options.maxBatch);
+    if (this.options.laneOf) {
+      for (let lane = 0; lane < this.queues.length; lane++) this.pumpPinned(lane);
+      return;
+    }
+    const pending = this.queues[0];
+    while (this.active < this.options.lanes && pending.length > 0) {
+      const batch = pending.splice(0, this.batchLength(pending));
       this.active += 1;
       void this.run(batch).finally(() => {
         this.active -= 1;
@@ -57,7 +87,33 @@ export class Batcher<T, R> {
     }
   }
 
-  private async run(batch: Batcher<T, R>['pending']): Promise<void> {
+  private pumpPinned(lane: number): void {
+    const pending = this.queues[lane];
+    if (this.laneBusy[lane] || pending.length === 0) return;
+    this.laneBusy[lane] = true;
+    const batch = pending.splice(0, this.batchLength(pending));
+    void this.run(batch).finally(() => {
+      this.laneBusy[lane] = false;
+      this.pumpPinned(lane);
+    });
+  }
+
+  /** How many pending items the next batch takes: up to maxBatch, and up to maxWeight if items are weighed. */
+  private batchLength(pending: Array<Pending<T, R>>): number {
+    const { maxBatch, maxWeight, weigh } = this.options;
+    const limit = Math.min(maxBatch, pending.length);
+    if (!weigh || maxWeight === undefined) return limit;
+    let weight = weigh(pending[0].item);
+    let n = 1;
+    while (n < limit) {
+      weight += weigh(pending[n].item);
+      if (weight > maxWeight) break;
+      n += 1;
+    }
+    return n;
+  }
+
+  private async run(batch: Array<Pending<T, R>>): Promise<void> {
     this.options.onBatch?.(batch.length);
     try {
       const results = await this.commit(batch.map((b) => b.item));

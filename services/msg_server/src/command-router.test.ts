@@ -87,6 +87,34 @@ describe('CommandRouter', () => {
     expect(order).toEqual([1, 2, 3]);
   });
 
+  it('pipelined requests start one after another without waiting for each other to finish; the next other request waits for them all', async () => {
+    const { ev } = recorder();
+    const log: string[] = [];
+    const router = new CommandRouter(ev)
+      .on(
+        MessageCmdID.CID_MSG_UNREAD_CNT_REQUEST,
+        'msg',
+        IM.Message.IMUnreadMsgCntReq,
+        async (_ctx, req) => {
+          log.push(`start ${req.userId}`);
+          await new Promise((r) => setTimeout(r, 40 - 10 * req.userId));
+          log.push(`end ${req.userId}`);
+        },
+        { pipelined: true },
+      )
+      .on(MessageCmdID.CID_MSG_TIME_REQUEST, 'time', IM.Message.IMClientTimeReq, () => {
+        log.push('time');
+      });
+    const { conn } = fakeConn(true);
+    for (const userId of [1, 2, 3]) router.dispatch(conn, pdu(MessageCmdID.CID_MSG_UNREAD_CNT_REQUEST, IM.Message.IMUnreadMsgCntReq.encode({ userId }).finish()));
+    router.dispatch(conn, pdu(MessageCmdID.CID_MSG_TIME_REQUEST, new Uint8Array()));
+    router.dispatch(conn, pdu(MessageCmdID.CID_MSG_UNREAD_CNT_REQUEST, IM.Message.IMUnreadMsgCntReq.encode({ userId: 4 }).finish()));
+    await router.idle(conn);
+    // 1, 2, 3 overlap (they start in order, the shorter later ones end first); time waits for all
+    // three, and 4 (pipelined, but after time) waits for time.
+    expect(log).toEqual(['start 1', 'start 2', 'start 3', 'end 3', 'end 2', 'end 1', 'time', 'start 4', 'end 4']);
+  });
+
   it('a failing handler is reported and does not stop the next request', async () => {
     const { ev, events } = recorder();
     let calls = 0;

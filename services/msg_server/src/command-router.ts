@@ -18,6 +18,12 @@ interface Route {
   beforeLogin: boolean;
   /** Answered at once, outside the connection's queue (heartbeat). */
   immediate: boolean;
+  /**
+   * May start once the connection's earlier requests have started, when they
+   * are pipelined too (otherwise once they are done). For a handler that
+   * hands its work on in order before its first await (message saves).
+   */
+  pipelined: boolean;
 }
 
 export interface RouterEvents {
@@ -31,19 +37,38 @@ export interface RouterEvents {
 
 const MAX_QUEUED_REQUESTS = 256;
 
+interface ConnectionQueue {
+  /** Settles when every request queued so far is done. */
+  done: Promise<void>;
+  /** Settles when a pipelined request may start: earlier pipelined ones started, every other earlier one done. */
+  startable: Promise<void>;
+  length: number;
+}
+
 /**
  * Dispatches PDUs by command id (the original ignores service_id on receipt,
  * and so do we). Requests of one connection run one after another, in the
  * order they arrived, so responses and deliveries keep the client's order.
+ * Consecutive pipelined requests (messages) overlap: each starts when the one
+ * before it has started, so a client's burst of messages is stored in one
+ * batch instead of one round trip each; the next other request waits for
+ * all of them.
  */
 export class CommandRouter {
   private readonly routes = new Map<number, Route>();
-  private readonly queues = new WeakMap<ClientConnection, { tail: Promise<void>; length: number }>();
+  private readonly queues = new WeakMap<ClientConnection, ConnectionQueue>();
 
   constructor(private readonly events: RouterEvents) {}
 
-  on<T>(commandId: number, name: string, decoder: Decoder<T>, handler: Handler<T>, opts: { beforeLogin?: boolean; immediate?: boolean } = {}): this {
-    this.routes.set(commandId, { name, decoder, handler: handler as Handler<unknown>, beforeLogin: opts.beforeLogin ?? false, immediate: opts.immediate ?? false });
+  on<T>(commandId: number, name: string, decoder: Decoder<T>, handler: Handler<T>, opts: { beforeLogin?: boolean; immediate?: boolean; pipelined?: boolean } = {}): this {
+    this.routes.set(commandId, {
+      name,
+      decoder,
+      handler: handler as Handler<unknown>,
+      beforeLogin: opts.beforeLogin ?? false,
+      immediate: opts.immediate ?? false,
+      pipelined: opts.pipelined ?? false,
+    });
     return this;
   }
 
@@ -67,19 +92,35 @@ export class CommandRouter {
       return;
     }
     let queue = this.queues.get(conn);
-    if (!queue) this.queues.set(conn, (queue = { tail: Promise.resolve(), length: 0 }));
+    if (!queue) this.queues.set(conn, (queue = { done: Promise.resolve(), startable: Promise.resolve(), length: 0 }));
     if (queue.length >= MAX_QUEUED_REQUESTS) return this.events.queueFull(conn, pdu.commandId);
     queue.length += 1;
     const q = queue;
-    q.tail = q.tail.then(async () => {
-      if (!conn.closed) await this.run(route, ctx, request, pdu.commandId);
+    const start = () => (conn.closed ? Promise.resolve() : this.run(route, ctx, request, pdu.commandId));
+    if (!route.pipelined) {
+      q.done = q.done.then(async () => {
+        await start();
+        q.length -= 1;
+      });
+      q.startable = q.done;
+      return;
+    }
+    let started!: () => void;
+    const startedPromise = new Promise<void>((resolve) => (started = resolve));
+    const finished = q.startable.then(async () => {
+      // run() executes the handler synchronously up to its first await.
+      const running = start();
+      started();
+      await running;
       q.length -= 1;
     });
+    q.startable = startedPromise;
+    q.done = Promise.all([q.done, finished]).then(() => undefined);
   }
 
   /** Resolves once every request the connection has sent so far has been handled. */
   idle(conn: ClientConnection): Promise<void> {
-    return this.queues.get(conn)?.tail ?? Promise.resolve();
+    return this.queues.get(conn)?.done ?? Promise.resolve();
   }
 
   private async run(route: Route, ctx: CommandContext, request: unknown, commandId: number): Promise<void> {

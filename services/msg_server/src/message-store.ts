@@ -2,28 +2,47 @@ import { Batcher } from '@tt/batching';
 import type { DbProxyClient, IM } from '@tt/proto';
 import { RpcError } from '@tt/rpc';
 
-/** Messages larger than this are saved in a call of their own, so a batched call stays a few MB at most. */
-const BATCH_MAX_MESSAGE_BYTES = 64 * 1024;
+/** A batched call carries at most this much message data (db_proxy accepts 16 MB); a bigger message goes alone. */
+const BATCH_MAX_BYTES = 4 * 1024 * 1024;
+/** Calls to db_proxy in flight at once (one per lane). */
+const LANES = 4;
+const MAX_BATCH = 256;
+
+interface Save {
+  message: IM.Message.IIMMsgData;
+  orderKey: number;
+}
 
 /**
  * Stores messages through db_proxy. The saves of every connection of this
  * msg_server that are under way at the same moment travel in one
  * SaveMessages call (one round trip, one group commit), each still stored or
  * refused on its own; nothing is reported stored before db_proxy says so.
+ * Saves with the same order key (a sender's connection) share a lane, which
+ * has one call in flight at a time: they are stored, numbered and reported
+ * in the order they were made, even when the connection does not wait for
+ * one before making the next.
  */
 export class MessageStore {
-  private readonly batcher: Batcher<IM.Message.IIMMsgData, IM.DbProxy.ISavedMessage | RpcError>;
+  private readonly batcher: Batcher<Save, IM.DbProxy.ISavedMessage | RpcError>;
 
   constructor(
     private readonly db: DbProxyClient,
     options: { onBatch?: (size: number) => void } = {},
   ) {
-    this.batcher = new Batcher((messages) => this.saveBatch(messages), { lanes: 4, maxBatch: 64, onBatch: options.onBatch });
+    this.batcher = new Batcher((saves) => this.saveBatch(saves.map((s) => s.message)), {
+      lanes: LANES,
+      maxBatch: MAX_BATCH,
+      laneOf: (s) => s.orderKey,
+      maxWeight: BATCH_MAX_BYTES,
+      weigh: (s) => (s.message.msgData?.length ?? 0) + 64,
+      onBatch: options.onBatch,
+    });
   }
 
-  async save(message: IM.Message.IIMMsgData): Promise<IM.DbProxy.SavedMessage> {
-    if ((message.msgData?.length ?? 0) > BATCH_MAX_MESSAGE_BYTES) return this.db.saveMessage(message as IM.Message.IMMsgData);
-    const result = await this.batcher.submit(message);
+  /** Saves a message; the save is queued before this returns, behind earlier saves with the same orderKey. */
+  async save(message: IM.Message.IIMMsgData, orderKey: number): Promise<IM.DbProxy.SavedMessage> {
+    const result = await this.batcher.submit({ message, orderKey });
     if (result instanceof RpcError) throw result;
     return result as IM.DbProxy.SavedMessage;
   }

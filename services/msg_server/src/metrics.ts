@@ -14,7 +14,7 @@ export function createMsgServerMetrics(registry: Registry) {
     undelivered: new Counter({ name: 'tt_msg_server_realtime_delivery_failures_total', help: 'Deliveries route_server could not take (the messages stay stored)', registers }),
     pushJobs: new Counter({ name: 'tt_msg_server_push_jobs_total', help: 'Push jobs for push_server (messages with recipients whose phone was offline), by result: queued, failed', labelNames: ['result'] as const, registers }),
     statusNotifies: new Counter({ name: 'tt_msg_server_status_notifies_total', help: 'User status changes sent to PC clients (after coalescing)', registers }),
-    saveBatchSize: new Histogram({ name: 'tt_msg_server_save_batch_messages', help: 'Messages per call to db_proxy (saves of concurrent connections travel together)', buckets: [1, 2, 4, 8, 16, 32, 64], registers }),
+    saveBatchSize: new Histogram({ name: 'tt_msg_server_save_batch_messages', help: 'Messages per call to db_proxy (saves of concurrent connections travel together)', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers }),
     storeSeconds: new Histogram({ name: 'tt_msg_server_store_seconds', help: 'Time to store one message through db_proxy', buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
   };
 }

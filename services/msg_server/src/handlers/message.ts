@@ -12,6 +12,9 @@ export const MAX_MSG_LIST_COUNT = 100;
 export const MAX_MSG_ID_LIST = 100;
 
 export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerContext): void {
+  // Pipelined: a client's next message is taken while this one is being
+  // stored (a burst goes to db_proxy in one call); the store keeps one
+  // connection's messages, their ids and their acks in order.
   router.on(MessageCmdID.CID_MSG_DATA, 'msg_data', IM.Message.IMMsgData, async ({ conn, reply }, msg) => {
     const senderId = conn.userId;
     const rejection = rejectionOf(senderId, msg);
@@ -29,7 +32,7 @@ export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerCon
     const timer = ctx.metrics.storeSeconds.startTimer();
     let saved: IM.DbProxy.SavedMessage;
     try {
-      saved = await ctx.messages.save(outgoing);
+      saved = await ctx.messages.save(outgoing, conn.id);
     } catch (err) {
       // No ack: the client will resend; nothing was committed.
       ctx.metrics.messagesRejected.inc({ reason: 'store' });
@@ -45,7 +48,7 @@ export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerCon
     // To the peer (or every group member) and to the sender's other devices.
     const delivered = IM.Message.IMMsgData.encode({ ...outgoing, msgId: saved.ack.msgId }).finish();
     await ctx.delivery.inOrder(conn, [...saved.recipientIds, senderId], encodePdu(3, MessageCmdID.CID_MSG_DATA, 0, delivered), conn.id);
-  });
+  }, { pipelined: true });
 
   // The receiving client's acknowledgement of a delivery; nothing to store.
   router.on(MessageCmdID.CID_MSG_DATA_ACK, 'msg_data_ack', IM.Message.IMMsgDataAck, () => {});
