@@ -22,11 +22,23 @@ export interface DeliveryOptions {
 const MAX_BACKLOG = 32;
 /** Largest DeliverBatch sent at once (NATS refuses messages over its max_payload, 1 MB by default). */
 const MAX_REQUEST_BYTES = 512 * 1024;
+/** DeliverBatch requests in flight at once (one per lane). */
+const LANES = 4;
 
+interface RouteRequest {
+  request: IM.Cluster.IDeliverRequest;
+  orderKey: number;
+}
+
+/**
+ * Gets a PDU to every connection of some users, wherever they are: this
+ * server's own connections directly, the others through route_server, which
+ * knows the msg_servers holding them and forwards to those only.
+ */
 export class Delivery {
-  private readonly chains = new WeakMap<object, { tail: Promise<void>; length: number }>();
+  private readonly backlog = new WeakMap<object, number>();
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly requests: Batcher<IM.Cluster.IDeliverRequest, undefined>;
+  private readonly requests: Batcher<RouteRequest, undefined>;
   private readonly requestTimeoutMs: number;
   private readonly retryForMs: number;
 
@@ -39,12 +51,20 @@ export class Delivery {
   ) {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 2000;
     this.retryForMs = options.retryForMs ?? 15_000;
+    // Requests with the same order key share a lane with one DeliverBatch in
+    // flight, so they reach route_server (any replica) in the order made.
     this.requests = new Batcher(
       async (batch) => {
-        await this.sendBatch(batch);
+        await this.sendWithRetry(batch.map((r) => r.request));
         return batch.map(() => undefined);
       },
-      { lanes: 4, maxBatch: 256 },
+      {
+        lanes: LANES,
+        maxBatch: 1024,
+        laneOf: (r) => r.orderKey,
+        maxWeight: MAX_REQUEST_BYTES,
+        weigh: (r) => (r.request.pdu?.length ?? 0) + 4 * (r.request.userIds?.length ?? 0) + 64,
+      },
     );
   }
 
@@ -67,34 +87,19 @@ export class Delivery {
   }
 
   /**
-   * Delivers to the users' connections everywhere, except the one given.
-   * Requests made at about the same moment travel to route_server together
-   * (one NATS request per batch instead of one per message).
+   * Delivers to the users' connections everywhere, except the one given:
+   * this server's at once, the others' through route_server. Requests made
+   * at about the same moment travel to route_server together (one NATS
+   * request per batch instead of one per message); requests with the same
+   * order key (by default the excepted connection: the one acting) arrive
+   * in the order they were made.
    */
-  async toUsers(userIds: number[], pdu: Buffer, exceptConnId?: number): Promise<void> {
+  async toUsers(userIds: number[], pdu: Buffer, exceptConnId?: number, orderKey = exceptConnId ?? 0): Promise<void> {
     this.deliverLocal(userIds, pdu, exceptConnId);
-    await this.requests.submit({ userIds, pdu, originServerId: this.options.serverId });
+    await this.requests.submit({ request: { userIds, pdu, originServerId: this.options.serverId }, orderKey });
   }
 
-  /** Sends a batch in requests of at most MAX_REQUEST_BYTES, retrying while no route_server answers. */
-  private async sendBatch(requests: IM.Cluster.IDeliverRequest[]): Promise<void> {
-    let chunk: IM.Cluster.IDeliverRequest[] = [];
-    let bytes = 0;
-    const sends: Array<Promise<void>> = [];
-    for (const r of requests) {
-      const size = (r.pdu?.length ?? 0) + 4 * (r.userIds?.length ?? 0) + 64;
-      if (chunk.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
-        sends.push(this.sendWithRetry(chunk));
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push(r);
-      bytes += size;
-    }
-    if (chunk.length > 0) sends.push(this.sendWithRetry(chunk));
-    await Promise.all(sends);
-  }
-
+  /** Sends one DeliverBatch, retrying while no route_server answers. */
   private async sendWithRetry(requests: IM.Cluster.IDeliverRequest[]): Promise<void> {
     const data = IM.Cluster.DeliverBatch.encode({ requests }).finish();
     const giveUpAt = Date.now() + this.retryForMs;
@@ -122,17 +127,15 @@ export class Delivery {
    * connection already has MAX_BACKLOG deliveries under way (back-pressure
    * while route_server is slow or away): then once this one is done.
    */
-  inOrder(sender: object, userIds: number[], pdu: Buffer, exceptConnId?: number): Promise<void> {
-    const chain = this.chains.get(sender) ?? { tail: Promise.resolve(), length: 0 };
-    this.chains.set(sender, chain);
-    chain.length += 1;
-    const done = chain.tail.then(() => this.toUsers(userIds, pdu, exceptConnId));
-    this.inFlight.add(done);
-    chain.tail = done.finally(() => {
-      chain.length -= 1;
+  inOrder(sender: { id: number }, userIds: number[], pdu: Buffer, exceptConnId?: number): Promise<void> {
+    const backlog = (this.backlog.get(sender) ?? 0) + 1;
+    this.backlog.set(sender, backlog);
+    const done = this.toUsers(userIds, pdu, exceptConnId, sender.id).finally(() => {
+      this.backlog.set(sender, (this.backlog.get(sender) ?? 1) - 1);
       this.inFlight.delete(done);
     });
-    return chain.length > MAX_BACKLOG ? done : Promise.resolve();
+    this.inFlight.add(done);
+    return backlog > MAX_BACKLOG ? done : Promise.resolve();
   }
 
   /** Resolves once every background delivery started so far is done (drain). */
