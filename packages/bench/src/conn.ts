@@ -99,11 +99,15 @@ export class BenchConnection {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       opts.stats.bytesIn += chunk.length;
+      // What handling one read sends back (acks of a burst of deliveries) leaves in one write.
+      socket.cork();
       try {
         this.decoder.push(chunk, (pdu) => this.onPdu(pdu));
       } catch {
         opts.stats.frameErrors += 1;
         socket.destroy();
+      } finally {
+        socket.uncork();
       }
     });
     socket.on('error', () => {

@@ -15,6 +15,17 @@ describe('RouteTable', () => {
     expect(Object.fromEntries(t.serversFor([7], 'ms1'))).toEqual({ ms2: [7] });
   });
 
+  it('tells whether a user has a connection of some kind anywhere', () => {
+    const t = table();
+    t.applyPresence('ms1', 1, conn(7, 1, 0x01), true);
+    t.applyPresence('ms2', 1, conn(7, 1, 0x11), true);
+    const mobile = (c: { clientType: number }) => (c.clientType & 0x10) !== 0;
+    expect(t.hasConnection(7, mobile)).toBe(true);
+    expect(t.hasConnection(8, mobile)).toBe(false);
+    t.applyPresence('ms2', 2, conn(7, 1, 0x11), false);
+    expect(t.hasConnection(7, mobile)).toBe(false);
+  });
+
   it('forgets a connection that went offline', () => {
     const t = table();
     t.applyPresence('ms1', 1, conn(7, 1), true);

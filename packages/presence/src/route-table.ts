@@ -102,6 +102,14 @@ export class RouteTable {
     return out;
   }
 
+  /** Whether the user has a connection that matches (anywhere), without building a list. */
+  hasConnection(userId: number, matches: (conn: RoutedConnection) => boolean): boolean {
+    const servers = this.byUser.get(userId);
+    if (!servers) return false;
+    for (const conns of servers.values()) for (const conn of conns) if (matches(conn)) return true;
+    return false;
+  }
+
   connectionsOf(userId: number): Array<RoutedConnection & { serverId: string }> {
     const servers = this.byUser.get(userId);
     if (!servers) return [];

@@ -10,6 +10,7 @@ export interface ClusterViewEvents {
 }
 
 const isPc = (clientType: number) => (clientType & 0x10) === 0;
+const isMobileConnection = (conn: RoutedConnection) => !isPc(conn.clientType);
 
 /**
  * This msg_server's view of every connection in the cluster, kept from the
@@ -53,6 +54,11 @@ export class ClusterView {
 
   statusOf(userId: number): number {
     return this.view.table.userStatus(userId);
+  }
+
+  /** Whether the user has a mobile client connected to any msg_server (no push needed then). */
+  hasMobileOnline(userId: number): boolean {
+    return this.view.table.hasConnection(userId, isMobileConnection);
   }
 
   connectionsOf(userId: number): Array<RoutedConnection & { serverId: string }> {

@@ -106,12 +106,19 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     metrics,
     cluster,
     kicker,
-    push: new PushJobProducer(deps.pushJobs, (userId) => cluster.connectionsOf(userId), metrics, log),
+    push: new PushJobProducer(deps.pushJobs, (userId) => cluster.hasMobileOnline(userId), metrics, log),
     log,
     nowSeconds: () => Math.floor(Date.now() / 1000),
     selfAddress: () => ({ ip1: config.advertiseIp, ip2: config.advertiseIp2 || config.advertiseIp, port: config.advertisePort || listenPort }),
   };
 
+  // One labelled child per command name (a few dozen), looked up once instead of hashing a labels object for every PDU.
+  const handledCounters = new Map<string, { inc(): void }>();
+  const handledCounter = (command: string) => {
+    let child = handledCounters.get(command);
+    if (!child) handledCounters.set(command, (child = metrics.pdusHandled.labels({ command })));
+    return child;
+  };
   const router = new CommandRouter({
     unknownCommand: (conn, cid) => {
       metrics.pdusDropped.inc({ reason: 'unknown_command' });
@@ -133,7 +140,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       metrics.pdusDropped.inc({ reason: 'handler_error' });
       log.error({ connId: conn.id, userId: conn.userId, commandId: cid, err }, 'request failed');
     },
-    handled: (command) => metrics.pdusHandled.inc({ command }),
+    handled: (command) => handledCounter(command).inc(),
   });
   registerLoginHandlers(router, ctx);
   registerMessageHandlers(router, ctx);

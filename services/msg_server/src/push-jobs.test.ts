@@ -21,7 +21,7 @@ test('queues one job per stored message for the recipients without a phone onlin
   await q.work(PUSH_QUEUES.message, (job) => void seen.push(IM.Cluster.PushJob.decode(job.data)), { retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1 } });
   const { registry, m } = metrics();
   const phones: Record<number, number> = { 3: ClientType.CLIENT_TYPE_ANDROID };
-  const p = new PushJobProducer(q, (id) => (phones[id] ? [{ clientType: phones[id] }] : []), m, log);
+  const p = new PushJobProducer(q, (id) => phones[id] !== undefined, m, log);
   p.messageStored({ ...stored, toSessionId: 50, msgType: MsgType.MSG_TYPE_GROUP_TEXT }, [1, 2, 3, 4]);
   p.messageStored({ ...stored, toSessionId: 50, msgType: MsgType.MSG_TYPE_GROUP_TEXT }, [1, 2, 3, 4]); // the same message again
   p.messageStored({ ...stored, toSessionId: 3, msgId: 10 }, [3]); // peer's phone online: nothing
@@ -33,13 +33,13 @@ test('queues one job per stored message for the recipients without a phone onlin
 
 test('a queue that refuses the job costs the message nothing: counted, never thrown', async () => {
   const { registry, m } = metrics();
-  const p = new PushJobProducer({ enqueue: () => Promise.reject(new Error('no stream')) }, () => [], m, log);
+  const p = new PushJobProducer({ enqueue: () => Promise.reject(new Error('no stream')) }, () => false, m, log);
   expect(() => p.messageStored(stored, [2])).not.toThrow();
   expect(() => p.messageStored(stored, [2])).not.toThrow();
   await tick();
   expect(await count(registry, 'failed')).toBe(2);
   // Without a queue (push off), nothing is even counted.
-  new PushJobProducer(undefined, () => [], m, log).messageStored(stored, [2]);
+  new PushJobProducer(undefined, () => false, m, log).messageStored(stored, [2]);
   await tick();
   expect(await count(registry, 'failed')).toBe(2);
 });
@@ -47,7 +47,7 @@ test('a queue that refuses the job costs the message nothing: counted, never thr
 test('no stream (UNAVAILABLE): further jobs are not even tried for a while', async () => {
   const { m } = metrics();
   let tries = 0;
-  const p = new PushJobProducer({ enqueue: () => (tries++, Promise.reject(new JobQueueError('UNAVAILABLE', 'no stream'))) }, () => [], m, log);
+  const p = new PushJobProducer({ enqueue: () => (tries++, Promise.reject(new JobQueueError('UNAVAILABLE', 'no stream'))) }, () => false, m, log);
   p.messageStored(stored, [2]);
   await tick();
   p.messageStored(stored, [2]);

@@ -24,7 +24,7 @@ export class PushJobProducer {
 
   constructor(
     private readonly queue: Pick<JobQueue, 'enqueue'> | undefined,
-    private readonly connectionsOf: (userId: number) => ReadonlyArray<{ clientType: number }>,
+    private readonly hasMobileOnline: (userId: number) => boolean,
     private readonly metrics: PushJobMetrics,
     private readonly log: Logger,
   ) {}
@@ -32,7 +32,7 @@ export class PushJobProducer {
   /** `message` as stored (server's sender, time and msg_id); `recipientIds` as db_proxy returned them. */
   messageStored(message: IM.Message.IIMMsgData, recipientIds: number[]): void {
     if (!this.queue) return;
-    const recipients = pushRecipients(recipientIds, message.fromUserId!, this.connectionsOf);
+    const recipients = pushRecipients(recipientIds, message.fromUserId!, this.hasMobileOnline);
     if (recipients.length === 0) return;
     if (Date.now() < this.pausedUntil) {
       this.metrics.pushJobs.inc({ result: 'failed' });

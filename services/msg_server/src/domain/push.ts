@@ -5,21 +5,19 @@ const { SessionType } = IM.BaseDefine;
 /** msg_data larger than this is left out of a push job (the notification then shows a generic preview). */
 export const MAX_PUSH_JOB_DATA = 16 * 1024;
 
-const isMobile = (clientType: number) => (clientType & 0x10) !== 0;
-
 /**
  * Who of a stored message's recipients may need a push notification: every
  * recipient but the sender (a group lists them too) without a mobile
  * connection online anywhere in the cluster. Tokens and shields are
  * push_server's business.
  */
-export function pushRecipients(recipientIds: readonly number[], senderId: number, connectionsOf: (userId: number) => ReadonlyArray<{ clientType: number }>): number[] {
+export function pushRecipients(recipientIds: readonly number[], senderId: number, hasMobileOnline: (userId: number) => boolean): number[] {
   const out: number[] = [];
   const seen = new Set<number>([senderId]);
   for (const userId of recipientIds) {
     if (seen.has(userId)) continue;
     seen.add(userId);
-    if (!connectionsOf(userId).some((c) => isMobile(c.clientType))) out.push(userId);
+    if (!hasMobileOnline(userId)) out.push(userId);
   }
   return out;
 }
