@@ -4,11 +4,11 @@
 // only by the TT_E2E_* and MYSQL_* variables the compose file sets.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { TeamTalkClient } from '@tt/client';
 import { isExternal, parseMsgServers, startExternalDeployment } from '../e2e/support/external';
 import { REPO_ROOT } from './support/k8s';
+import { freePort } from '@tt/testkit';
 
 jest.setTimeout(60_000);
 
@@ -17,17 +17,6 @@ const database = `tt_ext_${id}`;
 const common = { LOG_LEVEL: 'warn', ADMIN_HOST: '127.0.0.1', TT_SUBJECT_PREFIX: `ttext${id}`, MYSQL_DATABASE: database, PASSWORD_SCRYPT_N: '1024', MSG_SERVER_REPORT_INTERVAL_MS: '500' };
 const children: ChildProcess[] = [];
 let env: NodeJS.ProcessEnv;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function start(role: string, extra: Record<string, string>) {
   children.push(spawn(process.execPath, [path.join(REPO_ROOT, 'deploy', 'entrypoint.js'), role], { env: { ...process.env, ...common, ...extra }, stdio: 'ignore' }));

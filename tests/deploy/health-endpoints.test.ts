@@ -5,10 +5,10 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { envOf, helmTemplate, workloads, REPO_ROOT } from './support/k8s';
+import { freePort } from '@tt/testkit';
 
 jest.setTimeout(60_000);
 
@@ -16,17 +16,6 @@ const ENTRYPOINT = path.join(REPO_ROOT, 'deploy', 'entrypoint.js');
 const id = randomBytes(4).toString('hex');
 const common = { LOG_LEVEL: 'warn', ADMIN_HOST: '127.0.0.1', TT_SUBJECT_PREFIX: `ttdeploy${id}`, MYSQL_DATABASE: `tt_deploy_${id}`, PASSWORD_SCRYPT_N: '1024' };
 const children: Array<{ role: string; child: ChildProcess; output: string[] }> = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function start(role: string, env: Record<string, string>) {
   const output: string[] = [];

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { openDatabase } from '@tt/storage';
 import { deleteJobStreams } from '@tt/bus';
 import { clusterSubjects } from '@tt/proto';
+import { freePorts } from '@tt/testkit';
 import { storeConfigFromEnv } from './users';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -63,17 +64,6 @@ export interface Deployment {
   processes: RoleProcess[];
   stop(): Promise<void>;
   logs(): string;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -185,7 +175,7 @@ export interface StartOptions {
 
 export async function startStandalone(opts: StartOptions = {}): Promise<Deployment> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tt-bench-'));
-  const [loginPort, msgPort, dbPort, adminPort, filePort, fileHttpPort, fileRpcPort] = await distinctFreePorts(7);
+  const [loginPort, msgPort, dbPort, adminPort, filePort, fileHttpPort, fileRpcPort] = await freePorts(7);
   const settings: Record<string, string> = { ...BENCH_SERVER_DEFAULTS, ...opts.env };
   const env = {
     ...settings,
@@ -229,7 +219,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<Deployment>
   const database = `tt_bench_${id}`;
   const settings: Record<string, string> = { ...BENCH_SERVER_DEFAULTS, ...opts.env };
   const common = { ...settings, TT_SUBJECT_PREFIX: `ttbench${id}`, ADMIN_HOST: '127.0.0.1', MYSQL_DATABASE: database };
-  const ports = await distinctFreePorts(6 + 2 * count);
+  const ports = await freePorts(6 + 2 * count);
   const [dbPort, dbAdmin, routeAdmin, loginPort, loginAdmin, pushAdmin] = ports;
   const processes: RoleProcess[] = [];
   const add = (p: RoleProcess) => {
@@ -309,9 +299,4 @@ export function externalDeployment(loginUrl: string, adminUrls: string[], storeE
   };
 }
 
-async function distinctFreePorts(n: number): Promise<number[]> {
-  const out = new Set<number>();
-  while (out.size < n) out.add(await freePort());
-  return [...out];
-}
 

@@ -3,11 +3,11 @@ import { RpcError } from '@tt/rpc';
 import type { Cache } from '@tt/cache';
 import type { Store } from '@tt/storage';
 import { StorageError } from '@tt/storage';
-import { latestMsgId, messageList, messagesById, recentSessions, saveSingleMessage, unreadCounts } from './domain/messages';
+import { checkSingleMessage, latestMsgId, messageList, messagesById, recentSessions, storeChecked, unreadCounts, type CheckedMessage } from './domain/messages';
 import { KnownUsers, toUserInfo, validateUser } from './domain/users';
 import { allUsersSince, changeProfileText, departmentsSince, removeSession } from './domain/buddy';
 import { deviceTokens, pushShields, removeDeviceTokens, setDeviceToken } from './domain/push-settings';
-import { changeGroupMembers, createGroup, groupInfos, normalGroupList, saveGroupMessage, setGroupShield } from './domain/groups';
+import { changeGroupMembers, checkGroupMessage, createGroup, groupInfos, normalGroupList, setGroupShield } from './domain/groups';
 import { addOfflineFile, delOfflineFile, offlineFilesFor } from './domain/offline-files';
 
 const { SessionType } = IM.BaseDefine;
@@ -29,26 +29,21 @@ const requireSession = (sessionType: number | null | undefined, sessionId: numbe
  */
 export function createDbProxyHandlers(store: Store, cache: Cache, serverId: string, options: { passwordCheckCacheTtlSeconds?: number } = {}): DbProxyHandlers {
   const knownUsers = new KnownUsers(store);
-  const saveOne = async (req: IM.Message.IIMMsgData): Promise<IM.DbProxy.ISavedMessage> => {
-    if ((req.msgType ?? 0) >= 0x10) return saveGroupMessage(store, req);
-    const ack = await saveSingleMessage(store, knownUsers, req);
-    return { ack, recipientIds: [req.toSessionId ?? 0] };
+  const checkMessage = (req: IM.Message.IIMMsgData): Promise<CheckedMessage> => ((req.msgType ?? 0) >= 0x10 ? checkGroupMessage(store, req) : checkSingleMessage(knownUsers, req));
+  const failed = (err: unknown): IM.DbProxy.ISaveResult => {
+    const e = err instanceof RpcError ? err : (mapStorageError(err) ?? new RpcError(13 /* INTERNAL */, 'internal error'));
+    return { errorCode: e.code, errorMessage: e.message };
   };
   return {
     validateUser: async (req) => validateUser(store, cache, req.userName, req.password, options.passwordCheckCacheTtlSeconds) as Promise<IM.Server.IMValidateRsp>,
-    saveMessage: async (req) => (await saveOne(req)) as IM.DbProxy.SavedMessage,
-    // Every message joins the same group commit; each succeeds or fails on its own.
+    saveMessage: async (req) => (await storeChecked(store, await checkMessage(req))) as IM.DbProxy.SavedMessage,
+    // Every message joins the same group commit; each succeeds or fails on its own. The checks
+    // (look-ups that may finish in any order) all come first; then the saves are queued in request
+    // order, so one sender's messages are numbered in the order they were sent.
     saveMessages: async (req) => {
+      const checked = await Promise.allSettled(req.messages.map(checkMessage));
       const results = await Promise.all(
-        req.messages.map((m) =>
-          saveOne(m).then(
-            (saved) => ({ saved }),
-            (err: unknown) => {
-              const e = err instanceof RpcError ? err : (mapStorageError(err) ?? new RpcError(13 /* INTERNAL */, 'internal error'));
-              return { errorCode: e.code, errorMessage: e.message };
-            },
-          ),
-        ),
+        checked.map((c) => (c.status === 'rejected' ? failed(c.reason) : storeChecked(store, c.value).then((saved) => ({ saved }), failed))),
       );
       return { results } as IM.DbProxy.SaveMessagesRsp;
     },

@@ -2,6 +2,7 @@ import { IM } from '@tt/proto';
 import { RpcError } from '@tt/rpc';
 import type { Store } from '@tt/storage';
 import type { KnownUsers } from './users';
+import type { CheckedMessage } from './messages';
 
 const { GroupType, GroupModifyType, SessionType, MsgType } = IM.BaseDefine;
 
@@ -97,21 +98,23 @@ export async function setGroupShield(store: Store, req: IM.Group.IIMGroupShieldR
 }
 
 /** Stores a group message from a member; returns its ack and every member to deliver to. */
-export async function saveGroupMessage(store: Store, msg: IM.Message.IIMMsgData): Promise<{ ack: IM.Message.IIMMsgDataAck; recipientIds: number[] }> {
+export async function checkGroupMessage(store: Store, msg: IM.Message.IIMMsgData): Promise<CheckedMessage> {
   const from = msg.fromUserId!;
   const groupId = msg.toSessionId!;
   if (msg.msgType !== MsgType.MSG_TYPE_GROUP_TEXT && msg.msgType !== MsgType.MSG_TYPE_GROUP_AUDIO) throw RpcError.invalidArgument(`msg_type ${msg.msgType} is not a group type`);
   if (!msg.msgData || msg.msgData.length === 0) throw RpcError.invalidArgument('empty msg_data');
   const members = await store.groups.memberIds(groupId);
   if (!members.includes(from)) throw RpcError.permissionDenied(`user ${from} is not a member of group ${groupId}`);
-  const { msgId } = await store.messages.saveMessage({
-    sessionType: SessionType.SESSION_TYPE_GROUP,
-    fromUserId: from,
-    toId: groupId,
-    msgType: msg.msgType,
-    data: msg.msgData,
-    createTime: msg.createTime ?? Math.floor(Date.now() / 1000),
-    recipientIds: members,
-  });
-  return { ack: { userId: from, sessionId: groupId, msgId, sessionType: SessionType.SESSION_TYPE_GROUP }, recipientIds: members };
+  return {
+    message: {
+      sessionType: SessionType.SESSION_TYPE_GROUP,
+      fromUserId: from,
+      toId: groupId,
+      msgType: msg.msgType,
+      data: msg.msgData,
+      createTime: msg.createTime ?? Math.floor(Date.now() / 1000),
+      recipientIds: members,
+    },
+    saved: (msgId) => ({ ack: { userId: from, sessionId: groupId, msgId, sessionType: SessionType.SESSION_TYPE_GROUP }, recipientIds: members }),
+  };
 }

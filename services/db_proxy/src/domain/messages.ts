@@ -1,6 +1,6 @@
 import { IM } from '@tt/proto';
 import { RpcError } from '@tt/rpc';
-import type { Store } from '@tt/storage';
+import type { NewMessage, Store } from '@tt/storage';
 import type { KnownUsers } from './users';
 
 const { SessionType, MsgType } = IM.BaseDefine;
@@ -17,7 +17,18 @@ function defaultMsgType(sessionType: number): number {
   return sessionType === SessionType.SESSION_TYPE_GROUP ? MsgType.MSG_TYPE_GROUP_TEXT : MsgType.MSG_TYPE_SINGLE_TEXT;
 }
 
-export async function saveSingleMessage(store: Store, users: KnownUsers, msg: IM.Message.IIMMsgData): Promise<IM.Message.IIMMsgDataAck> {
+/** A message that passed its checks: what to store, and the answer once it has its msg_id. */
+export interface CheckedMessage {
+  message: NewMessage;
+  saved(msgId: number): IM.DbProxy.ISavedMessage;
+}
+
+/** Stores a checked message. Its save is queued before this returns (so saves queued in a loop keep that order). */
+export function storeChecked(store: Store, checked: CheckedMessage): Promise<IM.DbProxy.ISavedMessage> {
+  return store.messages.saveMessage(checked.message).then(({ msgId }) => checked.saved(msgId));
+}
+
+export async function checkSingleMessage(users: KnownUsers, msg: IM.Message.IIMMsgData): Promise<CheckedMessage> {
   const from = msg.fromUserId ?? 0;
   const to = msg.toSessionId ?? 0;
   const msgType = msg.msgType ?? 0;
@@ -25,15 +36,21 @@ export async function saveSingleMessage(store: Store, users: KnownUsers, msg: IM
   if (!from || !to || from === to) throw RpcError.invalidArgument('sender and recipient must be two different users');
   if (!msg.msgData || msg.msgData.length === 0) throw RpcError.invalidArgument('empty msg_data');
   if (!(await users.exists(to))) throw RpcError.notFound(`user ${to} does not exist`);
-  const { msgId } = await store.messages.saveMessage({
-    sessionType: SessionType.SESSION_TYPE_SINGLE,
-    fromUserId: from,
-    toId: to,
-    msgType,
-    data: msg.msgData,
-    createTime: msg.createTime ?? Math.floor(Date.now() / 1000),
-  });
-  return { userId: from, sessionId: to, msgId, sessionType: SessionType.SESSION_TYPE_SINGLE };
+  return {
+    message: {
+      sessionType: SessionType.SESSION_TYPE_SINGLE,
+      fromUserId: from,
+      toId: to,
+      msgType,
+      data: msg.msgData,
+      createTime: msg.createTime ?? Math.floor(Date.now() / 1000),
+    },
+    saved: (msgId) => ({ ack: { userId: from, sessionId: to, msgId, sessionType: SessionType.SESSION_TYPE_SINGLE }, recipientIds: [to] }),
+  };
+}
+
+export async function saveSingleMessage(store: Store, users: KnownUsers, msg: IM.Message.IIMMsgData): Promise<IM.Message.IIMMsgDataAck> {
+  return (await storeChecked(store, await checkSingleMessage(users, msg))).ack!;
 }
 
 export async function unreadCounts(store: Store, userId: number): Promise<Omit<IM.Message.IIMUnreadMsgCntRsp, 'attachData'>> {
