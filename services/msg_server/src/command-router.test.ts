@@ -83,7 +83,7 @@ describe('CommandRouter', () => {
     });
     const { conn } = fakeConn(true);
     for (const userId of [1, 2, 3]) router.dispatch(conn, pdu(MessageCmdID.CID_MSG_UNREAD_CNT_REQUEST, IM.Message.IMUnreadMsgCntReq.encode({ userId }).finish()));
-    await new Promise((r) => setTimeout(r, 100));
+    await router.idle(conn);
     expect(order).toEqual([1, 2, 3]);
   });
 
