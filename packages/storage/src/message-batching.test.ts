@@ -37,3 +37,38 @@ describe('messages are group-committed (SQLite)', () => {
     }
   });
 });
+
+describe('messages are group-committed (MySQL, concurrent transactions)', () => {
+  const server = {
+    host: process.env.TT_TEST_MYSQL_HOST ?? '127.0.0.1',
+    port: Number(process.env.TT_TEST_MYSQL_PORT ?? 3306),
+    user: process.env.TT_TEST_MYSQL_USER ?? 'root',
+    password: process.env.TT_TEST_MYSQL_PASSWORD ?? '',
+  };
+
+  it('each conversation is numbered in the order its messages were submitted, though batches commit in parallel', async () => {
+    const database = `tt_test_order_${Date.now().toString(36)}`;
+    const sizes: number[] = [];
+    const store = await openStore({ kind: 'mysql', ...server, database, connectionLimit: 8 }, { onMessageBatch: (n) => sizes.push(n) });
+    try {
+      // Three waves of 1,200 saves over 40 conversations: many batches, several lanes at once.
+      const byPair = new Map<number, Array<Promise<{ msgId: number }>>>();
+      for (let wave = 0; wave < 3; wave++) {
+        for (let n = 0; n < 30; n++) {
+          for (let pair = 1; pair <= 40; pair++) {
+            const save = store.messages.saveMessage({ sessionType: 1, fromUserId: pair, toId: 1000 + pair, msgType: 1, data: Buffer.from(`${wave}:${n}`), createTime: 1 });
+            byPair.set(pair, [...(byPair.get(pair) ?? []), save]);
+          }
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+      for (const [, saves] of byPair) expect((await Promise.all(saves)).map((s) => s.msgId)).toEqual(Array.from({ length: 90 }, (_, i) => i + 1));
+      expect(sizes.length).toBeGreaterThan(4);
+      const stored = await store.messages.listMessages(1, 7, 1007, { msgIdBegin: 0, count: 90 });
+      expect(stored.map((m) => m.data.toString()).reverse()).toEqual(Array.from({ length: 90 }, (_, i) => `${Math.floor(i / 30)}:${i % 30}`));
+    } finally {
+      await store.db.execute(`DROP DATABASE IF EXISTS \`${database}\``).catch(() => undefined);
+      await store.close();
+    }
+  });
+});

@@ -88,6 +88,7 @@ async function executeInChunks<T>(tx: SqlExecutor, rows: T[], sql: (n: number) =
 }
 
 const keyString = (k: ConversationKey) => `${k.sessionType}:${k.idA}:${k.idB}`;
+const conversationHash = (k: ConversationKey) => (Math.imul(Math.imul(k.sessionType, 0x9e3779b1) ^ k.idA, 0x85ebca6b) ^ k.idB) >>> 0;
 
 /** Compares rows so every writer locks them in the same order (fewer deadlocks between batches). */
 function byNumbers(a: readonly number[], b: readonly number[]): number {
@@ -173,8 +174,16 @@ export class MessageRepository {
     private readonly db: SqlDatabase,
     options: { onBatch?: (size: number) => void } = {},
   ) {
-    // SQLite has one writer; MySQL commits a few batches at once (row locks keep each conversation's ids in order).
-    this.writer = new Batcher((batch) => this.writeBatch(batch), { lanes: db.dialect === 'sqlite' ? 1 : 4, maxBatch: MAX_BATCH, retryAloneOnFailure: true, onBatch: options.onBatch });
+    // SQLite has one writer; MySQL commits a few batches at once. A conversation always uses the
+    // same lane (one transaction in flight), so its messages are numbered in the order they were
+    // submitted: two concurrent transactions could otherwise lock its counter in either order.
+    this.writer = new Batcher((batch) => this.writeBatch(batch), {
+      lanes: db.dialect === 'sqlite' ? 1 : 4,
+      laneOf: (m) => conversationHash(m.key),
+      maxBatch: MAX_BATCH,
+      retryAloneOnFailure: true,
+      onBatch: options.onBatch,
+    });
   }
 
   /**
