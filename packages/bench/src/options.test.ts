@@ -27,7 +27,9 @@ test('defaults bound every run', () => {
   const o = parseOptions(['single-chat', '--start', 'standalone']);
   expect(o.common.durationS).toBe(60);
   expect(o.common.timeoutS).toBe(360);
-  expect(o.singleChat).toMatchObject({ pairs: 10, messages: 1000, rate: 0, window: 16 });
+  expect(o.singleChat).toMatchObject({ pairs: 10, messages: 1000, rate: 0, window: 16, warmupS: 0 });
+  expect(parseOptions(['single-chat', '--start', 'cluster', '--warmup', '3']).singleChat.warmupS).toBe(3);
+  expect(() => parseOptions(['single-chat', '--start', 'cluster', '--warmup', '-1'])).toThrow(/--warmup/);
   expect(o.common.scryptN).toBe(1024);
   const g = parseOptions(['group-chat', '--start', 'cluster', '--msg-servers', '2', '--members', '500', '--online', '0.2', '--server-env', 'LOG_LEVEL=info']);
   expect(g.groupChat).toMatchObject({ members: 500, online: 0.2 });

@@ -62,6 +62,8 @@ connections    --count N (1000)  --login-rate R logins/s (0 = as fast as --concu
 single-chat    --pairs P (10)  --messages M per pair (1000)  --rate R msgs/s in all (0 = max)
                --window W unacked messages per sender (16)  --size B bytes per message (64)
                --drain S wait for late acks/deliveries (10)
+               --warmup S also report delivery latency without messages sent in the first S
+                 seconds (JIT, caches and connection pools warming up); 0 = off (default)
 group-chat     --members G (100)  --online F share online, 0..1 (1)  --senders K (1)
                --messages M per sender (100)  --rate R  --window W  --size B  --drain S
                --group-type tmp|normal (tmp: what clients may create)
@@ -109,6 +111,7 @@ export interface SingleChatOptions {
   window: number;
   size: number;
   drainS: number;
+  warmupS: number;
 }
 export interface GroupChatOptions {
   members: number;
@@ -217,6 +220,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         window: { type: 'string' },
         size: { type: 'string' },
         drain: { type: 'string' },
+        warmup: { type: 'string' },
         members: { type: 'string' },
         online: { type: 'string' },
         senders: { type: 'string' },
@@ -318,6 +322,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       window: num(v, 'window', 16, 1, 4096),
       size: num(v, 'size', 64, 28, 64 * 1024),
       drainS: num(v, 'drain', 10, 0, 600, false),
+      warmupS: num(v, 'warmup', 0, 0, 3600, false),
     },
     groupChat: {
       members: num(v, 'members', 100, 2, 100_000),

@@ -25,6 +25,9 @@ export async function runSingleChat(ctx: RunContext, sampler: ServerSampler): Pr
   let lastDeliveryAt = 0;
 
   const t0 = ctx.startClock();
+  // Deliveries of messages sent after the warm-up, for a steady-state latency beside the full one.
+  const warmEnd = t0 + o.warmupS * 1000;
+  const steadyLatency = o.warmupS > 0 ? new LatencyHistogram() : undefined;
   const series = new TimeSeries(['sent', 'acked', 'delivered'], t0, 10);
   const streams = senders.map((c, i) => newStream(i, c, users[o.pairs + i].id, IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, o.messages));
   receivers.forEach((conn, i) => {
@@ -39,6 +42,7 @@ export async function runSingleChat(ctx: RunContext, sampler: ServerSampler): Pr
       }
       if (!receipts[i].record(p.seq, msg.msgId)) return;
       deliveryLatency.record(at - p.sentAt);
+      if (steadyLatency && p.sentAt >= warmEnd) steadyLatency.record(at - p.sentAt);
       series.add('delivered', at);
       lastDeliveryAt = at;
     };
@@ -103,6 +107,7 @@ export async function runSingleChat(ctx: RunContext, sampler: ServerSampler): Pr
   const failures = checkCounts(counts, sent);
   const ack = ackLatency.summary();
   const del = deliveryLatency.summary();
+  const steady = steadyLatency?.summary();
   const rates = series.rates();
   return {
     headline: {
@@ -111,11 +116,12 @@ export async function runSingleChat(ctx: RunContext, sampler: ServerSampler): Pr
       'stored+acked per second': round1(ackWindow > 0 ? acked / ackWindow : 0),
       'delivered per second': round1(deliveryWindow > 0 ? deliveredCount / deliveryWindow : 0),
       'delivery latency p50 / p95 / p99 / max (ms)': `${del.p50} / ${del.p95} / ${del.p99} / ${del.max}`,
+      ...(steady ? { [`delivery latency after ${o.warmupS} s warm-up p50 / p95 / p99 / max (ms)`]: `${steady.p50} / ${steady.p95} / ${steady.p99} / ${steady.max}` } : {}),
       'ack latency p50 / p99 (ms)': `${ack.p50} / ${ack.p99}`,
       'lost / out of order / duplicates': `${counts.lost} / ${counts.outOfOrder} / ${counts.duplicates}`,
     },
     counts,
-    latency: { delivery: del, ack },
+    latency: steady ? { delivery: del, ack, deliveryAfterWarmup: steady } : { delivery: del, ack },
     checks: { passed: failures.length === 0, failures },
     timeline: { title: 'THROUGHPUT (MESSAGES PER SECOND)', unit: 'PER S', ...rates },
     distribution: {
