@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { openDatabase } from '@tt/storage';
 import { deleteJobStreams } from '@tt/bus';
 import { clusterSubjects } from '@tt/proto';
-import { freePorts } from '@tt/testkit';
+import { freePorts, standaloneListeners } from '@tt/testkit';
 import { storeConfigFromEnv } from './users';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -175,23 +175,10 @@ export interface StartOptions {
 
 export async function startStandalone(opts: StartOptions = {}): Promise<Deployment> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tt-bench-'));
-  const [loginPort, msgPort, dbPort, adminPort, filePort, fileHttpPort, fileRpcPort] = await freePorts(7);
+  const listeners = await standaloneListeners();
   const settings: Record<string, string> = { ...BENCH_SERVER_DEFAULTS, ...opts.env };
-  const env = {
-    ...settings,
-    TT_DATA_DIR: dataDir,
-    LOGIN_HTTP_PORT: String(loginPort),
-    MSG_SERVER_PORT: String(msgPort),
-    DB_PROXY_PORT: String(dbPort),
-    ADMIN_PORT: String(adminPort),
-    // The embedded file_server's ports too, so runs side by side do not collide.
-    FILE_SERVER_PORT: String(filePort),
-    FILE_SERVER_HTTP_PORT: String(fileHttpPort),
-    FILE_SERVER_RPC_PORT: String(fileRpcPort),
-    STANDALONE_BIND_HOST: '127.0.0.1',
-    ADMIN_HOST: '127.0.0.1',
-    TT_SUBJECT_PREFIX: `ttbench${randomBytes(4).toString('hex')}`,
-  };
+  const env = { ...settings, ...listeners.env, TT_DATA_DIR: dataDir, TT_SUBJECT_PREFIX: `ttbench${randomBytes(4).toString('hex')}` };
+  const { login: loginPort, admin: adminPort } = listeners.ports;
   const proc = startRole('standalone', 'services/standalone/dist/main.js', env, adminPort, opts.cpuProfDir);
   track(proc);
   const d: Deployment = {

@@ -1,1 +1,2 @@
 export { freePort, freePorts } from './ports';
+export { standaloneListeners, type StandalonePorts } from './standalone';

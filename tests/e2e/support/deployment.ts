@@ -17,7 +17,7 @@ const execFileAsync = promisify(execFile);
 
 export type Mode = 'standalone' | 'cluster';
 
-import { freePort } from '@tt/testkit';
+import { freePort, standaloneListeners } from '@tt/testkit';
 
 export { freePort };
 
@@ -119,21 +119,9 @@ export async function startDeployment(mode: Mode, opts: DeploymentOptions = {}):
 
 async function startStandalone(opts: DeploymentOptions): Promise<Deployment> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tt-e2e-'));
-  const [loginPort, msgPort, dbPort, adminPort, filePort, fileHttpPort, fileRpcPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
-  const env = {
-    ...FAST_TEST_ENV,
-    TT_DATA_DIR: dataDir,
-    LOGIN_HTTP_PORT: String(loginPort),
-    MSG_SERVER_PORT: String(msgPort),
-    DB_PROXY_PORT: String(dbPort),
-    ADMIN_PORT: String(adminPort),
-    FILE_SERVER_PORT: String(filePort),
-    FILE_SERVER_HTTP_PORT: String(fileHttpPort),
-    FILE_SERVER_RPC_PORT: String(fileRpcPort),
-    STANDALONE_BIND_HOST: '127.0.0.1',
-    ADMIN_HOST: '127.0.0.1',
-    ...opts.env,
-  };
+  const listeners = await standaloneListeners();
+  const { login: loginPort, msgServer: msgPort, fileServer: filePort, fileServerHttp: fileHttpPort } = listeners.ports;
+  const env = { ...FAST_TEST_ENV, ...listeners.env, TT_DATA_DIR: dataDir, ...opts.env };
   const proc = startRole('standalone', 'services/standalone/dist/main.js', env);
   const storeEnv = { TT_MODE: 'standalone', TT_DATA_DIR: dataDir, PASSWORD_SCRYPT_N: '1024' };
   const fileServers = [{ host: '127.0.0.1', port: filePort, httpUrl: `http://127.0.0.1:${fileHttpPort}`, dataDir: path.join(dataDir, 'files'), process: proc }];

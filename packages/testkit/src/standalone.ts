@@ -1,0 +1,34 @@
+import { freePorts } from './ports';
+
+export interface StandalonePorts {
+  login: number;
+  msgServer: number;
+  dbProxy: number;
+  admin: number;
+  fileServer: number;
+  fileServerHttp: number;
+  fileServerRpc: number;
+}
+
+/**
+ * Free ports for every listener of one standalone process on 127.0.0.1, and
+ * the settings that give them to it, so deployments started side by side
+ * (parallel tests, benchmark runs) never collide.
+ */
+export async function standaloneListeners(): Promise<{ ports: StandalonePorts; env: Record<string, string> }> {
+  const [login, msgServer, dbProxy, admin, fileServer, fileServerHttp, fileServerRpc] = await freePorts(7);
+  return {
+    ports: { login, msgServer, dbProxy, admin, fileServer, fileServerHttp, fileServerRpc },
+    env: {
+      LOGIN_HTTP_PORT: String(login),
+      MSG_SERVER_PORT: String(msgServer),
+      DB_PROXY_PORT: String(dbProxy),
+      ADMIN_PORT: String(admin),
+      FILE_SERVER_PORT: String(fileServer),
+      FILE_SERVER_HTTP_PORT: String(fileServerHttp),
+      FILE_SERVER_RPC_PORT: String(fileServerRpc),
+      STANDALONE_BIND_HOST: '127.0.0.1',
+      ADMIN_HOST: '127.0.0.1',
+    },
+  };
+}
