@@ -68,6 +68,8 @@ test('single-chat: 5 pairs × 50 messages, every one delivered once and in order
   expect(r.result.counts.serverRejectedByRate).toBe(0);
   expect(r.result.latencyMs.delivery.count).toBe(250);
   expect(r.result.latencyMs.delivery.p50).toBeGreaterThan(0);
+  // The server's own CPU, per stored message (from its /metrics before and after).
+  expect(r.result.headline['msg_server CPU per message (µs)']).toBeGreaterThan(0);
   const t = r.result.timeline;
   const sentTotal = t.series.sent.reduce((a, b) => a + b, 0) * (t.bucketMs / 1000);
   expect(Math.abs(sentTotal - 250)).toBeLessThan(30); // the last bucket is scaled to its elapsed part

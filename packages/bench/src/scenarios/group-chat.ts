@@ -157,6 +157,7 @@ export async function runGroupChat(ctx: RunContext, sampler: ServerSampler): Pro
   const failures = checkCounts(senderCount > 1 ? { ...counts, msgIdOrderErrors: 0 } : counts, sent, expected);
   const firstSend = Math.min(...streams.map((s) => s.firstSendAt).filter((t) => t > 0), Infinity);
   const window = (lastDeliveryAt - firstSend) / 1000;
+  const cpuPerDelivery = before && after && deliveries > 0 ? round1(((after.cpuSeconds - before.cpuSeconds) * 1e6) / deliveries) : undefined;
   const del = deliveryLatency.summary();
   const fan = fanoutLatency.summary();
   const ack = ackLatency.summary();
@@ -169,6 +170,7 @@ export async function runGroupChat(ctx: RunContext, sampler: ServerSampler): Pro
       'delivery latency p50 / p95 / p99 / max (ms)': `${del.p50} / ${del.p95} / ${del.p99} / ${del.max}`,
       'fan-out latency (to the last member) p50 / p99 (ms)': `${fan.p50} / ${fan.p99}`,
       'lost / out of order / duplicates': `${lost} / ${outOfOrder} / ${duplicates}`,
+      ...(cpuPerDelivery !== undefined ? { 'msg_server CPU per delivery (µs)': cpuPerDelivery } : {}),
     },
     counts,
     latency: { delivery: del, fanout: fan, ack },

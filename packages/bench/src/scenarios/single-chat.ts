@@ -105,6 +105,8 @@ export async function runSingleChat(ctx: RunContext, sampler: ServerSampler): Pr
     if (counts.serverRejectedByRate > 0) ctx.warn(`msg_server dropped ${counts.serverRejectedByRate} messages over its per-user rate limit (MSG_SERVER_MSG_RATE_LIMIT): use more pairs, a lower --rate, or a deployment with a higher limit`);
   }
   const failures = checkCounts(counts, sent);
+  // A figure that varies less between machines and runs than throughput does.
+  const cpuPerMessage = before && after && counts.serverStored > 0 ? round1(((after.cpuSeconds - before.cpuSeconds) * 1e6) / counts.serverStored) : undefined;
   const ack = ackLatency.summary();
   const del = deliveryLatency.summary();
   const steady = steadyLatency?.summary();
@@ -119,6 +121,7 @@ export async function runSingleChat(ctx: RunContext, sampler: ServerSampler): Pr
       ...(steady ? { [`delivery latency after ${o.warmupS} s warm-up p50 / p95 / p99 / max (ms)`]: `${steady.p50} / ${steady.p95} / ${steady.p99} / ${steady.max}` } : {}),
       'ack latency p50 / p99 (ms)': `${ack.p50} / ${ack.p99}`,
       'lost / out of order / duplicates': `${counts.lost} / ${counts.outOfOrder} / ${counts.duplicates}`,
+      ...(cpuPerMessage !== undefined ? { 'msg_server CPU per message (µs)': cpuPerMessage } : {}),
     },
     counts,
     latency: steady ? { delivery: del, ack, deliveryAfterWarmup: steady } : { delivery: del, ack },
