@@ -1,6 +1,7 @@
 import { IM, type ClusterSubjects } from '@tt/proto';
 import type { MessageBus } from '@tt/bus';
 import { PresenceView, type RoutedConnection, type StatusChange } from '@tt/presence';
+import { isMobileClient } from './domain/client-type';
 
 export interface ClusterViewEvents {
   /** A user's overall status changed (for IMUserStatNotify). */
@@ -9,8 +10,7 @@ export interface ClusterViewEvents {
   pcLoginChanged(userId: number, online: boolean): void;
 }
 
-const isPc = (clientType: number) => (clientType & 0x10) === 0;
-const isMobileConnection = (conn: RoutedConnection) => !isPc(conn.clientType);
+const isMobileConnection = (conn: RoutedConnection) => isMobileClient(conn.clientType);
 
 /**
  * This msg_server's view of every connection in the cluster, kept from the
@@ -43,7 +43,7 @@ export class ClusterView {
       const u = IM.Cluster.PresenceUpdate.decode(data);
       const result = this.view.applyPresence(u.serverId, u.seq, u.conn, u.online);
       if (result === 'gap') this.requestSnapshots(u.serverId);
-      if (result !== 'stale' && isPc(u.conn.clientType)) this.events.pcLoginChanged(u.conn.userId, u.online);
+      if (result !== 'stale' && !isMobileClient(u.conn.clientType)) this.events.pcLoginChanged(u.conn.userId, u.online);
     });
     this.bus.subscribe(this.subjects.presenceSnapshot, (data) => {
       const s = IM.Cluster.PresenceSnapshot.decode(data);

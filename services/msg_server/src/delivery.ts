@@ -13,11 +13,6 @@ export interface DeliveryOptions {
   retryForMs?: number;
 }
 
-/**
- * Gets a PDU to every connection of some users, wherever they are: this
- * server's own connections directly, the others through route_server, which
- * knows the msg_servers holding them and forwards to those only.
- */
 /** Deliveries one sender connection may have under way before its next message waits. */
 const MAX_BACKLOG = 32;
 /** Largest DeliverBatch sent at once (NATS refuses messages over its max_payload, 1 MB by default). */

@@ -6,7 +6,6 @@ import type { ClusterView } from './cluster-view';
 
 const { LoginCmdID } = IM.BaseDefine;
 
-export const isMobileClient = (clientType: number) => (clientType & 0x10) !== 0;
 
 /**
  * Kicks connections wherever they are: this server's directly, other

@@ -25,6 +25,7 @@ import { encodePdu } from '@tt/codec';
 import { createMsgServerMetrics } from './metrics';
 import { PresencePublisher } from './presence';
 import { RateLimiter } from './rate-limiter';
+import { isMobileClient } from './domain/client-type';
 
 const { OtherCmdID, BuddyListCmdID, ServiceID, UserStatType } = IM.BaseDefine;
 
@@ -73,7 +74,6 @@ export interface RunningMsgServer {
   drain(): Promise<void>;
 }
 
-const isMobile = (clientType: number) => (clientType & 0x10) !== 0;
 
 export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgServer> {
   const { config, db, bus, log } = deps;
@@ -91,7 +91,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       // TeamTalk tells the user's mobile clients when their PC logs in or out.
       const body = IM.Buddy.IMPCLoginStatusNotify.encode({ userId, loginStat: online ? UserStatType.USER_STATUS_ONLINE : UserStatType.USER_STATUS_OFFLINE }).finish();
       const pdu = encodePdu(ServiceID.SID_BUDDY_LIST, BuddyListCmdID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, 0, body);
-      for (const conn of registry.ofUser(userId)) if ((conn.identity!.clientType & 0x10) !== 0) conn.write(pdu);
+      for (const conn of registry.ofUser(userId)) if (isMobileClient(conn.identity!.clientType)) conn.write(pdu);
     },
   });
   const kicker = new Kicker(registry, bus, subjects, instanceId, cluster);
@@ -216,7 +216,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
         if (now - conn.connectedAt > config.loginTimeoutMs) conn.destroy();
         continue;
       }
-      const idleLimit = isMobile(conn.identity.clientType) ? config.mobileIdleTimeoutMs : config.pcIdleTimeoutMs;
+      const idleLimit = isMobileClient(conn.identity.clientType) ? config.mobileIdleTimeoutMs : config.pcIdleTimeoutMs;
       if (now - conn.lastReceivedAt > idleLimit) {
         log.info({ connId: conn.id, userId: conn.userId }, 'client silent too long; closed');
         conn.destroy();

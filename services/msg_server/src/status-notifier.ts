@@ -2,9 +2,9 @@ import { encodePdu } from '@tt/codec';
 import { IM } from '@tt/proto';
 import type { StatusChange } from '@tt/presence';
 import type { ConnectionRegistry } from './connection-registry';
+import { isMobileClient } from './domain/client-type';
 
 const { BuddyListCmdID, ServiceID } = IM.BaseDefine;
-const isPc = (clientType: number) => (clientType & 0x10) === 0;
 
 /**
  * IMUserStatNotify to every PC client, as TeamTalk's PC clients expect for
@@ -43,7 +43,7 @@ export class StatusNotifier {
     const batch = Buffer.concat(pdus);
     let connections = 0;
     for (const conn of this.registry.loggedIn()) {
-      if (!isPc(conn.identity!.clientType)) continue;
+      if (isMobileClient(conn.identity!.clientType)) continue;
       conn.write(batch);
       connections += 1;
     }

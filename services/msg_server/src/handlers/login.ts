@@ -2,7 +2,7 @@ import { IM } from '@tt/proto';
 import { RpcError } from '@tt/rpc';
 import type { CommandRouter } from '../command-router';
 import type { MsgServerContext } from '../context';
-import { isMobileClient } from '../kicker';
+import { isMobileClient } from '../domain/client-type';
 
 const { LoginCmdID, OtherCmdID, ResultType, ClientType, UserStatType, KickReasonType } = IM.BaseDefine;
 
