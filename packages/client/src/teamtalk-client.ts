@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import * as net from 'node:net';
 import { encodePdu, FrameDecoder, type Pdu } from '@tt/codec';
 import { IM, messageForCommand } from '@tt/proto';
-import { encryptContent } from './content-cipher';
+import { encryptContent } from '@tt/codec';
 
 const { LoginCmdID, MessageCmdID, OtherCmdID, ClientType, UserStatType, MsgType, SessionType } = IM.BaseDefine;
 
