@@ -58,7 +58,7 @@ test('URL overrides; PUSH_FCM_TOKEN_URL beats token_uri', () => {
   expect(config.errors).toEqual([]);
   expect(config.apns!.url).toBe('http://127.0.0.1:4443');
   expect(config.fcm).toMatchObject({ url: 'http://127.0.0.1:4444', tokenUrl: 'http://127.0.0.1:4444/token' });
-  expect(config.status).toContain('notification text: generic (PUSH_CONTENT_KEY not set)');
+  expect(config.status).toContain('notification text: generic (TT_CONTENT_KEY not set)');
 });
 
 test('partial APNs configuration is an error, every problem at once', () => {

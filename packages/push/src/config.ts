@@ -42,7 +42,7 @@ export const PUSH_ENV_DOCS: Array<{ name: string; default: string; description: 
   { name: 'PUSH_FCM_CREDENTIALS_FILE', default: '(empty)', description: 'Firebase service-account JSON key file. Unset = FCM off.' },
   { name: 'PUSH_FCM_URL', default: JSON.stringify(FCM_DEFAULT_URL), description: 'FCM HTTP v1 endpoint; an http:// URL = cleartext HTTP/2 with prior knowledge (tests).' },
   { name: 'PUSH_FCM_TOKEN_URL', default: '(empty)', description: `OAuth2 token endpoint; default the credentials' token_uri, else ${GOOGLE_TOKEN_URL}.` },
-  { name: 'PUSH_CONTENT_KEY', default: '(empty)', description: 'Client content key (32 characters) to show message text in notifications; unset = generic text.' },
+  { name: 'TT_CONTENT_KEY', default: '(empty)', description: 'Client content key (32 characters) to show message text in notifications; unset = generic text. PUSH_CONTENT_KEY: its old name.' },
 ];
 
 type Env = Record<string, string | undefined>;
@@ -104,12 +104,14 @@ export function loadPushConfig(env: Env = process.env): PushConfig {
   }
 
   // Content key
-  let contentKey = env.PUSH_CONTENT_KEY || undefined;
+  // TT_CONTENT_KEY is the one setting (msg_server converts content with it too); PUSH_CONTENT_KEY is its old name.
+  const keyVar = env.TT_CONTENT_KEY ? 'TT_CONTENT_KEY' : 'PUSH_CONTENT_KEY';
+  let contentKey = env[keyVar] || undefined;
   if (contentKey !== undefined && Buffer.byteLength(contentKey, 'latin1') !== 32) {
-    errors.push(`PUSH_CONTENT_KEY: must be 32 characters (AES-256 key), got ${contentKey.length}`);
+    errors.push(`${keyVar}: must be 32 characters (AES-256 key), got ${contentKey.length}`);
     contentKey = undefined;
   }
-  if (apns || fcm) status.push(contentKey ? 'notification text: message preview' : 'notification text: generic (PUSH_CONTENT_KEY not set)');
+  if (apns || fcm) status.push(contentKey ? 'notification text: message preview' : 'notification text: generic (TT_CONTENT_KEY not set)');
 
   return { apns, fcm, contentKey, status, errors };
 }

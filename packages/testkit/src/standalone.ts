@@ -3,6 +3,8 @@ import { freePorts } from './ports';
 export interface StandalonePorts {
   login: number;
   msgServer: number;
+  /** msg_server's WebSocket front. */
+  msgServerWs: number;
   dbProxy: number;
   admin: number;
   fileServer: number;
@@ -16,12 +18,13 @@ export interface StandalonePorts {
  * (parallel tests, benchmark runs) never collide.
  */
 export async function standaloneListeners(): Promise<{ ports: StandalonePorts; env: Record<string, string> }> {
-  const [login, msgServer, dbProxy, admin, fileServer, fileServerHttp, fileServerRpc] = await freePorts(7);
+  const [login, msgServer, dbProxy, admin, fileServer, fileServerHttp, fileServerRpc, msgServerWs] = await freePorts(8);
   return {
-    ports: { login, msgServer, dbProxy, admin, fileServer, fileServerHttp, fileServerRpc },
+    ports: { login, msgServer, msgServerWs, dbProxy, admin, fileServer, fileServerHttp, fileServerRpc },
     env: {
       LOGIN_HTTP_PORT: String(login),
       MSG_SERVER_PORT: String(msgServer),
+      MSG_SERVER_WS_PORT: String(msgServerWs),
       DB_PROXY_PORT: String(dbProxy),
       ADMIN_PORT: String(admin),
       FILE_SERVER_PORT: String(fileServer),

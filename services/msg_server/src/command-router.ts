@@ -1,5 +1,4 @@
-import type { Pdu } from '@tt/codec';
-import type { ClientConnection, EncodableType } from './connection';
+import type { ClientConnection, EncodableType, FrontRequest } from './connection';
 
 export interface CommandContext {
   conn: ClientConnection;
@@ -46,8 +45,9 @@ interface ConnectionQueue {
 }
 
 /**
- * Dispatches PDUs by command id (the original ignores service_id on receipt,
- * and so do we). Requests of one connection run one after another, in the
+ * Dispatches a front's requests by command id (TeamTalk: the original
+ * ignores service_id on receipt, and so do we); every front has its own
+ * router over the same queue machinery. Requests of one connection run one after another, in the
  * order they arrived, so responses and deliveries keep the client's order.
  * Consecutive pipelined requests (messages) overlap: each starts when the one
  * before it has started, so a client's burst of messages is stored in one
@@ -72,7 +72,7 @@ export class CommandRouter {
     return this;
   }
 
-  dispatch(conn: ClientConnection, pdu: Pdu): void {
+  dispatch(conn: ClientConnection, pdu: FrontRequest): void {
     const route = this.routes.get(pdu.commandId);
     if (!route) return this.events.unknownCommand(conn, pdu.commandId);
     if (!route.beforeLogin && !conn.identity) return this.events.notLoggedIn(conn, pdu.commandId);

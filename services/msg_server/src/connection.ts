@@ -1,5 +1,6 @@
 import type * as net from 'node:net';
-import { encodePdu, FrameDecoder, FrameError, writeThisTick, type Pdu } from '@tt/codec';
+import { FrameDecoder, FrameError, writeThisTick, type Pdu } from '@tt/codec';
+import type { Front } from './fronts/front';
 
 export interface EncodableType {
   encode(message: any): { finish(): Uint8Array };
@@ -10,73 +11,130 @@ export interface ConnectionIdentity {
   userId: number;
   clientType: number;
   status: number;
+  /** Account name, when the front knows it (string-id protocols). */
+  name?: string;
 }
 
+/** Unsent output past which a client that does not read is cut off. */
 const MAX_PENDING_WRITE_BYTES = 8 * 1024 * 1024;
 
+/** One request as a front decoded it: the same shape for every protocol. */
+export interface FrontRequest {
+  commandId: number;
+  seqNum: number;
+  body: Uint8Array;
+}
+
+export interface ConnectionEvents {
+  onRequest(conn: ClientConnection, request: FrontRequest): void;
+  onFrameError(conn: ClientConnection, err: Error): void;
+  onClose(conn: ClientConnection): void;
+}
+
 /**
- * One client TCP connection: framing in, PDUs out, and the little state a
- * TeamTalk connection has. It knows nothing about commands.
+ * One client connection of any front: identity, timing, and the output cap
+ * every front shares. Subclasses only move bytes (TCP framing, WebSocket);
+ * what goes out is framed by the connection's front.
  */
-export class ClientConnection {
+export abstract class ClientConnection {
   identity?: ConnectionIdentity;
   loginInProgress = false;
   readonly connectedAt = Date.now();
   lastReceivedAt = Date.now();
   lastSentAt = Date.now();
   closed = false;
-  /** Set by stopReading(): further input is ignored (drain). */
-  private reading = true;
-  private readonly decoder: FrameDecoder;
+  /** Cleared by stopReading(): further input is ignored (drain). */
+  protected reading = true;
 
   constructor(
     readonly id: number,
-    private readonly socket: net.Socket,
-    maxFrameBytes: number,
-    private readonly events: {
-      onPdu(conn: ClientConnection, pdu: Pdu): void;
-      onFrameError(conn: ClientConnection, err: FrameError): void;
-      onClose(conn: ClientConnection): void;
-    },
-  ) {
+    readonly front: Front,
+    protected readonly events: ConnectionEvents,
+  ) {}
+
+  abstract get remoteAddress(): string;
+  /** Bytes written but not yet sent. */
+  protected abstract get pendingBytes(): number;
+  protected abstract writeFrame(frame: Buffer): void;
+  /** Sends what is buffered, then closes (with a protocol-level reason where the protocol has one). */
+  protected abstract endGracefully(): void;
+  abstract destroy(): void;
+  protected abstract pauseInput(): void;
+
+  get userId(): number {
+    return this.identity?.userId ?? 0;
+  }
+
+  /** Writes a complete frame of this connection's protocol. A client that stops reading is cut off rather than buffered forever. */
+  write(frame: Buffer): void {
+    if (this.closed) return;
+    if (this.pendingBytes > MAX_PENDING_WRITE_BYTES) {
+      this.close();
+      return;
+    }
+    this.writeFrame(frame);
+    this.lastSentAt = Date.now();
+  }
+
+  /** Encodes and sends one message of this connection's protocol. */
+  send(commandId: number, type: EncodableType, message: object, seqNum = 0): void {
+    this.write(this.front.frame(commandId, seqNum, type.encode(message).finish()));
+  }
+
+  /** Sends what is buffered, then closes. */
+  close(): void {
+    if (this.closed) return;
+    this.endGracefully();
+  }
+
+  /** Takes no more requests from this client; what it sent before still runs. */
+  stopReading(): void {
+    this.reading = false;
+    this.pauseInput();
+  }
+
+  /** Called by subclasses for every byte of input (idle tracking). */
+  protected received(): boolean {
+    if (!this.reading) return false;
+    this.lastReceivedAt = Date.now();
+    return true;
+  }
+
+  protected markClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.events.onClose(this);
+  }
+}
+
+/** A TeamTalk client over TCP: 16-byte-header PDUs both ways. */
+export class TcpConnection extends ClientConnection {
+  private readonly decoder: FrameDecoder;
+
+  constructor(id: number, front: Front, private readonly socket: net.Socket, maxFrameBytes: number, events: ConnectionEvents) {
+    super(id, front, events);
     this.decoder = new FrameDecoder(maxFrameBytes);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => {
       /* 'close' follows; nothing to add */
     });
-    socket.on('close', () => {
-      this.closed = true;
-      events.onClose(this);
-    });
+    socket.on('close', () => this.markClosed());
   }
 
   get remoteAddress(): string {
     return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
   }
 
-  get userId(): number {
-    return this.identity?.userId ?? 0;
+  protected get pendingBytes(): number {
+    return this.socket.writableLength;
   }
 
-  /** Writes a complete PDU. A client that stops reading is cut off rather than buffered forever. */
-  write(pdu: Buffer): void {
-    if (this.closed) return;
-    if (this.socket.writableLength > MAX_PENDING_WRITE_BYTES) {
-      this.close();
-      return;
-    }
-    writeThisTick(this.socket, pdu);
-    this.lastSentAt = Date.now();
+  protected writeFrame(frame: Buffer): void {
+    writeThisTick(this.socket, frame);
   }
 
-  send(commandId: number, type: EncodableType, message: object, seqNum = 0): void {
-    this.write(encodePdu(commandId >> 8, commandId, seqNum, type.encode(message).finish()));
-  }
-
-  /** Sends what is buffered, then closes. */
-  close(): void {
-    if (this.closed) return;
+  protected endGracefully(): void {
     this.socket.end();
     // A peer that never reads must not keep the socket half-open.
     setTimeout(() => this.socket.destroy(), 2000).unref();
@@ -86,17 +144,14 @@ export class ClientConnection {
     this.socket.destroy();
   }
 
-  /** Takes no more requests from this client; what it sent before still runs. */
-  stopReading(): void {
-    this.reading = false;
+  protected pauseInput(): void {
     this.socket.pause();
   }
 
   private onData(chunk: Buffer): void {
-    if (!this.reading) return;
-    this.lastReceivedAt = Date.now();
+    if (!this.received()) return;
     try {
-      this.decoder.push(chunk, (pdu) => this.events.onPdu(this, pdu));
+      this.decoder.push(chunk, (pdu: Pdu) => this.events.onRequest(this, pdu));
     } catch (err) {
       if (err instanceof FrameError) {
         this.events.onFrameError(this, err);

@@ -9,12 +9,21 @@ import type { ClusterView } from './cluster-view';
 import type { Kicker } from './kicker';
 import type { PushJobProducer } from './push-jobs';
 import type { MessageStore } from './message-store';
+import type { ConversationCore } from './core/conversation-core';
+import type { UserDirectory } from './core/user-directory';
+import type { ContentCodec } from './core/content';
 
 /** What the command handlers of a msg_server share. */
 export interface MsgServerContext {
   db: DbProxyClient;
   /** Saves messages (batched across connections). */
   messages: MessageStore;
+  /** What every front does with messages: send, sync, read, recall, typing. */
+  core: ConversationCore;
+  /** Account names <-> user ids (string-id fronts). */
+  directory: UserDirectory;
+  /** Content between TeamTalk's form and plain. */
+  content: ContentCodec;
   registry: ConnectionRegistry;
   delivery: Delivery;
   presence: PresencePublisher;

@@ -3,6 +3,7 @@ import { BusError, type MessageBus } from '@tt/bus';
 import type { Logger } from '@tt/observability';
 import { Batcher } from '@tt/batching';
 import type { ConnectionRegistry } from './connection-registry';
+import { RenderPass } from './fronts/front';
 
 export interface DeliveryOptions {
   serverId: string;
@@ -26,9 +27,11 @@ interface RouteRequest {
 }
 
 /**
- * Gets a PDU to every connection of some users, wherever they are: this
- * server's own connections directly, the others through route_server, which
- * knows the msg_servers holding them and forwards to those only.
+ * Gets an event (protocol-neutral: IM.Core.CoreEvent) to every connection of
+ * some users, wherever they are: this server's own connections directly, the
+ * others through route_server, which knows the msg_servers holding them and
+ * forwards to those only. Each connection's front renders the event in its
+ * protocol, once per front and event.
  */
 export class Delivery {
   private readonly backlog = new WeakMap<object, number>();
@@ -58,7 +61,7 @@ export class Delivery {
         maxBatch: 1024,
         laneOf: (r) => r.orderKey,
         maxWeight: MAX_REQUEST_BYTES,
-        weigh: (r) => (r.request.pdu?.length ?? 0) + 4 * (r.request.userIds?.length ?? 0) + 64,
+        weigh: (r) => (r.request.event?.length ?? 0) + 4 * (r.request.userIds?.length ?? 0) + 64,
       },
     );
   }
@@ -66,19 +69,26 @@ export class Delivery {
   /** Subscribes to the deliveries route_server sends this server, and to broadcasts. */
   listen(): void {
     this.bus.subscribe(this.options.subjects.msgServerDeliver(this.options.serverId), (data) => {
-      for (const delivery of IM.Cluster.DeliveryBatch.decode(data).deliveries) this.deliverLocal(delivery.userIds ?? [], Buffer.from(delivery.pdu ?? []));
+      for (const delivery of IM.Cluster.DeliveryBatch.decode(data).deliveries) {
+        this.deliverLocal(delivery.userIds ?? [], IM.Core.CoreEvent.decode(delivery.event));
+      }
     });
     this.bus.subscribe(this.options.subjects.broadcast, (data) => {
       const b = IM.Cluster.Broadcast.decode(data);
       const except = b.exceptServerId === this.options.serverId ? b.exceptConnId : undefined;
-      const pdu = Buffer.from(b.pdu);
-      for (const conn of this.registry.loggedIn()) if (conn.id !== except) conn.write(pdu);
+      const pass = new RenderPass(IM.Core.CoreEvent.decode(b.event));
+      for (const conn of this.registry.loggedIn()) {
+        if (conn.id === except) continue;
+        const frame = pass.frameFor(conn, conn.userId);
+        if (frame) conn.write(frame);
+      }
     });
   }
 
-  /** Sends a PDU to every logged-in connection of the cluster except one of this server's. */
-  broadcast(pdu: Buffer, exceptConnId?: number): void {
-    this.bus.publish(this.options.subjects.broadcast, IM.Cluster.Broadcast.encode({ pdu, exceptServerId: this.options.serverId, exceptConnId }).finish());
+  /** Sends an event to every logged-in connection of the cluster except one of this server's. */
+  broadcast(event: IM.Core.ICoreEvent, exceptConnId?: number): void {
+    const encoded = IM.Core.CoreEvent.encode(event).finish();
+    this.bus.publish(this.options.subjects.broadcast, IM.Cluster.Broadcast.encode({ event: encoded, exceptServerId: this.options.serverId, exceptConnId }).finish());
   }
 
   /**
@@ -89,9 +99,10 @@ export class Delivery {
    * order key (by default the excepted connection: the one acting) arrive
    * in the order they were made.
    */
-  async toUsers(userIds: number[], pdu: Buffer, exceptConnId?: number, orderKey = exceptConnId ?? 0): Promise<void> {
-    this.deliverLocal(userIds, pdu, exceptConnId);
-    await this.requests.submit({ request: { userIds, pdu, originServerId: this.options.serverId }, orderKey });
+  async toUsers(userIds: number[], event: IM.Core.ICoreEvent, exceptConnId?: number, orderKey = exceptConnId ?? 0): Promise<void> {
+    this.deliverLocal(userIds, event, exceptConnId);
+    const encoded = IM.Core.CoreEvent.encode(event).finish();
+    await this.requests.submit({ request: { userIds, event: encoded, originServerId: this.options.serverId }, orderKey });
   }
 
   /** Sends one DeliverBatch, retrying while no route_server answers. */
@@ -122,10 +133,10 @@ export class Delivery {
    * connection already has MAX_BACKLOG deliveries under way (back-pressure
    * while route_server is slow or away): then once this one is done.
    */
-  inOrder(sender: { id: number }, userIds: number[], pdu: Buffer, exceptConnId?: number): Promise<void> {
+  inOrder(sender: { id: number }, userIds: number[], event: IM.Core.ICoreEvent, exceptConnId?: number): Promise<void> {
     const backlog = (this.backlog.get(sender) ?? 0) + 1;
     this.backlog.set(sender, backlog);
-    const done = this.toUsers(userIds, pdu, exceptConnId, sender.id).finally(() => {
+    const done = this.toUsers(userIds, event, exceptConnId, sender.id).finally(() => {
       this.backlog.set(sender, (this.backlog.get(sender) ?? 1) - 1);
       this.inFlight.delete(done);
     });
@@ -138,12 +149,19 @@ export class Delivery {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  deliverLocal(userIds: Iterable<number>, pdu: Buffer, exceptConnId?: number): void {
+  /** Renders the event for this server's connections of the users (once per front) and writes it. */
+  deliverLocal(userIds: Iterable<number>, event: IM.Core.ICoreEvent, exceptConnId?: number): void {
     const seen = new Set<number>();
+    let pass: RenderPass | undefined;
     for (const userId of userIds) {
       if (seen.has(userId)) continue;
       seen.add(userId);
-      for (const conn of this.registry.ofUser(userId)) if (conn.id !== exceptConnId) conn.write(pdu);
+      for (const conn of this.registry.ofUser(userId)) {
+        if (conn.id === exceptConnId) continue;
+        pass ??= new RenderPass(event);
+        const frame = pass.frameFor(conn, userId);
+        if (frame) conn.write(frame);
+      }
     }
   }
 }

@@ -1,1 +1,1 @@
-export { startMsgServer, type MsgServerConfig, type MsgServerDeps, type RunningMsgServer } from './msg-server';
+export { startMsgServer, wsFrontConfig, contentKeyOf, type MsgServerConfig, type MsgServerDeps, type RunningMsgServer, type WsFrontConfig } from './msg-server';

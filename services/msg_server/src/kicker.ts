@@ -4,8 +4,6 @@ import type { ClientConnection } from './connection';
 import type { ConnectionRegistry } from './connection-registry';
 import type { ClusterView } from './cluster-view';
 
-const { LoginCmdID } = IM.BaseDefine;
-
 
 /**
  * Kicks connections wherever they are: this server's directly, other
@@ -45,8 +43,8 @@ export class Kicker {
     return kicked;
   }
 
+  /** The connection's front tells it why (TeamTalk: IMKickUser), then closes it. */
   private kickLocal(conn: ClientConnection, reason: number): void {
-    conn.send(LoginCmdID.CID_LOGIN_KICK_USER, IM.Login.IMKickUser, { userId: conn.userId, kickReason: reason });
-    conn.close();
+    conn.front.kick(conn, reason);
   }
 }

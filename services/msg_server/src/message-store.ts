@@ -10,6 +10,7 @@ const MAX_BATCH = 256;
 
 interface Save {
   message: IM.Message.IIMMsgData;
+  extra?: IM.Core.IMessageExtra;
   orderKey: number;
 }
 
@@ -30,7 +31,7 @@ export class MessageStore {
     private readonly db: DbProxyClient,
     options: { onBatch?: (size: number) => void } = {},
   ) {
-    this.batcher = new Batcher((saves) => this.saveBatch(saves.map((s) => s.message)), {
+    this.batcher = new Batcher((saves) => this.saveBatch(saves), {
       lanes: LANES,
       maxBatch: MAX_BATCH,
       laneOf: (s) => s.orderKey,
@@ -40,16 +41,23 @@ export class MessageStore {
     });
   }
 
-  /** Saves a message; the save is queued before this returns, behind earlier saves with the same orderKey. */
-  async save(message: IM.Message.IIMMsgData, orderKey: number): Promise<IM.DbProxy.SavedMessage> {
-    const result = await this.batcher.submit({ message, orderKey });
+  /**
+   * Saves a message (with what TeamTalk's IMMsgData cannot carry in `extra`);
+   * the save is queued before this returns, behind earlier saves with the
+   * same orderKey.
+   */
+  async save(message: IM.Message.IIMMsgData, orderKey: number, extra?: IM.Core.IMessageExtra): Promise<IM.DbProxy.SavedMessage> {
+    const result = await this.batcher.submit({ message, extra, orderKey });
     if (result instanceof RpcError) throw result;
     return result as IM.DbProxy.SavedMessage;
   }
 
-  private async saveBatch(messages: IM.Message.IIMMsgData[]): Promise<Array<IM.DbProxy.ISavedMessage | RpcError>> {
-    if (messages.length === 1) return [await this.db.saveMessage(messages[0] as IM.Message.IMMsgData)];
-    const rsp = await this.db.saveMessages({ messages } as IM.DbProxy.SaveMessagesReq);
+  private async saveBatch(saves: Save[]): Promise<Array<IM.DbProxy.ISavedMessage | RpcError>> {
+    const messages = saves.map((s) => s.message);
+    const anyExtra = saves.some((s) => s.extra);
+    if (messages.length === 1 && !anyExtra) return [await this.db.saveMessage(messages[0] as IM.Message.IMMsgData)];
+    const extras = anyExtra ? saves.map((s) => s.extra ?? {}) : [];
+    const rsp = await this.db.saveMessages({ messages, extras } as IM.DbProxy.SaveMessagesReq);
     if (rsp.results.length !== messages.length) throw new RpcError(13, `db_proxy answered ${rsp.results.length} results for ${messages.length} messages`);
     return rsp.results.map((r) => r.saved ?? new RpcError(r.errorCode ?? 13, r.errorMessage ?? 'not stored'));
   }

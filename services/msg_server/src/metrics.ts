@@ -3,13 +3,16 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 export function createMsgServerMetrics(registry: Registry) {
   const registers = [registry];
   return {
-    connections: new Gauge({ name: 'tt_msg_server_connections', help: 'Open client connections', registers }),
+    connections: new Gauge({ name: 'tt_msg_server_connections', help: 'Open client connections (every front)', registers }),
+    frontConnections: new Gauge({ name: 'tt_msg_server_front_connections', help: 'Open client connections by front (client protocol)', labelNames: ['front'] as const, registers }),
     loggedIn: new Gauge({ name: 'tt_msg_server_logged_in_connections', help: 'Logged-in client connections', registers }),
     logins: new Counter({ name: 'tt_msg_server_logins_total', help: 'Login attempts by result code', labelNames: ['result'] as const, registers }),
     pdusHandled: new Counter({ name: 'tt_msg_server_pdus_handled_total', help: 'Client PDUs handled, by command', labelNames: ['command'] as const, registers }),
     pdusDropped: new Counter({ name: 'tt_msg_server_pdus_dropped_total', help: 'Client PDUs dropped, by reason', labelNames: ['reason'] as const, registers }),
     frameErrors: new Counter({ name: 'tt_msg_server_frame_errors_total', help: 'Connections closed for a broken frame', registers }),
     messagesStored: new Counter({ name: 'tt_msg_server_messages_stored_total', help: 'Messages stored and acknowledged to their sender', registers }),
+    messagesRecalled: new Counter({ name: 'tt_msg_server_messages_recalled_total', help: 'Messages recalled (by their sender or a group owner)', registers }),
+    duplicatesSuppressed: new Counter({ name: 'tt_msg_server_duplicate_messages_total', help: 'Resends with a client_msg_id already stored: answered with the original, not stored again', registers }),
     messagesRejected: new Counter({ name: 'tt_msg_server_messages_rejected_total', help: 'Messages discarded, by reason', labelNames: ['reason'] as const, registers }),
     undelivered: new Counter({ name: 'tt_msg_server_realtime_delivery_failures_total', help: 'Deliveries route_server could not take (the messages stay stored)', registers }),
     pushJobs: new Counter({ name: 'tt_msg_server_push_jobs_total', help: 'Push jobs for push_server (messages with recipients whose phone was offline), by result: queued, failed', labelNames: ['result'] as const, registers }),

@@ -5,16 +5,24 @@ import type { JobQueue, MessageBus } from '@tt/bus';
 import type { Logger } from '@tt/observability';
 import type { Registry } from 'prom-client';
 import { CommandRouter } from './command-router';
-import { ClientConnection } from './connection';
+import { TcpConnection, type ClientConnection, type ConnectionEvents } from './connection';
 import { ConnectionRegistry } from './connection-registry';
 import type { MsgServerContext } from './context';
 import { Delivery } from './delivery';
-import { registerLoginHandlers } from './handlers/login';
-import { registerMessageHandlers } from './handlers/message';
-import { registerBuddyHandlers } from './handlers/buddy';
-import { registerSwitchHandlers } from './handlers/switch';
-import { registerGroupHandlers } from './handlers/group';
-import { registerFileHandlers } from './handlers/file';
+import { registerLoginHandlers } from './fronts/teamtalk/handlers/login';
+import { registerMessageHandlers } from './fronts/teamtalk/handlers/message';
+import { registerBuddyHandlers } from './fronts/teamtalk/handlers/buddy';
+import { registerSwitchHandlers } from './fronts/teamtalk/handlers/switch';
+import { registerGroupHandlers } from './fronts/teamtalk/handlers/group';
+import { registerFileHandlers } from './fronts/teamtalk/handlers/file';
+import { TeamTalkFront } from './fronts/teamtalk/front';
+import { WsFront } from './fronts/ws/front';
+import { WsConnection } from './fronts/ws/connection';
+import { registerWsHandlers } from './fronts/ws/handlers';
+import { listenWs, type WsListener } from './fronts/ws/server';
+import { ConversationCore } from './core/conversation-core';
+import { UserDirectory } from './core/user-directory';
+import { ContentCodec } from './core/content';
 import { FileServerDirectory } from './file-servers';
 import { ClusterView } from './cluster-view';
 import { Kicker } from './kicker';
@@ -53,6 +61,50 @@ export interface MsgServerConfig {
   statusNotifyBatchMs?: number;
   /** Deadline of one call to a file_server (default 5000). */
   fileServerTimeoutMs?: number;
+  /** The WebSocket front (seed 003); absent or port 0: off. */
+  ws?: WsFrontConfig;
+  /** HMAC secret of login tokens (AUTH_JWT_SECRET); empty: token logins are refused. */
+  jwtSecret?: string;
+  /** TeamTalk clients' content key (TT_CONTENT_KEY): content is converted between fronts with it. */
+  contentKey?: string;
+  /** How long a sender may recall a message (default 120 s). */
+  recallWindowSeconds?: number;
+}
+
+/** The WebSocket front's settings from the MSG_SERVER_WS_* variables (port 0: off). */
+export function wsFrontConfig(
+  cfg: { MSG_SERVER_WS_PORT: number; MSG_SERVER_WS_PATH: string; MSG_SERVER_WS_ADVERTISE_PORT: number; MSG_SERVER_WS_MAX_FRAME_BYTES: number; MSG_SERVER_WS_IDLE_TIMEOUT_MS: number; MSG_SERVER_MAX_CONTENT_BYTES: number },
+  host: string,
+): WsFrontConfig | undefined {
+  if (cfg.MSG_SERVER_WS_PORT === 0) return undefined;
+  return {
+    port: cfg.MSG_SERVER_WS_PORT,
+    host,
+    path: cfg.MSG_SERVER_WS_PATH,
+    advertisePort: cfg.MSG_SERVER_WS_ADVERTISE_PORT,
+    maxFrameBytes: cfg.MSG_SERVER_WS_MAX_FRAME_BYTES,
+    idleTimeoutMs: cfg.MSG_SERVER_WS_IDLE_TIMEOUT_MS,
+    maxContentBytes: cfg.MSG_SERVER_MAX_CONTENT_BYTES,
+  };
+}
+
+/** TT_CONTENT_KEY (or its old name PUSH_CONTENT_KEY); it must be 32 characters. */
+export function contentKeyOf(cfg: { TT_CONTENT_KEY: string }): string | undefined {
+  const key = cfg.TT_CONTENT_KEY || process.env.PUSH_CONTENT_KEY || '';
+  if (!key) return undefined;
+  if (Buffer.byteLength(key, 'latin1') !== 32) throw new Error(`TT_CONTENT_KEY must be 32 characters (an AES-256 key), got ${key.length}`);
+  return key;
+}
+
+export interface WsFrontConfig {
+  port: number;
+  host?: string;
+  path: string;
+  /** Port handed to clients; 0 = port. */
+  advertisePort?: number;
+  maxFrameBytes: number;
+  idleTimeoutMs: number;
+  maxContentBytes: number;
 }
 
 export interface MsgServerDeps {
@@ -91,14 +143,23 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       // TeamTalk tells the user's mobile clients when their PC logs in or out.
       const body = IM.Buddy.IMPCLoginStatusNotify.encode({ userId, loginStat: online ? UserStatType.USER_STATUS_ONLINE : UserStatType.USER_STATUS_OFFLINE }).finish();
       const pdu = encodePdu(ServiceID.SID_BUDDY_LIST, BuddyListCmdID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, 0, body);
-      for (const conn of registry.ofUser(userId)) if (isMobileClient(conn.identity!.clientType)) conn.write(pdu);
+      for (const conn of registry.ofUser(userId)) if (conn.front.name === 'teamtalk' && isMobileClient(conn.identity!.clientType)) conn.write(pdu);
     },
   });
   const kicker = new Kicker(registry, bus, subjects, instanceId, cluster);
   let listenPort = config.port;
+  const messages = new MessageStore(db, { onBatch: (n) => metrics.saveBatchSize.observe(n) });
+  const directory = new UserDirectory(db);
+  const content = new ContentCodec(config.contentKey || undefined);
+  const push = new PushJobProducer(deps.pushJobs, (userId) => cluster.hasMobileOnline(userId), metrics, log);
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
+  const core = new ConversationCore({ db, messages, delivery, push, directory, metrics, log, nowSeconds, recallWindowSeconds: config.recallWindowSeconds ?? 120 });
   const ctx: MsgServerContext = {
     db,
-    messages: new MessageStore(db, { onBatch: (n) => metrics.saveBatchSize.observe(n) }),
+    messages,
+    core,
+    directory,
+    content,
     registry,
     delivery,
     presence,
@@ -106,9 +167,9 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     metrics,
     cluster,
     kicker,
-    push: new PushJobProducer(deps.pushJobs, (userId) => cluster.hasMobileOnline(userId), metrics, log),
+    push,
     log,
-    nowSeconds: () => Math.floor(Date.now() / 1000),
+    nowSeconds,
     selfAddress: () => ({ ip1: config.advertiseIp, ip2: config.advertiseIp2 || config.advertiseIp, port: config.advertisePort || listenPort }),
   };
 
@@ -142,6 +203,38 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     },
     handled: (command) => handledCounter(command).inc(),
   });
+  /** The WebSocket front's router: the same queue machinery; errors go back in the seed's response shape. */
+  const createWsRouter = () => {
+    const answerError = (conn: ClientConnection, commandId: number, errorCode: number, errorMsg: string) => {
+      // Every response of the seed starts with error_code = 1, error_msg = 2; the response's command is the request's + 1.
+      conn.send(commandId + 1, IM.Ws.ErrorNotice, { errorCode, errorMsg });
+    };
+    return new CommandRouter({
+      unknownCommand: (conn, cid) => {
+        metrics.pdusDropped.inc({ reason: 'unknown_command' });
+        answerError(conn, cid, IM.Ws.ErrorCode.ERR_INVALID_PARAM, `unknown command ${cid}`);
+      },
+      badBody: (conn, cid, err) => {
+        metrics.pdusDropped.inc({ reason: 'bad_body' });
+        log.debug({ connId: conn.id, userId: conn.userId, commandId: cid, err: err.message }, 'ws body did not parse');
+        answerError(conn, cid, IM.Ws.ErrorCode.ERR_INVALID_PARAM, 'body does not decode as this command\'s message');
+      },
+      notLoggedIn: (conn, cid) => {
+        metrics.pdusDropped.inc({ reason: 'not_logged_in' });
+        answerError(conn, cid, IM.Ws.ErrorCode.ERR_AUTH_FAILED, 'authenticate first (CMD_AUTH_REQ)');
+        (conn as WsConnection).closeWith(1008, 'not authenticated');
+      },
+      queueFull: (conn, cid) => {
+        metrics.pdusDropped.inc({ reason: 'queue_full' });
+        answerError(conn, cid, IM.Ws.ErrorCode.ERR_SEND_TOO_FAST, 'too many requests in flight');
+      },
+      handlerFailed: (conn, cid, err) => {
+        metrics.pdusDropped.inc({ reason: 'handler_error' });
+        log.error({ connId: conn.id, userId: conn.userId, commandId: cid, err }, 'ws request failed');
+      },
+      handled: (command) => handledCounter(command).inc(),
+    });
+  };
   registerLoginHandlers(router, ctx);
   registerMessageHandlers(router, ctx);
   registerBuddyHandlers(router, ctx);
@@ -152,27 +245,44 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
 
   let nextConnId = 1;
   let draining = false;
+  const nextId = () => {
+    const id = nextConnId++;
+    if (nextConnId > 0xfffffff0) nextConnId = 1;
+    return id;
+  };
+  const countConnections = () => {
+    metrics.connections.set(registry.size);
+    metrics.loggedIn.set(registry.loggedInCount);
+  };
+  /** What every front's connections report: requests to their front's router, broken frames, closes. */
+  const connectionEvents = (dispatch: (c: ClientConnection, request: { commandId: number; seqNum: number; body: Uint8Array }) => void): ConnectionEvents => ({
+    onRequest: dispatch,
+    onFrameError: (c, err) => {
+      metrics.frameErrors.inc();
+      log.warn({ connId: c.id, front: c.front.name, userId: c.userId, remote: c.remoteAddress, err: err.message }, 'broken frame; connection closed');
+    },
+    onClose: (c) => {
+      registry.remove(c);
+      if (c.identity) presence.offline(c);
+      metrics.frontConnections.dec({ front: c.front.name });
+      countConnections();
+    },
+  });
+  const accept = (conn: ClientConnection) => {
+    registry.add(conn);
+    metrics.frontConnections.inc({ front: conn.front.name });
+    countConnections();
+  };
+
+  // The TeamTalk front: TCP, 16-byte-header PDUs.
+  const teamTalkFront = new TeamTalkFront({ pcIdleTimeoutMs: config.pcIdleTimeoutMs, mobileIdleTimeoutMs: config.mobileIdleTimeoutMs });
+  const teamTalkEvents = connectionEvents((c, pdu) => router.dispatch(c, pdu));
   const server = net.createServer((socket) => {
     if (draining) {
       socket.destroy();
       return;
     }
-    const conn = new ClientConnection(nextConnId++, socket, config.maxFrameBytes, {
-      onPdu: (c, pdu) => router.dispatch(c, pdu),
-      onFrameError: (c, err) => {
-        metrics.frameErrors.inc();
-        log.warn({ connId: c.id, userId: c.userId, remote: c.remoteAddress, err: err.message }, 'broken frame; connection closed');
-      },
-      onClose: (c) => {
-        registry.remove(c);
-        if (c.identity) presence.offline(c);
-        metrics.connections.set(registry.size);
-        metrics.loggedIn.set(registry.loggedInCount);
-      },
-    });
-    if (nextConnId > 0xfffffff0) nextConnId = 1;
-    registry.add(conn);
-    metrics.connections.set(registry.size);
+    accept(new TcpConnection(nextId(), teamTalkFront, socket, config.maxFrameBytes, teamTalkEvents));
   });
   server.on('error', (err) => log.error({ err }, 'msg_server listener error'));
   await new Promise<void>((resolve, reject) => {
@@ -185,12 +295,32 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   const port = (server.address() as net.AddressInfo).port;
   listenPort = port;
 
+  // The WebSocket front (seed 003): its own port and router, the same core.
+  let wsListener: WsListener | undefined;
+  if (config.ws) {
+    const wsFront = new WsFront({ idleTimeoutMs: config.ws.idleTimeoutMs }, content, directory);
+    const wsRouter = createWsRouter();
+    registerWsHandlers(wsRouter, ctx, wsFront, { jwtSecret: config.jwtSecret ?? '', maxContentBytes: config.ws.maxContentBytes });
+    const wsEvents = connectionEvents((c, request) => wsRouter.dispatch(c, request));
+    wsListener = await listenWs({
+      host: config.ws.host ?? config.host,
+      port: config.ws.port,
+      path: config.ws.path,
+      maxFrameBytes: config.ws.maxFrameBytes,
+      accepting: () => !draining,
+      onConnection: (socket, remote) => accept(new WsConnection(nextId(), wsFront, socket, remote, wsEvents)),
+    });
+    if (!config.jwtSecret) log.warn('AUTH_JWT_SECRET is not set: the WebSocket front refuses every login');
+  }
+
   delivery.listen();
   presence.listen();
   cluster.listen();
   kicker.listen();
   fileServers.listen();
 
+  const fronts: IM.Core.IFrontAddress[] = [{ protocol: 'teamtalk', port: config.advertisePort || port }];
+  if (wsListener) fronts.push({ protocol: 'ws', port: config.ws!.advertisePort || wsListener.port, path: config.ws!.path });
   const report = () => {
     const info = {
       ip1: config.advertiseIp,
@@ -200,7 +330,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       curConnCnt: registry.size,
       hostName: name,
     };
-    bus.publish(subjects.msgServerReport, IM.Cluster.MsgServerReport.encode({ serverId: instanceId, info, ttlMs: config.reportIntervalMs * 3, draining, startedAt: startedAt }).finish());
+    bus.publish(subjects.msgServerReport, IM.Cluster.MsgServerReport.encode({ serverId: instanceId, info, ttlMs: config.reportIntervalMs * 3, draining, startedAt: startedAt, fronts }).finish());
   };
   const startedAt = Date.now();
   report();
@@ -208,7 +338,8 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   const reportTimer = setInterval(report, config.reportIntervalMs);
   reportTimer.unref();
 
-  const sweepEvery = Math.max(100, Math.min(5000, Math.min(config.loginTimeoutMs, config.pcIdleTimeoutMs, config.mobileIdleTimeoutMs, config.heartbeatIntervalMs) / 4));
+  const idleLimits = [config.loginTimeoutMs, config.pcIdleTimeoutMs, config.mobileIdleTimeoutMs, config.heartbeatIntervalMs, ...(wsListener ? [config.ws!.idleTimeoutMs] : [])];
+  const sweepEvery = Math.max(100, Math.min(5000, Math.min(...idleLimits) / 4));
   const sweepTimer = setInterval(() => {
     const now = Date.now();
     for (const conn of registry.values()) {
@@ -216,12 +347,11 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
         if (now - conn.connectedAt > config.loginTimeoutMs) conn.destroy();
         continue;
       }
-      const idleLimit = isMobileClient(conn.identity.clientType) ? config.mobileIdleTimeoutMs : config.pcIdleTimeoutMs;
-      if (now - conn.lastReceivedAt > idleLimit) {
-        log.info({ connId: conn.id, userId: conn.userId }, 'client silent too long; closed');
+      if (now - conn.lastReceivedAt > conn.front.idleLimitMs(conn)) {
+        log.info({ connId: conn.id, front: conn.front.name, userId: conn.userId }, 'client silent too long; closed');
         conn.destroy();
-      } else if (now - conn.lastSentAt > config.heartbeatIntervalMs) {
-        conn.send(OtherCmdID.CID_OTHER_HEARTBEAT, IM.Other.IMHeartBeat, {});
+      } else if (conn.front.heartbeat && now - conn.lastSentAt > config.heartbeatIntervalMs) {
+        conn.front.heartbeat(conn);
       }
     }
     ctx.messageLimiter.sweep();
@@ -247,6 +377,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       if (draining) return;
       draining = true;
       server.close();
+      wsListener?.close();
       report(); // login_server stops sending clients here
       const deadline = Date.now() + config.drainTimeoutMs;
       const rate = config.drainRate ?? 2000;

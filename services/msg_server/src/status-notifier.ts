@@ -43,7 +43,8 @@ export class StatusNotifier {
     const batch = Buffer.concat(pdus);
     let connections = 0;
     for (const conn of this.registry.loggedIn()) {
-      if (isMobileClient(conn.identity!.clientType)) continue;
+      // IMUserStatNotify is TeamTalk's, for its PC clients.
+      if (conn.front.name !== 'teamtalk' || isMobileClient(conn.identity!.clientType)) continue;
       conn.write(batch);
       connections += 1;
     }

@@ -70,7 +70,7 @@ export function startRouteServer(deps: RouteServerDeps): RunningRouteServer {
           for (const [serverId, userIds] of table.serversFor(req.userIds ?? [], req.originServerId || undefined)) {
             let list = perServer.get(serverId);
             if (!list) perServer.set(serverId, (list = []));
-            list.push({ userIds, pdu: req.pdu });
+            list.push({ userIds, event: req.event });
           }
         }
         for (const [serverId, deliveries] of perServer) {

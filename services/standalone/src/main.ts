@@ -3,6 +3,7 @@
 // embedded SQLite database, an in-process bus and an in-process cache. The
 // roles run the same code as in cluster mode; only the adapters differ.
 import * as path from 'node:path';
+import { loadOrCreateSecretFile } from '@tt/auth';
 import { loadConfig, standaloneSpec } from '@tt/config';
 import { MemoryBus, MemoryJobQueue } from '@tt/bus';
 import { MemoryCache } from '@tt/cache';
@@ -11,7 +12,7 @@ import { runService } from '@tt/runtime';
 import { openStore } from '@tt/storage';
 import { startDbProxy } from '@tt/db-proxy';
 import { startRouteServer } from '@tt/route-server';
-import { startMsgServer } from '@tt/msg-server';
+import { startMsgServer, wsFrontConfig } from '@tt/msg-server';
 import { startLoginServer } from '@tt/login-server';
 import { pushProvidersFromEnv, startPushServer } from '@tt/push-server';
 import { startFileServer } from '@tt/file-server';
@@ -24,6 +25,9 @@ runService(
     const metricsRegistry = createMetrics('standalone').registry;
     const dataDir = path.resolve(cfg.TT_DATA_DIR);
     const subjectPrefix = cfg.TT_SUBJECT_PREFIX;
+    // Access tokens (POST /auth/token, WebSocket logins): without a configured
+    // secret, a random one kept in the data directory, so tokens survive restarts.
+    const jwtSecret = cfg.AUTH_JWT_SECRET || loadOrCreateSecretFile(path.join(dataDir, 'jwt-secret'));
 
     const store = await openStore({ kind: 'sqlite', file: path.join(dataDir, 'teamtalk.sqlite')}, { scrypt: { N: cfg.PASSWORD_SCRYPT_N } });
     onShutdown(() => store.close());
@@ -81,6 +85,8 @@ runService(
       port: cfg.LOGIN_HTTP_PORT,
       msfsUrl: cfg.LOGIN_MSFS_URL || files.httpUrl,
       discoveryUrl: '',
+      validateUser: (req) => db.validateUser(req),
+      auth: { secret: jwtSecret, ttlSeconds: cfg.AUTH_JWT_TTL_S },
     });
     onShutdown(() => login.close());
 
@@ -119,6 +125,10 @@ runService(
         reportIntervalMs: 2000,
         drainTimeoutMs: 10_000,
         subjectPrefix,
+        ws: wsFrontConfig(cfg, cfg.STANDALONE_BIND_HOST),
+        jwtSecret,
+        contentKey: push.contentKey,
+        recallWindowSeconds: cfg.MSG_SERVER_RECALL_WINDOW_S,
       },
       db,
       bus,

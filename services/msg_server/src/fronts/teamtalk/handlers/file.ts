@@ -1,15 +1,17 @@
 import { encodePdu } from '@tt/codec';
+import { frontPayload } from '../../front';
 import { IM } from '@tt/proto';
-import type { CommandRouter } from '../command-router';
-import type { MsgServerContext } from '../context';
-import type { FileServerDirectory, FileServerInfo } from '../file-servers';
+import type { CommandRouter } from '../../../command-router';
+import type { MsgServerContext } from '../../../context';
+import type { FileServerDirectory, FileServerInfo } from '../../../file-servers';
 
 const { FileCmdID, ServiceID, TransferFileType, UserStatType, FileServerError: E } = IM.BaseDefine;
 
 /** The original msg_server's answer when no file_server can take the task. */
 export const NO_FILE_SERVER = 1;
 
-const filePdu = (commandId: number, body: Uint8Array) => encodePdu(ServiceID.SID_FILE, commandId, 0, body);
+/** File transfer is TeamTalk's only: its notifies are events for the TeamTalk front. */
+const filePdu = (commandId: number, body: Uint8Array) => frontPayload('teamtalk', encodePdu(ServiceID.SID_FILE, commandId, 0, body));
 
 /**
  * IM.File on msg_server: brokers a transfer between two users (task on a

@@ -1,8 +1,7 @@
-import { encodePdu } from '@tt/codec';
 import { IM } from '@tt/proto';
-import type { CommandRouter } from '../command-router';
-import type { MsgServerContext } from '../context';
-import { normalizeOutgoing, rejectionOf } from '../domain/messaging';
+import type { CommandRouter } from '../../../command-router';
+import type { MsgServerContext } from '../../../context';
+import { rejectionOf, sessionTypeOf } from '../../../domain/messaging';
 
 const { MessageCmdID, BuddyListCmdID } = IM.BaseDefine;
 
@@ -28,36 +27,29 @@ export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerCon
       ctx.log.warn({ userId: senderId, to: msg.toSessionId }, 'message dropped: over the rate limit');
       return;
     }
-    const outgoing = normalizeOutgoing(senderId, msg, ctx.nowSeconds());
-    const timer = ctx.metrics.storeSeconds.startTimer();
-    let saved: IM.DbProxy.SavedMessage;
+    const outgoing = {
+      sessionType: sessionTypeOf(msg.msgType)!,
+      toId: msg.toSessionId,
+      msgType: msg.msgType,
+      content: msg.msgData,
+      ...(msg.attachData && msg.attachData.length > 0 ? { teamtalkAttachData: msg.attachData } : {}),
+    };
     try {
-      saved = await ctx.messages.save(outgoing, conn.id);
+      await ctx.core.send(conn, outgoing, (saved) => reply(MessageCmdID.CID_MSG_DATA_ACK, IM.Message.IMMsgDataAck, saved.saved.ack));
     } catch (err) {
       // No ack: the client will resend; nothing was committed.
       ctx.metrics.messagesRejected.inc({ reason: 'store' });
       ctx.log.error({ err, userId: senderId, to: msg.toSessionId }, 'message not stored');
-      return;
-    } finally {
-      timer();
     }
-    ctx.metrics.messagesStored.inc();
-    reply(MessageCmdID.CID_MSG_DATA_ACK, IM.Message.IMMsgDataAck, saved.ack);
-    // Recipients whose phone is not connected get a notification through push_server.
-    ctx.push.messageStored({ ...outgoing, msgId: saved.ack.msgId }, saved.recipientIds);
-    // To the peer (or every group member) and to the sender's other devices.
-    const delivered = IM.Message.IMMsgData.encode({ ...outgoing, msgId: saved.ack.msgId }).finish();
-    await ctx.delivery.inOrder(conn, [...saved.recipientIds, senderId], encodePdu(3, MessageCmdID.CID_MSG_DATA, 0, delivered), conn.id);
   }, { pipelined: true });
 
   // The receiving client's acknowledgement of a delivery; nothing to store.
   router.on(MessageCmdID.CID_MSG_DATA_ACK, 'msg_data_ack', IM.Message.IMMsgDataAck, () => {});
 
+  // Read: the reader's other devices are told (IMMsgDataReadNotify), and in a
+  // single chat the peer gets a receipt on fronts that can show one.
   router.on(MessageCmdID.CID_MSG_READ_ACK, 'read_ack', IM.Message.IMMsgDataReadAck, async ({ conn }, req) => {
-    const read = { userId: conn.userId, sessionId: req.sessionId, msgId: req.msgId, sessionType: req.sessionType };
-    await ctx.db.markRead(read);
-    const notify = IM.Message.IMMsgDataReadNotify.encode(read).finish();
-    await ctx.delivery.toUsers([conn.userId], encodePdu(3, MessageCmdID.CID_MSG_READ_NOTIFY, 0, notify), conn.id);
+    await ctx.core.read(conn, { sessionType: req.sessionType, peerId: req.sessionId, upToMsgId: req.msgId });
   });
 
   router.on(MessageCmdID.CID_MSG_TIME_REQUEST, 'time', IM.Message.IMClientTimeReq, ({ reply }) => {

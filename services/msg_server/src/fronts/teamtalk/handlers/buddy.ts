@@ -1,10 +1,12 @@
 import { encodePdu } from '@tt/codec';
+import { frontPayload } from '../../front';
 import { IM } from '@tt/proto';
-import type { CommandRouter } from '../command-router';
-import type { MsgServerContext } from '../context';
+import type { CommandRouter } from '../../../command-router';
+import type { MsgServerContext } from '../../../context';
 
 const { BuddyListCmdID, ServiceID } = IM.BaseDefine;
-const buddyPdu = (commandId: number, body: Uint8Array) => encodePdu(ServiceID.SID_BUDDY_LIST, commandId, 0, body);
+/** Buddy-list notifies exist in TeamTalk only: an event for the TeamTalk front. */
+const buddyPdu = (commandId: number, body: Uint8Array) => frontPayload('teamtalk', encodePdu(ServiceID.SID_BUDDY_LIST, commandId, 0, body));
 
 /** Largest user list one request may ask about. */
 export const MAX_USER_LIST = 2000;

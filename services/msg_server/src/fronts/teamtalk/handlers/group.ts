@@ -1,7 +1,8 @@
 import { encodePdu } from '@tt/codec';
+import { frontPayload } from '../../front';
 import { IM } from '@tt/proto';
-import type { CommandRouter } from '../command-router';
-import type { MsgServerContext } from '../context';
+import type { CommandRouter } from '../../../command-router';
+import type { MsgServerContext } from '../../../context';
 
 const { GroupCmdID, ServiceID } = IM.BaseDefine;
 
@@ -32,7 +33,7 @@ export function registerGroupHandlers(router: CommandRouter, ctx: MsgServerConte
       curUserIdList: rsp.curUserIdList,
       chgUserIdList: rsp.chgUserIdList,
     }).finish();
-    await ctx.delivery.toUsers(notifyUserIds, encodePdu(ServiceID.SID_GROUP, GroupCmdID.CID_GROUP_CHANGE_MEMBER_NOTIFY, 0, notify), conn.id);
+    await ctx.delivery.toUsers(notifyUserIds, frontPayload('teamtalk', encodePdu(ServiceID.SID_GROUP, GroupCmdID.CID_GROUP_CHANGE_MEMBER_NOTIFY, 0, notify)), conn.id);
   });
 
   router.on(GroupCmdID.CID_GROUP_SHIELD_GROUP_REQUEST, 'group_shield', IM.Group.IMGroupShieldReq, async ({ conn, reply }, req) => {

@@ -1,8 +1,8 @@
 import { IM } from '@tt/proto';
 import { RpcError } from '@tt/rpc';
-import type { CommandRouter } from '../command-router';
-import type { MsgServerContext } from '../context';
-import { isMobileClient } from '../domain/client-type';
+import type { CommandRouter } from '../../../command-router';
+import type { MsgServerContext } from '../../../context';
+import { isMobileClient, isWebClient } from '../../../domain/client-type';
 
 const { LoginCmdID, OtherCmdID, ResultType, ClientType, UserStatType, KickReasonType } = IM.BaseDefine;
 
@@ -42,7 +42,7 @@ export function registerLoginHandlers(router: CommandRouter, ctx: MsgServerConte
       conn.loginInProgress = false;
       // One PC and one mobile connection per user: a new one kicks the older of its kind, on any msg_server.
       const mobile = isMobileClient(req.clientType);
-      ctx.kicker.kickUser(conn.userId, (clientType) => isMobileClient(clientType) === mobile, KickReasonType.KICK_REASON_DUPLICATE_USER, conn);
+      ctx.kicker.kickUser(conn.userId, (clientType) => !isWebClient(clientType) && isMobileClient(clientType) === mobile, KickReasonType.KICK_REASON_DUPLICATE_USER, conn);
       ctx.registry.bindUser(conn);
       ctx.metrics.logins.inc({ result: '0' });
       ctx.metrics.loggedIn.set(ctx.registry.loggedInCount);
@@ -75,7 +75,7 @@ export function registerLoginHandlers(router: CommandRouter, ctx: MsgServerConte
       reply(LoginCmdID.CID_LOGIN_RES_KICKPCCLIENT, IM.Login.IMKickPCClientRsp, { userId: conn.userId, resultCode: 1 });
       return;
     }
-    ctx.kicker.kickUser(conn.userId, (clientType) => !isMobileClient(clientType), KickReasonType.KICK_REASON_MOBILE_KICK);
+    ctx.kicker.kickUser(conn.userId, (clientType) => !isWebClient(clientType) && !isMobileClient(clientType), KickReasonType.KICK_REASON_MOBILE_KICK);
     reply(LoginCmdID.CID_LOGIN_RES_KICKPCCLIENT, IM.Login.IMKickPCClientRsp, { userId: conn.userId, resultCode: 0 });
   });
 

@@ -1,0 +1,182 @@
+import { IM, type DbProxyClient } from '@tt/proto';
+import type { Logger } from '@tt/observability';
+import type { ClientConnection } from '../connection';
+import type { Delivery } from '../delivery';
+import type { MessageStore } from '../message-store';
+import type { PushJobProducer } from '../push-jobs';
+import type { MsgServerMetrics } from '../metrics';
+import type { UserDirectory } from './user-directory';
+
+const { SessionType } = IM.BaseDefine;
+
+/** A message as a front hands it to the core: already in stored (TeamTalk) form. */
+export interface OutgoingMessage {
+  sessionType: number;
+  /** The recipient (single chat) or the group. */
+  toId: number;
+  /** TeamTalk msg_type (text/audio × single/group). */
+  msgType: number;
+  /** Content in stored form (see ContentCodec). */
+  content: Uint8Array;
+  extra?: IM.Core.IMessageExtra;
+  /** A TeamTalk sender's attach_data, passed on to TeamTalk recipients. */
+  teamtalkAttachData?: Uint8Array;
+}
+
+/** What the sender is told once the message is stored. */
+export interface SendResult {
+  msgId: number;
+  /** The sender's sync seq of the message. */
+  senderSeq: number;
+  createTime: number;
+  serverTimeMs: number;
+  /** A resend of an earlier message (same client_msg_id): nothing new was stored or delivered. */
+  duplicate: boolean;
+  saved: IM.DbProxy.SavedMessage;
+}
+
+export interface ConversationCoreDeps {
+  db: DbProxyClient;
+  messages: MessageStore;
+  delivery: Delivery;
+  push: PushJobProducer;
+  directory: UserDirectory;
+  metrics: MsgServerMetrics;
+  log: Logger;
+  nowSeconds(): number;
+  /** How long a sender may recall a message (group owners: always). */
+  recallWindowSeconds: number;
+}
+
+/**
+ * The conversation core: what every front does with messages, in one place
+ * and in protocol-neutral terms. Fronts decode and validate their protocol's
+ * requests, call these, and encode the answers; the events the core emits
+ * are rendered by each recipient connection's front.
+ */
+export class ConversationCore {
+  constructor(private readonly deps: ConversationCoreDeps) {}
+
+  /**
+   * Stores a message, tells the sender (`acknowledge`, before anyone else
+   * hears of it), then queues its push notifications and delivers it to the
+   * recipients and the sender's other connections, in order with the
+   * sender connection's earlier messages. The save is queued before the
+   * first await, so a front may pipeline a connection's messages.
+   * Throws when the message could not be stored (nothing was acknowledged).
+   */
+  async send(conn: ClientConnection, message: OutgoingMessage, acknowledge: (result: SendResult) => void): Promise<void> {
+    const senderId = conn.userId;
+    const createTime = this.deps.nowSeconds();
+    const data: IM.Message.IIMMsgData = {
+      fromUserId: senderId,
+      toSessionId: message.toId,
+      msgId: 0,
+      createTime,
+      msgType: message.msgType,
+      msgData: message.content,
+    };
+    const timer = this.deps.metrics.storeSeconds.startTimer();
+    let saved: IM.DbProxy.SavedMessage;
+    try {
+      saved = await this.deps.messages.save(data, conn.id, message.extra);
+    } finally {
+      timer();
+    }
+    const senderSeq = Number(saved.seqs?.find((s) => s.userId === senderId)?.seq ?? 0);
+    const serverTimeMs = Number(saved.stored?.extra?.serverTimeMs ?? 0) || createTime * 1000;
+    const duplicate = saved.duplicate === true;
+    if (duplicate) this.deps.metrics.duplicatesSuppressed.inc();
+    else this.deps.metrics.messagesStored.inc();
+    acknowledge({ msgId: saved.ack.msgId, senderSeq, createTime: saved.stored?.createTime ?? createTime, serverTimeMs, duplicate, saved });
+    if (duplicate) return;
+    // Recipients whose phone is not connected get a notification through push_server.
+    this.deps.push.messageStored({ ...data, msgId: saved.ack.msgId }, saved.recipientIds);
+    const stored: IM.Core.IStoredMessage = saved.stored ?? { ...storedFrom(data), msgId: saved.ack.msgId, extra: message.extra };
+    const event: IM.Core.ICoreEvent = {
+      messageStored: { message: stored, seqs: saved.seqs, ...(message.teamtalkAttachData?.length ? { teamtalkAttachData: message.teamtalkAttachData } : {}) },
+    };
+    // To the peer (or every group member) and to the sender's other devices.
+    await this.deps.delivery.inOrder(conn, [...saved.recipientIds, senderId], event, conn.id);
+  }
+
+  /** The user's sync entries in [minSeq, maxSeq] (maxSeq 0: to the newest). */
+  sync(userId: number, minSeq: number, maxSeq: number, limit: number): Promise<IM.DbProxy.SyncRsp> {
+    return this.deps.db.sync({ userId, minSeq, maxSeq, limit });
+  }
+
+  async maxSeq(userId: number): Promise<number> {
+    return Number((await this.deps.db.getMaxSeq({ userId })).maxSeq);
+  }
+
+  /**
+   * The reader has read the conversation up to a message (or the named
+   * ones): stores it, tells the reader's other connections, and gives the
+   * senders of what was read a receipt.
+   */
+  async read(conn: ClientConnection, read: { sessionType: number; peerId: number; upToMsgId?: number; msgIds?: number[] }): Promise<IM.DbProxy.ReadReceiptRsp> {
+    const readerId = conn.userId;
+    const rsp = await this.deps.db.readReceipt({ userId: readerId, sessionType: read.sessionType, peerId: read.peerId, upToMsgId: read.upToMsgId ?? 0, msgIds: read.msgIds ?? [] });
+    const names = await this.namesOf([readerId, ...(read.sessionType === SessionType.SESSION_TYPE_SINGLE ? [read.peerId] : [])]);
+    const event: IM.Core.ICoreEvent = {
+      messageRead: { readerId, sessionType: read.sessionType, peerId: read.peerId, msgId: read.upToMsgId || rsp.readMsgId, msgIds: rsp.msgIds, readAtMs: Date.now() },
+      names,
+    };
+    await this.deps.delivery.toUsers([readerId, ...rsp.senderIds.filter((id) => id !== readerId)], event, conn.id);
+    return rsp;
+  }
+
+  /** Recalls a message: the sender within the window, a group's owner at any time. Every participant hears of it. */
+  async recall(conn: ClientConnection, target: { sessionType: number; peerId: number; msgId: number }): Promise<IM.DbProxy.RecallRsp> {
+    const rsp = await this.deps.db.recallMessage({ userId: conn.userId, ...target, windowSeconds: this.deps.recallWindowSeconds });
+    const recalled = rsp.event;
+    if (rsp.result === IM.DbProxy.RecallResult.RECALL_OK && recalled) {
+      this.deps.metrics.messagesRecalled.inc();
+      const users = (recalled.seqs ?? []).map((s) => s.userId);
+      const names = await this.namesOf([recalled.fromUserId, recalled.recalledBy, ...(recalled.sessionType === SessionType.SESSION_TYPE_SINGLE ? [recalled.toId] : [])]);
+      await this.deps.delivery.toUsers(users, { messageRecalled: recalled, names }, conn.id);
+    }
+    return rsp;
+  }
+
+  /** Typing (1) or stopped (0): to the peer or the group's members, never stored. */
+  async typing(conn: ClientConnection, typing: { sessionType: number; toId: number; status: number; teamtalkCmdMsgData?: string }): Promise<void> {
+    const userId = conn.userId;
+    let recipients: number[];
+    if (typing.sessionType === SessionType.SESSION_TYPE_GROUP) {
+      const info = await this.deps.db.getGroupInfo({ userId, groupVersionList: [{ groupId: typing.toId, version: 0 }] });
+      const members = info.groupInfoList[0]?.groupMemberList ?? [];
+      if (!members.includes(userId)) return;
+      recipients = members.filter((id) => id !== userId);
+    } else {
+      recipients = [typing.toId];
+    }
+    const names = await this.namesOf([userId, ...(typing.sessionType === SessionType.SESSION_TYPE_SINGLE ? [typing.toId] : [])]);
+    const event: IM.Core.ICoreEvent = { typing: { userId, sessionType: typing.sessionType, toId: typing.toId, status: typing.status, teamtalkCmdMsgData: typing.teamtalkCmdMsgData }, names };
+    await this.deps.delivery.toUsers(recipients, event, conn.id);
+  }
+
+  private async namesOf(userIds: number[]): Promise<IM.Core.IUserName[]> {
+    try {
+      const names = await this.deps.directory.names(userIds);
+      return [...names].map(([userId, name]) => ({ userId, name }));
+    } catch (err) {
+      // Names only matter to string-id fronts; the event still goes out.
+      this.deps.log.warn({ err }, 'user names not resolved');
+      return [];
+    }
+  }
+}
+
+function storedFrom(data: IM.Message.IIMMsgData): IM.Core.IStoredMessage {
+  const msgType = data.msgType ?? 0;
+  return {
+    fromUserId: data.fromUserId ?? 0,
+    sessionType: msgType >= 0x10 ? SessionType.SESSION_TYPE_GROUP : SessionType.SESSION_TYPE_SINGLE,
+    toId: data.toSessionId ?? 0,
+    msgId: data.msgId ?? 0,
+    createTime: data.createTime ?? 0,
+    msgType,
+    content: data.msgData ?? new Uint8Array(),
+  };
+}
