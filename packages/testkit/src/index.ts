@@ -1,2 +1,3 @@
 export { freePort, freePorts } from './ports';
 export { standaloneListeners, type StandalonePorts } from './standalone';
+export { launchBrowser, CHROMIUM_PATH, CHROMIUM_ARGS } from './browser';
