@@ -5,11 +5,11 @@ export { openStore, openDatabase } from './store';
 export type { Store, StoreConfig, StoreOptions } from './store';
 export type { MysqlConfig } from './mysql';
 export type { SqliteConfig } from './sqlite';
-export { MIGRATIONS, MIGRATIONS_TABLE, runMigrations } from './migrations';
+export { MIGRATIONS, MIGRATIONS_TABLE, runMigrations, executeMigrationStatement } from './migrations';
 export type { Migration, MigrationResult, MigrateOptions } from './migrations';
 export { hashPassword, verifyPasswordHash, isMd5Hex, DEFAULT_SCRYPT_PARAMS } from './password';
 export type { ScryptParams } from './password';
-export { SessionType, SessionStatus, DepartStatus, UserStatus, GroupType, GroupStatus, GroupMemberStatus } from './model';
+export { SessionType, SessionStatus, DepartStatus, UserStatus, GroupType, GroupStatus, GroupMemberStatus, SyncEventKind } from './model';
 export type {
   SessionTypeValue,
   ConversationKey,
@@ -20,6 +20,13 @@ export type {
   NewDepartment,
   NewMessage,
   StoredMessage,
+  SaveMessageResult,
+  UserSeq,
+  SyncEntry,
+  SyncOptions,
+  SyncPage,
+  RecallRequest,
+  RecallOutcome,
   LatestMessageSummary,
   UnreadSession,
   RecentSession,

@@ -272,7 +272,104 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS idx_offline_file_expires ON im_offline_file (expires)`,
     ],
   },
+  {
+    version: 4,
+    name: 'conversation core: message extra and recall state, per-user sync streams, client_msg_id de-duplication',
+    // im_message gains: extra (opaque bytes, db_proxy stores an encoded IM.Core.MessageExtra), status
+    // (0 normal, 1 recalled), recalled_by, recalled_at_ms (unix milliseconds).
+    // im_user_seq: each user's last sync seq. im_user_sync: the user's stream, one pointer row per
+    // event (kind 1 a message, 2 a recall of that message) referencing im_message; nothing is copied.
+    // im_client_msg: (sender, client_msg_id) -> the message it created and the sender's seq for it.
+    // ADD COLUMN has no IF NOT EXISTS in SQLite (nor in MySQL 8): the runner skips an ADD COLUMN
+    // whose column already exists (see executeMigrationStatement).
+    mysql: [
+      `ALTER TABLE im_message ADD COLUMN extra MEDIUMBLOB NULL`,
+      `ALTER TABLE im_message ADD COLUMN status TINYINT UNSIGNED NOT NULL DEFAULT 0`,
+      `ALTER TABLE im_message ADD COLUMN recalled_by INT UNSIGNED NOT NULL DEFAULT 0`,
+      `ALTER TABLE im_message ADD COLUMN recalled_at_ms BIGINT UNSIGNED NOT NULL DEFAULT 0`,
+      `CREATE TABLE IF NOT EXISTS im_user_seq (
+        user_id INT UNSIGNED NOT NULL,
+        last_seq BIGINT UNSIGNED NOT NULL DEFAULT 0,
+        PRIMARY KEY (user_id)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS im_user_sync (
+        user_id INT UNSIGNED NOT NULL,
+        seq BIGINT UNSIGNED NOT NULL,
+        kind TINYINT UNSIGNED NOT NULL,
+        session_type TINYINT UNSIGNED NOT NULL,
+        id_a INT UNSIGNED NOT NULL,
+        id_b INT UNSIGNED NOT NULL,
+        msg_id INT UNSIGNED NOT NULL,
+        created INT UNSIGNED NOT NULL,
+        PRIMARY KEY (user_id, seq)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS im_client_msg (
+        from_id INT UNSIGNED NOT NULL,
+        client_msg_id VARCHAR(128) NOT NULL,
+        session_type TINYINT UNSIGNED NOT NULL,
+        id_a INT UNSIGNED NOT NULL,
+        id_b INT UNSIGNED NOT NULL,
+        msg_id INT UNSIGNED NOT NULL,
+        seq BIGINT UNSIGNED NOT NULL,
+        created INT UNSIGNED NOT NULL,
+        PRIMARY KEY (from_id, client_msg_id)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+    ],
+    sqlite: [
+      `ALTER TABLE im_message ADD COLUMN extra BLOB`,
+      `ALTER TABLE im_message ADD COLUMN status INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE im_message ADD COLUMN recalled_by INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE im_message ADD COLUMN recalled_at_ms INTEGER NOT NULL DEFAULT 0`,
+      `CREATE TABLE IF NOT EXISTS im_user_seq (
+        user_id INTEGER NOT NULL PRIMARY KEY,
+        last_seq INTEGER NOT NULL DEFAULT 0
+      ) STRICT, WITHOUT ROWID`,
+      `CREATE TABLE IF NOT EXISTS im_user_sync (
+        user_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        kind INTEGER NOT NULL,
+        session_type INTEGER NOT NULL,
+        id_a INTEGER NOT NULL,
+        id_b INTEGER NOT NULL,
+        msg_id INTEGER NOT NULL,
+        created INTEGER NOT NULL,
+        PRIMARY KEY (user_id, seq)
+      ) STRICT, WITHOUT ROWID`,
+      `CREATE TABLE IF NOT EXISTS im_client_msg (
+        from_id INTEGER NOT NULL,
+        client_msg_id TEXT NOT NULL,
+        session_type INTEGER NOT NULL,
+        id_a INTEGER NOT NULL,
+        id_b INTEGER NOT NULL,
+        msg_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        created INTEGER NOT NULL,
+        PRIMARY KEY (from_id, client_msg_id)
+      ) STRICT, WITHOUT ROWID`,
+    ],
+  },
 ];
+
+const ADD_COLUMN_RE = /^\s*ALTER\s+TABLE\s+\S+\s+ADD\s+COLUMN\s/i;
+
+function isDuplicateColumn(err: unknown): boolean {
+  const cause = (err instanceof StorageError ? err.cause : err) as { code?: unknown; errno?: unknown; message?: unknown } | undefined;
+  if (!cause) return false;
+  return cause.code === 'ER_DUP_FIELDNAME' || cause.errno === 1060 || (typeof cause.message === 'string' && /duplicate column name/i.test(cause.message));
+}
+
+/**
+ * Runs one migration statement. An `ALTER TABLE ... ADD COLUMN` whose column already exists is a
+ * no-op, so every statement can run again (neither SQLite nor MySQL 8 has ADD COLUMN IF NOT EXISTS).
+ */
+export async function executeMigrationStatement(ex: SqlExecutor, statement: string): Promise<void> {
+  try {
+    await ex.execute(statement);
+  } catch (err) {
+    if (ADD_COLUMN_RE.test(statement) && isDuplicateColumn(err)) return;
+    throw err;
+  }
+}
 
 const CREATE_MIGRATIONS_TABLE: Record<SqlDialect, string> = {
   mysql: `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
@@ -319,7 +416,7 @@ async function applyPending(ex: SqlExecutor, migrations: readonly Migration[], n
   const applied: number[] = [];
   for (const m of migrations) {
     if (done.has(m.version)) continue;
-    for (const statement of m[ex.dialect]) await ex.execute(statement);
+    for (const statement of m[ex.dialect]) await executeMigrationStatement(ex, statement);
     await ex.execute(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`, [m.version, m.name, now()]);
     applied.push(m.version);
     done.add(m.version);

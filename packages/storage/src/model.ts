@@ -87,6 +87,35 @@ export interface NewMessage {
    * sender is skipped if present). Ignored for single chat, where the recipient is toId.
    */
   recipientIds?: readonly number[];
+  /**
+   * The sender's own id for the message (at most 128 characters; empty or absent: none). A message
+   * repeating an earlier (fromUserId, clientMsgId) is not stored again: saving it answers with the
+   * original's msgId and the sender's original seq (see SaveMessageResult.duplicate).
+   */
+  clientMsgId?: string;
+  /** Opaque bytes stored with the message (db_proxy stores an encoded IM.Core.MessageExtra). */
+  extra?: Uint8Array;
+}
+
+/** A user's sequence number for one event of their sync stream. */
+export interface UserSeq {
+  userId: number;
+  seq: number;
+}
+
+export interface SaveMessageResult {
+  msgId: number;
+  /** Unix seconds: the message's createTime (the original's, for a duplicate). */
+  createTime: number;
+  /**
+   * The seq each user got for the message: the sender first, then every recipient (ascending).
+   * For a duplicate: the sender's original seq only.
+   */
+  seqs: UserSeq[];
+  /** True when (fromUserId, clientMsgId) had been saved before: nothing was written. */
+  duplicate?: boolean;
+  /** Duplicates only: the original message as stored. */
+  original?: StoredMessage;
 }
 
 export interface StoredMessage {
@@ -96,7 +125,61 @@ export interface StoredMessage {
   msgType: number;
   data: Buffer;
   createTime: number;
+  /** The message's NewMessage.extra; absent when it had none. */
+  extra?: Buffer;
+  /** Present once the message was recalled: by whom, when (unix milliseconds). */
+  recalled?: { by: number; atMs: number };
 }
+
+/** im_user_sync.kind: what a user's sync entry points at. */
+export const SyncEventKind = { MESSAGE: 1, RECALL: 2 } as const;
+
+/** One entry of a user's sync stream. */
+export interface SyncEntry {
+  seq: number;
+  /** 'message': the message was stored; 'recall': it was recalled (data is then empty). */
+  kind: 'message' | 'recall';
+  sessionType: SessionTypeValue;
+  message: StoredMessage;
+}
+
+export interface SyncOptions {
+  /** Lowest seq wanted (0 or absent: 1). */
+  minSeq?: number;
+  /** Highest seq wanted (0 or absent: the newest). */
+  maxSeq?: number;
+  /** Most entries returned (0 or absent: 100; at most 500). */
+  limit?: number;
+}
+
+export interface SyncPage {
+  /** Oldest first. */
+  entries: SyncEntry[];
+  /** The user's newest seq (0: none yet). */
+  maxSeq: number;
+  /** More entries exist in the requested range after the last one returned. */
+  hasMore: boolean;
+}
+
+export interface RecallRequest {
+  sessionType: number;
+  /** Who recalls: the sender, or a group's owner (im_group.creator_id). */
+  userId: number;
+  /** The peer user (single chat) or the group, from userId's side. */
+  peerId: number;
+  msgId: number;
+  /** The sender may recall until this many seconds after the message's createTime; a group's owner any time. */
+  windowSeconds: number;
+  /** Unix milliseconds of the recall (default: now). */
+  nowMs?: number;
+}
+
+export type RecallOutcome =
+  /** Recalled by this call: every participant got a recall entry in their sync stream, with these seqs. */
+  | { result: 'recalled'; sessionType: SessionTypeValue; message: StoredMessage; seqs: UserSeq[] }
+  /** It had been recalled before (nothing changed). */
+  | { result: 'already_recalled'; sessionType: SessionTypeValue; message: StoredMessage }
+  | { result: 'not_found' | 'not_allowed' | 'too_late' };
 
 export interface LatestMessageSummary {
   latestMsgId: number;

@@ -16,6 +16,7 @@ import {
   openDatabase,
   openStore,
   runMigrations,
+  executeMigrationStatement,
   SessionType,
   Store,
   StoreConfig,
@@ -404,6 +405,226 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
       await expect(
         store.messages.saveMessage({ sessionType: SessionType.GROUP, fromUserId: u1!, toId: gid!, msgType: 0x11, data: text('x'), createTime: clock }),
       ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    });
+  });
+
+  describe('conversation core: sync seqs, client_msg_id, recall', () => {
+    const saveGroup = (s: Store, from: number, gid: number, members: number[], body: string, extra: { clientMsgId?: string; extra?: Buffer; createTime?: number } = {}) =>
+      s.messages.saveMessage({ sessionType: SessionType.GROUP, fromUserId: from, toId: gid, msgType: 0x11, data: text(body), createTime: extra.createTime ?? clock, recipientIds: members, ...extra });
+    const sendTo = (s: Store, from: number, to: number, body: string, more: { clientMsgId?: string; extra?: Buffer; createTime?: number } = {}) =>
+      s.messages.saveMessage({ sessionType: SessionType.SINGLE, fromUserId: from, toId: to, msgType: 1, data: text(body), createTime: more.createTime ?? clock, ...more });
+
+    test('every message gets the next seq of its sender and of each recipient; seqs are per user, gap-free and survive a restart', async () => {
+      const [ann, bob, cat] = ids(3);
+      const team = await store.groups.create({ type: GroupType.NORMAL, name: 'seq-team', creatorId: ann!, memberIds: [bob!, cat!] });
+      // Ann writes to Bob, Bob answers, Cat writes to the team: each user's stream grows by one per message they see.
+      expect((await sendTo(store, ann!, bob!, 'hi bob')).seqs).toEqual([{ userId: ann, seq: 1 }, { userId: bob, seq: 1 }]);
+      expect((await sendTo(store, bob!, ann!, 'hi ann')).seqs).toEqual([{ userId: bob, seq: 2 }, { userId: ann, seq: 2 }]);
+      const g = await saveGroup(store, cat!, team.id, team.memberIds, 'hello team');
+      expect(g).toMatchObject({ msgId: 1, createTime: clock, seqs: [{ userId: cat, seq: 1 }, { userId: ann, seq: 3 }, { userId: bob, seq: 3 }] });
+      // Thirty messages at once, through two processes: every user's seqs are still 1..n without gaps.
+      const other = await open();
+      try {
+        const saves = Array.from({ length: 30 }, (_, i) => {
+          const s = i % 2 ? store : other;
+          if (i % 3 === 0) return saveGroup(s, team.memberIds[i % 3]!, team.id, team.memberIds, `g${i}`);
+          return i % 3 === 1 ? sendTo(s, ann!, bob!, `s${i}`) : sendTo(s, cat!, ann!, `s${i}`);
+        });
+        const all = (await Promise.all(saves)).flatMap((r) => r.seqs);
+        all.push(...[{ userId: ann!, seq: 1 }, { userId: ann!, seq: 2 }, { userId: ann!, seq: 3 }, { userId: bob!, seq: 1 }, { userId: bob!, seq: 2 }, { userId: bob!, seq: 3 }, { userId: cat!, seq: 1 }]);
+        for (const user of [ann!, bob!, cat!]) {
+          const seqs = all.filter((s) => s.userId === user).map((s) => s.seq).sort((x, y) => x - y);
+          expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+          expect(await other.messages.maxSeq(user)).toBe(seqs.length);
+        }
+      } finally {
+        await other.close();
+      }
+      // After a restart the streams are all there and point at the messages.
+      const reopened = await open();
+      try {
+        const page = await reopened.messages.sync(bob!, { limit: 3 });
+        expect(page.entries.map((e) => [e.seq, e.kind, e.sessionType, e.message.data.toString()])).toEqual([
+          [1, 'message', SessionType.SINGLE, 'hi bob'],
+          [2, 'message', SessionType.SINGLE, 'hi ann'],
+          [3, 'message', SessionType.GROUP, 'hello team'],
+        ]);
+        expect(page.hasMore).toBe(true);
+        expect(page.maxSeq).toBe(await reopened.messages.maxSeq(bob!));
+        expect(await reopened.messages.maxSeq(ids(1)[0]!)).toBe(0);
+      } finally {
+        await reopened.close();
+      }
+    });
+
+    test('sync pages through a range: min 0 is 1, max 0 is the newest, limit 0 is 100, has_more only inside the range', async () => {
+      const [dan, eve] = ids(2);
+      for (let i = 1; i <= 5; i++) await sendTo(store, eve!, dan!, `m${i}`, { extra: Buffer.from([i]) });
+      const seqsOf = (p: { entries: Array<{ seq: number }> }) => p.entries.map((e) => e.seq);
+      let page = await store.messages.sync(dan!, { minSeq: 0, maxSeq: 0, limit: 2 });
+      expect([seqsOf(page), page.hasMore, page.maxSeq]).toEqual([[1, 2], true, 5]);
+      page = await store.messages.sync(dan!, { minSeq: 3, maxSeq: 0, limit: 2 });
+      expect([seqsOf(page), page.hasMore]).toEqual([[3, 4], true]);
+      page = await store.messages.sync(dan!, { minSeq: 5, maxSeq: 0, limit: 2 });
+      expect([seqsOf(page), page.hasMore]).toEqual([[5], false]);
+      expect(page.entries[0]!.message).toEqual({ msgId: 5, fromId: eve, toId: dan, msgType: 1, data: text('m5'), createTime: clock, extra: Buffer.from([5]) });
+      // A closed range: has_more says whether the range (not the stream) holds more.
+      expect(seqsOf(await store.messages.sync(dan!, { minSeq: 2, maxSeq: 3, limit: 2 }))).toEqual([2, 3]);
+      expect((await store.messages.sync(dan!, { minSeq: 2, maxSeq: 3, limit: 2 })).hasMore).toBe(false);
+      expect((await store.messages.sync(dan!, { minSeq: 2, maxSeq: 4, limit: 2 })).hasMore).toBe(true);
+      expect(seqsOf(await store.messages.sync(dan!, {}))).toEqual([1, 2, 3, 4, 5]);
+      expect(await store.messages.sync(dan!, { minSeq: 6 })).toEqual({ entries: [], maxSeq: 5, hasMore: false });
+      expect(await store.messages.sync(dan!, { minSeq: 4, maxSeq: 2 })).toEqual({ entries: [], maxSeq: 5, hasMore: false });
+      // The sender's stream has the same messages under the sender's own seqs.
+      expect(seqsOf(await store.messages.sync(eve!, { minSeq: 1 }))).toEqual([1, 2, 3, 4, 5]);
+      await expect(store.messages.sync(dan!, { minSeq: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    });
+
+    test('a resend with the same client_msg_id gets the first answer again and stores nothing, also inside one batch', async () => {
+      const [fay, gus] = ids(2);
+      const first = await sendTo(store, fay!, gus!, 'once', { clientMsgId: 'c-1', extra: Buffer.from('x1') });
+      expect(first).toEqual({ msgId: 1, createTime: clock, seqs: [{ userId: fay, seq: 1 }, { userId: gus, seq: 1 }] });
+      // The client did not get the ack and sends again, later and with other bytes: same answer, the original message.
+      const again = await sendTo(store, fay!, gus!, 'twice', { clientMsgId: 'c-1', createTime: clock + 60 });
+      expect(again).toEqual({
+        msgId: 1,
+        createTime: clock,
+        seqs: [{ userId: fay, seq: 1 }],
+        duplicate: true,
+        original: { msgId: 1, fromId: fay, toId: gus, msgType: 1, data: text('once'), createTime: clock, extra: Buffer.from('x1') },
+      });
+      // Two resends in the same batch as a new message with a new id: one message stored, one answer for all three.
+      const [a, b, c] = await Promise.all([sendTo(store, fay!, gus!, 'new', { clientMsgId: 'c-2' }), sendTo(store, fay!, gus!, 'new', { clientMsgId: 'c-2' }), sendTo(store, fay!, gus!, 'x', { clientMsgId: 'c-1' })]);
+      expect([a.msgId, a.duplicate, b.msgId, b.duplicate, b.seqs, c.msgId, c.duplicate]).toEqual([2, undefined, 2, true, [{ userId: fay, seq: 2 }], 1, true]);
+      // The same client_msg_id from someone else is their own message.
+      expect(await sendTo(store, gus!, fay!, 'mine', { clientMsgId: 'c-1' })).toMatchObject({ msgId: 3, seqs: [{ userId: gus, seq: 3 }, { userId: fay, seq: 3 }] });
+      expect((await store.messages.listMessages(SessionType.SINGLE, fay!, gus!, { msgIdBegin: 0, count: 10 })).map((m) => m.data.toString())).toEqual(['mine', 'new', 'once']);
+      expect(await store.messages.maxSeq(gus!)).toBe(3);
+      expect((await store.sessions.unreadList(gus!)).map((s) => s.unreadCnt)).toEqual([2]);
+      await expect(sendTo(store, fay!, gus!, 'long', { clientMsgId: 'x'.repeat(129) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    });
+
+    test('two processes saving the same client_msg_id at the same moment: one stores it, the other answers with it', async () => {
+      const [hal, ida, jon] = ids(3);
+      const other = await open();
+      try {
+        // Another process has claimed client_msg_id "race" (its message went to Jon) but not committed yet.
+        let claimed!: () => void;
+        const isClaimed = new Promise<void>((r) => (claimed = r));
+        const holder = other.db.transaction(async (tx) => {
+          await tx.execute('INSERT INTO im_message (session_type, id_a, id_b, msg_id, from_id, to_id, msg_type, content, created) VALUES (1, ?, ?, 1, ?, ?, 1, ?, ?)', [hal!, jon!, hal!, jon!, text('to jon'), clock]);
+          await tx.execute("INSERT INTO im_client_msg (from_id, client_msg_id, session_type, id_a, id_b, msg_id, seq, created) VALUES (?, 'race', 1, ?, ?, 1, 77, ?)", [hal!, hal!, jon!, clock]);
+          claimed();
+          await sleep(150);
+        });
+        await isClaimed;
+        // Our save does not see the claim yet; it waits on the key, loses, and then answers with the winner's message.
+        const saved = await sendTo(store, hal!, ida!, 'to ida', { clientMsgId: 'race' });
+        await holder;
+        expect(saved).toMatchObject({ msgId: 1, seqs: [{ userId: hal, seq: 77 }], duplicate: true, original: { toId: jon, data: text('to jon') } });
+        expect(await store.messages.latestMsgId(SessionType.SINGLE, hal!, ida!)).toBe(0);
+        expect(await store.messages.maxSeq(ida!)).toBe(0);
+        // And many concurrent pairs through both stores: every pair stores one message.
+        const pairs = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => Promise.all([sendTo(store, hal!, ida!, `p${i}`, { clientMsgId: `p${i}` }), sendTo(other, hal!, ida!, `p${i}`, { clientMsgId: `p${i}` })])),
+        );
+        for (const [x, y] of pairs) {
+          expect(x.msgId).toBe(y.msgId);
+          expect([x.duplicate, y.duplicate].filter(Boolean)).toHaveLength(1);
+        }
+        expect(await store.messages.latestMsgId(SessionType.SINGLE, hal!, ida!)).toBe(10);
+        expect(await store.messages.maxSeq(ida!)).toBe(10);
+      } finally {
+        await other.close();
+      }
+    });
+
+    test('recall: the sender within the window, a group owner any time; everyone gets a recall entry in their stream', async () => {
+      const [kim, leo, max, ned] = ids(4);
+      const sent = await sendTo(store, kim!, leo!, 'oops', { extra: Buffer.from('e') });
+      const at = (seconds: number) => (clock + seconds) * 1000;
+      const recall = (userId: number, peerId: number, msgId: number, nowMs: number, sessionType: number = SessionType.SINGLE) =>
+        store.messages.recall({ sessionType, userId, peerId, msgId, windowSeconds: 120, nowMs });
+      // Leo cannot take back Kim's message; nobody can recall what does not exist.
+      expect(await recall(leo!, kim!, sent.msgId, at(10))).toEqual({ result: 'not_allowed' });
+      expect(await recall(kim!, leo!, 99, at(10))).toEqual({ result: 'not_found' });
+      expect(await recall(kim!, max!, sent.msgId, at(10))).toEqual({ result: 'not_found' }); // not their conversation
+      // Kim takes it back within two minutes: both streams get a recall entry after the message.
+      const done = await recall(kim!, leo!, sent.msgId, at(100));
+      expect(done).toEqual({
+        result: 'recalled',
+        sessionType: SessionType.SINGLE,
+        message: { msgId: 1, fromId: kim, toId: leo, msgType: 1, data: text('oops'), createTime: clock, extra: Buffer.from('e'), recalled: { by: kim, atMs: at(100) } },
+        seqs: [{ userId: kim, seq: 2 }, { userId: leo, seq: 2 }],
+      });
+      const leoSees = await store.messages.sync(leo!, {});
+      expect(leoSees.entries.map((e) => [e.seq, e.kind, e.message.msgId, e.message.recalled, e.message.data.length])).toEqual([
+        [1, 'message', 1, { by: kim, atMs: at(100) }, 4],
+        [2, 'recall', 1, { by: kim, atMs: at(100) }, 0],
+      ]);
+      expect((await store.messages.getByIds(SessionType.SINGLE, leo!, kim!, [1]))[0]!.recalled).toEqual({ by: kim, atMs: at(100) });
+      // Again: already done, nothing new in anyone's stream.
+      expect(await recall(kim!, leo!, sent.msgId, at(110))).toMatchObject({ result: 'already_recalled', message: { recalled: { by: kim, atMs: at(100) } } });
+      expect(await store.messages.maxSeq(leo!)).toBe(2);
+      // Too late for the sender.
+      const late = await sendTo(store, kim!, leo!, 'old news');
+      expect(await recall(kim!, leo!, late.msgId, at(121) + 1)).toEqual({ result: 'too_late' });
+      expect(await recall(kim!, leo!, late.msgId, at(120))).toMatchObject({ result: 'recalled' });
+
+      // In a group the owner (its creator) recalls anyone's message at any time; members get the entry, people who left do not.
+      const club = await store.groups.create({ type: GroupType.NORMAL, name: 'recall-club', creatorId: max!, memberIds: [kim!, leo!, ned!] });
+      const said = await saveGroup(store, leo!, club.id, club.memberIds, 'rude');
+      await store.groups.changeMembers(club.id, 'remove', [ned!]);
+      const nedBefore = await store.messages.maxSeq(ned!);
+      expect(await recall(kim!, club.id, said.msgId, at(10), SessionType.GROUP)).toEqual({ result: 'not_allowed' });
+      expect(await recall(leo!, club.id, said.msgId, at(500), SessionType.GROUP)).toEqual({ result: 'too_late' });
+      const byOwner = await recall(max!, club.id, said.msgId, at(86_400), SessionType.GROUP);
+      expect(byOwner).toMatchObject({ result: 'recalled', sessionType: SessionType.GROUP, message: { fromId: leo, recalled: { by: max, atMs: at(86_400) } } });
+      if (byOwner.result !== 'recalled') throw new Error('unreachable');
+      expect(byOwner.seqs.map((s) => s.userId)).toEqual([max, ...[kim!, leo!].sort((x, y) => x - y)]);
+      for (const { userId, seq } of byOwner.seqs) {
+        const [entry] = (await store.messages.sync(userId, { minSeq: seq, maxSeq: seq })).entries;
+        expect(entry).toMatchObject({ seq, kind: 'recall', sessionType: SessionType.GROUP, message: { msgId: said.msgId, toId: club.id } });
+      }
+      expect(await store.messages.maxSeq(ned!)).toBe(nedBefore);
+    });
+
+    test('a database from before version 4 keeps its messages; the new columns read as "no extra, not recalled"; v4 DDL is re-runnable', async () => {
+      const cfg = backend.fresh();
+      const v3 = await openDatabase(cfg);
+      try {
+        await runMigrations(v3, { migrations: MIGRATIONS.filter((m) => m.version <= 3), now });
+        await v3.execute('INSERT INTO im_conversation (session_type, id_a, id_b, last_msg_id, updated) VALUES (1, 1, 2, 1, 5)');
+        await v3.execute('INSERT INTO im_message (session_type, id_a, id_b, msg_id, from_id, to_id, msg_type, content, created) VALUES (1, 1, 2, 1, 1, 2, 1, ?, 5)', [text('legacy')]);
+      } finally {
+        await v3.close();
+      }
+      const s = await open(cfg);
+      try {
+        expect(s.migrations?.applied).toEqual([4]);
+        for (const statement of MIGRATIONS.find((m) => m.version === 4)![s.db.dialect]) await executeMigrationStatement(s.db, statement);
+        expect(await s.messages.listMessages(SessionType.SINGLE, 1, 2, { msgIdBegin: 0, count: 5 })).toEqual([{ msgId: 1, fromId: 1, toId: 2, msgType: 1, data: text('legacy'), createTime: 5 }]);
+        // Old messages have no seq; new ones start each user's stream at 1.
+        expect((await sendTo(s, 2, 1, 'new')).seqs).toEqual([{ userId: 2, seq: 1 }, { userId: 1, seq: 1 }]);
+        expect(await s.messages.recall({ sessionType: SessionType.SINGLE, userId: 1, peerId: 2, msgId: 1, windowSeconds: 0, nowMs: 5000 })).toMatchObject({ result: 'recalled', seqs: [{ userId: 1, seq: 2 }, { userId: 2, seq: 2 }] });
+      } finally {
+        await s.close();
+      }
+    });
+
+    test('read positions never move back; users are found by account name', async () => {
+      const [oz, pia] = ids(2);
+      for (let i = 0; i < 3; i++) await sendTo(store, oz!, pia!, `r${i}`);
+      expect(await store.sessions.markReadUpTo(pia!, SessionType.SINGLE, oz!, 2)).toBe(2);
+      expect(await store.sessions.markReadUpTo(pia!, SessionType.SINGLE, oz!, 1)).toBe(2);
+      expect(await store.sessions.markReadUpTo(pia!, SessionType.SINGLE, ids(1)[0]!, 1)).toBe(0);
+      const quinn = await store.users.create({ name: 'quinn', passwordMd5Hex: md5('q') });
+      const rae = await store.users.create({ name: 'rae', passwordMd5Hex: md5('r') });
+      expect((await store.users.findByNames(['rae', 'nobody', 'quinn', 'rae', '', 'x'.repeat(65)])).map((u) => [u.id, u.name])).toEqual([
+        [quinn.id, 'quinn'],
+        [rae.id, 'rae'],
+      ]);
+      expect(await store.users.findByNames([])).toEqual([]);
     });
   });
 

@@ -1,7 +1,24 @@
-import { SqlDatabase, SqlExecutor, SqlValue } from '../db';
+import { SqlDatabase, SqlDialect, SqlExecutor, SqlValue } from '../db';
 import { isStorageError, StorageError } from '../errors';
-import { ConversationKey, NewMessage, SessionType, SessionStatus, StoredMessage } from '../model';
-import { asBuffer, conversationKey, sessionType, u32 } from '../validate';
+import {
+  ConversationKey,
+  GroupMemberStatus,
+  NewMessage,
+  RecallOutcome,
+  RecallRequest,
+  SaveMessageResult,
+  SessionType,
+  SessionStatus,
+  SessionTypeValue,
+  StoredMessage,
+  SyncEntry,
+  SyncEventKind,
+  SyncOptions,
+  SyncPage,
+  UserSeq,
+} from '../model';
+import { retryOnConflict } from '../retry';
+import { asBuffer, chunks, conversationKey, placeholders, sessionType, text, u32 } from '../validate';
 import { Batcher } from '@tt/batching';
 
 interface MessageRow {
@@ -11,10 +28,17 @@ interface MessageRow {
   msg_type: number;
   content: unknown;
   created: number;
+  extra: unknown;
+  status: number;
+  recalled_by: number;
+  recalled_at_ms: number;
 }
 
+/** im_message.status */
+const MessageStatus = { NORMAL: 0, RECALLED: 1 } as const;
+
 function toMessage(r: MessageRow): StoredMessage {
-  return {
+  const m: StoredMessage = {
     msgId: Number(r.msg_id),
     fromId: Number(r.from_id),
     toId: Number(r.to_id),
@@ -22,73 +46,190 @@ function toMessage(r: MessageRow): StoredMessage {
     data: asBuffer(r.content),
     createTime: Number(r.created),
   };
+  if (r.extra !== null && r.extra !== undefined) m.extra = asBuffer(r.extra);
+  if (Number(r.status) === MessageStatus.RECALLED) m.recalled = { by: Number(r.recalled_by), atMs: Number(r.recalled_at_ms) };
+  return m;
 }
 
-const MESSAGE_COLUMNS = 'msg_id, from_id, to_id, msg_type, content, created';
+const MESSAGE_COLUMNS = 'msg_id, from_id, to_id, msg_type, content, created, extra, status, recalled_by, recalled_at_ms';
 const KEY_WHERE = 'session_type = ? AND id_a = ? AND id_b = ?';
 const ID_CHUNK = 500;
 const CONFLICT_RETRIES = 4;
 
 /**
  * A batch of messages is written with a handful of set-based statements, whatever its size:
- * (1) every conversation's counter advances by its number of messages in the batch, in one upsert
- * that also records the latest-message summary; the rows stay exclusively locked until commit, which
+ * (0) one look-up of the batch's client_msg_ids (repeats are answered, not written); (1) every
+ * conversation's counter advances by its number of messages in the batch, in one upsert that also
+ * records the latest-message summary; the rows stay exclusively locked until commit, which
  * serialises concurrent writers of a conversation across processes; (2) the new counters are read
  * back (our own locked rows), giving each message its id; (3) one multi-row insert of the messages;
- * (4) the senders' and (5) the recipients' recent sessions as multi-row upserts. A row repeated in
- * one upsert is applied once per occurrence, so unread counts add up.
+ * (4) the senders' and (5) the recipients' recent sessions as multi-row upserts, one row per
+ * (user, session) with the batch's totals; (6) every user's sync counter advances by their number of
+ * events in the batch (one upsert) and is read back; (7) one multi-row insert of the sync pointer
+ * rows (user, seq) -> message; (8) the client_msg_id rows. Multi-row statements are chunked to stay
+ * under the drivers' parameter limits; rows are sorted wherever they lock existing rows.
  */
-function bumpCounters(dialect: 'mysql' | 'sqlite', rows: number): string {
-  const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
-  const insert = `INSERT INTO im_conversation (session_type, id_a, id_b, last_msg_id, last_from_id, last_msg_type, last_msg_data, updated) VALUES ${values}`;
-  return dialect === 'mysql'
-    ? `${insert} ON DUPLICATE KEY UPDATE last_msg_id = last_msg_id + VALUES(last_msg_id), last_from_id = VALUES(last_from_id),
+function bumpCounters(dialect: SqlDialect, rows: number): string {
+  return cachedSql('bumpCounters', dialect, rows, () => {
+    const insert = `INSERT INTO im_conversation (session_type, id_a, id_b, last_msg_id, last_from_id, last_msg_type, last_msg_data, updated) VALUES ${values(rows, 8)}`;
+    return dialect === 'mysql'
+      ? `${insert} ON DUPLICATE KEY UPDATE last_msg_id = last_msg_id + VALUES(last_msg_id), last_from_id = VALUES(last_from_id),
          last_msg_type = VALUES(last_msg_type), last_msg_data = VALUES(last_msg_data), updated = VALUES(updated)`
-    : `${insert} ON CONFLICT (session_type, id_a, id_b) DO UPDATE SET last_msg_id = last_msg_id + excluded.last_msg_id, last_from_id = excluded.last_from_id,
+      : `${insert} ON CONFLICT (session_type, id_a, id_b) DO UPDATE SET last_msg_id = last_msg_id + excluded.last_msg_id, last_from_id = excluded.last_from_id,
          last_msg_type = excluded.last_msg_type, last_msg_data = excluded.last_msg_data, updated = excluded.updated`;
+  });
 }
 
 function readCounters(rows: number): string {
-  const keys = Array.from({ length: rows }, () => '(?, ?, ?)').join(', ');
-  return `SELECT session_type, id_a, id_b, last_msg_id FROM im_conversation WHERE (session_type, id_a, id_b) IN (${keys})`;
+  return cachedSql('readCounters', 'mysql', rows, () => `SELECT session_type, id_a, id_b, last_msg_id FROM im_conversation WHERE (session_type, id_a, id_b) IN (${values(rows, 3)})`);
 }
 
 function insertMessages(rows: number): string {
-  const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
-  return `INSERT INTO im_message (session_type, id_a, id_b, msg_id, from_id, to_id, msg_type, content, created) VALUES ${values}`;
+  return cachedSql('insertMessages', 'mysql', rows, () => `INSERT INTO im_message (session_type, id_a, id_b, msg_id, from_id, to_id, msg_type, content, created, extra) VALUES ${values(rows, 10)}`);
 }
 
 /** Senders' own recent sessions: undeleted, moved to the top, own message counts as read. */
-function upsertSenders(dialect: 'mysql' | 'sqlite', rows: number): string {
-  const values = Array.from({ length: rows }, () => `(?, ?, ?, ${SessionStatus.OK}, 0, ?, ?, ?)`).join(', ');
-  const insert = `INSERT INTO im_recent_session (user_id, session_type, peer_id, status, unread_cnt, read_msg_id, created, updated) VALUES ${values}`;
-  return dialect === 'mysql'
-    ? `${insert} ON DUPLICATE KEY UPDATE status = ${SessionStatus.OK}, read_msg_id = GREATEST(read_msg_id, VALUES(read_msg_id)), updated = VALUES(updated)`
-    : `${insert} ON CONFLICT (user_id, session_type, peer_id) DO UPDATE SET status = ${SessionStatus.OK},
+function upsertSenders(dialect: SqlDialect, rows: number): string {
+  return cachedSql('upsertSenders', dialect, rows, () => {
+    const row = `(?, ?, ?, ${SessionStatus.OK}, 0, ?, ?, ?)`;
+    const insert = `INSERT INTO im_recent_session (user_id, session_type, peer_id, status, unread_cnt, read_msg_id, created, updated) VALUES ${Array(rows).fill(row).join(', ')}`;
+    return dialect === 'mysql'
+      ? `${insert} ON DUPLICATE KEY UPDATE status = ${SessionStatus.OK}, read_msg_id = GREATEST(read_msg_id, VALUES(read_msg_id)), updated = VALUES(updated)`
+      : `${insert} ON CONFLICT (user_id, session_type, peer_id) DO UPDATE SET status = ${SessionStatus.OK},
          read_msg_id = max(read_msg_id, excluded.read_msg_id), updated = excluded.updated`;
+  });
 }
 
-/** Recipients' recent sessions: undeleted, moved to the top, unread + 1. */
-function upsertRecipients(dialect: 'mysql' | 'sqlite', rows: number): string {
-  const values = Array.from({ length: rows }, () => `(?, ?, ?, ${SessionStatus.OK}, 1, 0, ?, ?)`).join(', ');
-  const insert = `INSERT INTO im_recent_session (user_id, session_type, peer_id, status, unread_cnt, read_msg_id, created, updated) VALUES ${values}`;
-  return dialect === 'mysql'
-    ? `${insert} ON DUPLICATE KEY UPDATE status = ${SessionStatus.OK}, unread_cnt = unread_cnt + 1, updated = VALUES(updated)`
-    : `${insert} ON CONFLICT (user_id, session_type, peer_id) DO UPDATE SET status = ${SessionStatus.OK}, unread_cnt = unread_cnt + 1, updated = excluded.updated`;
+/** Recipients' recent sessions: undeleted, moved to the top, unread + their messages in the batch. */
+function upsertRecipients(dialect: SqlDialect, rows: number): string {
+  return cachedSql('upsertRecipients', dialect, rows, () => {
+    const row = `(?, ?, ?, ${SessionStatus.OK}, ?, 0, ?, ?)`;
+    const insert = `INSERT INTO im_recent_session (user_id, session_type, peer_id, status, unread_cnt, read_msg_id, created, updated) VALUES ${Array(rows).fill(row).join(', ')}`;
+    return dialect === 'mysql'
+      ? `${insert} ON DUPLICATE KEY UPDATE status = ${SessionStatus.OK}, unread_cnt = unread_cnt + VALUES(unread_cnt), updated = VALUES(updated)`
+      : `${insert} ON CONFLICT (user_id, session_type, peer_id) DO UPDATE SET status = ${SessionStatus.OK}, unread_cnt = unread_cnt + excluded.unread_cnt, updated = excluded.updated`;
+  });
+}
+
+/** Users' sync counters advance by their number of new events. */
+function bumpSeqs(dialect: SqlDialect, rows: number): string {
+  return cachedSql('bumpSeqs', dialect, rows, () => {
+    const insert = `INSERT INTO im_user_seq (user_id, last_seq) VALUES ${values(rows, 2)}`;
+    return dialect === 'mysql'
+      ? `${insert} ON DUPLICATE KEY UPDATE last_seq = last_seq + VALUES(last_seq)`
+      : `${insert} ON CONFLICT (user_id) DO UPDATE SET last_seq = last_seq + excluded.last_seq RETURNING user_id, last_seq`;
+  });
+}
+
+function readSeqs(rows: number): string {
+  return cachedSql('readSeqs', 'mysql', rows, () => `SELECT user_id, last_seq FROM im_user_seq WHERE user_id IN (${placeholders(rows)})`);
+}
+
+const POINTER_COLUMNS = 8;
+function insertPointers(rows: number): string {
+  return cachedSql('insertPointers', 'mysql', rows, () => `INSERT INTO im_user_sync (user_id, seq, kind, session_type, id_a, id_b, msg_id, created) VALUES ${values(rows, POINTER_COLUMNS)}`);
+}
+
+function insertClientMsgs(rows: number): string {
+  return cachedSql('insertClientMsgs', 'mysql', rows, () => `INSERT INTO im_client_msg (from_id, client_msg_id, session_type, id_a, id_b, msg_id, seq, created) VALUES ${values(rows, 8)}`);
+}
+
+function findClientMsgs(rows: number): string {
+  return cachedSql(
+    'findClientMsgs',
+    'mysql',
+    rows,
+    () => `SELECT d.from_id AS d_from_id, d.client_msg_id, d.session_type, d.seq, ${MESSAGE_COLUMNS.split(', ').map((c) => `m.${c}`).join(', ')}
+       FROM im_client_msg d
+       JOIN im_message m ON m.session_type = d.session_type AND m.id_a = d.id_a AND m.id_b = d.id_b AND m.msg_id = d.msg_id
+       WHERE (d.from_id, d.client_msg_id) IN (${values(rows, 2)})`,
+  );
+}
+
+/** "(?, ?), (?, ?)" for `rows` rows of `columns` parameters. */
+function values(rows: number, columns: number): string {
+  return Array(rows).fill(`(${placeholders(columns)})`).join(', ');
+}
+
+/** Multi-row statements are built once per (statement, dialect, row count); most batches repeat the same few sizes. */
+const sqlCache = new Map<string, string>();
+function cachedSql(name: string, dialect: SqlDialect, rows: number, build: () => string): string {
+  const key = `${name}:${dialect}:${rows}`;
+  let sql = sqlCache.get(key);
+  if (sql === undefined) {
+    if (sqlCache.size > 2000) sqlCache.clear();
+    sql = build();
+    sqlCache.set(key, sql);
+  }
+  return sql;
 }
 
 /** Rows per multi-row statement (keeps parameters well under SQLite's and MySQL's limits). */
 const ROWS_PER_STATEMENT = 400;
+/** Sync counters per upsert (2 parameters each). */
+const SEQ_ROWS_PER_STATEMENT = 1000;
+/** Sync pointer rows per insert: the bulk of a group message's rows (8 parameters each). */
+const POINTER_ROWS_PER_STATEMENT = 2000;
 
-async function executeInChunks<T>(tx: SqlExecutor, rows: T[], sql: (n: number) => string, params: (row: T) => SqlValue[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+async function executeInChunks<T>(tx: SqlExecutor, rows: T[], sql: (n: number) => string, params: (row: T) => SqlValue[], perStatement = ROWS_PER_STATEMENT): Promise<void> {
+  for (let i = 0; i < rows.length; i += perStatement) {
+    const chunk = rows.slice(i, i + perStatement);
     await tx.execute(sql(chunk.length), chunk.flatMap(params));
   }
 }
 
+/** Collects sync pointer rows and inserts them POINTER_ROWS_PER_STATEMENT at a time (flat parameters, no row objects). */
+class PointerWriter {
+  private params: SqlValue[] = [];
+  private rows = 0;
+
+  constructor(private readonly tx: SqlExecutor) {}
+
+  /** Adds a row; true when a statement's worth is waiting (then flush). */
+  add(userId: number, seq: number, kind: number, key: ConversationKey, msgId: number, created: number): boolean {
+    this.params.push(userId, seq, kind, key.sessionType, key.idA, key.idB, msgId, created);
+    return ++this.rows >= POINTER_ROWS_PER_STATEMENT;
+  }
+
+  async flush(): Promise<void> {
+    if (this.rows === 0) return;
+    const [sql, params] = [insertPointers(this.rows), this.params];
+    this.params = [];
+    this.rows = 0;
+    await this.tx.execute(sql, params);
+  }
+}
+
+/**
+ * Advances the sync counters of these users by their counts (one upsert, users ascending so
+ * concurrent writers lock them in the same order) and reads them back: each user's first new seq.
+ */
+async function allocateSeqs(tx: SqlExecutor, counts: Map<number, number>): Promise<Map<number, number>> {
+  const users = [...counts.keys()].sort((a, b) => a - b);
+  const first = new Map<number, number>();
+  const got = (rows: Array<{ user_id: number; last_seq: number }>) => {
+    for (const r of rows) {
+      const user = Number(r.user_id);
+      first.set(user, Number(r.last_seq) - counts.get(user)! + 1);
+    }
+  };
+  for (const chunk of chunks(users, SEQ_ROWS_PER_STATEMENT)) {
+    const params = chunk.flatMap((u) => [u, counts.get(u)!]);
+    // SQLite returns the new counters from the upsert itself; MySQL reads its locked rows back.
+    if (tx.dialect === 'sqlite') got(await tx.query(bumpSeqs(tx.dialect, chunk.length), params));
+    else {
+      await tx.execute(bumpSeqs(tx.dialect, chunk.length), params);
+      got(await tx.query(readSeqs(chunk.length), chunk));
+    }
+  }
+  if (first.size !== users.length) throw new StorageError('INTERNAL', 'sync counter update returned no seq');
+  return first;
+}
+
 const keyString = (k: ConversationKey) => `${k.sessionType}:${k.idA}:${k.idB}`;
 const conversationHash = (k: ConversationKey) => (Math.imul(Math.imul(k.sessionType, 0x9e3779b1) ^ k.idA, 0x85ebca6b) ^ k.idB) >>> 0;
+const clientKey = (from: number, clientMsgId: string) => `${from}\u0000${clientMsgId}`;
+const forUpdate = (ex: SqlExecutor) => (ex.dialect === 'mysql' ? ' FOR UPDATE' : '');
 
 /** Compares rows so every writer locks them in the same order (fewer deadlocks between batches). */
 function byNumbers(a: readonly number[], b: readonly number[]): number {
@@ -99,6 +240,12 @@ function byNumbers(a: readonly number[], b: readonly number[]): number {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 const minMsgId = (opts: MessageVisibilityOptions): number => u32('minMsgIdExclusive', opts.minMsgIdExclusive ?? 0);
+
+/** A seq (or a unix-ms time): a non-negative safe integer. */
+function u53(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new StorageError('INVALID_ARGUMENT', `${field} must be a non-negative integer`);
+  return value;
+}
 
 export interface MessageVisibilityOptions {
   /**
@@ -122,9 +269,15 @@ export interface ListGroupMessagesOptions {
   afterMsgId?: number;
 }
 
+/** Sync page size when none is asked for, and the largest. */
+export const DEFAULT_SYNC_LIMIT = 100;
+export const MAX_SYNC_LIMIT = 500;
+/** Longest client_msg_id (characters). */
+export const MAX_CLIENT_MSG_ID = 128;
+
 interface PreparedMessage {
   key: ConversationKey;
-  type: number;
+  type: SessionTypeValue;
   from: number;
   to: number;
   msgType: number;
@@ -132,6 +285,8 @@ interface PreparedMessage {
   created: number;
   recipients: number[];
   recipientPeer: number;
+  clientMsgId: string | null;
+  extra: Buffer | null;
 }
 
 /** Validates a message and works out who it touches, before it joins a batch. */
@@ -142,6 +297,8 @@ function prepareMessage(msg: NewMessage): PreparedMessage {
   const msgType = u32('msgType', msg.msgType);
   const created = u32('createTime', msg.createTime);
   if (!(msg.data instanceof Uint8Array)) throw new StorageError('INVALID_ARGUMENT', 'data must be a Uint8Array');
+  if (msg.extra !== undefined && msg.extra !== null && !(msg.extra instanceof Uint8Array)) throw new StorageError('INVALID_ARGUMENT', 'extra must be a Uint8Array');
+  const clientMsgId = msg.clientMsgId === undefined || msg.clientMsgId === null || msg.clientMsgId === '' ? null : text('clientMsgId', msg.clientMsgId, MAX_CLIENT_MSG_ID);
   let recipients: number[];
   if (type === SessionType.SINGLE) {
     recipients = to === from ? [] : [to];
@@ -161,14 +318,22 @@ function prepareMessage(msg: NewMessage): PreparedMessage {
     recipients,
     // The sender's peer is the other user (single) or the group; a recipient's peer is the sender (single) or the group.
     recipientPeer: type === SessionType.SINGLE ? from : to,
+    clientMsgId,
+    extra: msg.extra ? asBuffer(msg.extra) : null,
   };
+}
+
+function storedOf(m: PreparedMessage, msgId: number): StoredMessage {
+  const stored: StoredMessage = { msgId, fromId: m.from, toId: m.to, msgType: m.msgType, data: m.data, createTime: m.created };
+  if (m.extra) stored.extra = m.extra;
+  return stored;
 }
 
 /** Most messages one transaction carries. */
 const MAX_BATCH = 200;
 
 export class MessageRepository {
-  private readonly writer: Batcher<PreparedMessage, { msgId: number }>;
+  private readonly writer: Batcher<PreparedMessage, SaveMessageResult>;
 
   constructor(
     private readonly db: SqlDatabase,
@@ -189,28 +354,88 @@ export class MessageRepository {
   /**
    * Stores one message atomically: assigns the next msg_id of the conversation (1, 2, 3, ... with
    * no gaps, race-free across processes), updates the conversation's latest-message summary,
-   * inserts the message, and upserts the sender's and recipients' recent sessions.
+   * inserts the message, upserts the sender's and recipients' recent sessions, and appends the
+   * message to the sync stream of the sender and of every recipient (each gets their next seq).
    * Single chat: the recipient is toId. Group chat: toId is the group id and the recipients are
    * `recipientIds` (the sender is skipped). Nothing is written if any step fails.
+   * With a clientMsgId already used by the sender (by an earlier save, here or in another process),
+   * nothing is written and the answer is the original's (`duplicate: true`).
    */
-  async saveMessage(msg: NewMessage): Promise<{ msgId: number }> {
+  async saveMessage(msg: NewMessage): Promise<SaveMessageResult> {
     return this.writer.submit(prepareMessage(msg));
   }
 
   /** Writes a batch in one transaction, in order; all or nothing. */
-  private async writeBatch(batch: PreparedMessage[]): Promise<Array<{ msgId: number }>> {
+  private async writeBatch(batch: PreparedMessage[]): Promise<SaveMessageResult[]> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.db.transaction((tx) => this.writeAll(tx, batch));
       } catch (err) {
-        // MySQL may pick us as a deadlock victim; the whole transaction was rolled back, so retrying is safe.
+        // MySQL may pick us as a deadlock victim, or another process stored one of our client_msg_ids
+        // first; the whole transaction was rolled back, so retrying is safe (and then finds the original).
         if (!isStorageError(err, 'CONFLICT') || attempt >= CONFLICT_RETRIES) throw err;
         await sleep(5 * (attempt + 1) * Math.random());
       }
     }
   }
 
-  private async writeAll(tx: SqlExecutor, batch: PreparedMessage[]): Promise<Array<{ msgId: number }>> {
+  private async writeAll(tx: SqlExecutor, batch: PreparedMessage[]): Promise<SaveMessageResult[]> {
+    const results: SaveMessageResult[] = new Array(batch.length);
+    // (0) Repeats of an earlier client_msg_id get the original's answer; a repeat inside the batch,
+    // its first occurrence's.
+    let fresh = batch;
+    let freshAt: number[] | null = null;
+    const repeats: Array<[at: number, firstAt: number]> = [];
+    if (batch.some((m) => m.clientMsgId !== null)) {
+      const known = await this.findClientMsgs(tx, batch);
+      const firstAt = new Map<string, number>();
+      fresh = [];
+      freshAt = [];
+      batch.forEach((m, i) => {
+        if (m.clientMsgId !== null) {
+          const k = clientKey(m.from, m.clientMsgId);
+          const original = known.get(k);
+          if (original) return void (results[i] = original);
+          const first = firstAt.get(k);
+          if (first !== undefined) return void repeats.push([i, first]);
+          firstAt.set(k, i);
+        }
+        fresh.push(m);
+        freshAt!.push(i);
+      });
+      if (fresh.length === 0) return results;
+    }
+    const written = await this.writeFresh(tx, fresh);
+    written.forEach((r, j) => (results[freshAt ? freshAt[j] : j] = r));
+    for (const [at, first] of repeats) {
+      const r = results[first];
+      results[at] = { msgId: r.msgId, createTime: r.createTime, seqs: [r.seqs[0]], duplicate: true, original: storedOf(batch[first], r.msgId) };
+    }
+    return results;
+  }
+
+  /** Originals of the batch's client_msg_ids, by clientKey. */
+  private async findClientMsgs(tx: SqlExecutor, batch: PreparedMessage[]): Promise<Map<string, SaveMessageResult>> {
+    const wanted = new Map<string, [number, string]>();
+    for (const m of batch) if (m.clientMsgId !== null) wanted.set(clientKey(m.from, m.clientMsgId), [m.from, m.clientMsgId]);
+    const found = new Map<string, SaveMessageResult>();
+    for (const chunk of chunks([...wanted.values()], ROWS_PER_STATEMENT)) {
+      const rows = await tx.query<MessageRow & { d_from_id: number; client_msg_id: string; session_type: number; seq: number }>(findClientMsgs(chunk.length), chunk.flat());
+      for (const r of rows) {
+        const original = toMessage(r);
+        found.set(clientKey(Number(r.d_from_id), String(r.client_msg_id)), {
+          msgId: original.msgId,
+          createTime: original.createTime,
+          seqs: [{ userId: original.fromId, seq: Number(r.seq) }],
+          duplicate: true,
+          original,
+        });
+      }
+    }
+    return found;
+  }
+
+  private async writeFresh(tx: SqlExecutor, batch: PreparedMessage[]): Promise<SaveMessageResult[]> {
     // (1) Each conversation's counter moves by its number of messages; its summary is its last message.
     const conversations = new Map<string, { key: ConversationKey; count: number; last: PreparedMessage; lastMsgId: number }>();
     for (const m of batch) {
@@ -224,8 +449,7 @@ export class MessageRepository {
     const convs = [...conversations.values()].sort((a, b) => byNumbers([a.key.sessionType, a.key.idA, a.key.idB], [b.key.sessionType, b.key.idA, b.key.idB]));
     await executeInChunks(tx, convs, (n) => bumpCounters(tx.dialect, n), (c) => [c.key.sessionType, c.key.idA, c.key.idB, c.count, c.last.from, c.last.msgType, c.last.data, c.last.created]);
     // (2) Read the new counters back: ids are the last `count` values, in batch order.
-    for (let i = 0; i < convs.length; i += ROWS_PER_STATEMENT) {
-      const chunk = convs.slice(i, i + ROWS_PER_STATEMENT);
+    for (const chunk of chunks(convs, ROWS_PER_STATEMENT)) {
       const rows = await tx.query<{ session_type: number; id_a: number; id_b: number; last_msg_id: number }>(readCounters(chunk.length), chunk.flatMap((c) => [c.key.sessionType, c.key.idA, c.key.idB]));
       for (const r of rows) conversations.get(`${Number(r.session_type)}:${Number(r.id_a)}:${Number(r.id_b)}`)!.lastMsgId = Number(r.last_msg_id);
     }
@@ -242,13 +466,181 @@ export class MessageRepository {
     });
     // (3) The messages.
     const rows = batch.map((m, i) => ({ m, id: ids[i] }));
-    await executeInChunks(tx, rows, insertMessages, ({ m, id }) => [m.key.sessionType, m.key.idA, m.key.idB, id, m.from, m.to, m.msgType, m.data, m.created]);
-    // (4) Senders' and (5) recipients' recent sessions, in a fixed row order.
-    const senders = rows.map(({ m, id }) => [m.from, m.type, m.to, id, m.created] as const).sort((a, b) => byNumbers(a, b));
-    await executeInChunks(tx, senders, (n) => upsertSenders(tx.dialect, n), ([user, type, peer, id, created]) => [user, type, peer, id, created, created]);
-    const recipients = batch.flatMap((m) => m.recipients.map((user) => [user, m.type, m.recipientPeer, m.created] as const)).sort((a, b) => byNumbers(a, b));
-    await executeInChunks(tx, recipients, (n) => upsertRecipients(tx.dialect, n), ([user, type, peer, created]) => [user, type, peer, created, created]);
-    return ids.map((msgId) => ({ msgId }));
+    await executeInChunks(tx, rows, insertMessages, ({ m, id }) => [m.key.sessionType, m.key.idA, m.key.idB, id, m.from, m.to, m.msgType, m.data, m.created, m.extra]);
+    // (4) Senders' recent sessions, one row per (sender, session): read up to their newest message.
+    const senders = new Map<string, { user: number; type: number; peer: number; maxId: number; created: number; updated: number }>();
+    for (const { m, id } of rows) {
+      const k = `${m.from}:${m.type}:${m.to}`;
+      const s = senders.get(k);
+      if (!s) senders.set(k, { user: m.from, type: m.type, peer: m.to, maxId: id, created: m.created, updated: m.created });
+      else if (id > s.maxId) [s.maxId, s.updated] = [id, m.created];
+    }
+    const senderRows = [...senders.values()].sort((a, b) => byNumbers([a.user, a.type, a.peer], [b.user, b.type, b.peer]));
+    await executeInChunks(tx, senderRows, (n) => upsertSenders(tx.dialect, n), (s) => [s.user, s.type, s.peer, s.maxId, s.created, s.updated]);
+    // (5) Recipients' recent sessions, one row per (recipient, session): unread + its messages.
+    const recipients = new Map<string, { user: number; type: number; peer: number; count: number; created: number; updated: number }>();
+    for (const m of batch) {
+      for (const user of m.recipients) {
+        const k = `${user}:${m.type}:${m.recipientPeer}`;
+        const r = recipients.get(k);
+        if (!r) recipients.set(k, { user, type: m.type, peer: m.recipientPeer, count: 1, created: m.created, updated: m.created });
+        else {
+          r.count += 1;
+          if (m.created < r.created) r.created = m.created;
+          if (m.created > r.updated) r.updated = m.created;
+        }
+      }
+    }
+    const recipientRows = [...recipients.values()].sort((a, b) => byNumbers([a.user, a.type, a.peer], [b.user, b.type, b.peer]));
+    await executeInChunks(tx, recipientRows, (n) => upsertRecipients(tx.dialect, n), (r) => [r.user, r.type, r.peer, r.count, r.created, r.updated]);
+    // (6) Sync counters: every user moves by their number of messages in the batch (sent or received).
+    const byUser = new Map<number, number[]>(); // user -> their messages' positions in the batch, in order
+    const involve = (user: number, at: number) => {
+      const list = byUser.get(user);
+      if (list) list.push(at);
+      else byUser.set(user, [at]);
+    };
+    rows.forEach(({ m }, at) => {
+      involve(m.from, at);
+      for (const user of m.recipients) involve(user, at);
+    });
+    const firstSeq = await allocateSeqs(tx, new Map([...byUser].map(([user, list]) => [user, list.length])));
+    // Each user's entries are numbered in batch order; a message's seqs list its sender first.
+    const nextSeq = new Map(firstSeq);
+    const results: SaveMessageResult[] = rows.map(({ m, id }) => {
+      const seqs: UserSeq[] = new Array(m.recipients.length + 1);
+      let i = 0;
+      for (const user of [m.from, ...m.recipients]) {
+        const seq = nextSeq.get(user)!;
+        nextSeq.set(user, seq + 1);
+        seqs[i++] = { userId: user, seq };
+      }
+      return { msgId: id, createTime: m.created, seqs };
+    });
+    // (7) The pointer rows, inserted user by user (in key order: each user's rows share B-tree pages).
+    const pointers = new PointerWriter(tx);
+    for (const user of [...byUser.keys()].sort((a, b) => a - b)) {
+      let seq = firstSeq.get(user)!;
+      for (const at of byUser.get(user)!) {
+        const { m, id } = rows[at];
+        if (pointers.add(user, seq++, SyncEventKind.MESSAGE, m.key, id, m.created)) await pointers.flush();
+      }
+    }
+    await pointers.flush();
+    // (8) client_msg_ids. Another process saving the same one concurrently makes this insert fail
+    // (unique key) once it commits: CONFLICT, so the batch is retried and then answers with its message.
+    const claimed = rows.flatMap(({ m, id }, i) => (m.clientMsgId === null ? [] : [[m.from, m.clientMsgId, m.key.sessionType, m.key.idA, m.key.idB, id, results[i].seqs[0].seq, m.created] as SqlValue[]]));
+    try {
+      await executeInChunks(tx, claimed, insertClientMsgs, (row) => row);
+    } catch (err) {
+      if (isStorageError(err, 'DUPLICATE')) throw new StorageError('CONFLICT', 'a client_msg_id of the batch was stored concurrently', { cause: err });
+      throw err;
+    }
+    return results;
+  }
+
+  /** The user's newest sync seq (0 if none yet). */
+  async maxSeq(userId: number): Promise<number> {
+    const rows = await this.db.query<{ last_seq: number }>('SELECT last_seq FROM im_user_seq WHERE user_id = ?', [u32('userId', userId)]);
+    return rows[0] ? Number(rows[0].last_seq) : 0;
+  }
+
+  /**
+   * The user's sync entries with minSeq <= seq <= maxSeq, oldest first, at most `limit` (see
+   * SyncOptions for the defaults), with the user's newest seq and whether the range holds more.
+   * One query joins the pointer rows to the messages.
+   */
+  async sync(userId: number, opts: SyncOptions = {}): Promise<SyncPage> {
+    const user = u32('userId', userId);
+    const min = Math.max(1, u53('minSeq', opts.minSeq ?? 0));
+    const requestedMax = u53('maxSeq', opts.maxSeq ?? 0);
+    const askedLimit = u32('limit', opts.limit ?? 0);
+    const limit = askedLimit === 0 ? DEFAULT_SYNC_LIMIT : Math.min(askedLimit, MAX_SYNC_LIMIT);
+    // Pointer rows commit with their counter, so every seq up to the counter read first is there.
+    const maxSeq = await this.maxSeq(user);
+    const upper = requestedMax === 0 ? maxSeq : Math.min(requestedMax, maxSeq);
+    if (upper < min) return { entries: [], maxSeq, hasMore: false };
+    const rows = await this.db.query<MessageRow & { seq: number; kind: number; session_type: number; m_msg_id: number | null }>(
+      `SELECT s.seq, s.kind, s.session_type, s.msg_id, m.msg_id AS m_msg_id, m.from_id, m.to_id, m.msg_type,
+              CASE WHEN s.kind = ${SyncEventKind.MESSAGE} THEN m.content ELSE NULL END AS content,
+              m.created, m.extra, m.status, m.recalled_by, m.recalled_at_ms
+       FROM im_user_sync s
+       LEFT JOIN im_message m ON m.session_type = s.session_type AND m.id_a = s.id_a AND m.id_b = s.id_b AND m.msg_id = s.msg_id
+       WHERE s.user_id = ? AND s.seq >= ? AND s.seq <= ?
+       ORDER BY s.seq LIMIT ?`,
+      [user, min, upper, limit + 1],
+    );
+    const hasMore = rows.length > limit;
+    const entries: SyncEntry[] = [];
+    for (const r of rows.slice(0, limit)) {
+      if (r.m_msg_id === null || r.m_msg_id === undefined) continue; // its message is gone
+      entries.push({
+        seq: Number(r.seq),
+        kind: Number(r.kind) === SyncEventKind.RECALL ? 'recall' : 'message',
+        sessionType: sessionType(Number(r.session_type)),
+        message: toMessage(r),
+      });
+    }
+    return { entries, maxSeq, hasMore };
+  }
+
+  /**
+   * Recalls a message: allowed to its sender until windowSeconds after its createTime, and to a
+   * group's owner (im_group.creator_id) at any time. In one transaction: the message is marked
+   * recalled (by, at) and a recall entry is appended to the sync stream of every participant
+   * (single chat: both users; group: its current members and the recaller), each with their next
+   * seq. Recalling a recalled message changes nothing ('already_recalled').
+   */
+  async recall(req: RecallRequest): Promise<RecallOutcome> {
+    const type = sessionType(req.sessionType);
+    const user = u32('userId', req.userId);
+    const key = conversationKey(type, user, u32('peerId', req.peerId));
+    const msgId = u32('msgId', req.msgId);
+    const window = u32('windowSeconds', req.windowSeconds);
+    const nowMs = u53('nowMs', req.nowMs ?? Date.now());
+    return retryOnConflict(() =>
+      this.db.transaction(async (tx): Promise<RecallOutcome> => {
+        const [row] = await tx.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM im_message WHERE ${KEY_WHERE} AND msg_id = ?${forUpdate(tx)}`, [key.sessionType, key.idA, key.idB, msgId]);
+        if (!row) return { result: 'not_found' };
+        const message = toMessage(row);
+        if (message.recalled) return { result: 'already_recalled', sessionType: type, message };
+        const bySender = message.fromId === user;
+        let allowed = bySender && nowMs <= (message.createTime + window) * 1000;
+        if (!allowed && type === SessionType.GROUP) {
+          const [group] = await tx.query<{ creator_id: number }>('SELECT creator_id FROM im_group WHERE id = ?', [key.idA]);
+          allowed = !!group && Number(group.creator_id) === user;
+        }
+        if (!allowed) return { result: bySender ? 'too_late' : 'not_allowed' };
+        await tx.execute(`UPDATE im_message SET status = ?, recalled_by = ?, recalled_at_ms = ? WHERE ${KEY_WHERE} AND msg_id = ?`, [
+          MessageStatus.RECALLED,
+          user,
+          nowMs,
+          key.sessionType,
+          key.idA,
+          key.idB,
+          msgId,
+        ]);
+        let others: number[];
+        if (type === SessionType.SINGLE) others = [message.fromId, message.toId];
+        else {
+          const members = await tx.query<{ user_id: number }>(`SELECT user_id FROM im_group_member WHERE group_id = ? AND status = ${GroupMemberStatus.MEMBER}`, [key.idA]);
+          others = members.map((m) => Number(m.user_id));
+        }
+        const participants = [user, ...[...new Set(others)].filter((id) => id !== user).sort((a, b) => a - b)];
+        const first = await allocateSeqs(tx, new Map(participants.map((id) => [id, 1])));
+        const pointers = new PointerWriter(tx);
+        const created = Math.floor(nowMs / 1000);
+        const seqs: UserSeq[] = [];
+        for (const id of participants) {
+          const seq = first.get(id)!;
+          seqs.push({ userId: id, seq });
+          if (pointers.add(id, seq, SyncEventKind.RECALL, key, msgId, created)) await pointers.flush();
+        }
+        await pointers.flush();
+        message.recalled = { by: user, atMs: nowMs };
+        return { result: 'recalled', sessionType: type, message, seqs };
+      }),
+    );
   }
 
   /** Messages of the conversation between userId and peerId (user or group), newest first. */

@@ -89,6 +89,19 @@ export class SessionRepository {
   }
 
   /**
+   * Like markRead, and returns the read position now stored (never moved backwards; 0 if the user
+   * has no such session).
+   */
+  async markReadUpTo(userId: number, type: number, peerId: number, msgId: number): Promise<number> {
+    await this.markRead(userId, type, peerId, msgId);
+    const rows = await this.db.query<{ read_msg_id: number }>(
+      'SELECT read_msg_id FROM im_recent_session WHERE user_id = ? AND session_type = ? AND peer_id = ?',
+      [u32('userId', userId), sessionType(type), u32('peerId', peerId)],
+    );
+    return rows[0] ? Number(rows[0].read_msg_id) : 0;
+  }
+
+  /**
    * Recent sessions with updated > updatedAfter, newest first, each with its conversation's
    * latest-message summary (zeros / empty data if it has no message yet).
    */

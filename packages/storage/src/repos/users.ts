@@ -163,6 +163,19 @@ export class UserRepository {
     return out.sort((a, b) => a.id - b.id);
   }
 
+  /** Users with these account names (unknown names skipped), ordered by id. */
+  async findByNames(names: readonly string[]): Promise<User[]> {
+    // A name that cannot exist (not a string, empty, too long) is simply not found.
+    const unique = [...new Set(names.filter((n) => typeof n === 'string' && n.length > 0 && [...n].length <= 64))];
+    const out: User[] = [];
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const chunk = unique.slice(i, i + CHUNK);
+      const rows = await this.db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM im_user WHERE name IN (${chunk.map(() => '?').join(', ')})`, chunk);
+      out.push(...rows.map(toUser));
+    }
+    return out.sort((a, b) => a.id - b.id);
+  }
+
   /** Users (any status) with updated > updatedAfter, oldest change first. */
   async listChangedSince(updatedAfter: number): Promise<User[]> {
     const rows = await this.db.query<UserRow>(
