@@ -9,6 +9,7 @@ import { allUsersSince, changeProfileText, departmentsSince, removeSession } fro
 import { deviceTokens, pushShields, removeDeviceTokens, setDeviceToken } from './domain/push-settings';
 import { changeGroupMembers, checkGroupMessage, createGroup, groupInfos, normalGroupList, setGroupShield } from './domain/groups';
 import { addOfflineFile, delOfflineFile, offlineFilesFor } from './domain/offline-files';
+import { readReceipt, recallMessage, resolveUsers, syncEntries } from './domain/core';
 
 const { SessionType } = IM.BaseDefine;
 
@@ -39,11 +40,12 @@ export function createDbProxyHandlers(store: Store, cache: Cache, serverId: stri
     saveMessage: async (req) => (await storeChecked(store, await checkMessage(req))) as IM.DbProxy.SavedMessage,
     // Every message joins the same group commit; each succeeds or fails on its own. The checks
     // (look-ups that may finish in any order) all come first; then the saves are queued in request
-    // order, so one sender's messages are numbered in the order they were sent.
+    // order, so one sender's messages are numbered in the order they were sent. extras[i] (if any)
+    // goes with messages[i]; a repeated client_msg_id answers with the original (duplicate).
     saveMessages: async (req) => {
       const checked = await Promise.allSettled(req.messages.map(checkMessage));
       const results = await Promise.all(
-        checked.map((c) => (c.status === 'rejected' ? failed(c.reason) : storeChecked(store, c.value).then((saved) => ({ saved }), failed))),
+        checked.map((c, i) => (c.status === 'rejected' ? failed(c.reason) : storeChecked(store, c.value, req.extras?.[i]).then((saved) => ({ saved }), failed))),
       );
       return { results } as IM.DbProxy.SaveMessagesRsp;
     },
@@ -135,6 +137,22 @@ export function createDbProxyHandlers(store: Store, cache: Cache, serverId: stri
     },
     getOfflineFiles: async (req) => (await offlineFilesFor(store, requireUser(req.userId))) as IM.DbProxy.OfflineFileList,
     delOfflineFile: async (req) => (await delOfflineFile(store, req)) as IM.DbProxy.DelOfflineFileRsp,
+    sync: async (req) => {
+      requireUser(req.userId);
+      return (await syncEntries(store, req)) as IM.DbProxy.SyncRsp;
+    },
+    getMaxSeq: async (req) => ({ maxSeq: await store.messages.maxSeq(requireUser(req.userId)) }) as IM.DbProxy.MaxSeqRsp,
+    recallMessage: async (req) => {
+      requireUser(req.userId);
+      requireSession(req.sessionType, req.peerId);
+      return (await recallMessage(store, req)) as IM.DbProxy.RecallRsp;
+    },
+    readReceipt: async (req) => {
+      requireUser(req.userId);
+      requireSession(req.sessionType, req.peerId);
+      return (await readReceipt(store, req)) as IM.DbProxy.ReadReceiptRsp;
+    },
+    resolveUsers: async (req) => (await resolveUsers(store, req)) as IM.DbProxy.ResolveUsersRsp,
     ping: async () => {
       await store.db.query('SELECT 1');
       return { serverId, serverTime: Math.floor(Date.now() / 1000) } as IM.DbProxy.PingRsp;
@@ -152,6 +170,8 @@ export function mapStorageError(err: unknown): RpcError | undefined {
       return RpcError.notFound(err.message);
     case 'DUPLICATE':
       return new RpcError(6 /* ALREADY_EXISTS */, err.message);
+    case 'INVALID_ARGUMENT':
+      return RpcError.invalidArgument(err.message);
     default:
       return undefined;
   }

@@ -115,6 +115,6 @@ export async function checkGroupMessage(store: Store, msg: IM.Message.IIMMsgData
       createTime: msg.createTime ?? Math.floor(Date.now() / 1000),
       recipientIds: members,
     },
-    saved: (msgId) => ({ ack: { userId: from, sessionId: groupId, msgId, sessionType: SessionType.SESSION_TYPE_GROUP }, recipientIds: members }),
+    recipientIds: members,
   };
 }

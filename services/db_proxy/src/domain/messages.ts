@@ -1,6 +1,6 @@
 import { IM } from '@tt/proto';
 import { RpcError } from '@tt/rpc';
-import type { NewMessage, Store } from '@tt/storage';
+import type { NewMessage, SaveMessageResult, Store, StoredMessage } from '@tt/storage';
 import type { KnownUsers } from './users';
 
 const { SessionType, MsgType } = IM.BaseDefine;
@@ -17,15 +17,67 @@ function defaultMsgType(sessionType: number): number {
   return sessionType === SessionType.SESSION_TYPE_GROUP ? MsgType.MSG_TYPE_GROUP_TEXT : MsgType.MSG_TYPE_SINGLE_TEXT;
 }
 
-/** A message that passed its checks: what to store, and the answer once it has its msg_id. */
+/** A message that passed its checks: what to store, and who it is delivered to. */
 export interface CheckedMessage {
   message: NewMessage;
-  saved(msgId: number): IM.DbProxy.ISavedMessage;
+  recipientIds: number[];
 }
 
-/** Stores a checked message. Its save is queued before this returns (so saves queued in a loop keep that order). */
-export function storeChecked(store: Store, checked: CheckedMessage): Promise<IM.DbProxy.ISavedMessage> {
-  return store.messages.saveMessage(checked.message).then(({ msgId }) => checked.saved(msgId));
+/**
+ * Stores a checked message with its extra (IM.Core.MessageExtra, stamped with server_time_ms and
+ * stored encoded; its client_msg_id de-duplicates resends). Its save is queued before this returns
+ * (so saves queued in a loop keep that order).
+ */
+export function storeChecked(store: Store, checked: CheckedMessage, extra?: IM.Core.IMessageExtra | null, nowMs = Date.now()): Promise<IM.DbProxy.ISavedMessage> {
+  const stamped: IM.Core.IMessageExtra = { ...(extra ?? {}), serverTimeMs: nowMs };
+  const message: NewMessage = { ...checked.message, extra: IM.Core.MessageExtra.encode(stamped).finish(), clientMsgId: extra?.clientMsgId || undefined };
+  return store.messages.saveMessage(message).then((saved) => savedMessage(message, checked.recipientIds, saved));
+}
+
+function savedMessage(m: NewMessage, recipientIds: number[], saved: SaveMessageResult): IM.DbProxy.ISavedMessage {
+  const seqs = saved.seqs.map(({ userId, seq }) => ({ userId, seq }));
+  if (saved.duplicate && saved.original) {
+    // The original's answer; nothing new to deliver.
+    const type = sessionTypeOfMsgType(saved.original.msgType);
+    return {
+      ack: { userId: m.fromUserId, sessionId: saved.original.toId, msgId: saved.msgId, sessionType: type },
+      recipientIds: [],
+      seqs,
+      duplicate: true,
+      stored: toCoreMessage(type, saved.original),
+    };
+  }
+  const stored = toCoreMessage(m.sessionType, { msgId: saved.msgId, fromId: m.fromUserId, toId: m.toId, msgType: m.msgType, data: Buffer.from(m.data), createTime: saved.createTime, extra: m.extra ? Buffer.from(m.extra) : undefined });
+  return { ack: { userId: m.fromUserId, sessionId: m.toId, msgId: saved.msgId, sessionType: m.sessionType }, recipientIds, seqs, stored };
+}
+
+/** The extra stored with a message; messages stored without one (or unreadable) get server_time_ms from their create time. */
+export function decodeExtra(m: StoredMessage): IM.Core.IMessageExtra {
+  if (m.extra && m.extra.length > 0) {
+    try {
+      const extra = IM.Core.MessageExtra.toObject(IM.Core.MessageExtra.decode(m.extra)) as IM.Core.IMessageExtra;
+      return extra.serverTimeMs ? extra : { ...extra, serverTimeMs: m.createTime * 1000 };
+    } catch {
+      /* fall through */
+    }
+  }
+  return { serverTimeMs: m.createTime * 1000 };
+}
+
+/** A stored message as every front gets it. A recalled message keeps its place without its content. */
+export function toCoreMessage(sessionType: number, m: StoredMessage): IM.Core.IStoredMessage {
+  const core: IM.Core.IStoredMessage = {
+    fromUserId: m.fromId,
+    sessionType,
+    toId: m.toId,
+    msgId: m.msgId,
+    createTime: m.createTime,
+    msgType: m.msgType,
+    content: m.recalled ? Buffer.alloc(0) : m.data,
+    extra: decodeExtra(m),
+  };
+  if (m.recalled) Object.assign(core, { recalled: true, recalledBy: m.recalled.by, recalledAt: Math.floor(m.recalled.atMs / 1000) });
+  return core;
 }
 
 export async function checkSingleMessage(users: KnownUsers, msg: IM.Message.IIMMsgData): Promise<CheckedMessage> {
@@ -45,7 +97,7 @@ export async function checkSingleMessage(users: KnownUsers, msg: IM.Message.IIMM
       data: msg.msgData,
       createTime: msg.createTime ?? Math.floor(Date.now() / 1000),
     },
-    saved: (msgId) => ({ ack: { userId: from, sessionId: to, msgId, sessionType: SessionType.SESSION_TYPE_SINGLE }, recipientIds: [to] }),
+    recipientIds: [to],
   };
 }
 
@@ -76,7 +128,7 @@ export async function unreadCounts(store: Store, userId: number): Promise<Omit<I
  * is always the user's own pair); in a group, members only, and only what was
  * sent after they joined. Null: nothing.
  */
-async function visibility(store: Store, sessionType: number, userId: number, sessionId: number): Promise<{ minMsgIdExclusive?: number } | null> {
+export async function visibility(store: Store, sessionType: number, userId: number, sessionId: number): Promise<{ minMsgIdExclusive?: number } | null> {
   if (sessionType !== SessionType.SESSION_TYPE_GROUP) return {};
   const member = await store.groups.member(sessionId, userId);
   if (!member || member.status !== 0) return null;
