@@ -40,6 +40,12 @@ export const dbProxyClientSpec = {
   DB_PROXY_TIMEOUT_MS: int({ default: 5000, min: 100, max: 120000, desc: 'Deadline of one call to db_proxy.' }),
 };
 
+// Access tokens (JWT, HS256) for the WebSocket front: login_server issues them (POST /auth/token), msg_server verifies them.
+export const authTokenSpec = {
+  AUTH_JWT_SECRET: str({ default: '', desc: 'Shared HMAC secret of the access tokens; the same value on login_server and every msg_server (e.g. 32 random bytes, base64). Empty: login_server answers POST /auth/token with 503 and WebSocket logins fail (a warning at start).' }),
+  AUTH_JWT_TTL_S: int({ default: 86400, min: 60, max: 30 * 86400, desc: 'Lifetime of an access token, in seconds.' }),
+};
+
 // Limits of file_server (cluster process and the standalone process alike).
 export const fileLimitsSpec = {
   FILE_SERVER_MAX_FILE_BYTES: int({ default: 104857600, min: 1, max: 4294967295, desc: 'Largest file a transfer task may announce (IMFileReq file_size); bigger requests get FILE_SERVER_ERRNO_CREATE_TASK_ERROR.' }),
@@ -56,9 +62,11 @@ export const fileLimitsSpec = {
 export const loginServerSpec = {
   ...commonSpec,
   ...natsSpec,
+  ...dbProxyClientSpec,
+  ...authTokenSpec,
   ADMIN_PORT: port({ default: 9101, desc: 'login_server admin HTTP port.' }),
   LOGIN_HTTP_HOST: str({ default: '0.0.0.0', desc: 'Address login_server listens on.' }),
-  LOGIN_HTTP_PORT: port({ default: 8080, desc: 'login_server HTTP port (GET /msg_server).' }),
+  LOGIN_HTTP_PORT: port({ default: 8080, desc: 'login_server HTTP port (GET /msg_server, POST /auth/token, the browser chat page under /chat/).' }),
   LOGIN_MSFS_URL: str({ default: '', desc: 'File/image store URL returned as msfsPrior and msfsBackup.' }),
   LOGIN_DISCOVERY_URL: str({ default: '', desc: 'Discovery URL returned to clients.' }),
 };
@@ -67,6 +75,7 @@ export const msgServerSpec = {
   ...commonSpec,
   ...natsSpec,
   ...dbProxyClientSpec,
+  ...authTokenSpec,
   FILE_SERVER_TIMEOUT_MS: int({ default: 5000, min: 100, max: 120000, desc: 'Deadline of one call from msg_server to a file_server (task creation, offline file look-ups); file_servers are found through their NATS reports.' }),
   ADMIN_PORT: port({ default: 9102, desc: 'msg_server admin HTTP port.' }),
   MSG_SERVER_HOST: str({ default: '0.0.0.0', desc: 'Address msg_server listens on for clients.' }),
@@ -176,6 +185,8 @@ export const standaloneSpec = {
   ADMIN_PORT: port({ default: 9100, desc: 'Standalone: admin HTTP port (health and metrics of every role).' }),
   TT_DATA_DIR: modeSpec.TT_DATA_DIR,
   LOGIN_HTTP_PORT: loginServerSpec.LOGIN_HTTP_PORT,
+  AUTH_JWT_SECRET: str({ default: '', desc: 'Secret of the access tokens (POST /auth/token, WebSocket logins). Empty: a random secret kept in <TT_DATA_DIR>/jwt-secret (created with mode 0600 on first start), so tokens survive restarts.' }),
+  AUTH_JWT_TTL_S: authTokenSpec.AUTH_JWT_TTL_S,
   LOGIN_MSFS_URL: str({ default: '', desc: "File/image store URL returned as msfsPrior and msfsBackup; default: the embedded file_server's image store URL." }),
   MSG_SERVER_PORT: msgServerSpec.MSG_SERVER_PORT,
   MSG_SERVER_ADVERTISE_IP: msgServerSpec.MSG_SERVER_ADVERTISE_IP,

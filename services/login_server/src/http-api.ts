@@ -1,42 +1,188 @@
 import * as http from 'node:http';
-import type { MsgServerRegistry } from './msg-server-registry';
+import { issueToken } from '@tt/auth';
+import type { IM } from '@tt/proto';
+import { readTokenRequest, BodyError } from './token-request';
+import { FailureThrottle } from './throttle';
+import { serveChatFile, type ChatFiles } from './static-files';
+import { TEAMTALK_PROTOCOL, type MsgServerRegistry } from './msg-server-registry';
+
+/** db_proxy's ValidateUser (IM.Server.IMValidateReq, password = lowercase hex MD5). */
+export type ValidateUser = (req: IM.Server.IIMValidateReq) => Promise<IM.Server.IIMValidateRsp>;
+
+export interface TokenEndpointOptions {
+  /** AUTH_JWT_SECRET; empty = POST /auth/token answers 503. */
+  secret: string;
+  ttlSeconds: number;
+  validateUser: ValidateUser;
+  /** Failed logins per IP and account name; default 10 a minute. */
+  throttle?: FailureThrottle;
+  /** Called once per answer of POST /auth/token (ok, bad_request, denied, throttled, unavailable, not_configured). */
+  onResult?: (result: TokenResult) => void;
+  /** Called when db_proxy could not be asked. */
+  onError?: (err: unknown) => void;
+}
+
+export type TokenResult = 'ok' | 'bad_request' | 'denied' | 'throttled' | 'unavailable' | 'not_configured';
 
 export interface LoginHttpOptions {
   registry: MsgServerRegistry;
   msfsUrl: string;
   discoveryUrl: string;
   onRequest?: (code: number) => void;
+  /** POST /auth/token; absent = 404 (as before). */
+  auth?: TokenEndpointOptions;
+  /** GET /chat/…: the browser chat page (exactly these files); absent = 404. */
+  chat?: ChatFiles;
+}
+
+/** The protocols GET /msg_server?protocol= knows. */
+const PROTOCOLS = new Set([TEAMTALK_PROTOCOL, 'ws']);
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const CORS_ROUTES = new Set(['/auth/token', '/msg_server']);
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.end(text);
+}
+
+/** The bracketed form an IPv6 literal needs inside a URL. */
+function urlHost(ip: string): string {
+  return ip.includes(':') && !ip.startsWith('[') ? `[${ip}]` : ip;
 }
 
 /**
- * GET /msg_server, answered exactly as TeamTalk clients expect:
- * code 0 with the addresses, 1 when no msg_server is registered, 2 when all are full.
+ * login_server's HTTP API:
+ * - GET /msg_server, answered exactly as TeamTalk clients expect: code 0 with
+ *   the addresses, 1 when no msg_server is registered, 2 when all are full;
+ *   `?protocol=ws`: the WebSocket URL of the least-loaded msg_server with a ws front.
+ * - POST /auth/token: an access token for the WebSocket front.
+ * - GET /chat/…: the browser chat page.
+ * A browser page from any origin may call the first two (CORS).
  */
 export function createLoginHttpHandler(opts: LoginHttpOptions): http.RequestListener {
-  return (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' || path !== '/msg_server') {
-      res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ code: 404, msg: 'not found' }));
+  const throttle = opts.auth ? (opts.auth.throttle ?? new FailureThrottle()) : undefined;
+
+  const msgServer = (req: http.IncomingMessage, res: http.ServerResponse, query: URLSearchParams, cors: http.OutgoingHttpHeaders) => {
+    const protocol = query.get('protocol') || TEAMTALK_PROTOCOL;
+    if (!PROTOCOLS.has(protocol)) {
+      opts.onRequest?.(400);
+      sendJson(res, 400, { code: 400, msg: `unknown protocol "${protocol.slice(0, 64)}" (teamtalk or ws)` }, cors);
       return;
     }
-    const pick = opts.registry.pick();
-    const body =
-      pick.code === 0
-        ? {
-            code: 0,
-            msg: '',
-            priorIP: pick.server.priorIp,
-            backupIP: pick.server.backupIp,
-            port: String(pick.server.port),
-            msfsPrior: opts.msfsUrl,
-            msfsBackup: opts.msfsUrl,
-            discovery: opts.discoveryUrl,
-          }
-        : { code: pick.code, msg: pick.reason };
+    const pick = opts.registry.pick(protocol);
+    let body: Record<string, unknown>;
+    if (pick.code !== 0) body = { code: pick.code, msg: pick.reason };
+    else if (protocol === TEAMTALK_PROTOCOL)
+      body = {
+        code: 0,
+        msg: '',
+        priorIP: pick.server.priorIp,
+        backupIP: pick.server.backupIp,
+        port: String(pick.server.port),
+        msfsPrior: opts.msfsUrl,
+        msfsBackup: opts.msfsUrl,
+        discovery: opts.discoveryUrl,
+      };
+    else {
+      const front = pick.front!;
+      const path = front.path ? (front.path.startsWith('/') ? front.path : `/${front.path}`) : '/ws';
+      body = { code: 0, msg: '', protocol, url: `ws://${urlHost(pick.server.priorIp)}:${front.port}${path}`, priorIP: pick.server.priorIp, port: String(front.port), path };
+    }
     opts.onRequest?.(pick.code);
     // The original closes after each answer; clients open one connection per request.
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', connection: 'close', ...cors });
     res.end(JSON.stringify(body));
+  };
+
+  const token = async (req: http.IncomingMessage, res: http.ServerResponse, cors: http.OutgoingHttpHeaders) => {
+    const auth = opts.auth!;
+    const answer = (result: TokenResult, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}) => {
+      auth.onResult?.(result);
+      sendJson(res, status, body, { ...cors, ...headers });
+    };
+    if (!auth.secret) {
+      req.resume();
+      return answer('not_configured', 503, { code: 503, msg: 'token issuing is not configured (AUTH_JWT_SECRET)' });
+    }
+    let credentials;
+    try {
+      credentials = await readTokenRequest(req);
+    } catch (err) {
+      if (err instanceof BodyError) {
+        if (err.status === 413) res.setHeader('connection', 'close');
+        return answer('bad_request', err.status, { code: err.status, msg: err.message });
+      }
+      throw err;
+    }
+    const key = `${req.socket.remoteAddress ?? ''}\n${credentials.name.toLowerCase()}`;
+    // Counted as a failure before db_proxy answers, so a burst of parallel guesses is held to the limit too.
+    const wait = throttle!.attempt(key);
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
+      return answer('throttled', 429, { code: 429, msg: `too many failed logins, retry in ${seconds} s` }, { 'retry-after': String(seconds) });
+    }
+    let rsp: IM.Server.IIMValidateRsp;
+    try {
+      rsp = await auth.validateUser({ userName: credentials.name, password: credentials.passwordMd5 });
+    } catch (err) {
+      throttle!.forget(key);
+      auth.onError?.(err);
+      return answer('unavailable', 503, { code: 503, msg: 'the account service is unavailable, try again later' });
+    }
+    const userId = rsp.userInfo?.userId ?? 0;
+    if (rsp.resultCode !== 0 || !userId) return answer('denied', 401, { code: 401, msg: 'wrong user name or password' });
+    throttle!.succeeded(key);
+    const issued = await issueToken({ userId, name: credentials.name }, { secret: auth.secret, ttlSeconds: auth.ttlSeconds });
+    answer('ok', 200, { code: 0, token: issued.token, expires_at: issued.expiresAt, user_id: credentials.name, uid: userId });
+  };
+
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q >= 0 ? url.slice(0, q) : url;
+    const query = new URLSearchParams(q >= 0 ? url.slice(q + 1) : '');
+    // Only browsers send Origin: TeamTalk clients get their answer byte for byte as before.
+    const cors: http.OutgoingHttpHeaders = CORS_ROUTES.has(path) && req.headers.origin !== undefined ? { 'access-control-allow-origin': '*' } : {};
+
+    if (req.method === 'OPTIONS' && CORS_ROUTES.has(path)) {
+      res.writeHead(204, {
+        'access-control-allow-origin': '*',
+        'access-control-allow-methods': path === '/auth/token' ? 'POST, OPTIONS' : 'GET, OPTIONS',
+        'access-control-allow-headers': 'content-type',
+        'access-control-max-age': '600',
+      });
+      res.end();
+      return;
+    }
+    if (path === '/msg_server' && req.method === 'GET') return msgServer(req, res, query, cors);
+    if (path === '/auth/token' && opts.auth) {
+      if (req.method !== 'POST') {
+        req.resume();
+        return sendJson(res, 405, { code: 405, msg: 'use POST' }, { allow: 'POST, OPTIONS', ...cors });
+      }
+      token(req, res, cors).catch((err: unknown) => {
+        opts.auth?.onError?.(err);
+        if (!res.headersSent) sendJson(res, 500, { code: 500, msg: 'internal error' }, cors);
+        else res.destroy();
+      });
+      return;
+    }
+    if (opts.chat && path === '/chat') {
+      // The page's relative links (app.js, …) need the trailing slash.
+      res.writeHead(308, { location: `/chat/${q >= 0 ? url.slice(q) : ''}`, 'content-length': 0 });
+      res.end();
+      return;
+    }
+    if (opts.chat && path.startsWith('/chat/')) {
+      serveChatFile(opts.chat, req, res, path).catch(() => {
+        if (!res.headersSent) sendJson(res, 500, { code: 500, msg: 'internal error' });
+        else res.destroy();
+      });
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ code: 404, msg: 'not found' }));
   };
 }

@@ -3,8 +3,10 @@ import { IM, clusterSubjects } from '@tt/proto';
 import type { MessageBus } from '@tt/bus';
 import type { Logger } from '@tt/observability';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { createLoginHttpHandler } from './http-api';
+import { createLoginHttpHandler, type TokenResult, type ValidateUser } from './http-api';
 import { MsgServerRegistry } from './msg-server-registry';
+import { defaultChatFiles, type ChatFiles } from './static-files';
+import type { FailureThrottle } from './throttle';
 
 export interface LoginServerDeps {
   bus: MessageBus;
@@ -15,6 +17,12 @@ export interface LoginServerDeps {
   port: number;
   msfsUrl: string;
   discoveryUrl: string;
+  /** db_proxy's ValidateUser, for POST /auth/token (cluster: the gRPC client; standalone: the in-process one). */
+  validateUser: ValidateUser;
+  /** Access tokens (AUTH_JWT_SECRET, AUTH_JWT_TTL_S); an empty secret = POST /auth/token answers 503. */
+  auth: { secret: string; ttlSeconds: number; throttle?: FailureThrottle };
+  /** The browser chat page (URL path → file); default: @tt/webchat's webchatFiles(). */
+  chat?: ChatFiles;
 }
 
 export interface RunningLoginServer {
@@ -43,6 +51,7 @@ export async function startLoginServer(deps: LoginServerDeps): Promise<RunningLo
           maxConnections: r.info.maxConnCnt,
           connections: r.info.curConnCnt,
           draining: r.draining,
+          fronts: (r.fronts ?? []).map((f) => ({ protocol: f.protocol, port: f.port, path: f.path ?? '' })),
         },
         r.ttlMs,
       );
@@ -52,7 +61,34 @@ export async function startLoginServer(deps: LoginServerDeps): Promise<RunningLo
     }),
   ];
 
-  const server = http.createServer(createLoginHttpHandler({ registry, msfsUrl: deps.msfsUrl, discoveryUrl: deps.discoveryUrl, onRequest: (code) => answers.inc({ code: String(code) }) }));
+  let chat = deps.chat;
+  if (!chat) {
+    try {
+      chat = defaultChatFiles();
+    } catch (err) {
+      deps.log.warn({ err }, 'the browser chat page is missing: /chat/ answers 404');
+    }
+  }
+  const tokenAnswers = new Counter({ name: 'tt_login_token_requests_total', help: 'POST /auth/token answers by result', labelNames: ['result'] as const, registers });
+  if (!deps.auth.secret) deps.log.warn('AUTH_JWT_SECRET is empty: POST /auth/token answers 503 and WebSocket clients cannot log in');
+
+  const server = http.createServer(
+    createLoginHttpHandler({
+      registry,
+      msfsUrl: deps.msfsUrl,
+      discoveryUrl: deps.discoveryUrl,
+      onRequest: (code) => answers.inc({ code: String(code) }),
+      auth: {
+        secret: deps.auth.secret,
+        ttlSeconds: deps.auth.ttlSeconds,
+        throttle: deps.auth.throttle,
+        validateUser: deps.validateUser,
+        onResult: (result: TokenResult) => tokenAnswers.inc({ result }),
+        onError: (err) => deps.log.warn({ err }, 'POST /auth/token: db_proxy call failed'),
+      },
+      chat,
+    }),
+  );
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

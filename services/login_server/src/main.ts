@@ -2,6 +2,8 @@
 // login_server as its own process (cluster mode).
 import { loadConfig, loginServerSpec } from '@tt/config';
 import { NatsBus } from '@tt/bus';
+import { DbProxyService, type DbProxyClient } from '@tt/proto';
+import { createRpcClient } from '@tt/rpc';
 import { createMetrics, startAdminServer } from '@tt/observability';
 import { runService } from '@tt/runtime';
 import { startLoginServer } from './login-server';
@@ -11,6 +13,9 @@ runService('login_server', async ({ log, onShutdown }) => {
   const metricsRegistry = createMetrics('login_server').registry;
   const bus = await NatsBus.connect({ servers: cfg.NATS_URL.split(','), name: 'login_server', onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
   onShutdown(() => bus.close());
+  // POST /auth/token checks passwords with db_proxy's ValidateUser, as msg_server does for TeamTalk logins.
+  const db = createRpcClient(DbProxyService, cfg.DB_PROXY_ADDR, { timeoutMs: cfg.DB_PROXY_TIMEOUT_MS }) as unknown as DbProxyClient & { close(): void };
+  onShutdown(() => db.close());
   const server = await startLoginServer({
     bus,
     log,
@@ -20,6 +25,8 @@ runService('login_server', async ({ log, onShutdown }) => {
     port: cfg.LOGIN_HTTP_PORT,
     msfsUrl: cfg.LOGIN_MSFS_URL,
     discoveryUrl: cfg.LOGIN_DISCOVERY_URL,
+    validateUser: (req) => db.validateUser(req),
+    auth: { secret: cfg.AUTH_JWT_SECRET, ttlSeconds: cfg.AUTH_JWT_TTL_S },
   });
   onShutdown(() => server.close());
   const admin = await startAdminServer({ host: cfg.ADMIN_HOST, port: cfg.ADMIN_PORT, registry: metricsRegistry, logger: log, checks: { ready: server.readiness } });

@@ -1,19 +1,34 @@
+/** A front a msg_server listens with, besides TeamTalk's own port (IM.Core.FrontAddress). */
+export interface FrontAddress {
+  /** "ws", … ("teamtalk" is the entry's own port). */
+  protocol: string;
+  port: number;
+  /** URL path of URL-based fronts ("/ws"); empty when not reported. */
+  path: string;
+}
+
 /** What login_server knows about one msg_server, from its NATS reports. */
 export interface MsgServerEntry {
   serverId: string;
   priorIp: string;
   backupIp: string;
+  /** TeamTalk's port. */
   port: number;
   maxConnections: number;
   connections: number;
   draining: boolean;
+  /** Every front it reported (MsgServerReport.fronts); older msg_servers report none. */
+  fronts: FrontAddress[];
   expiresAt: number;
 }
 
 export type PickResult =
-  | { code: 0; server: MsgServerEntry }
+  | { code: 0; server: MsgServerEntry; front?: FrontAddress }
   | { code: 1; reason: string }
   | { code: 2; reason: string };
+
+/** TeamTalk's binary protocol: every msg_server speaks it on its main port. */
+export const TEAMTALK_PROTOCOL = 'teamtalk';
 
 /**
  * The live msg_servers. An entry lives until its report's TTL runs out, so a
@@ -24,8 +39,8 @@ export class MsgServerRegistry {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  report(entry: Omit<MsgServerEntry, 'expiresAt'>, ttlMs: number): void {
-    this.servers.set(entry.serverId, { ...entry, expiresAt: this.now() + ttlMs });
+  report(entry: Omit<MsgServerEntry, 'expiresAt' | 'fronts'> & { fronts?: FrontAddress[] }, ttlMs: number): void {
+    this.servers.set(entry.serverId, { ...entry, fronts: entry.fronts ?? [], expiresAt: this.now() + ttlMs });
   }
 
   remove(serverId: string): boolean {
@@ -39,10 +54,14 @@ export class MsgServerRegistry {
     return [...this.servers.values()];
   }
 
-  /** The least-loaded msg_server that is neither full nor draining. */
-  pick(): PickResult {
-    const candidates = this.live().filter((s) => !s.draining);
-    if (candidates.length === 0) return { code: 1, reason: 'no msg_server available' };
+  /**
+   * The least-loaded msg_server that is neither full nor draining, among those
+   * with a front for `protocol` (default TeamTalk's, which every one has).
+   */
+  pick(protocol: string = TEAMTALK_PROTOCOL): PickResult {
+    const frontOf = (s: MsgServerEntry) => (protocol === TEAMTALK_PROTOCOL ? undefined : s.fronts.find((f) => f.protocol === protocol));
+    const candidates = this.live().filter((s) => !s.draining && (protocol === TEAMTALK_PROTOCOL || frontOf(s) !== undefined));
+    if (candidates.length === 0) return { code: 1, reason: protocol === TEAMTALK_PROTOCOL ? 'no msg_server available' : `no msg_server available for protocol ${protocol}` };
     let best: MsgServerEntry | undefined;
     for (const s of candidates) {
       if (s.connections >= s.maxConnections) continue;
@@ -52,6 +71,7 @@ export class MsgServerRegistry {
     // Count the client we are about to send there, so a burst of requests
     // between two reports spreads over the servers instead of piling on one.
     best.connections += 1;
-    return { code: 0, server: best };
+    const front = frontOf(best);
+    return front ? { code: 0, server: best, front } : { code: 0, server: best };
   }
 }
