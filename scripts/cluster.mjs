@@ -11,7 +11,11 @@
 //   [--push-servers N]: push_server replicas (admin 9105, or 9600+i for several);
 // they share the push jobs of one JetStream stream, which the first creates.
 // APNs/FCM stay off until the PUSH_* variables configure them (docs/CONFIG.md).
+// login_server checks POST /auth/token passwords with db_proxy (DB_PROXY_ADDR);
+// the access tokens it signs are verified by every msg_server with one secret:
+// AUTH_JWT_SECRET from the environment, else a random one for this run.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -59,13 +63,15 @@ for (let n = 0; n < fileServers; n++) {
     ADMIN_PORT: String(fileServers === 1 ? 9106 : 9500 + n),
   });
 }
-start('login_server', { LOGIN_MSFS_URL: process.env.LOGIN_MSFS_URL || `http://${fileHost.split(',')[0]}:8700` });
+const authJwtSecret = process.env.AUTH_JWT_SECRET || randomBytes(32).toString('base64url');
+start('login_server', { LOGIN_MSFS_URL: process.env.LOGIN_MSFS_URL || `http://${fileHost.split(',')[0]}:8700`, DB_PROXY_ADDR: dbProxyAddr, AUTH_JWT_SECRET: authJwtSecret });
 for (let n = 0; n < count; n++) {
   start('msg_server', {
     MSG_SERVER_PORT: String(basePort + n),
     MSG_SERVER_ID: process.env.MSG_SERVER_ID ? `${process.env.MSG_SERVER_ID}-${n + 1}` : `msg_server-${n + 1}`,
     ADMIN_PORT: String(9200 + n),
     DB_PROXY_ADDR: dbProxyAddr,
+    AUTH_JWT_SECRET: authJwtSecret,
   });
 }
 

@@ -205,7 +205,8 @@ export async function startCluster(opts: StartOptions = {}): Promise<Deployment>
   const id = randomBytes(4).toString('hex');
   const database = `tt_bench_${id}`;
   const settings: Record<string, string> = { ...BENCH_SERVER_DEFAULTS, ...opts.env };
-  const common = { ...settings, TT_SUBJECT_PREFIX: `ttbench${id}`, ADMIN_HOST: '127.0.0.1', MYSQL_DATABASE: database };
+  // One access-token secret for login_server and every msg_server (WebSocket logins).
+  const common = { AUTH_JWT_SECRET: randomBytes(32).toString('base64url'), ...settings, TT_SUBJECT_PREFIX: `ttbench${id}`, ADMIN_HOST: '127.0.0.1', MYSQL_DATABASE: database };
   const ports = await freePorts(6 + 2 * count);
   const [dbPort, dbAdmin, routeAdmin, loginPort, loginAdmin, pushAdmin] = ports;
   const processes: RoleProcess[] = [];
@@ -216,7 +217,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<Deployment>
   };
   add(startRole('db_proxy', 'services/db_proxy/dist/main.js', { ...common, DB_PROXY_HOST: '127.0.0.1', DB_PROXY_PORT: String(dbPort), ADMIN_PORT: String(dbAdmin) }, dbAdmin, opts.cpuProfDir));
   add(startRole('route_server', 'services/route_server/dist/main.js', { ...common, ADMIN_PORT: String(routeAdmin) }, routeAdmin, opts.cpuProfDir));
-  add(startRole('login_server', 'services/login_server/dist/main.js', { ...common, LOGIN_HTTP_HOST: '127.0.0.1', LOGIN_HTTP_PORT: String(loginPort), ADMIN_PORT: String(loginAdmin) }, loginAdmin, opts.cpuProfDir));
+  add(startRole('login_server', 'services/login_server/dist/main.js', { ...common, LOGIN_HTTP_HOST: '127.0.0.1', LOGIN_HTTP_PORT: String(loginPort), DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, ADMIN_PORT: String(loginAdmin) }, loginAdmin, opts.cpuProfDir));
   // Every role runs, as in production: msg_server queues a push job per message for recipients without a phone online.
   add(startRole('push_server', 'services/push_server/dist/main.js', { ...common, DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, ADMIN_PORT: String(pushAdmin) }, pushAdmin, opts.cpuProfDir));
   const msgAdmins: string[] = [];

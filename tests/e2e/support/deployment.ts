@@ -91,6 +91,12 @@ export interface Deployment {
   ttctl(...args: string[]): Promise<string>;
   /** Creates a user and returns its id. */
   addUser(name: string, password: string, ...extra: string[]): Promise<number>;
+  /**
+   * The secret login_server signs access tokens with (AUTH_JWT_SECRET; standalone
+   * without one: the jwt-secret file of its data directory). Undefined against an
+   * external cluster unless TT_E2E_AUTH_JWT_SECRET names it.
+   */
+  authSecret?: string;
   /** The first process of a role. */
   role(name: string): RoleProcess;
   stop(): Promise<void>;
@@ -129,6 +135,7 @@ async function startStandalone(opts: DeploymentOptions): Promise<Deployment> {
     if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   }, fileServers);
   await waitReady(deployment);
+  deployment.authSecret = opts.env?.AUTH_JWT_SECRET || fs.readFileSync(path.join(dataDir, 'jwt-secret'), 'utf8').trim();
   return deployment;
 }
 
@@ -137,6 +144,8 @@ async function startCluster(opts: DeploymentOptions): Promise<Deployment> {
   const database = `tt_e2e_${id}`;
   const common = {
     ...FAST_TEST_ENV,
+    // One access-token secret for login_server and every msg_server.
+    AUTH_JWT_SECRET: randomBytes(32).toString('base64url'),
     TT_SUBJECT_PREFIX: `tte2e${id}`,
     ADMIN_HOST: '127.0.0.1',
     MYSQL_DATABASE: database,
@@ -177,7 +186,7 @@ async function startCluster(opts: DeploymentOptions): Promise<Deployment> {
     fileServers.push({ host: '127.0.0.1', port, httpUrl: `http://127.0.0.1:${httpPort}`, dataDir, process: fsProc });
   }
   const loginPort = await freePort();
-  const login = startRole('login_server', 'services/login_server/dist/main.js', { LOGIN_MSFS_URL: fileServers[0]?.httpUrl ?? '', ...common, LOGIN_HTTP_HOST: '127.0.0.1', LOGIN_HTTP_PORT: String(loginPort), ADMIN_PORT: String(await freePort()) });
+  const login = startRole('login_server', 'services/login_server/dist/main.js', { LOGIN_MSFS_URL: fileServers[0]?.httpUrl ?? '', ...common, LOGIN_HTTP_HOST: '127.0.0.1', LOGIN_HTTP_PORT: String(loginPort), DB_PROXY_ADDR: dbProxyAddr, ADMIN_PORT: String(await freePort()) });
   processes.push(login);
   const msgServers: Deployment['msgServers'] = [];
   for (let i = 0; i < (opts.msgServers ?? 1); i++) {
@@ -200,6 +209,7 @@ async function startCluster(opts: DeploymentOptions): Promise<Deployment> {
     await deleteJobStreams(opts.env?.NATS_URL ?? 'nats://127.0.0.1:4222', clusterSubjects(common.TT_SUBJECT_PREFIX).pushStream, clusterSubjects(common.TT_SUBJECT_PREFIX).pushJobs).catch(() => {});
     for (const f of fileServers) if (f.dataDir) fs.rmSync(f.dataDir, { recursive: true, force: true });
   }, fileServers);
+  deployment.authSecret = common.AUTH_JWT_SECRET;
   await waitReady(deployment);
   return deployment;
 }

@@ -7,6 +7,7 @@
 //   TT_MODE=cluster, MYSQL_HOST, MYSQL_PORT, MYSQL_USER, MYSQL_PASSWORD, MYSQL_DATABASE
 //                        the cluster's store, for ttctl (creating users)
 //   TT_E2E_READY_TIMEOUT_MS  how long to wait for the cluster to answer (default 60000)
+//   TT_E2E_AUTH_JWT_SECRET   the cluster's AUTH_JWT_SECRET, to check the tokens it issues (optional)
 //
 // Only cluster mode can run this way, with the cluster's own configuration and
 // no control over its processes: a test that needs standalone mode, its own
@@ -116,6 +117,7 @@ export async function startExternalDeployment(mode: Mode, opts: DeploymentOption
     fileServers: [],
     processes: [],
     storeEnv,
+    authSecret: env.TT_E2E_AUTH_JWT_SECRET || undefined,
     ttctl,
     addUser: async (name, password, ...extra) => {
       const out = await ttctl('user', 'add', name, '--password', password, ...extra);
