@@ -25,7 +25,14 @@ const SCREENSHOT_DIR = path.join(os.tmpdir(), 'tt-webchat-screenshots');
 /** `si_<a>_<b>`, the two account names in byte order. */
 const singleConversation = (a: string, b: string) => (Buffer.compare(Buffer.from(a), Buffer.from(b)) < 0 ? `si_${a}_${b}` : `si_${b}_${a}`);
 
-const typingCmd = (m: IM.SwitchService.IMP2PCmdMsg) => (JSON.parse(m.cmdMsgData) as { CmdID: number }).CmdID;
+/** The CmdID of TeamTalk's typing P2P command (131073 typing, 131074 stopped); 0 for anything else. */
+function typingCmd(m: IM.SwitchService.IMP2PCmdMsg): number {
+  try {
+    return Number((JSON.parse(m.cmdMsgData) as { CmdID?: unknown }).CmdID) || 0;
+  } catch {
+    return 0;
+  }
+}
 
 // The deployment needs its own settings (the content key): not against an external cluster.
 const describeModes = isExternal() ? describe.skip.each<Mode>(['cluster']) : describe.each<Mode>(['standalone', 'cluster']);

@@ -632,6 +632,7 @@
       stopReconnecting = false;
       reconnectAttempt = 0;
       $('me-name').textContent = me;
+      $('me-name').title = me;
       showChat(true);
       render();
       connect();
