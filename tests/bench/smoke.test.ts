@@ -100,6 +100,41 @@ test('offline-sync: 200 messages over 4 sessions pulled after login', async () =
   expectFiles(r);
 });
 
+test('single-chat over the WebSocket front: tokens from login_server, every message delivered once and in order', async () => {
+  const r = await bench('single-chat', '--protocol', 'ws', '--pairs', '4', '--messages', '40', '--window', '8');
+  expectPassed(r);
+  expect(r.result.headline.protocol).toBe('WebSocket');
+  expect(r.result.counts).toMatchObject({ sent: 160, acked: 160, delivered: 160, lost: 0, duplicates: 0, outOfOrder: 0, msgIdOrderErrors: 0, ackDeliveryMismatch: 0, rejected: 0, misrouted: 0, corrupt: 0, wsIdErrors: 0, wsUnknownNames: 0, wsMissingSeq: 0, wsSeqOrderErrors: 0 });
+  expect(r.result.counts.serverStored).toBe(160);
+  const g = r.result.generator as any;
+  expect(g.tokenFetches).toBe(8); // once per user
+  expect(g.connections.wsFramesInByCommand['202']).toBe(160); // CMD_PUSH_MSG
+  expect(g.connections.wsFramesInByCommand['201']).toBe(160); // CMD_SEND_MSG_RSP
+  expectFiles(r);
+});
+
+// Mixed runs: skipped until msg_server names TeamTalk senders by account name in WebSocket pushes
+// (today a TeamTalk sender that never used the WebSocket front arrives as sender_id "<user id>",
+// conversation_id "si_<id>_<name>": the bench counts those deliveries as misrouted / wsUnknownNames).
+test.skip('single-chat mixed: TeamTalk senders, WebSocket receivers', async () => {
+  const r = await bench('single-chat', '--protocol', 'mixed', '--pairs', '3', '--messages', '30');
+  expectPassed(r);
+  expect(r.result.counts).toMatchObject({ sent: 90, acked: 90, delivered: 90, lost: 0, duplicates: 0, outOfOrder: 0, ackDeliveryMismatch: 0, misrouted: 0, corrupt: 0, wsIdErrors: 0, wsUnknownNames: 0 });
+  expect((r.result.generator as any).tokenFetches).toBe(3);
+});
+
+test.skip('group-chat mixed: members alternate TeamTalk and WebSocket', async () => {
+  const r = await bench('group-chat', '--protocol', 'mixed', '--members', '6', '--senders', '2', '--messages', '10');
+  expectPassed(r);
+  expect(r.result.counts).toMatchObject({ membersOnline: 6, senders: 2, sent: 20, acked: 20, expectedDeliveries: 100, delivered: 100, lost: 0, duplicates: 0, outOfOrder: 0, fanoutsComplete: 20, wsIdErrors: 0, wsMissingSeq: 0 });
+});
+
+test('group-chat over the WebSocket front (the group created over TeamTalk first)', async () => {
+  const r = await bench('group-chat', '--protocol', 'ws', '--members', '5', '--senders', '1', '--messages', '10');
+  expectPassed(r);
+  expect(r.result.counts).toMatchObject({ membersOnline: 5, sent: 10, acked: 10, delivered: 40, lost: 0, duplicates: 0, outOfOrder: 0, msgIdOrderErrors: 0, wsIdErrors: 0 });
+});
+
 test('refuses targets off the loopback range', async () => {
   await expect(runBench(['connections', '--login-url', 'http://192.168.1.10:8080'])).rejects.toThrow(/loopback/);
 });

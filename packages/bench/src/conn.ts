@@ -18,6 +18,41 @@ export interface MessageType<T> {
   decode(data: Uint8Array): T;
 }
 
+/**
+ * A delivered chat message, the same for both protocols. A TeamTalk delivery
+ * is the decoded IMMsgData itself; a WebSocket push is translated into one
+ * object per connection, refilled for every push: valid only during the
+ * onDeliver call.
+ */
+export interface Delivery {
+  fromUserId: number;
+  /** The receiving user (single chat) or the group. */
+  toSessionId: number;
+  /** The conversation's msg_id (WebSocket: the number after the last ':' of message_id). */
+  msgId: number;
+  /** TeamTalk's MsgType (WebSocket text: MSG_TYPE_SINGLE_TEXT or MSG_TYPE_GROUP_TEXT). */
+  msgType: number;
+  msgData: Uint8Array;
+}
+
+/** What the chat scenarios need of a connection, whatever its protocol. */
+export interface ChatConnection {
+  readonly protocol: 'teamtalk' | 'ws';
+  /** TeamTalk user id (WebSocket connections: the id of the account they authenticated as). */
+  userId: number;
+  closed: boolean;
+  /** A delivered message (already acknowledged to the server if autoAck). `at` is performance.now(). */
+  onDeliver?: (msg: Delivery, at: number) => void;
+  /** The server accepted a message sent with sendMsg (matched by the request's sequence number). */
+  onMsgAck?: (seqNum: number, msgId: number, at: number) => void;
+  /** The server refused a message sent with sendMsg (WebSocket error_code; TeamTalk drops without an answer). */
+  onMsgReject?: (seqNum: number, errorCode: number, at: number) => void;
+  onClosed?: () => void;
+  /** Sends a message to a user or a group (TeamTalk ids) without waiting; returns the request's sequence number. */
+  sendMsg(toSessionId: number, msgType: number, data: Uint8Array): number;
+  close(): void;
+}
+
 /** Counters shared by every connection of a run (one object, not one per connection). */
 export class ConnStats {
   pdusIn = 0;
@@ -30,10 +65,26 @@ export class ConnStats {
   closedByServer = 0;
   socketErrors = 0;
   requestTimeouts = 0;
+  /** WebSocket: responses with an error_code (sends refused included). */
+  wsErrorResponses = 0;
+  /** WebSocket: message_id not `<conversation_id>:<msg_id>`, or a conversation_id not the expected one. */
+  wsIdErrors = 0;
+  /** WebSocket: sender_id or receiver_id of a push that is not the account name of one of the run's users. */
+  wsUnknownNames = 0;
+  /** WebSocket: pushes without a seq. */
+  wsMissingSeq = 0;
+  /** WebSocket: pushes whose seq is not above the last one the connection got (can happen legitimately across senders). */
+  wsSeqRegressions = 0;
   readonly byCommand = new Map<number, number>();
+  readonly byWsCommand = new Map<number, number>();
+  readonly wsCloseCodes = new Map<number, number>();
 
   countCommand(commandId: number): void {
     this.byCommand.set(commandId, (this.byCommand.get(commandId) ?? 0) + 1);
+  }
+
+  countWsCommand(command: number): void {
+    this.byWsCommand.set(command, (this.byWsCommand.get(command) ?? 0) + 1);
   }
 
   toJSON() {
@@ -51,6 +102,17 @@ export class ConnStats {
       socketErrors: this.socketErrors,
       requestTimeouts: this.requestTimeouts,
       pdusInByCommand: byCommand,
+      ...(this.byWsCommand.size > 0
+        ? {
+            wsErrorResponses: this.wsErrorResponses,
+            wsIdErrors: this.wsIdErrors,
+            wsUnknownNames: this.wsUnknownNames,
+            wsMissingSeq: this.wsMissingSeq,
+            wsSeqRegressions: this.wsSeqRegressions,
+            wsFramesInByCommand: Object.fromEntries([...this.byWsCommand].sort((a, b) => a[0] - b[0])),
+            wsCloseCodes: Object.fromEntries(this.wsCloseCodes),
+          }
+        : {}),
     };
   }
 }
@@ -77,13 +139,16 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-export class BenchConnection {
+export class BenchConnection implements ChatConnection {
+  readonly protocol = 'teamtalk';
   userId = 0;
   closed = false;
-  /** A delivered message (already acknowledged to the server if autoAck). `at` is performance.now(). */
-  onDeliver?: (msg: IM.Message.IMMsgData, at: number) => void;
-  /** The server's IMMsgDataAck for a message sent with sendMsg (matched by seq_num). */
-  onMsgAck?: (seqNum: number, ack: IM.Message.IMMsgDataAck, at: number) => void;
+  /** A delivered message, the decoded IMMsgData itself (already acknowledged to the server if autoAck). `at` is performance.now(). */
+  onDeliver?: (msg: Delivery, at: number) => void;
+  /** The msg_id of the server's IMMsgDataAck for a message sent with sendMsg (matched by seq_num). */
+  onMsgAck?: (seqNum: number, msgId: number, at: number) => void;
+  /** Never called: msg_server drops a refused message without an answer. */
+  onMsgReject?: (seqNum: number, errorCode: number, at: number) => void;
   onClosed?: () => void;
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
@@ -243,7 +308,7 @@ export class BenchConnection {
           stats.decodeErrors += 1;
           return;
         }
-        this.onMsgAck?.(pdu.seqNum, ack, at);
+        this.onMsgAck?.(pdu.seqNum, ack.msgId, at);
         return;
       }
     }

@@ -1,12 +1,16 @@
 // What every scenario gets: the deployment, user creation, connections
 // (spread over source addresses, through login_server as clients do), the
 // counters shared by all connections, bounds, and a place for warnings.
+// Connections speak TeamTalk (conn.ts) or use the WebSocket front
+// (ws-conn.ts: a token from login_server once per user, the front's URL
+// from login_server for every connection, then CMD_AUTH_REQ).
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { IM } from '@tt/proto';
-import { BenchConnection, ConnStats, md5Hex } from './conn';
+import { BenchConnection, ConnStats, md5Hex, type ChatConnection } from './conn';
 import { assertLoopback, REPO_ROOT, type Deployment } from './deployment';
 import type { BenchOptions } from './options';
+import { Directory, wsPlatform, WsBenchConnection } from './ws-conn';
 import type { LatencySummary, HistogramBin } from './stats';
 import { createUsers, type BenchUser } from './users';
 
@@ -34,8 +38,13 @@ export class RunContext {
   private nextSource = 0;
   userCreation?: { count: number; created: number; reused: number; seconds: number; perSecond: number; via: string; scryptN: number };
   loginServerAsks = 0;
+  /** POST /auth/token calls (WebSocket clients, once per user). */
+  tokenFetches = 0;
   /** Every connection still open (closed on abort). */
-  readonly open = new Set<BenchConnection>();
+  readonly open = new Set<ChatConnection>();
+  /** Account names <-> user ids of every user this run created or reused. */
+  readonly directory = new Directory();
+  private readonly tokens = new Map<string, Promise<string>>();
 
   constructor(
     readonly opts: BenchOptions,
@@ -63,6 +72,18 @@ export class RunContext {
     const what = this.deployment.started ? `the started deployment's limit` : 'the default limit (the target may have another)';
     if (perSenderRate === 0 && !this.deployment.started) this.warn(`max rate against a running deployment: each sender may exceed ${what} of ${limit} messages/s (MSG_SERVER_MSG_RATE_LIMIT); the excess is dropped without an ack`);
     else if (perSenderRate > limit) this.warn(`${perSenderRate.toFixed(1)} messages/s per sender exceeds ${what} of ${limit}/s (MSG_SERVER_MSG_RATE_LIMIT): use more senders or a lower --rate`);
+  }
+
+  /**
+   * With TT_CONTENT_KEY set the server converts text between the fronts (it decrypts TeamTalk
+   * text for WebSocket clients and encrypts WebSocket text for TeamTalk ones), but the bench's
+   * TeamTalk clients send and expect the payload as is: mixed runs then count it as foreign.
+   */
+  checkContentKey(): void {
+    const s = this.deployment.settings;
+    if (this.opts.common.protocol === 'mixed' && (s.TT_CONTENT_KEY || s.PUSH_CONTENT_KEY)) {
+      this.warn('TT_CONTENT_KEY is set: text crossing between TeamTalk and WebSocket clients is converted, which the bench does not undo (deliveries between the protocols count as foreign)');
+    }
   }
 
   /** Starts the clock of the measured phase: it may last --duration seconds. */
@@ -100,7 +121,124 @@ export class RunContext {
       via: c.usersVia,
       scryptN: c.scryptN,
     };
+    for (const u of res.users) this.directory.add(u.name, u.id);
     return res.users;
+  }
+
+  /**
+   * The protocol of a simulated client under --protocol: teamtalk and ws
+   * everyone; mixed: senders TeamTalk and receivers ws (single-chat), or
+   * alternating by index, even TeamTalk (group members, connections).
+   */
+  protocolFor(role: 'sender' | 'receiver' | 'member', index: number): 'teamtalk' | 'ws' {
+    const p = this.opts.common.protocol;
+    if (p !== 'mixed') return p;
+    if (role === 'sender') return 'teamtalk';
+    if (role === 'receiver') return 'ws';
+    return index % 2 === 0 ? 'teamtalk' : 'ws';
+  }
+
+  /** The WebSocket front to use: login_server's answer to GET /msg_server?protocol=ws (asked once per connection). */
+  async wsUrl(): Promise<string> {
+    this.loginServerAsks += 1;
+    const res = await fetch(`${this.deployment.loginUrl}/msg_server?protocol=ws`, { signal: AbortSignal.timeout(10_000) });
+    const body = (await res.json()) as { code: number; msg?: string; url?: string };
+    if (body.code !== 0 || !body.url) throw new Error(`login_server answered GET /msg_server?protocol=ws with code ${body.code}: ${body.msg ?? ''}`);
+    let host: string;
+    try {
+      const u = new URL(body.url);
+      if (u.protocol !== 'ws:') throw new Error('only ws:// is supported');
+      host = u.hostname;
+    } catch (err) {
+      throw new Error(`login_server's WebSocket URL ${body.url}: ${(err as Error).message}`);
+    }
+    assertLoopback(host, 'WebSocket front address from login_server');
+    return body.url;
+  }
+
+  /** A token for the WebSocket front: POST /auth/token once per user, then reused. */
+  token(user: BenchUser): Promise<string> {
+    let t = this.tokens.get(user.name);
+    if (!t) {
+      t = this.fetchToken(user.name);
+      this.tokens.set(user.name, t);
+      t.catch(() => this.tokens.delete(user.name));
+    }
+    return t;
+  }
+
+  private async fetchToken(name: string): Promise<string> {
+    this.tokenFetches += 1;
+    const res = await fetch(`${this.deployment.loginUrl}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: name, password: this.opts.common.password }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    let body: { code?: number; token?: string; msg?: string } = {};
+    try {
+      body = JSON.parse(text);
+    } catch {
+      /* reported below */
+    }
+    if (res.status !== 200 || body.code !== 0 || typeof body.token !== 'string' || !body.token) throw new Error(`POST /auth/token for ${name}: HTTP ${res.status} ${text.slice(0, 200)}`);
+    return body.token;
+  }
+
+  /** Opens a WebSocket connection from the next source address to `url`. */
+  async connectWs(url: string, options: { heartbeat?: boolean } = {}): Promise<WsBenchConnection> {
+    const localAddress = this.sourceIps[this.nextSource++ % this.sourceIps.length];
+    const host = new URL(url).hostname;
+    const conn = await WsBenchConnection.connect({
+      url,
+      localAddress: net.isIPv4(host) ? localAddress : undefined,
+      heartbeatMs: options.heartbeat === false ? 0 : this.opts.common.heartbeatMs,
+      stats: this.stats,
+      directory: this.directory,
+    });
+    this.open.add(conn);
+    conn.onClosed = () => this.open.delete(conn);
+    return conn;
+  }
+
+  /** Token (cached per user), the front's URL, WebSocket connect, CMD_AUTH_REQ; the time of each step (ms). */
+  async loginWsTimed(user: BenchUser, options: { heartbeat?: boolean } = {}): Promise<{ conn: WsBenchConnection; tokenMs: number; askMs: number; connectMs: number; loginMs: number }> {
+    const t0 = performance.now();
+    const token = await this.token(user);
+    const t1 = performance.now();
+    const url = await this.wsUrl();
+    const t2 = performance.now();
+    const conn = await this.connectWs(url, options);
+    const t3 = performance.now();
+    try {
+      const res = await conn.auth(user.name, token, wsPlatform(this.opts.common.clientTypeName));
+      if (res.errorCode !== IM.Ws.ErrorCode.ERR_SUCCESS) throw new Error(`WebSocket auth of ${user.name} refused: ${IM.Ws.ErrorCode[res.errorCode] ?? res.errorCode} ${res.errorMsg}`);
+      if (conn.userId !== user.id) throw new Error(`WebSocket auth of ${user.name}: user id ${conn.userId}, expected ${user.id}`);
+      return { conn, tokenMs: t1 - t0, askMs: t2 - t1, connectMs: t3 - t2, loginMs: performance.now() - t3 };
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+  }
+
+  /** Logs a user in over the given protocol. */
+  async loginAs(user: BenchUser, protocol: 'teamtalk' | 'ws', options: { heartbeat?: boolean } = {}): Promise<ChatConnection> {
+    return protocol === 'ws' ? (await this.loginWsTimed(user, options)).conn : this.login(user, options);
+  }
+
+  /** Logs users in, `--concurrency` at a time, each over protocolOf(i); returns the connections in the users' order. */
+  async loginAllAs(users: readonly BenchUser[], what: string, protocolOf: (i: number) => 'teamtalk' | 'ws'): Promise<ChatConnection[]> {
+    const conns: ChatConnection[] = new Array(users.length);
+    await pool(users.length, this.opts.common.concurrency, async (i) => {
+      conns[i] = await this.loginAs(users[i], protocolOf(i));
+    }).catch((err) => {
+      for (const c of conns) c?.close();
+      throw err;
+    });
+    const ws = conns.filter((c) => c.protocol === 'ws').length;
+    this.log(`${users.length} ${what} logged in${ws === 0 ? '' : ws === users.length ? ' (WebSocket)' : ` (${ws} WebSocket, ${users.length - ws} TeamTalk)`}`);
+    return conns;
   }
 
   /** The msg_server to use: --msg-server, or login_server's answer (asked once per connection, as clients do). */

@@ -177,7 +177,10 @@ export async function startStandalone(opts: StartOptions = {}): Promise<Deployme
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tt-bench-'));
   const listeners = await standaloneListeners();
   const settings: Record<string, string> = { ...BENCH_SERVER_DEFAULTS, ...opts.env };
-  const env = { ...settings, ...listeners.env, TT_DATA_DIR: dataDir, TT_SUBJECT_PREFIX: `ttbench${randomBytes(4).toString('hex')}` };
+  // The WebSocket front on a free port too (its default, 8081, may be taken or used by another run).
+  const listenerEnv: Record<string, string | undefined> = listeners.env;
+  const wsPort = listenerEnv.MSG_SERVER_WS_PORT ?? settings.MSG_SERVER_WS_PORT ?? String((await freePorts(1))[0]);
+  const env = { ...settings, ...listeners.env, MSG_SERVER_WS_PORT: wsPort, TT_DATA_DIR: dataDir, TT_SUBJECT_PREFIX: `ttbench${randomBytes(4).toString('hex')}` };
   const { login: loginPort, admin: adminPort } = listeners.ports;
   const proc = startRole('standalone', 'services/standalone/dist/main.js', env, adminPort, opts.cpuProfDir);
   track(proc);
@@ -207,7 +210,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<Deployment>
   const settings: Record<string, string> = { ...BENCH_SERVER_DEFAULTS, ...opts.env };
   // One access-token secret for login_server and every msg_server (WebSocket logins).
   const common = { AUTH_JWT_SECRET: randomBytes(32).toString('base64url'), ...settings, TT_SUBJECT_PREFIX: `ttbench${id}`, ADMIN_HOST: '127.0.0.1', MYSQL_DATABASE: database };
-  const ports = await freePorts(6 + 2 * count);
+  const ports = await freePorts(6 + 3 * count);
   const [dbPort, dbAdmin, routeAdmin, loginPort, loginAdmin, pushAdmin] = ports;
   const processes: RoleProcess[] = [];
   const add = (p: RoleProcess) => {
@@ -222,13 +225,14 @@ export async function startCluster(opts: StartOptions = {}): Promise<Deployment>
   add(startRole('push_server', 'services/push_server/dist/main.js', { ...common, DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, ADMIN_PORT: String(pushAdmin) }, pushAdmin, opts.cpuProfDir));
   const msgAdmins: string[] = [];
   for (let i = 0; i < count; i++) {
-    const port = ports[6 + 2 * i];
-    const admin = ports[7 + 2 * i];
+    const port = ports[6 + 3 * i];
+    const admin = ports[7 + 3 * i];
+    const wsPort = settings.MSG_SERVER_WS_PORT === '0' ? '0' : String(ports[8 + 3 * i]);
     const p = add(
       startRole(
         `msg_server-${i + 1}`,
         'services/msg_server/dist/main.js',
-        { ...common, MSG_SERVER_HOST: '127.0.0.1', MSG_SERVER_PORT: String(port), MSG_SERVER_ID: `bench-ms${i + 1}`, DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, ADMIN_PORT: String(admin) },
+        { ...common, MSG_SERVER_HOST: '127.0.0.1', MSG_SERVER_PORT: String(port), MSG_SERVER_WS_PORT: wsPort, MSG_SERVER_ID: `bench-ms${i + 1}`, DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, ADMIN_PORT: String(admin) },
         admin,
         opts.cpuProfDir,
       ),

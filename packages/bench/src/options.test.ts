@@ -43,3 +43,12 @@ test('source addresses: a count, a list, or enough for the connections', () => {
   expect(defaultSourceIps(10)).toHaveLength(4);
   expect(defaultSourceIps(200_000).length).toBeGreaterThan(4);
 });
+
+test('--protocol: teamtalk by default, ws or mixed for the chat scenarios and connections', () => {
+  expect(parseOptions(['single-chat', '--start', 'standalone']).common.protocol).toBe('teamtalk');
+  expect(parseOptions(['single-chat', '--start', 'standalone', '--protocol', 'ws']).common.protocol).toBe('ws');
+  expect(parseOptions(['group-chat', '--start', 'standalone', '--protocol', 'mixed']).common.protocol).toBe('mixed');
+  expect(parseOptions(['connections', '--start', 'standalone', '--protocol', 'ws']).common.protocol).toBe('ws');
+  expect(() => parseOptions(['single-chat', '--start', 'standalone', '--protocol', 'http'])).toThrow(/--protocol must be one of teamtalk, ws, mixed/);
+  expect(() => parseOptions(['offline-sync', '--start', 'standalone', '--protocol', 'ws'])).toThrow(/offline-sync/);
+});

@@ -48,6 +48,11 @@ common
   --timeout S                  abort the whole run after this (default duration + 300)
   --source-ips N|LIST          spread client sockets over 127.0.0.1..127.0.0.N or the listed
                                loopback addresses (default: 4, more when N needs it)
+  --protocol P                 teamtalk (default): every client speaks TeamTalk over TCP; ws: every
+                               client uses the WebSocket front (token from POST /auth/token once per
+                               user, URL from GET /msg_server?protocol=ws); mixed: single-chat senders
+                               TeamTalk and receivers ws, group-chat and connections alternate.
+                               connections, single-chat and group-chat
   --client-type T              android (default), ios, windows or mac. PC types receive every
                                user status change of the organisation (IMUserStatNotify)
   --heartbeat-ms MS            client heartbeat interval (default 30000, 0 = none)
@@ -72,8 +77,13 @@ offline-sync   --messages M (1000)  --sessions S (10)  --page N messages per IMG
                --rate R seeding msgs/s in all (default: max with --start, else 18/s per sender,
                  under the default per-user limit of 20/s)`;
 
+export const PROTOCOLS = ['teamtalk', 'ws', 'mixed'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
 export interface CommonOptions {
   scenario: Scenario;
+  /** Which front the simulated clients use (see --protocol). */
+  protocol: Protocol;
   start?: 'standalone' | 'cluster';
   msgServers: number;
   serverEnv: Record<string, string>;
@@ -205,6 +215,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         timeout: { type: 'string' },
         'source-ips': { type: 'string' },
         'client-type': { type: 'string' },
+        protocol: { type: 'string' },
         'heartbeat-ms': { type: 'string' },
         concurrency: { type: 'string' },
         'sample-ms': { type: 'string' },
@@ -281,8 +292,13 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (groupTypeName !== 'tmp' && groupTypeName !== 'normal') throw new UsageError('--group-type must be tmp or normal');
   if (values['user-prefix'] !== undefined && !/^[A-Za-z0-9_.-]{1,40}$/.test(values['user-prefix'])) throw new UsageError('--user-prefix: 1-40 letters, digits, _ . -');
 
+  const protocol = (values.protocol ?? 'teamtalk') as Protocol;
+  if (!PROTOCOLS.includes(protocol)) throw new UsageError(`--protocol must be one of ${PROTOCOLS.join(', ')}`);
+  if (protocol !== 'teamtalk' && scenario === 'offline-sync') throw new UsageError('--protocol: offline-sync pulls the TeamTalk way only (use teamtalk)');
+
   const common: CommonOptions = {
     scenario,
+    protocol,
     start: values.start as CommonOptions['start'],
     msgServers: num(v, 'msg-servers', 1, 1, 64),
     serverEnv,

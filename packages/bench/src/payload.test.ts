@@ -1,4 +1,4 @@
-import { decodePayload, encodePayload, PAYLOAD_MIN_BYTES } from './payload';
+import { decodePayload, encodePayload, encodeTextPayload, PAYLOAD_MIN_BYTES } from './payload';
 
 test('round trip, unique per stream and seq', () => {
   const a = encodePayload({ runTag: 7, stream: 3, seq: 41, sentAt: 1234.5 }, 64);
@@ -19,4 +19,20 @@ test('foreign and corrupt payloads are told apart', () => {
     expect(decodePayload(bad, 0xdeadbeef)).toEqual({ ok: false, reason: 'corrupt' });
   }
   expect(decodePayload(new Uint8Array(p), 0xdeadbeef).ok).toBe(true);
+});
+
+test('the text form is ASCII (valid UTF-8), about the asked size, and decodes to the same payload', () => {
+  const p = { runTag: 0xdeadbeef, stream: 5, seq: 300, sentAt: 98765.25 };
+  const t = encodeTextPayload(p, 64);
+  expect(t.length).toBe(64);
+  expect([...t].every((b) => b >= 0x20 && b < 0x7f)).toBe(true);
+  expect(t.subarray(0, 4).toString()).toBe('VFRC');
+  expect(Buffer.from(t.toString('utf8'), 'utf8').equals(t)).toBe(true);
+  expect(decodePayload(t, 0xdeadbeef)).toEqual({ ok: true, payload: p });
+  expect(decodePayload(new Uint8Array(t), 0xdeadbeef).ok).toBe(true);
+  expect(encodeTextPayload(p, 28).length).toBe(40); // at least a whole binary payload
+  expect(decodePayload(t, 1)).toEqual({ ok: false, reason: 'foreign' });
+  const bad = Buffer.from(t);
+  bad[50] = bad[50] === 0x41 ? 0x42 : 0x41;
+  expect(decodePayload(bad, 0xdeadbeef)).toEqual({ ok: false, reason: 'corrupt' });
 });

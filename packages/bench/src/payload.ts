@@ -7,6 +7,10 @@
 //
 // Little-endian. A stream is one sender's sequence (a pair in single-chat, a
 // sender in group-chat, a session in offline-sync); seq starts at 0.
+//
+// Runs with WebSocket clients send the text form instead (a WebSocket text
+// message's content is UTF-8): the base64 of a binary payload of 3/4 the
+// size, so "VFRC…" (base64 of "TTB"). Receivers accept both forms.
 
 export const PAYLOAD_MIN_BYTES = 28;
 const MAGIC = 0x4d425454; // "TTBM" read little-endian
@@ -41,12 +45,25 @@ export function encodePayload(p: BenchPayload, size = 64): Buffer {
   return buf;
 }
 
+/** The text form: base64 (ASCII) of a binary payload, about `size` bytes long (at least 40). */
+export function encodeTextPayload(p: BenchPayload, size = 64): Buffer {
+  const binary = encodePayload(p, Math.max(PAYLOAD_MIN_BYTES, Math.floor((size * 3) / 4)));
+  return Buffer.from(binary.toString('base64'), 'latin1');
+}
+
+/** "VFRC": the first four characters of the text form. */
+const TEXT_MAGIC = 0x43524656;
+
 export type PayloadCheck = { ok: true; payload: BenchPayload } | { ok: false; reason: 'foreign' | 'corrupt' };
 
-/** Decodes and verifies a payload: 'foreign' if not ours (other run or not a bench message), 'corrupt' if damaged. */
+/** Decodes and verifies a payload (either form): 'foreign' if not ours (other run or not a bench message), 'corrupt' if damaged. */
 export function decodePayload(data: Uint8Array, runTag: number): PayloadCheck {
   if (data.length < PAYLOAD_MIN_BYTES) return { ok: false, reason: 'foreign' };
-  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (buf.readUInt32LE(0) === TEXT_MAGIC) {
+    buf = Buffer.from(buf.toString('latin1'), 'base64');
+    if (buf.length < PAYLOAD_MIN_BYTES) return { ok: false, reason: 'corrupt' };
+  }
   if (buf.readUInt32LE(0) !== MAGIC || buf.readUInt32LE(4) !== runTag >>> 0) return { ok: false, reason: 'foreign' };
   let h = fnv1a(buf, 0, 24, 0x811c9dc5);
   h = fnv1a(buf, PAYLOAD_MIN_BYTES, buf.length, h);

@@ -135,7 +135,7 @@ export async function runBench(argv: string[], ro: RunBenchOptions = {}): Promis
       distribution: scenario.distribution,
       details: scenario.details,
       server: { samples: sampler.samples, scrapeFailures: sampler.failures, lastScrapeError: sampler.lastError },
-      generator: { ...generator.finish(), sourceAddresses: sourceIps.length, loginServerAsks: ctx.loginServerAsks, connections: ctx.stats.toJSON() },
+      generator: { ...generator.finish(), sourceAddresses: sourceIps.length, loginServerAsks: ctx.loginServerAsks, tokenFetches: ctx.tokenFetches, connections: ctx.stats.toJSON() },
       warnings: ctx.warnings,
     };
     const files = writeResults(result, c.outDir, stem);

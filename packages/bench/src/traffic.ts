@@ -7,13 +7,17 @@
 // otherwise every ack lets the next message go. The server's ack carries the
 // msg_id; each receiver checks every delivery: ours, not corrupt, from the
 // right sender, not seen before, in sequence, msg_id increasing.
-import type { BenchConnection } from './conn';
-import { decodePayload, encodePayload } from './payload';
+//
+// Streams run over either protocol (ChatConnection): a WebSocket sender's
+// answer carries message_id `<conversation_id>:<msg_id>`, whose msg_id is
+// the number checked here, the same a TeamTalk client would see.
+import type { ChatConnection } from './conn';
+import { decodePayload, encodePayload, encodeTextPayload } from './payload';
 import { BitSet, LatencyHistogram, TimeSeries, U32Column } from './stats';
 
 export interface Stream {
   index: number;
-  conn: BenchConnection;
+  conn: ChatConnection;
   /** to_session_id: the peer user or the group. */
   to: number;
   msgType: number;
@@ -24,6 +28,8 @@ export interface Stream {
   ackTimeouts: number;
   ackOrderErrors: number;
   unexpectedAcks: number;
+  /** Refused by the server with an error code (WebSocket senders). */
+  rejected: number;
   lastAckMsgId: number;
   /** seq_num of the request -> our sequence number and send time. */
   inflight: Map<number, { seq: number; sentAt: number }>;
@@ -40,6 +46,8 @@ export interface SenderOptions {
   rate: number;
   window: number;
   size: number;
+  /** Send the payload's text form (base64; runs with WebSocket clients, whose text content is UTF-8). */
+  textPayload?: boolean;
   /** An ack not here after this long is given up (the window slot is freed). */
   ackTimeoutMs: number;
   series?: TimeSeries;
@@ -48,7 +56,7 @@ export interface SenderOptions {
   deadline: number;
 }
 
-export function newStream(index: number, conn: BenchConnection, to: number, msgType: number, limit: number): Stream {
+export function newStream(index: number, conn: ChatConnection, to: number, msgType: number, limit: number): Stream {
   return {
     index,
     conn,
@@ -60,6 +68,7 @@ export function newStream(index: number, conn: BenchConnection, to: number, msgT
     ackTimeouts: 0,
     ackOrderErrors: 0,
     unexpectedAcks: 0,
+    rejected: 0,
     lastAckMsgId: 0,
     inflight: new Map(),
     ackMsgIds: new U32Column(),
@@ -82,7 +91,8 @@ export class StreamSender {
     private readonly o: SenderOptions,
   ) {
     for (const s of streams) {
-      s.conn.onMsgAck = (seqNum, ack, at) => this.onAck(s, seqNum, ack.msgId, at);
+      s.conn.onMsgAck = (seqNum, msgId, at) => this.onAck(s, seqNum, msgId, at);
+      s.conn.onMsgReject = (seqNum, _code, at) => this.onReject(s, seqNum, at);
     }
   }
 
@@ -128,7 +138,8 @@ export class StreamSender {
 
   private sendOne(s: Stream, now: number): void {
     const seq = s.sent;
-    const payload = encodePayload({ runTag: this.o.runTag, stream: s.index, seq, sentAt: now }, this.o.size);
+    const p = { runTag: this.o.runTag, stream: s.index, seq, sentAt: now };
+    const payload = this.o.textPayload ? encodeTextPayload(p, this.o.size) : encodePayload(p, this.o.size);
     const seqNum = s.conn.sendMsg(s.to, s.msgType, payload);
     const stale = s.inflight.get(seqNum);
     if (stale) s.ackTimeouts += 1; // 65 535 messages later and still no ack
@@ -183,6 +194,16 @@ export class StreamSender {
     s.ackMsgIds.set(entry.seq, msgId);
     this.o.ackLatency.record(at - entry.sentAt);
     this.o.series?.add('acked', at);
+    if (this.o.rate === 0 && !this.finished) this.fill(s);
+  }
+
+  private onReject(s: Stream, seqNum: number, at: number): void {
+    if (!s.inflight.delete(seqNum)) {
+      s.unexpectedAcks += 1;
+      return;
+    }
+    s.rejected += 1;
+    s.lastAckAt = at;
     if (this.o.rate === 0 && !this.finished) this.fill(s);
   }
 

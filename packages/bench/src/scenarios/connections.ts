@@ -1,7 +1,9 @@
 // connections: N logged-in idle connections held for a while. Measures the
 // login rate, msg_server RSS and heap per connection (against a baseline
 // taken before the ramp) and its CPU while the connections only heartbeat.
-import type { BenchConnection } from '../conn';
+// --protocol ws: WebSocket clients (a token from login_server first, timed
+// as its own step); mixed: every other one.
+import type { ChatConnection } from '../conn';
 import { pool, sleep, type RunContext, type ScenarioResult } from '../context';
 import type { ServerSampler, ServerSnapshot } from '../metrics';
 import { LatencyHistogram, round1, TimeSeries } from '../stats';
@@ -25,7 +27,9 @@ export async function runConnections(ctx: RunContext, sampler: ServerSampler): P
   const askLatency = new LatencyHistogram();
   const connectLatency = new LatencyHistogram();
   const loginLatency = new LatencyHistogram();
-  const conns: BenchConnection[] = [];
+  const tokenLatency = new LatencyHistogram();
+  const protocol = ctx.opts.common.protocol;
+  const conns: ChatConnection[] = [];
   const failures: string[] = [];
   let failed = 0;
   const t0 = ctx.startClock();
@@ -44,9 +48,10 @@ export async function runConnections(ctx: RunContext, sampler: ServerSampler): P
       }
       const start = performance.now();
       try {
-        const r = await ctx.loginTimed(users[i]);
+        const r = ctx.protocolFor('member', i) === 'ws' ? await ctx.loginWsTimed(users[i]) : await ctx.loginTimed(users[i]);
         conns.push(r.conn);
         const end = performance.now();
+        if ('tokenMs' in r) tokenLatency.record(r.tokenMs);
         askLatency.record(r.askMs);
         connectLatency.record(r.connectMs);
         loginLatency.record(r.loginMs);
@@ -91,12 +96,14 @@ export async function runConnections(ctx: RunContext, sampler: ServerSampler): P
     kicked: ctx.stats.kicked,
   };
   const headline: Record<string, number | string> = {
+    ...(protocol !== 'teamtalk' ? { protocol: protocol === 'ws' ? 'WebSocket' : 'mixed: every other one WebSocket' } : {}),
     'connections logged in': loggedIn,
     'login rate (logins/s)': round1(rampSeconds > 0 ? loggedIn / rampSeconds : 0),
     'login latency p50 / p99 (ms), all steps': `${latency.summary().p50} / ${latency.summary().p99}`,
     'of which the login request p50 / p99 (ms)': `${loginLatency.summary().p50} / ${loginLatency.summary().p99}`,
   };
-  const details: Record<string, unknown> = { rampSeconds: round1(rampSeconds), holdSeconds: o.holdS, failureSamples: failures, sourceAddresses: ctx.sourceIps };
+  if (tokenLatency.count > 0) headline['of which the token (POST /auth/token) p50 / p99 (ms)'] = `${tokenLatency.summary().p50} / ${tokenLatency.summary().p99}`;
+  const details: Record<string, unknown> = { protocol, rampSeconds: round1(rampSeconds), holdSeconds: o.holdS, failureSamples: failures, sourceAddresses: ctx.sourceIps };
   if (before && last && loggedIn > 0) {
     const rss = median(holdSamples.map((s) => s.rssBytes)) || last.rssBytes;
     const heap = median(holdSamples.map((s) => s.heapUsedBytes)) || last.heapUsedBytes;
@@ -137,7 +144,7 @@ export async function runConnections(ctx: RunContext, sampler: ServerSampler): P
   return {
     headline,
     counts,
-    latency: { total: summary, askLoginServer: askLatency.summary(), connect: connectLatency.summary(), loginRequest: loginLatency.summary() },
+    latency: { total: summary, askLoginServer: askLatency.summary(), connect: connectLatency.summary(), loginRequest: loginLatency.summary(), ...(tokenLatency.count > 0 ? { token: tokenLatency.summary() } : {}) },
     checks: { passed: checkFailures.length === 0, failures: checkFailures },
     timeline: { title: 'LOGINS PER SECOND', unit: 'PER S', ...rates },
     distribution: {

@@ -6,12 +6,17 @@
 // The group is created over the wire like a client does (IMGroupCreateReq
 // from the first member's connection; tmp groups are what clients may
 // create, --group-type normal asks for a normal one).
+//
+// --protocol ws: every member on the WebSocket front (which has no group
+// creation: the first member creates the group over TeamTalk, then logs
+// out, before anyone logs in); mixed: members alternate, even ones TeamTalk.
 import { IM } from '@tt/proto';
+import type { BenchConnection } from '../conn';
 import { sleep, waitFor, type RunContext, type ScenarioResult } from '../context';
 import type { ServerSampler } from '../metrics';
 import { LatencyHistogram, round1, TimeSeries } from '../stats';
 import { checkDelivery, newStream, newTotals, Receipt, StreamSender } from '../traffic';
-import { checkCounts } from './single-chat';
+import { checkCounts, wsCounts } from './single-chat';
 
 const { GroupCmdID, MsgType } = IM.BaseDefine;
 
@@ -22,11 +27,16 @@ export async function runGroupChat(ctx: RunContext, sampler: ServerSampler): Pro
   if (senderCount < o.senders) ctx.warn(`only ${online} members online: ${senderCount} senders instead of ${o.senders}`);
   if (online < 2) ctx.warn('fewer than two members online: nobody to deliver to');
   ctx.checkRateLimit(o.rate / senderCount);
+  ctx.checkContentKey();
   const users = await ctx.users('g', o.members);
-  const conns = await ctx.loginAll(users.slice(0, online), 'group members');
-
-  // The first member creates the group with everyone in it.
-  const creator = conns[0];
+  const protocol = ctx.opts.common.protocol;
+  const protocolOf = (i: number) => ctx.protocolFor('member', i);
+  // The first member creates the group with everyone in it: over its own connection, or (a
+  // WebSocket member) over a TeamTalk one of its own, closed before the members log in.
+  const tempCreator = protocolOf(0) === 'ws' ? await ctx.login(users[0], { heartbeat: false }) : undefined;
+  let conns: Awaited<ReturnType<RunContext['loginAllAs']>> = [];
+  if (!tempCreator) conns = await ctx.loginAllAs(users.slice(0, online), 'group members', protocolOf);
+  const creator = tempCreator ?? (conns[0] as BenchConnection);
   let created: IM.Group.IMGroupCreateRsp;
   try {
     created = await creator.request(
@@ -37,15 +47,22 @@ export async function runGroupChat(ctx: RunContext, sampler: ServerSampler): Pro
       15_000,
     );
   } catch (err) {
+    tempCreator?.close();
     for (const c of conns) c.close();
     throw new Error(`group-chat: creating the group failed (${(err as Error).message}); does this server serve groups (IMGroupCreateReq 0x0405)?`);
   }
   if (created.resultCode !== 0 || !created.groupId) {
+    tempCreator?.close();
     for (const c of conns) c.close();
     throw new Error(`group-chat: the server refused to create a ${o.groupTypeName} group of ${o.members} members (result ${created.resultCode})`);
   }
   const groupId = created.groupId;
   ctx.log(`group ${groupId} created with ${created.userIdList.length} members; ${online} online, ${senderCount} sending`);
+  if (tempCreator) {
+    tempCreator.close();
+    await sleep(200); // its logout, before the member logs in again over the WebSocket front
+    conns = await ctx.loginAllAs(users.slice(0, online), 'group members', protocolOf);
+  }
   await sleep(300);
   const before = await sampler.sample();
 
@@ -90,12 +107,12 @@ export async function runGroupChat(ctx: RunContext, sampler: ServerSampler): Pro
     };
   });
   const streams = conns.slice(0, senderCount).map((c, i) => newStream(i, c, groupId, MsgType.MSG_TYPE_GROUP_TEXT, o.messages));
-  const sender = new StreamSender(streams, { runTag: ctx.runTag, rate: o.rate, window: o.window, size: o.size, ackTimeoutMs: 10_000, series, ackLatency, deadline: ctx.deadline });
+  const sender = new StreamSender(streams, { runTag: ctx.runTag, rate: o.rate, window: o.window, size: o.size, textPayload: protocol !== 'teamtalk', ackTimeoutMs: 10_000, series, ackLatency, deadline: ctx.deadline });
   sender.onSent = (s, seq, at) => {
     remaining[s.index][seq] = receivers;
     sentAt[s.index][seq] = at;
   };
-  ctx.log(`sending: ${senderCount} senders × ${o.messages} messages to ${receivers} online receivers, ${o.rate > 0 ? `${o.rate} msgs/s in all` : 'max rate'}`);
+  ctx.log(`sending${protocol === 'teamtalk' ? '' : ` (${protocol})`}: ${senderCount} senders × ${o.messages} messages to ${receivers} online receivers, ${o.rate > 0 ? `${o.rate} msgs/s in all` : 'max rate'}`);
   const progress = setInterval(() => ctx.log(`  sent ${sender.sent}, acked ${sender.acked}, delivered ${deliveries}`), 5000);
   await sender.run();
   const sendEnd = performance.now();
@@ -142,12 +159,14 @@ export async function runGroupChat(ctx: RunContext, sampler: ServerSampler): Pro
     ackOrderErrors: streams.reduce((n, s) => n + s.ackOrderErrors, 0),
     ackDeliveryMismatch,
     unexpectedAcks: streams.reduce((n, s) => n + s.unexpectedAcks, 0),
+    rejected: streams.reduce((n, s) => n + s.rejected, 0),
     misrouted: totals.misrouted,
     echoes: totals.echoes,
     corrupt: totals.corrupt,
     foreign: totals.foreign,
     decodeErrors: ctx.stats.decodeErrors,
     closedByServer: ctx.stats.closedByServer,
+    ...wsCounts(ctx, false),
   };
   if (before && after) {
     counts.serverStored = after.messagesStored - before.messagesStored;
@@ -163,6 +182,7 @@ export async function runGroupChat(ctx: RunContext, sampler: ServerSampler): Pro
   const ack = ackLatency.summary();
   return {
     headline: {
+      ...(protocol !== 'teamtalk' ? { protocol: protocol === 'ws' ? 'WebSocket' : 'mixed: members alternate TeamTalk / WebSocket' } : {}),
       'members / online / senders': `${o.members} / ${online} / ${senderCount}`,
       'messages sent / acked': `${sent} / ${sender.acked}`,
       'deliveries / expected': `${deliveries} / ${expected}`,
@@ -185,6 +205,6 @@ export async function runGroupChat(ctx: RunContext, sampler: ServerSampler): Pro
         { label: 'FAN-OUT P99', ms: fan.p99 },
       ],
     },
-    details: { groupId, groupType: o.groupTypeName, sendSeconds: round1((sendEnd - t0) / 1000), deliveryWindowSeconds: round1(window), sourceAddresses: ctx.sourceIps },
+    details: { protocol, groupId, groupType: o.groupTypeName, sendSeconds: round1((sendEnd - t0) / 1000), deliveryWindowSeconds: round1(window), sourceAddresses: ctx.sourceIps },
   };
 }

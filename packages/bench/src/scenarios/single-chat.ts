@@ -3,6 +3,9 @@
 // Every message is checked for arrival (exactly once), order (our sequence
 // and msg_id increasing per conversation), integrity and routing; latency is
 // measured from send to ack and from send to delivery.
+//
+// --protocol ws: every client on the WebSocket front; mixed: TeamTalk senders,
+// WebSocket receivers (the server converts between the fronts).
 import { IM } from '@tt/proto';
 import { sleep, waitFor, type RunContext, type ScenarioResult } from '../context';
 import type { ServerSampler } from '../metrics';
@@ -12,9 +15,11 @@ import { checkDelivery, newStream, newTotals, Receipt, StreamSender } from '../t
 export async function runSingleChat(ctx: RunContext, sampler: ServerSampler): Promise<ScenarioResult> {
   const o = ctx.opts.singleChat;
   ctx.checkRateLimit(o.rate / o.pairs);
+  ctx.checkContentKey();
   const users = await ctx.users('s', o.pairs * 2);
-  const senders = await ctx.loginAll(users.slice(0, o.pairs), 'senders');
-  const receivers = await ctx.loginAll(users.slice(o.pairs), 'receivers');
+  const protocol = ctx.opts.common.protocol;
+  const senders = await ctx.loginAllAs(users.slice(0, o.pairs), 'senders', (i) => ctx.protocolFor('sender', i));
+  const receivers = await ctx.loginAllAs(users.slice(o.pairs), 'receivers', (i) => ctx.protocolFor('receiver', i));
   await sleep(300); // let login-time notifications settle
   const before = await sampler.sample();
 
@@ -47,8 +52,8 @@ export async function runSingleChat(ctx: RunContext, sampler: ServerSampler): Pr
       lastDeliveryAt = at;
     };
   });
-  const sender = new StreamSender(streams, { runTag: ctx.runTag, rate: o.rate, window: o.window, size: o.size, ackTimeoutMs: 10_000, series, ackLatency, deadline: ctx.deadline });
-  ctx.log(`sending: ${o.pairs} pairs × ${o.messages} messages, ${o.rate > 0 ? `${o.rate} msgs/s in all` : 'max rate'}, window ${o.window}, ${o.size} bytes`);
+  const sender = new StreamSender(streams, { runTag: ctx.runTag, rate: o.rate, window: o.window, size: o.size, textPayload: protocol !== 'teamtalk', ackTimeoutMs: 10_000, series, ackLatency, deadline: ctx.deadline });
+  ctx.log(`sending${protocol === 'teamtalk' ? '' : ` (${protocol})`}: ${o.pairs} pairs × ${o.messages} messages, ${o.rate > 0 ? `${o.rate} msgs/s in all` : 'max rate'}, window ${o.window}, ${o.size} bytes`);
   const progress = setInterval(() => ctx.log(`  sent ${sender.sent}, acked ${sender.acked}, delivered ${receipts.reduce((n, r) => n + r.delivered, 0)}`), 5000);
   await sender.run();
   const sendEnd = performance.now();
@@ -92,11 +97,13 @@ export async function runSingleChat(ctx: RunContext, sampler: ServerSampler): Pr
     ackOrderErrors: sum((i) => streams[i].ackOrderErrors),
     ackDeliveryMismatch,
     unexpectedAcks: sum((i) => streams[i].unexpectedAcks),
+    rejected: sum((i) => streams[i].rejected),
     misrouted: totals.misrouted,
     corrupt: totals.corrupt,
     foreign: totals.foreign,
     decodeErrors: ctx.stats.decodeErrors,
     closedByServer: ctx.stats.closedByServer,
+    ...wsCounts(ctx, true),
   };
   if (before && after) {
     counts.serverStored = after.messagesStored - before.messagesStored;
@@ -113,6 +120,7 @@ export async function runSingleChat(ctx: RunContext, sampler: ServerSampler): Pr
   const rates = series.rates();
   return {
     headline: {
+      ...(protocol !== 'teamtalk' ? { protocol: protocol === 'ws' ? 'WebSocket' : 'mixed: TeamTalk senders, WebSocket receivers' } : {}),
       pairs: o.pairs,
       'messages sent / acked / delivered': `${sent} / ${acked} / ${deliveredCount}`,
       'stored+acked per second': round1(ackWindow > 0 ? acked / ackWindow : 0),
@@ -136,7 +144,7 @@ export async function runSingleChat(ctx: RunContext, sampler: ServerSampler): Pr
         { label: 'P99', ms: del.p99 },
       ],
     },
-    details: { sendSeconds: round1((sendEnd - t0) / 1000), ackWindowSeconds: round1(ackWindow), deliveryWindowSeconds: round1(deliveryWindow), rate: o.rate, window: o.window, size: o.size, sourceAddresses: ctx.sourceIps },
+    details: { protocol, sendSeconds: round1((sendEnd - t0) / 1000), ackWindowSeconds: round1(ackWindow), deliveryWindowSeconds: round1(deliveryWindow), rate: o.rate, window: o.window, size: o.size, sourceAddresses: ctx.sourceIps },
   };
 }
 
@@ -146,8 +154,26 @@ export function checkCounts(c: Record<string, number>, sent: number, expectedDel
   if (sent === 0) f.push('nothing was sent');
   if (c.acked !== sent) f.push(`${sent - c.acked} of ${sent} messages not acknowledged`);
   if (c.delivered !== expectedDeliveries) f.push(`${c.delivered} of ${expectedDeliveries} deliveries arrived`);
-  for (const k of ['lost', 'duplicates', 'outOfOrder', 'msgIdOrderErrors', 'ackOrderErrors', 'ackDeliveryMismatch', 'unexpectedAcks', 'misrouted', 'corrupt', 'decodeErrors', 'closedByServer']) {
+  for (const k of ['lost', 'duplicates', 'outOfOrder', 'msgIdOrderErrors', 'ackOrderErrors', 'ackDeliveryMismatch', 'unexpectedAcks', 'rejected', 'misrouted', 'corrupt', 'decodeErrors', 'closedByServer', 'wsIdErrors', 'wsUnknownNames', 'wsMissingSeq', 'wsSeqOrderErrors']) {
     if ((c[k] ?? 0) > 0) f.push(`${k}: ${c[k]}`);
   }
   return f;
+}
+
+/**
+ * The WebSocket front's own checks, when the run has WebSocket clients: ids
+ * well formed and consistent, users named by their account names, a seq on
+ * every push, and (single chat: one
+ * sender per receiver) each receiver's seq increasing.
+ */
+export function wsCounts(ctx: RunContext, seqOrderIsACheck: boolean): Record<string, number> {
+  if (ctx.opts.common.protocol === 'teamtalk') return {};
+  const s = ctx.stats;
+  return {
+    wsErrorResponses: s.wsErrorResponses,
+    wsIdErrors: s.wsIdErrors,
+    wsUnknownNames: s.wsUnknownNames,
+    wsMissingSeq: s.wsMissingSeq,
+    [seqOrderIsACheck ? 'wsSeqOrderErrors' : 'wsSeqRegressions']: s.wsSeqRegressions,
+  };
 }
