@@ -36,6 +36,8 @@ const routeServers = countOf('--route-servers');
 const fileServers = countOf('--file-servers');
 const pushServers = countOf('--push-servers');
 const basePort = Number(process.env.MSG_SERVER_PORT ?? 8000);
+// The WebSocket fronts: 8081, 8082, … (MSG_SERVER_WS_PORT=0 switches them off).
+const wsBasePort = Number(process.env.MSG_SERVER_WS_PORT ?? 8081);
 
 const children = [];
 function start(role, env) {
@@ -68,6 +70,7 @@ start('login_server', { LOGIN_MSFS_URL: process.env.LOGIN_MSFS_URL || `http://${
 for (let n = 0; n < count; n++) {
   start('msg_server', {
     MSG_SERVER_PORT: String(basePort + n),
+    MSG_SERVER_WS_PORT: String(wsBasePort ? wsBasePort + n : 0),
     MSG_SERVER_ID: process.env.MSG_SERVER_ID ? `${process.env.MSG_SERVER_ID}-${n + 1}` : `msg_server-${n + 1}`,
     ADMIN_PORT: String(9200 + n),
     DB_PROXY_ADDR: dbProxyAddr,

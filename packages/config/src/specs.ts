@@ -47,6 +47,22 @@ export const authTokenSpec = {
 };
 
 // Limits of file_server (cluster process and the standalone process alike).
+/** TeamTalk clients' shared content key: msg_server converts text between fronts with it, push_server shows previews. */
+export const contentKeySpec = {
+  TT_CONTENT_KEY: str({ default: '', desc: 'The 32-character key TeamTalk clients encrypt message text with (the stock clients\' default is 12345678901234567890123456789012). Set: text is converted between TeamTalk and the other client protocols, and notifications show a preview. Unset: TeamTalk content passes through as opaque bytes and previews are generic. PUSH_CONTENT_KEY is its old name, still read.' }),
+};
+
+/** The WebSocket front of msg_server (seed 003) and what every front shares. */
+export const frontsSpec = {
+  MSG_SERVER_WS_PORT: int({ default: 8081, min: 0, max: 65535, desc: 'WebSocket front (seed 003) port; 0 = the front is off.' }),
+  MSG_SERVER_WS_PATH: str({ default: '/ws', desc: 'The WebSocket front\'s URL path; other paths get 404.' }),
+  MSG_SERVER_WS_ADVERTISE_PORT: int({ default: 0, min: 0, max: 65535, desc: 'WebSocket port handed to clients by login_server; 0 = MSG_SERVER_WS_PORT.' }),
+  MSG_SERVER_WS_MAX_FRAME_BYTES: int({ default: 1048576, min: 1024, max: 64 * 1048576, desc: 'Largest WebSocket message accepted; a bigger one closes the connection (1009).' }),
+  MSG_SERVER_WS_IDLE_TIMEOUT_MS: int({ default: 90000, min: 100, desc: 'A WebSocket client silent this long is closed (the seed: 90 s; clients send a heartbeat every 30 s).' }),
+  MSG_SERVER_MAX_CONTENT_BYTES: int({ default: 262144, min: 16, max: 16 * 1048576, desc: 'Largest message content the non-TeamTalk fronts accept (ERR_MESSAGE_TOO_LARGE beyond).' }),
+  MSG_SERVER_RECALL_WINDOW_S: int({ default: 120, min: 0, max: 30 * 86400, desc: 'How long after sending a sender may recall a message (a group owner may recall any time).' }),
+};
+
 export const fileLimitsSpec = {
   FILE_SERVER_MAX_FILE_BYTES: int({ default: 104857600, min: 1, max: 4294967295, desc: 'Largest file a transfer task may announce (IMFileReq file_size); bigger requests get FILE_SERVER_ERRNO_CREATE_TASK_ERROR.' }),
   FILE_SERVER_QUOTA_BYTES: int({ default: 10737418240, min: 1, desc: 'Storage quota of one file_server: offline files, partial uploads and images together; a task or image that does not fit is refused.' }),
@@ -76,6 +92,8 @@ export const msgServerSpec = {
   ...natsSpec,
   ...dbProxyClientSpec,
   ...authTokenSpec,
+  ...contentKeySpec,
+  ...frontsSpec,
   FILE_SERVER_TIMEOUT_MS: int({ default: 5000, min: 100, max: 120000, desc: 'Deadline of one call from msg_server to a file_server (task creation, offline file look-ups); file_servers are found through their NATS reports.' }),
   ADMIN_PORT: port({ default: 9102, desc: 'msg_server admin HTTP port.' }),
   MSG_SERVER_HOST: str({ default: '0.0.0.0', desc: 'Address msg_server listens on for clients.' }),
@@ -155,7 +173,8 @@ export const pushProvidersSpec = {
   PUSH_FCM_CREDENTIALS_FILE: str({ default: '', desc: 'Firebase service-account JSON key file. Unset = FCM off (said at start-up).' }),
   PUSH_FCM_URL: str({ default: 'https://fcm.googleapis.com', desc: 'FCM HTTP v1 endpoint; an http:// URL = cleartext HTTP/2 with prior knowledge (tests).' }),
   PUSH_FCM_TOKEN_URL: str({ default: '', desc: "OAuth2 token endpoint; default: the credentials' token_uri, else https://oauth2.googleapis.com/token." }),
-  PUSH_CONTENT_KEY: str({ default: '', desc: 'Client content key (32 characters) to show message text in notifications; unset = generic text.' }),
+  ...contentKeySpec,
+  PUSH_CONTENT_KEY: str({ default: '', desc: 'Old name of TT_CONTENT_KEY (read when TT_CONTENT_KEY is unset).' }),
   PUSH_PREVIEW_MAX_CHARS: int({ default: 100, min: 1, max: 1000, desc: 'Longest message preview in a notification (characters); longer text is cut with "…".' }),
   PUSH_REQUEST_TIMEOUT_MS: int({ default: 10000, min: 100, max: 120000, desc: 'Deadline of one request to APNs, FCM or the OAuth2 token endpoint.' }),
 };
@@ -196,6 +215,7 @@ export const standaloneSpec = {
   MSG_SERVER_LOGIN_TIMEOUT_MS: msgServerSpec.MSG_SERVER_LOGIN_TIMEOUT_MS,
   MSG_SERVER_PC_IDLE_TIMEOUT_MS: msgServerSpec.MSG_SERVER_PC_IDLE_TIMEOUT_MS,
   MSG_SERVER_MOBILE_IDLE_TIMEOUT_MS: msgServerSpec.MSG_SERVER_MOBILE_IDLE_TIMEOUT_MS,
+  ...frontsSpec,
   DB_PROXY_PORT: { ...dbProxySpec.DB_PROXY_PORT },
   STANDALONE_BIND_HOST: str({ default: '0.0.0.0', desc: 'Standalone: address the client-facing ports (login HTTP, msg_server TCP, file_server TCP and HTTP) listen on; internal gRPC stays on 127.0.0.1.' }),
   FILE_SERVER_PORT: fileServerSpec.FILE_SERVER_PORT,

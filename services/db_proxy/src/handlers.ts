@@ -37,7 +37,7 @@ export function createDbProxyHandlers(store: Store, cache: Cache, serverId: stri
   };
   return {
     validateUser: async (req) => validateUser(store, cache, req.userName, req.password, options.passwordCheckCacheTtlSeconds) as Promise<IM.Server.IMValidateRsp>,
-    saveMessage: async (req) => (await storeChecked(store, await checkMessage(req))) as IM.DbProxy.SavedMessage,
+    saveMessage: async (req) => (await knownUsers.nameMessage(await storeChecked(store, await checkMessage(req)))) as IM.DbProxy.SavedMessage,
     // Every message joins the same group commit; each succeeds or fails on its own. The checks
     // (look-ups that may finish in any order) all come first; then the saves are queued in request
     // order, so one sender's messages are numbered in the order they were sent. extras[i] (if any)
@@ -45,7 +45,7 @@ export function createDbProxyHandlers(store: Store, cache: Cache, serverId: stri
     saveMessages: async (req) => {
       const checked = await Promise.allSettled(req.messages.map(checkMessage));
       const results = await Promise.all(
-        checked.map((c, i) => (c.status === 'rejected' ? failed(c.reason) : storeChecked(store, c.value, req.extras?.[i]).then((saved) => ({ saved }), failed))),
+        checked.map((c, i) => (c.status === 'rejected' ? failed(c.reason) : storeChecked(store, c.value, req.extras?.[i]).then((saved) => knownUsers.nameMessage(saved)).then((saved) => ({ saved }), failed))),
       );
       return { results } as IM.DbProxy.SaveMessagesRsp;
     },

@@ -25,11 +25,12 @@ interface Route {
   pipelined: boolean;
 }
 
+/** What the router could not run; seqNum is the request's, for fronts that answer every request. */
 export interface RouterEvents {
-  unknownCommand(conn: ClientConnection, commandId: number): void;
-  badBody(conn: ClientConnection, commandId: number, err: Error): void;
-  notLoggedIn(conn: ClientConnection, commandId: number): void;
-  queueFull(conn: ClientConnection, commandId: number): void;
+  unknownCommand(conn: ClientConnection, commandId: number, seqNum: number): void;
+  badBody(conn: ClientConnection, commandId: number, err: Error, seqNum: number): void;
+  notLoggedIn(conn: ClientConnection, commandId: number, seqNum: number): void;
+  queueFull(conn: ClientConnection, commandId: number, seqNum: number): void;
   handlerFailed(conn: ClientConnection, commandId: number, err: unknown): void;
   handled(commandName: string): void;
 }
@@ -74,13 +75,13 @@ export class CommandRouter {
 
   dispatch(conn: ClientConnection, pdu: FrontRequest): void {
     const route = this.routes.get(pdu.commandId);
-    if (!route) return this.events.unknownCommand(conn, pdu.commandId);
-    if (!route.beforeLogin && !conn.identity) return this.events.notLoggedIn(conn, pdu.commandId);
+    if (!route) return this.events.unknownCommand(conn, pdu.commandId, pdu.seqNum);
+    if (!route.beforeLogin && !conn.identity) return this.events.notLoggedIn(conn, pdu.commandId, pdu.seqNum);
     let request: unknown;
     try {
       request = route.decoder.decode(pdu.body);
     } catch (err) {
-      return this.events.badBody(conn, pdu.commandId, err as Error);
+      return this.events.badBody(conn, pdu.commandId, err as Error, pdu.seqNum);
     }
     const ctx: CommandContext = {
       conn,
@@ -93,7 +94,7 @@ export class CommandRouter {
     }
     let queue = this.queues.get(conn);
     if (!queue) this.queues.set(conn, (queue = { done: Promise.resolve(), startable: Promise.resolve(), length: 0 }));
-    if (queue.length >= MAX_QUEUED_REQUESTS) return this.events.queueFull(conn, pdu.commandId);
+    if (queue.length >= MAX_QUEUED_REQUESTS) return this.events.queueFull(conn, pdu.commandId, pdu.seqNum);
     queue.length += 1;
     const q = queue;
     const start = () => (conn.closed ? Promise.resolve() : this.run(route, ctx, request, pdu.commandId));

@@ -205,28 +205,28 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   });
   /** The WebSocket front's router: the same queue machinery; errors go back in the seed's response shape. */
   const createWsRouter = () => {
-    const answerError = (conn: ClientConnection, commandId: number, errorCode: number, errorMsg: string) => {
+    const answerError = (conn: ClientConnection, commandId: number, seqNum: number, errorCode: number, errorMsg: string) => {
       // Every response of the seed starts with error_code = 1, error_msg = 2; the response's command is the request's + 1.
-      conn.send(commandId + 1, IM.Ws.ErrorNotice, { errorCode, errorMsg });
+      conn.send(commandId + 1, IM.Ws.ErrorNotice, { errorCode, errorMsg }, seqNum);
     };
     return new CommandRouter({
-      unknownCommand: (conn, cid) => {
+      unknownCommand: (conn, cid, seqNum) => {
         metrics.pdusDropped.inc({ reason: 'unknown_command' });
-        answerError(conn, cid, IM.Ws.ErrorCode.ERR_INVALID_PARAM, `unknown command ${cid}`);
+        answerError(conn, cid, seqNum, IM.Ws.ErrorCode.ERR_INVALID_PARAM, `unknown command ${cid}`);
       },
-      badBody: (conn, cid, err) => {
+      badBody: (conn, cid, err, seqNum) => {
         metrics.pdusDropped.inc({ reason: 'bad_body' });
         log.debug({ connId: conn.id, userId: conn.userId, commandId: cid, err: err.message }, 'ws body did not parse');
-        answerError(conn, cid, IM.Ws.ErrorCode.ERR_INVALID_PARAM, 'body does not decode as this command\'s message');
+        answerError(conn, cid, seqNum, IM.Ws.ErrorCode.ERR_INVALID_PARAM, 'body does not decode as this command\'s message');
       },
-      notLoggedIn: (conn, cid) => {
+      notLoggedIn: (conn, cid, seqNum) => {
         metrics.pdusDropped.inc({ reason: 'not_logged_in' });
-        answerError(conn, cid, IM.Ws.ErrorCode.ERR_AUTH_FAILED, 'authenticate first (CMD_AUTH_REQ)');
+        answerError(conn, cid, seqNum, IM.Ws.ErrorCode.ERR_AUTH_FAILED, 'authenticate first (CMD_AUTH_REQ)');
         (conn as WsConnection).closeWith(1008, 'not authenticated');
       },
-      queueFull: (conn, cid) => {
+      queueFull: (conn, cid, seqNum) => {
         metrics.pdusDropped.inc({ reason: 'queue_full' });
-        answerError(conn, cid, IM.Ws.ErrorCode.ERR_SEND_TOO_FAST, 'too many requests in flight');
+        answerError(conn, cid, seqNum, IM.Ws.ErrorCode.ERR_SEND_TOO_FAST, 'too many requests in flight');
       },
       handlerFailed: (conn, cid, err) => {
         metrics.pdusDropped.inc({ reason: 'handler_error' });

@@ -181,6 +181,11 @@ export async function recentSessions(store: Store, req: IM.Buddy.IIMRecentContac
   };
 }
 
-function toMsgInfo(row: { msgId: number; fromId: number; createTime: number; msgType: number; data: Uint8Array }): IM.BaseDefine.IMsgInfo {
-  return { msgId: row.msgId, fromSessionId: row.fromId, createTime: row.createTime, msgType: row.msgType, msgData: row.data };
+/**
+ * A stored message as TeamTalk's MsgInfo. A recalled one has empty msg_data
+ * (a message can never be stored empty): msg_server's TeamTalk front shows a
+ * placeholder in its place, encrypted with the content key when it has one.
+ */
+function toMsgInfo(row: { msgId: number; fromId: number; createTime: number; msgType: number; data: Uint8Array; recalled?: unknown }): IM.BaseDefine.IMsgInfo {
+  return { msgId: row.msgId, fromSessionId: row.fromId, createTime: row.createTime, msgType: row.msgType, msgData: row.recalled ? Buffer.alloc(0) : row.data };
 }

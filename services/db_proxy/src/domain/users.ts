@@ -1,4 +1,4 @@
-import type { IM } from '@tt/proto';
+import { IM } from '@tt/proto';
 import type { Cache } from '@tt/cache';
 import type { Store, User, VerifiedCredentials } from '@tt/storage';
 
@@ -41,9 +41,9 @@ export async function validateUser(store: Store, cache: Cache, userName: string,
   return { userName, resultCode: 0, resultString: '', userInfo: toUserInfo(user) };
 }
 
-/** Users never disappear, so a positive answer can be remembered for good. */
+/** Users never disappear and their account names never change, so a positive answer can be remembered for good. */
 export class KnownUsers {
-  private readonly known = new Set<number>();
+  private readonly names = new Map<number, string>();
 
   constructor(
     private readonly store: Store,
@@ -51,11 +51,27 @@ export class KnownUsers {
   ) {}
 
   async exists(userId: number): Promise<boolean> {
-    if (this.known.has(userId)) return true;
+    return (await this.name(userId)) !== undefined;
+  }
+
+  /** The user's account name, or undefined when there is no such user. */
+  async name(userId: number): Promise<string | undefined> {
+    const known = this.names.get(userId);
+    if (known !== undefined) return known;
     const user = await this.store.users.findById(userId);
-    if (!user) return false;
-    if (this.known.size >= this.capacity) this.known.clear();
-    this.known.add(userId);
-    return true;
+    if (!user) return undefined;
+    if (this.names.size >= this.capacity) this.names.clear();
+    this.names.set(userId, user.name);
+    return user.name;
+  }
+
+  /** Puts the sender's and (single chat) the recipient's names on a stored message, for string-id fronts. */
+  async nameMessage(saved: IM.DbProxy.ISavedMessage): Promise<IM.DbProxy.ISavedMessage> {
+    const m = saved.stored;
+    if (!m) return saved;
+    const [fromName, toName] = await Promise.all([this.name(m.fromUserId!), m.sessionType === IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE ? this.name(m.toId!) : undefined]);
+    if (fromName) m.fromName = fromName;
+    if (toName) m.toName = toName;
+    return saved;
   }
 }

@@ -70,7 +70,7 @@ export class TeamTalkFront implements Front {
     if (event.typing) {
       const t = event.typing;
       if (t.sessionType !== SessionType.SESSION_TYPE_SINGLE) return undefined;
-      const body = IM.SwitchService.IMP2PCmdMsg.encode({ fromUserId: t.userId, toUserId: t.toId, cmdMsgData: t.teamtalkCmdMsgData ?? teamTalkTypingText(t.status) }).finish();
+      const body = IM.SwitchService.IMP2PCmdMsg.encode({ fromUserId: t.userId, toUserId: t.toId, cmdMsgData: t.teamtalkCmdMsgData || teamTalkTypingText(t.status) }).finish();
       const pdu = encodePdu(ServiceID.SID_SWITCH_SERVICE, SwitchServiceCmdID.CID_SWITCH_P2P_CMD, 0, body);
       return (viewerId) => (viewerId === t.userId ? undefined : pdu);
     }

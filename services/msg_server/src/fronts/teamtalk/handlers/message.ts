@@ -2,6 +2,7 @@ import { IM } from '@tt/proto';
 import type { CommandRouter } from '../../../command-router';
 import type { MsgServerContext } from '../../../context';
 import { rejectionOf, sessionTypeOf } from '../../../domain/messaging';
+import { teamTalkMsgType } from '../../../core/content';
 
 const { MessageCmdID, BuddyListCmdID } = IM.BaseDefine;
 
@@ -10,7 +11,19 @@ export const MAX_MSG_LIST_COUNT = 100;
 /** Largest list of msg_ids in one IMGetMsgByIdReq. */
 export const MAX_MSG_ID_LIST = 100;
 
+/** What TeamTalk clients see instead of a recalled message (TeamTalk has no recall of its own). */
+export const RECALLED_PLACEHOLDER = '[This message was recalled]';
+
 export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerContext): void {
+  /** db_proxy returns recalled messages with empty content: a placeholder text in their place. */
+  const showRecalled = (list: IM.BaseDefine.IMsgInfo[], sessionType: number) => {
+    for (const m of list) {
+      if (m.msgData && m.msgData.length > 0) continue;
+      m.msgData = ctx.content.teamTalkText(RECALLED_PLACEHOLDER);
+      m.msgType = teamTalkMsgType(IM.Core.ContentKind.CONTENT_TEXT, sessionType);
+    }
+  };
+
   // Pipelined: a client's next message is taken while this one is being
   // stored (a burst goes to db_proxy in one call); the store keeps one
   // connection's messages, their ids and their acks in order.
@@ -63,6 +76,7 @@ export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerCon
 
   router.on(MessageCmdID.CID_MSG_LIST_REQUEST, 'msg_list', IM.Message.IMGetMsgListReq, async ({ conn, reply }, req) => {
     const rsp = await ctx.db.getMsgList({ ...req, userId: conn.userId, msgCnt: Math.min(req.msgCnt, MAX_MSG_LIST_COUNT) });
+    showRecalled(rsp.msgList, req.sessionType);
     reply(MessageCmdID.CID_MSG_LIST_RESPONSE, IM.Message.IMGetMsgListRsp, rsp);
   });
 
@@ -73,6 +87,7 @@ export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerCon
 
   router.on(MessageCmdID.CID_MSG_GET_BY_MSG_ID_REQ, 'msg_by_id', IM.Message.IMGetMsgByIdReq, async ({ conn, reply }, req) => {
     const rsp = await ctx.db.getMsgById({ ...req, userId: conn.userId, msgIdList: req.msgIdList.slice(0, MAX_MSG_ID_LIST) });
+    showRecalled(rsp.msgList, req.sessionType);
     reply(MessageCmdID.CID_MSG_GET_BY_MSG_ID_RES, IM.Message.IMGetMsgByIdRsp, rsp);
   });
 
