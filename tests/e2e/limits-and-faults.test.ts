@@ -1,7 +1,8 @@
 // Limits an operator configures, and what clients see when a part fails.
 import * as net from 'node:net';
 import { IM } from '@tt/proto';
-import { TeamTalkClient, encryptContent } from '@tt/client';
+import { TeamTalkClient, WsImClient, encryptContent, fetchToken, ok, singleConversationId } from '@tt/client';
+import { issueToken } from '@tt/auth';
 import { encodePdu } from '@tt/codec';
 import { describeLocal, restartRole, startDeployment, stopRole, waitUntil, type Deployment, type Mode } from './support/deployment';
 
@@ -20,6 +21,9 @@ describeLocal.each<Mode>(['standalone', 'cluster'])('configured limits (%s mode)
         MSG_SERVER_PC_IDLE_TIMEOUT_MS: '1500',
         MSG_SERVER_MOBILE_IDLE_TIMEOUT_MS: '60000',
         MSG_SERVER_MSG_RATE_LIMIT: '5',
+        MSG_SERVER_WS_IDLE_TIMEOUT_MS: '1500',
+        MSG_SERVER_MAX_CONTENT_BYTES: '1000',
+        MSG_SERVER_RECALL_WINDOW_S: '1',
       },
     });
     await d.addUser('limits_a', 'pw');
@@ -66,6 +70,60 @@ describeLocal.each<Mode>(['standalone', 'cluster'])('configured limits (%s mode)
     expect(acked).toBeGreaterThanOrEqual(5);
     expect(acked).toBeLessThanOrEqual(8);
     c.close();
+  });
+});
+
+describeLocal.each<Mode>(['standalone', 'cluster'])('configured limits of the WebSocket front (%s mode)', (mode) => {
+  let d: Deployment;
+  const { ErrorCode } = IM.Ws;
+  const clients: WsImClient[] = [];
+
+  beforeAll(async () => {
+    d = await startDeployment(mode, {
+      env: { MSG_SERVER_WS_IDLE_TIMEOUT_MS: '1500', MSG_SERVER_MAX_CONTENT_BYTES: '1000', MSG_SERVER_RECALL_WINDOW_S: '1', MSG_SERVER_MSG_RATE_LIMIT: '5' },
+    });
+    await d.addUser('wsl_a', 'pw');
+    await d.addUser('wsl_b', 'pw');
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await d?.stop();
+  });
+
+  const login = async (name: string, opts: { heartbeatIntervalMs?: number } = {}) => {
+    const c = await WsImClient.connect(d.msgServers[0].wsUrl!, opts);
+    clients.push(c);
+    ok(await c.auth(name, await fetchToken(d.loginUrl, name, 'pw')));
+    return c;
+  };
+
+  it('a silent WebSocket client is closed after its idle time-out; heartbeats keep another alive', async () => {
+    const silent = await login('wsl_a');
+    const chatty = await login('wsl_b', { heartbeatIntervalMs: 300 });
+    await silent.waitForClose(6000);
+    expect(chatty.closed).toBe(false);
+  });
+
+  it('an expired token gets ERR_TOKEN_EXPIRED and the connection is closed', async () => {
+    const c = await WsImClient.connect(d.msgServers[0].wsUrl!);
+    clients.push(c);
+    const { token } = await issueToken({ userId: 1, name: 'wsl_a' }, { secret: d.authSecret!, ttlSeconds: 60, now: () => Date.now() - 3_600_000 });
+    expect((await c.auth('wsl_a', token)).errorCode).toBe(ErrorCode.ERR_TOKEN_EXPIRED);
+    await c.waitForClose(5000);
+  });
+
+  it('content over MSG_SERVER_MAX_CONTENT_BYTES is refused, sending faster than the rate limit is refused, recall after the window is refused', async () => {
+    const a = await login('wsl_a', { heartbeatIntervalMs: 300 });
+    expect((await a.send({ receiverId: 'wsl_b', messageType: 1, content: Buffer.alloc(1001, 0x41) })).errorCode).toBe(ErrorCode.ERR_MESSAGE_TOO_LARGE);
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => a.sendText({ receiverId: 'wsl_b' }, `r${i}`)));
+    const accepted = results.filter((r) => r.errorCode === ErrorCode.ERR_SUCCESS);
+    expect(accepted.length).toBeGreaterThanOrEqual(5);
+    expect(accepted.length).toBeLessThanOrEqual(8);
+    expect(results.filter((r) => r.errorCode === ErrorCode.ERR_SEND_TOO_FAST).length).toBe(12 - accepted.length);
+    await new Promise((r) => setTimeout(r, 2100));
+    const late = await a.revoke(accepted[0].messageId!, singleConversationId('wsl_a', 'wsl_b'));
+    expect(late.errorCode).toBe(ErrorCode.ERR_PERMISSION_DENIED);
   });
 });
 

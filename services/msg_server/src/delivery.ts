@@ -12,6 +12,11 @@ export interface DeliveryOptions {
   requestTimeoutMs?: number;
   /** How long to keep retrying while no route_server answers. */
   retryForMs?: number;
+  /**
+   * This is the only msg_server there can be (standalone mode): every
+   * connection is local, so nothing goes through route_server.
+   */
+  soleServer?: boolean;
 }
 
 /** Deliveries one sender connection may have under way before its next message waits. */
@@ -87,6 +92,7 @@ export class Delivery {
 
   /** Sends an event to every logged-in connection of the cluster except one of this server's. */
   broadcast(event: IM.Core.ICoreEvent, exceptConnId?: number): void {
+    // Through the bus even for a sole server: its own connections get it from its subscription.
     const encoded = IM.Core.CoreEvent.encode(event).finish();
     this.bus.publish(this.options.subjects.broadcast, IM.Cluster.Broadcast.encode({ event: encoded, exceptServerId: this.options.serverId, exceptConnId }).finish());
   }
@@ -101,6 +107,7 @@ export class Delivery {
    */
   async toUsers(userIds: number[], event: IM.Core.ICoreEvent, exceptConnId?: number, orderKey = exceptConnId ?? 0): Promise<void> {
     this.deliverLocal(userIds, event, exceptConnId);
+    if (this.options.soleServer) return;
     const encoded = IM.Core.CoreEvent.encode(event).finish();
     await this.requests.submit({ request: { userIds, event: encoded, originServerId: this.options.serverId }, orderKey });
   }

@@ -61,6 +61,8 @@ export interface MsgServerConfig {
   statusNotifyBatchMs?: number;
   /** Deadline of one call to a file_server (default 5000). */
   fileServerTimeoutMs?: number;
+  /** Standalone mode: the only msg_server there is; deliveries skip route_server. */
+  soleServer?: boolean;
   /** The WebSocket front (seed 003); absent or port 0: off. */
   ws?: WsFrontConfig;
   /** HMAC secret of login tokens (AUTH_JWT_SECRET); empty: token logins are refused. */
@@ -135,7 +137,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   const metrics = createMsgServerMetrics(deps.metricsRegistry);
   const registry = new ConnectionRegistry();
   const presence = new PresencePublisher(bus, registry, instanceId, subjects);
-  const delivery = new Delivery(registry, bus, log, { serverId: instanceId, subjects }, () => metrics.undelivered.inc());
+  const delivery = new Delivery(registry, bus, log, { serverId: instanceId, subjects, soleServer: config.soleServer }, () => metrics.undelivered.inc());
   const statusNotifier = new StatusNotifier(registry, config.statusNotifyBatchMs ?? 200, (users) => metrics.statusNotifies.inc(users));
   const cluster = new ClusterView(bus, subjects, instanceId, {
     statusChanged: (change) => statusNotifier.statusChanged(change),

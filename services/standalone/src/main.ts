@@ -125,6 +125,7 @@ runService(
         reportIntervalMs: 2000,
         drainTimeoutMs: 10_000,
         subjectPrefix,
+        soleServer: true,
         ws: wsFrontConfig(cfg, cfg.STANDALONE_BIND_HOST),
         jwtSecret,
         contentKey: push.contentKey,

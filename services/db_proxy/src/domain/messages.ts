@@ -25,16 +25,20 @@ export interface CheckedMessage {
 
 /**
  * Stores a checked message with its extra (IM.Core.MessageExtra, stamped with server_time_ms and
- * stored encoded; its client_msg_id de-duplicates resends). Its save is queued before this returns
- * (so saves queued in a loop keep that order).
+ * stored encoded; its client_msg_id de-duplicates resends). A message without an extra (TeamTalk's)
+ * stores none: its time is its create time. Its save is queued before this returns (so saves queued
+ * in a loop keep that order).
  */
 export function storeChecked(store: Store, checked: CheckedMessage, extra?: IM.Core.IMessageExtra | null, nowMs = Date.now()): Promise<IM.DbProxy.ISavedMessage> {
-  const stamped: IM.Core.IMessageExtra = { ...(extra ?? {}), serverTimeMs: nowMs };
-  const message: NewMessage = { ...checked.message, extra: IM.Core.MessageExtra.encode(stamped).finish(), clientMsgId: extra?.clientMsgId || undefined };
-  return store.messages.saveMessage(message).then((saved) => savedMessage(message, checked.recipientIds, saved));
+  const hasExtra = !!extra && Object.keys(extra).length > 0;
+  const message: NewMessage = hasExtra
+    ? { ...checked.message, extra: IM.Core.MessageExtra.encode({ ...extra, serverTimeMs: nowMs }).finish(), clientMsgId: extra.clientMsgId || undefined }
+    : checked.message;
+  const serverTimeMs = hasExtra ? nowMs : checked.message.createTime * 1000;
+  return store.messages.saveMessage(message).then((saved) => savedMessage(message, checked.recipientIds, saved, serverTimeMs));
 }
 
-function savedMessage(m: NewMessage, recipientIds: number[], saved: SaveMessageResult): IM.DbProxy.ISavedMessage {
+function savedMessage(m: NewMessage, recipientIds: number[], saved: SaveMessageResult, serverTimeMs: number): IM.DbProxy.ISavedMessage {
   const seqs = saved.seqs.map(({ userId, seq }) => ({ userId, seq }));
   if (saved.duplicate && saved.original) {
     // The original's answer; nothing new to deliver.
@@ -47,8 +51,7 @@ function savedMessage(m: NewMessage, recipientIds: number[], saved: SaveMessageR
       stored: toCoreMessage(type, saved.original),
     };
   }
-  const stored = toCoreMessage(m.sessionType, { msgId: saved.msgId, fromId: m.fromUserId, toId: m.toId, msgType: m.msgType, data: Buffer.from(m.data), createTime: saved.createTime, extra: m.extra ? Buffer.from(m.extra) : undefined });
-  return { ack: { userId: m.fromUserId, sessionId: m.toId, msgId: saved.msgId, sessionType: m.sessionType }, recipientIds, seqs, stored };
+  return { ack: { userId: m.fromUserId, sessionId: m.toId, msgId: saved.msgId, sessionType: m.sessionType }, recipientIds, seqs, serverTimeMs };
 }
 
 /** The extra stored with a message; messages stored without one (or unreadable) get server_time_ms from their create time. */

@@ -65,13 +65,19 @@ export class KnownUsers {
     return user.name;
   }
 
-  /** Puts the sender's and (single chat) the recipient's names on a stored message, for string-id fronts. */
+  /** Puts the sender's and (single chat) the recipient's names on a saved message's answer, for string-id fronts. */
   async nameMessage(saved: IM.DbProxy.ISavedMessage): Promise<IM.DbProxy.ISavedMessage> {
-    const m = saved.stored;
-    if (!m) return saved;
-    const [fromName, toName] = await Promise.all([this.name(m.fromUserId!), m.sessionType === IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE ? this.name(m.toId!) : undefined]);
-    if (fromName) m.fromName = fromName;
-    if (toName) m.toName = toName;
+    const ack = saved.ack!;
+    const single = ack.sessionType === IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE;
+    // Cached names answer without a round trip (nearly always).
+    const fromName = this.names.get(ack.userId!) ?? (await this.name(ack.userId!));
+    const toName = single ? (this.names.get(ack.sessionId!) ?? (await this.name(ack.sessionId!))) : undefined;
+    if (fromName) saved.fromName = fromName;
+    if (toName) saved.toName = toName;
+    if (saved.stored) {
+      if (fromName) saved.stored.fromName = fromName;
+      if (toName) saved.stored.toName = toName;
+    }
     return saved;
   }
 }

@@ -21,10 +21,13 @@ export class ContentCodec {
     return !!this.key;
   }
 
-  /** Stored (TeamTalk) form of content a plain-content protocol sent. */
+  /**
+   * Stored (TeamTalk) form of content a plain-content protocol sent. Only
+   * text and images (a URL) are text to TeamTalk clients; every other kind
+   * keeps its bytes, so it reaches the other protocols intact.
+   */
   toStored(kind: number, plain: Uint8Array): Buffer {
-    if (!this.key) return Buffer.from(plain);
-    if (kind === ContentKind.CONTENT_VOICE) return Buffer.from(plain);
+    if (!this.key || !isTextual(kind)) return Buffer.from(plain);
     let text = Buffer.from(plain).toString('utf8');
     // An image (a URL) becomes TeamTalk's inline image; TeamTalk clients show it.
     if (kind === ContentKind.CONTENT_IMAGE) text = `${TT_IMAGE_START}${text}${TT_IMAGE_END}`;
@@ -33,7 +36,7 @@ export class ContentCodec {
 
   /** Plain form of stored content, for protocols that carry plain content. */
   toPlain(kind: number, stored: Uint8Array): Buffer {
-    if (!this.key || kind === ContentKind.CONTENT_VOICE) return Buffer.from(stored);
+    if (!this.key || !isTextual(kind)) return Buffer.from(stored);
     try {
       let text = decryptContent(stored, this.key);
       if (kind === ContentKind.CONTENT_IMAGE && text.startsWith(TT_IMAGE_START) && text.endsWith(TT_IMAGE_END)) {
@@ -50,6 +53,11 @@ export class ContentCodec {
   teamTalkText(text: string): Buffer {
     return this.key ? encryptContent(text, this.key) : Buffer.from(text, 'utf8');
   }
+}
+
+/** Kinds whose content is text to TeamTalk clients (and so encrypted with the content key). */
+function isTextual(kind: number): boolean {
+  return kind === ContentKind.CONTENT_TEXT || kind === ContentKind.CONTENT_IMAGE;
 }
 
 /** The content kind of a stored message: its extra's, or what its TeamTalk msg_type says. */

@@ -84,7 +84,7 @@ export class ConversationCore {
       timer();
     }
     const senderSeq = Number(saved.seqs?.find((s) => s.userId === senderId)?.seq ?? 0);
-    const serverTimeMs = Number(saved.stored?.extra?.serverTimeMs ?? 0) || createTime * 1000;
+    const serverTimeMs = Number(saved.serverTimeMs ?? 0) || createTime * 1000;
     const duplicate = saved.duplicate === true;
     if (duplicate) this.deps.metrics.duplicatesSuppressed.inc();
     else this.deps.metrics.messagesStored.inc();
@@ -92,7 +92,13 @@ export class ConversationCore {
     if (duplicate) return;
     // Recipients whose phone is not connected get a notification through push_server.
     this.deps.push.messageStored({ ...data, msgId: saved.ack.msgId }, saved.recipientIds);
-    const stored: IM.Core.IStoredMessage = saved.stored ?? { ...storedFrom(data), msgId: saved.ack.msgId, extra: message.extra };
+    const stored: IM.Core.IStoredMessage = {
+      ...storedFrom(data),
+      msgId: saved.ack.msgId,
+      ...(message.extra ? { extra: { ...message.extra, serverTimeMs } } : {}),
+      ...(saved.fromName ? { fromName: saved.fromName } : {}),
+      ...(saved.toName ? { toName: saved.toName } : {}),
+    };
     const event: IM.Core.ICoreEvent = {
       messageStored: { message: stored, seqs: saved.seqs, ...(message.teamtalkAttachData?.length ? { teamtalkAttachData: message.teamtalkAttachData } : {}) },
     };
