@@ -113,17 +113,15 @@ test('single-chat over the WebSocket front: tokens from login_server, every mess
   expectFiles(r);
 });
 
-// Mixed runs: skipped until msg_server names TeamTalk senders by account name in WebSocket pushes
-// (today a TeamTalk sender that never used the WebSocket front arrives as sender_id "<user id>",
-// conversation_id "si_<id>_<name>": the bench counts those deliveries as misrouted / wsUnknownNames).
-test.skip('single-chat mixed: TeamTalk senders, WebSocket receivers', async () => {
+// Mixed runs: TeamTalk senders reach WebSocket receivers by account name (sender_id, conversation_id).
+test('single-chat mixed: TeamTalk senders, WebSocket receivers', async () => {
   const r = await bench('single-chat', '--protocol', 'mixed', '--pairs', '3', '--messages', '30');
   expectPassed(r);
   expect(r.result.counts).toMatchObject({ sent: 90, acked: 90, delivered: 90, lost: 0, duplicates: 0, outOfOrder: 0, ackDeliveryMismatch: 0, misrouted: 0, corrupt: 0, wsIdErrors: 0, wsUnknownNames: 0 });
   expect((r.result.generator as any).tokenFetches).toBe(3);
 });
 
-test.skip('group-chat mixed: members alternate TeamTalk and WebSocket', async () => {
+test('group-chat mixed: members alternate TeamTalk and WebSocket', async () => {
   const r = await bench('group-chat', '--protocol', 'mixed', '--members', '6', '--senders', '2', '--messages', '10');
   expectPassed(r);
   expect(r.result.counts).toMatchObject({ membersOnline: 6, senders: 2, sent: 20, acked: 20, expectedDeliveries: 100, delivered: 100, lost: 0, duplicates: 0, outOfOrder: 0, fanoutsComplete: 20, wsIdErrors: 0, wsMissingSeq: 0 });

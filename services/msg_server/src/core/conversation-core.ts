@@ -83,24 +83,32 @@ export class ConversationCore {
     } finally {
       timer();
     }
-    const senderSeq = Number(saved.seqs?.find((s) => s.userId === senderId)?.seq ?? 0);
+    // The sender's seq comes first.
+    const senderSeq = saved.seqs.length > 0 && saved.seqs[0].userId === senderId ? Number(saved.seqs[0].seq) : 0;
     const serverTimeMs = Number(saved.serverTimeMs ?? 0) || createTime * 1000;
     const duplicate = saved.duplicate === true;
     if (duplicate) this.deps.metrics.duplicatesSuppressed.inc();
     else this.deps.metrics.messagesStored.inc();
     acknowledge({ msgId: saved.ack.msgId, senderSeq, createTime: saved.stored?.createTime ?? createTime, serverTimeMs, duplicate, saved });
     if (duplicate) return;
+    data.msgId = saved.ack.msgId;
     // Recipients whose phone is not connected get a notification through push_server.
-    this.deps.push.messageStored({ ...data, msgId: saved.ack.msgId }, saved.recipientIds);
+    this.deps.push.messageStored(data, saved.recipientIds);
+    // One fixed shape (no spreads): these objects are encoded and read on the hot path.
     const stored: IM.Core.IStoredMessage = {
-      ...storedFrom(data),
+      fromUserId: senderId,
+      sessionType: message.sessionType,
+      toId: message.toId,
       msgId: saved.ack.msgId,
-      ...(message.extra ? { extra: { ...message.extra, serverTimeMs } } : {}),
-      ...(saved.fromName ? { fromName: saved.fromName } : {}),
-      ...(saved.toName ? { toName: saved.toName } : {}),
+      createTime,
+      msgType: message.msgType,
+      content: message.content,
+      extra: message.extra ? { ...message.extra, serverTimeMs } : undefined,
+      fromName: saved.fromName || undefined,
+      toName: saved.toName || undefined,
     };
     const event: IM.Core.ICoreEvent = {
-      messageStored: { message: stored, seqs: saved.seqs, ...(message.teamtalkAttachData?.length ? { teamtalkAttachData: message.teamtalkAttachData } : {}) },
+      messageStored: { message: stored, seqs: saved.seqs, teamtalkAttachData: message.teamtalkAttachData?.length ? message.teamtalkAttachData : undefined },
     };
     // To the peer (or every group member) and to the sender's other devices.
     await this.deps.delivery.inOrder(conn, [...saved.recipientIds, senderId], event, conn.id);
@@ -172,17 +180,4 @@ export class ConversationCore {
       return [];
     }
   }
-}
-
-function storedFrom(data: IM.Message.IIMMsgData): IM.Core.IStoredMessage {
-  const msgType = data.msgType ?? 0;
-  return {
-    fromUserId: data.fromUserId ?? 0,
-    sessionType: msgType >= 0x10 ? SessionType.SESSION_TYPE_GROUP : SessionType.SESSION_TYPE_SINGLE,
-    toId: data.toSessionId ?? 0,
-    msgId: data.msgId ?? 0,
-    createTime: data.createTime ?? 0,
-    msgType,
-    content: data.msgData ?? new Uint8Array(),
-  };
 }

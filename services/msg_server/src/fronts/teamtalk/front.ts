@@ -55,7 +55,7 @@ export class TeamTalkFront implements Front {
         createTime: m.createTime,
         msgType: m.msgType,
         msgData: m.content,
-        ...(attach && attach.length > 0 ? { attachData: attach } : {}),
+        attachData: attach && attach.length > 0 ? attach : undefined,
       }).finish();
       const pdu = encodePdu(ServiceID.SID_MSG, MessageCmdID.CID_MSG_DATA, 0, body);
       return () => pdu;

@@ -45,7 +45,7 @@ export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerCon
       toId: msg.toSessionId,
       msgType: msg.msgType,
       content: msg.msgData,
-      ...(msg.attachData && msg.attachData.length > 0 ? { teamtalkAttachData: msg.attachData } : {}),
+      teamtalkAttachData: msg.attachData && msg.attachData.length > 0 ? msg.attachData : undefined,
     };
     try {
       await ctx.core.send(conn, outgoing, (saved) => reply(MessageCmdID.CID_MSG_DATA_ACK, IM.Message.IMMsgDataAck, saved.saved.ack));
