@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import { IM } from '@tt/proto';
-import { ClientConnection, type ConnectionEvents } from '../../connection';
+import { ClientConnection as BaseConnection } from '@tt/connection';
+import { MAX_PENDING_WRITE_BYTES, type ConnectionEvents } from '../../connection';
 import type { Front } from '../front';
 
 /** Close codes (RFC 6455). */
@@ -19,16 +20,16 @@ export class WsFrameError extends Error {
  * A seed-003 client over a WebSocket: each binary message one
  * WebSocketMessage. Framing, limits (maxPayload) and ping/pong are the `ws`
  * library's; the shared parts (identity, output cap, idle tracking, request
- * queue) are ClientConnection's and the router's, as for every front.
+ * queue) are @tt/connection's (ClientConnection, CommandRouter), as for every front.
  */
-export class WsConnection extends ClientConnection {
+export class WsConnection extends BaseConnection<Front> {
   /** While set, frames are held back (the auth response must be the first thing an authenticating client sees). */
   private held?: Buffer[];
   private closeCode = 1000;
   private closeReason = '';
 
   constructor(id: number, front: Front, private readonly socket: WebSocket, private readonly remote: string, events: ConnectionEvents) {
-    super(id, front, events);
+    super(id, front, events, { maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES });
     socket.on('message', (data, isBinary) => this.onMessage(data as Buffer | Buffer[], isBinary));
     socket.on('error', () => {
       /* 'close' follows */

@@ -3,6 +3,7 @@ import type { ClientConnection } from '../../connection';
 import { kindOf, type ContentCodec } from '../../core/content';
 import type { UserDirectory } from '../../core/user-directory';
 import type { EventRenderer, Front } from '../front';
+import { encodeEnvelope, varintField } from './envelope';
 import { groupConversationId, messageIdOf, singleConversationId } from './ids';
 
 const { CommandType, ErrorCode } = IM.Ws;
@@ -33,16 +34,21 @@ export class WsFront implements Front {
   ) {}
 
   frame(commandId: number, seqNum: number, body: Uint8Array): Buffer {
-    return Buffer.from(IM.Ws.WebSocketMessage.encode({ command: commandId, sequence: seqNum, body, timestamp: Date.now() }).finish());
+    return encodeEnvelope(commandId, seqNum, body, undefined, Date.now());
   }
 
   renderer(event: IM.Core.ICoreEvent): EventRenderer | undefined {
     const nameOf = this.namesFrom(event);
     if (event.messageStored) {
-      const base = Buffer.from(IM.Ws.PushMessage.encode(this.pushMessage(event.messageStored.message!, nameOf, 0)).finish());
+      // The body is encoded once; each viewer's frame appends its own seq (field 11).
+      const base = IM.Ws.PushMessage.encode(this.pushMessage(event.messageStored.message!, nameOf, 0)).finish();
       const seqs = new Map<number, number>();
       for (const s of event.messageStored.seqs ?? []) seqs.set(s.userId, Number(s.seq));
-      return (viewerId) => this.frame(CommandType.CMD_PUSH_MSG, 0, withSeq(base, seqs.get(viewerId) ?? 0));
+      const now = Date.now();
+      return (viewerId) => {
+        const seq = seqs.get(viewerId);
+        return encodeEnvelope(CommandType.CMD_PUSH_MSG, 0, base, seq ? varintField(11, seq) : undefined, now);
+      };
     }
     if (event.messageRecalled) {
       const frame = this.frame(CommandType.CMD_REVOKE_MSG_PUSH, 0, IM.Ws.RevokeMessagePush.encode(this.revokePush(event.messageRecalled, nameOf)).finish());
@@ -121,17 +127,4 @@ export class WsFront implements Front {
     const names = event.names && event.names.length > 0 ? new Map(event.names.map((n) => [n.userId!, n.name!])) : undefined;
     return (userId) => names?.get(userId) ?? this.directory.cachedName(userId) ?? String(userId);
   }
-}
-
-/** The PushMessage body with its seq field (11) appended: protobuf readers take fields in any order. */
-function withSeq(body: Buffer, seq: number): Buffer {
-  if (!seq) return body;
-  const bytes = [0x58]; // field 11, varint
-  let v = seq;
-  while (v >= 0x80) {
-    bytes.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  bytes.push(v);
-  return Buffer.concat([body, Buffer.from(bytes)]);
 }
