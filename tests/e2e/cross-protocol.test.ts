@@ -203,6 +203,21 @@ describe.each<Mode>(MODES)('TeamTalk and WebSocket clients together (%s mode)', 
     expect(text(await atW1)).toBe('welcome');
   });
 
+  it('one phone per user across protocols: a WebSocket phone login kicks the TeamTalk phone, and the other way round', async () => {
+    const user = await f.newUser();
+    const ttPhone = await f.login(user, 0, ClientType.CLIENT_TYPE_ANDROID);
+    const kicked = ttPhone.waitFor<IM.Login.IMKickUser>(IM.BaseDefine.LoginCmdID.CID_LOGIN_KICK_USER);
+    const wsPhone = await wsLogin(user, 1, 'iOS');
+    expect((await kicked).kickReason).toBe(IM.BaseDefine.KickReasonType.KICK_REASON_DUPLICATE_USER);
+    // A browser tab kicks nobody and is kicked by nobody.
+    const tab = await wsLogin(user, 0, 'Web');
+    const notice = wsPhone.waitForPush(CommandType.CMD_KICK_NOTIFY);
+    await f.login(user, 1, ClientType.CLIENT_TYPE_ANDROID);
+    expect((await notice).errorCode).toBe(ErrorCode.ERR_AUTH_FAILED);
+    expect((await wsPhone.waitForClose()).code).toBe(4001);
+    expect(tab.closed).toBe(false);
+  });
+
   it('bad input on the WebSocket front: clear errors or a close, never a crash', async () => {
     const user = await f.newUser();
     const url = d.msgServers[0].wsUrl!;

@@ -78,7 +78,10 @@ export class WsFront implements Front {
   kick(conn: ClientConnection, reason: number): void {
     const why = reason === IM.BaseDefine.KickReasonType.KICK_REASON_MOBILE_KICK ? 'signed out by your phone' : 'logged in elsewhere';
     conn.send(CommandType.CMD_KICK_NOTIFY, IM.Ws.ErrorNotice, { errorCode: ErrorCode.ERR_AUTH_FAILED, errorMsg: why });
-    conn.close();
+    // WebSocket connections close with the kick's own code, so a client knows not to reconnect at once.
+    const ws = conn as ClientConnection & { closeWith?(code: number, reason: string): void };
+    if (ws.closeWith) ws.closeWith(WS_CLOSE_KICKED, why);
+    else conn.close();
   }
 
   idleLimitMs(): number {
