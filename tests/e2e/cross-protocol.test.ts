@@ -203,6 +203,23 @@ describe.each<Mode>(MODES)('TeamTalk and WebSocket clients together (%s mode)', 
     expect(text(await atW1)).toBe('welcome');
   });
 
+  it('a group owner may recall any member\'s message at any time; a member may not recall another\'s', async () => {
+    const [owner, member, other] = await f.newUsers(3);
+    const out = await d.ttctl('group', 'create', `Moderated_${mode}`, '--owner', owner.name, '--members', [member.name, other.name].join(','));
+    const groupId = Number(/id (\d+)/.exec(out)![1]);
+    const conversation = groupConversationId(groupId);
+    const wOwner = await wsLogin(owner, 0);
+    const wMember = await wsLogin(member, 1);
+    const wOther = await wsLogin(other, 0);
+    const sent = ok(await wMember.sendText({ groupId }, 'off-topic'));
+    expect((await wOther.revoke(sent.messageId!, conversation)).errorCode).toBe(ErrorCode.ERR_PERMISSION_DENIED);
+    const atMember = wMember.waitForPush(CommandType.CMD_REVOKE_MSG_PUSH);
+    const atOther = wOther.waitForPush(CommandType.CMD_REVOKE_MSG_PUSH);
+    ok(await wOwner.revoke(sent.messageId!, conversation));
+    expect(await atMember).toMatchObject({ messageId: sent.messageId, revokedBy: owner.name });
+    expect(await atOther).toMatchObject({ messageId: sent.messageId, revokedBy: owner.name });
+  });
+
   it('one phone per user across protocols: a WebSocket phone login kicks the TeamTalk phone, and the other way round', async () => {
     const user = await f.newUser();
     const ttPhone = await f.login(user, 0, ClientType.CLIENT_TYPE_ANDROID);
