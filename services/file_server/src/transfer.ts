@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type * as fsp from 'node:fs/promises';
+import type { EncodableType } from '@tt/connection';
 import { IM } from '@tt/proto';
 import type { Logger } from '@tt/observability';
 import type { DiskQuota } from './quota';
@@ -8,9 +9,7 @@ import { TASK_ID_RE, type OfflineMeta, type OfflineStore } from './offline-store
 const { FileCmdID, TransferFileType, ClientFileRole, ClientFileState, FileServerError: E } = IM.BaseDefine;
 
 /** Something that encodes a protobuf message (the generated classes). */
-export interface EncodableType {
-  encode(message: any): { finish(): Uint8Array };
-}
+export type { EncodableType } from '@tt/connection';
 
 /** One client connection as the transfer logic sees it. */
 export interface FilePeer {

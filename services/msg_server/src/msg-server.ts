@@ -5,7 +5,8 @@ import type { JobQueue, MessageBus } from '@tt/bus';
 import type { Logger } from '@tt/observability';
 import type { Registry } from 'prom-client';
 import { CommandRouter } from './command-router';
-import { TcpConnection, type ClientConnection, type ConnectionEvents } from './connection';
+import { startIdleSweeper } from '@tt/connection';
+import { MAX_PENDING_WRITE_BYTES, TcpConnection, type ClientConnection, type ConnectionEvents } from './connection';
 import { ConnectionRegistry } from './connection-registry';
 import type { MsgServerContext } from './context';
 import { Delivery } from './delivery';
@@ -284,7 +285,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       socket.destroy();
       return;
     }
-    accept(new TcpConnection(nextId(), teamTalkFront, socket, config.maxFrameBytes, teamTalkEvents));
+    accept(new TcpConnection(nextId(), teamTalkFront, socket, { maxFrameBytes: config.maxFrameBytes, maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES }, teamTalkEvents));
   });
   server.on('error', (err) => log.error({ err }, 'msg_server listener error'));
   await new Promise<void>((resolve, reject) => {
@@ -340,25 +341,16 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   const reportTimer = setInterval(report, config.reportIntervalMs);
   reportTimer.unref();
 
-  const idleLimits = [config.loginTimeoutMs, config.pcIdleTimeoutMs, config.mobileIdleTimeoutMs, config.heartbeatIntervalMs, ...(wsListener ? [config.ws!.idleTimeoutMs] : [])];
-  const sweepEvery = Math.max(100, Math.min(5000, Math.min(...idleLimits) / 4));
-  const sweepTimer = setInterval(() => {
-    const now = Date.now();
-    for (const conn of registry.values()) {
-      if (!conn.identity) {
-        if (now - conn.connectedAt > config.loginTimeoutMs) conn.destroy();
-        continue;
-      }
-      if (now - conn.lastReceivedAt > conn.front.idleLimitMs(conn)) {
-        log.info({ connId: conn.id, front: conn.front.name, userId: conn.userId }, 'client silent too long; closed');
-        conn.destroy();
-      } else if (conn.front.heartbeat && now - conn.lastSentAt > config.heartbeatIntervalMs) {
-        conn.front.heartbeat(conn);
-      }
-    }
-    ctx.messageLimiter.sweep();
-  }, sweepEvery);
-  sweepTimer.unref();
+  // Logged-in connections: each front's idle limit and heartbeat; the others: the login deadline.
+  const sweeper = startIdleSweeper({
+    connections: () => registry.values(),
+    limitsMs: [config.pcIdleTimeoutMs, config.mobileIdleTimeoutMs, ...(wsListener ? [config.ws!.idleTimeoutMs] : [])],
+    loginTimeoutMs: config.loginTimeoutMs,
+    idleLimitMs: (conn) => conn.front.idleLimitMs(conn),
+    onIdle: (conn) => log.info({ connId: conn.id, front: conn.front.name, userId: conn.userId }, 'client silent too long; closed'),
+    heartbeat: { intervalMs: config.heartbeatIntervalMs, send: (conn) => conn.front.heartbeat?.(conn) },
+    afterSweep: () => ctx.messageLimiter.sweep(),
+  });
 
   log.info({ port, instanceId, advertise: config.advertiseIp }, 'msg_server listening');
 
@@ -406,7 +398,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       // Messages stored before the drain still reach their recipients live.
       await Promise.race([delivery.settled(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
       clearInterval(reportTimer);
-      clearInterval(sweepTimer);
+      sweeper.stop();
       cluster.close();
       fileServers.close();
       statusNotifier.close();
