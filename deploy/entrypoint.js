@@ -9,12 +9,12 @@
 //                                  (compose health checks; default path /readyz)
 //
 // Before a role starts, "{ordinal}", "{hostname}" and "{podIP}" in
-// MSG_SERVER_ID, MSG_SERVER_ADVERTISE_IP, MSG_SERVER_ADVERTISE_IP2 and
-// MSG_SERVER_ADVERTISE_PORT are replaced (ordinal: the number ending the host
-// name, as in a StatefulSet pod "teamtalk-msg-server-3"; podIP: $POD_IP), and
-// MSG_SERVER_ADVERTISE_PORT may be a sum such as "30000+{ordinal}". This is how
-// each msg_server pod of a StatefulSet advertises its own address to
-// login_server. The same goes for FILE_SERVER_ID, FILE_SERVER_ADVERTISE_IP,
+// MSG_SERVER_ID, MSG_SERVER_ADVERTISE_IP, MSG_SERVER_ADVERTISE_IP2,
+// MSG_SERVER_ADVERTISE_PORT and MSG_SERVER_WS_ADVERTISE_PORT are replaced
+// (ordinal: the number ending the host name, as in a StatefulSet pod
+// "teamtalk-msg-server-3"; podIP: $POD_IP), and the two ports may be a sum
+// such as "30000+{ordinal}". This is how each msg_server pod of a StatefulSet
+// advertises its own address (TeamTalk and WebSocket fronts) to login_server. The same goes for FILE_SERVER_ID, FILE_SERVER_ADVERTISE_IP,
 // FILE_SERVER_ADVERTISE_PORT, FILE_SERVER_HTTP_PUBLIC_URL and
 // FILE_SERVER_RPC_ADVERTISE: each file_server pod of its StatefulSet keeps its
 // own name (offline file records point at it) and tells clients its own address.
@@ -42,13 +42,14 @@ const TEMPLATED = [
   'MSG_SERVER_ADVERTISE_IP',
   'MSG_SERVER_ADVERTISE_IP2',
   'MSG_SERVER_ADVERTISE_PORT',
+  'MSG_SERVER_WS_ADVERTISE_PORT',
   'FILE_SERVER_ID',
   'FILE_SERVER_ADVERTISE_IP',
   'FILE_SERVER_ADVERTISE_PORT',
   'FILE_SERVER_HTTP_PUBLIC_URL',
   'FILE_SERVER_RPC_ADVERTISE',
 ];
-const SUMMABLE = ['MSG_SERVER_ADVERTISE_PORT', 'FILE_SERVER_ADVERTISE_PORT'];
+const SUMMABLE = ['MSG_SERVER_ADVERTISE_PORT', 'MSG_SERVER_WS_ADVERTISE_PORT', 'FILE_SERVER_ADVERTISE_PORT'];
 
 function normalizeRole(name) {
   return String(name).trim().toLowerCase().replace(/-/g, '_');

@@ -50,11 +50,17 @@ test('runs MariaDB, Redis 7, NATS 2 with JetStream and every role, with two msg_
   expect(running.map(roleOf).filter(Boolean).sort()).toEqual(['db_proxy', 'file_server', 'login_server', 'msg_server', 'msg_server', 'push_server', 'route_server']);
   const msgServers = running.filter((s) => roleOf(s) === 'msg_server');
   expect(msgServers).toHaveLength(2);
-  // Distinct ids, ports and advertised addresses, published as advertised.
+  // Distinct ids, ports and advertised addresses, published as advertised (TeamTalk and WebSocket).
   expect(new Set(msgServers.map((s) => env(s).MSG_SERVER_ID)).size).toBe(2);
+  const allPorts = msgServers.flatMap((s) => [env(s).MSG_SERVER_PORT, env(s).MSG_SERVER_WS_PORT]);
+  expect(new Set([...allPorts, env('login-server').LOGIN_HTTP_PORT]).size).toBe(5);
   for (const s of msgServers) {
     const port = env(s).MSG_SERVER_PORT;
-    expect(services[s].ports).toEqual([`${port}:${port}`]);
+    const ws = env(s).MSG_SERVER_WS_PORT;
+    expect(Number(ws)).toBeGreaterThan(0);
+    expect(env(s).MSG_SERVER_WS_PATH).toBe('/ws');
+    expect(env(s).MSG_SERVER_WS_ADVERTISE_PORT).toBeUndefined(); // published as is: the listen port is what clients reach
+    expect(services[s].ports).toEqual([`${port}:${port}`, `${ws}:${ws}`]);
     expect(env(s).MSG_SERVER_ADVERTISE_IP).toBe(`\${TT_PUBLIC_HOST:-${s}}`);
     expect(services[s].stop_grace_period).toBe(`${Number(env(s).MSG_SERVER_DRAIN_TIMEOUT_MS) / 1000 + 10}s`);
   }
@@ -77,7 +83,7 @@ test('start order follows health: every dependency waits for service_healthy of 
   const needs: Record<string, string[]> = {
     'db-proxy': ['mysql', 'redis'],
     'route-server': ['nats'],
-    'login-server': ['nats'],
+    'login-server': ['db-proxy', 'nats'], // passwords are checked by db_proxy
     'msg-server-1': ['db-proxy', 'nats', 'route-server'],
     'msg-server-2': ['db-proxy', 'nats', 'route-server'],
     'file-server': ['nats'],
@@ -117,8 +123,27 @@ test('push_server runs with every provider setting passed through from the host 
   expect(services['push-server'].profiles).toBeUndefined();
   expect(services['push-server'].command).toEqual(['push_server']);
   const e = env('push-server');
-  for (const name of ['PUSH_APNS_KEY_FILE', 'PUSH_APNS_KEY_ID', 'PUSH_APNS_TEAM_ID', 'PUSH_APNS_TOPIC', 'PUSH_FCM_CREDENTIALS_FILE', 'PUSH_CONTENT_KEY']) expect(e[name]).toBe(`\${${name}:-}`);
+  for (const name of ['PUSH_APNS_KEY_FILE', 'PUSH_APNS_KEY_ID', 'PUSH_APNS_TEAM_ID', 'PUSH_APNS_TOPIC', 'PUSH_FCM_CREDENTIALS_FILE']) expect(e[name]).toBe(`\${${name}:-}`);
   expect(e.DB_PROXY_ADDR).toBe(env('msg-server-1').DB_PROXY_ADDR);
+});
+
+test('one AUTH_JWT_SECRET, a required variable, for login_server, both msg_servers and the integration suite', () => {
+  const raw = fs.readFileSync(COMPOSE, 'utf8');
+  const value = env('login-server').AUTH_JWT_SECRET;
+  // Required: compose refuses to run with it unset or empty, and says what to do.
+  expect(value).toMatch(/^\$\{AUTH_JWT_SECRET:\?[^}]*openssl rand[^}]*\}$/);
+  for (const s of ['msg-server-1', 'msg-server-2']) expect(env(s).AUTH_JWT_SECRET).toBe(value);
+  expect(services.integration.environment.TT_E2E_AUTH_JWT_SECRET).toBe(value);
+  // Written once (a YAML anchor), so the roles cannot drift apart.
+  expect(raw.match(/\$\{AUTH_JWT_SECRET/g)).toHaveLength(1);
+  // Roles that neither issue nor verify tokens do not get it.
+  for (const s of ['db-proxy', 'route-server', 'push-server', 'file-server']) expect(env(s).AUTH_JWT_SECRET).toBeUndefined();
+  expect(env('login-server').DB_PROXY_ADDR).toBe(env('db-proxy').DB_PROXY_ADDR);
+});
+
+test('TT_CONTENT_KEY (or its old name PUSH_CONTENT_KEY) reaches both msg_servers and push_server', () => {
+  for (const s of ['msg-server-1', 'msg-server-2', 'push-server']) expect(env(s).TT_CONTENT_KEY).toBe('${TT_CONTENT_KEY:-${PUSH_CONTENT_KEY:-}}');
+  for (const s of ['login-server', 'db-proxy', 'route-server', 'file-server']) expect(env(s).TT_CONTENT_KEY).toBeUndefined();
 });
 
 test('file_server keeps its files on a volume, publishes what it advertises, and login_server hands out its image store', () => {

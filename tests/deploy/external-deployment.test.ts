@@ -5,6 +5,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
+import { verifyToken } from '@tt/auth';
 import { TeamTalkClient } from '@tt/client';
 import { isExternal, parseMsgServers, startExternalDeployment } from '../e2e/support/external';
 import { REPO_ROOT } from './support/k8s';
@@ -17,6 +18,9 @@ const database = `tt_ext_${id}`;
 const common = { LOG_LEVEL: 'warn', ADMIN_HOST: '127.0.0.1', TT_SUBJECT_PREFIX: `ttext${id}`, MYSQL_DATABASE: database, PASSWORD_SCRYPT_N: '1024', MSG_SERVER_REPORT_INTERVAL_MS: '500' };
 const children: ChildProcess[] = [];
 let env: NodeJS.ProcessEnv;
+let wsPorts: number[];
+// As in deploy/docker-compose.yml: one token secret for login_server and every msg_server.
+const authJwtSecret = randomBytes(32).toString('base64url');
 
 function start(role: string, extra: Record<string, string>) {
   children.push(spawn(process.execPath, [path.join(REPO_ROOT, 'deploy', 'entrypoint.js'), role], { env: { ...process.env, ...common, ...extra }, stdio: 'ignore' }));
@@ -26,17 +30,28 @@ beforeAll(async () => {
   const dbPort = await freePort();
   const loginPort = await freePort();
   const ms = [await freePort(), await freePort()];
+  wsPorts = [await freePort(), await freePort()];
   start('db_proxy', { ADMIN_PORT: String(await freePort()), DB_PROXY_HOST: '127.0.0.1', DB_PROXY_PORT: String(dbPort) });
   start('route_server', { ADMIN_PORT: String(await freePort()) });
-  start('login_server', { ADMIN_PORT: String(await freePort()), LOGIN_HTTP_HOST: '127.0.0.1', LOGIN_HTTP_PORT: String(loginPort) });
+  start('login_server', { ADMIN_PORT: String(await freePort()), LOGIN_HTTP_HOST: '127.0.0.1', LOGIN_HTTP_PORT: String(loginPort), DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, AUTH_JWT_SECRET: authJwtSecret });
   for (const [i, port] of ms.entries()) {
-    start('msg_server', { ADMIN_PORT: String(await freePort()), MSG_SERVER_HOST: '127.0.0.1', MSG_SERVER_PORT: String(port), MSG_SERVER_ID: `ext-ms-${i}`, DB_PROXY_ADDR: `127.0.0.1:${dbPort}` });
+    // Each msg_server its own WebSocket port too, like msg-server-1/-2 in the compose file.
+    start('msg_server', {
+      ADMIN_PORT: String(await freePort()),
+      MSG_SERVER_HOST: '127.0.0.1',
+      MSG_SERVER_PORT: String(port),
+      MSG_SERVER_WS_PORT: String(wsPorts[i]),
+      MSG_SERVER_ID: `ext-ms-${i}`,
+      DB_PROXY_ADDR: `127.0.0.1:${dbPort}`,
+      AUTH_JWT_SECRET: authJwtSecret,
+    });
   }
   // What deploy/docker-compose.yml gives the integration service, with this cluster's addresses.
   env = {
     ...process.env,
     TT_E2E_LOGIN_URL: `http://127.0.0.1:${loginPort}/`,
     TT_E2E_MSG_SERVERS: ms.map((p) => `127.0.0.1:${p}`).join(','),
+    TT_E2E_AUTH_JWT_SECRET: authJwtSecret,
     TT_E2E_READY_TIMEOUT_MS: '30000',
     TT_MODE: 'cluster',
     MYSQL_HOST: '127.0.0.1',
@@ -95,6 +110,16 @@ test('a Deployment for the running cluster: users through ttctl, login through l
       c.close();
     }
   }
+  // The WebSocket side: a token from login_server, signed with the shared secret, and a WebSocket front to use it on.
+  expect(d.authSecret).toBe(authJwtSecret);
+  const tokenRes = await fetch(`${d.loginUrl}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: 'ext_alice', password: 'secret' }) });
+  const token = (await tokenRes.json()) as { code: number; token: string; uid: number };
+  expect(tokenRes.status).toBe(200);
+  expect(token.uid).toBe(aliceId);
+  expect((await verifyToken(token.token, authJwtSecret)).userId).toBe(aliceId);
+  const wsUrls = new Set<string>();
+  for (let i = 0; i < 8; i++) wsUrls.add(((await (await fetch(`${d.loginUrl}/msg_server?protocol=ws`)).json()) as { url: string }).url);
+  expect([...wsUrls].every((u) => wsPorts.some((p) => u === `ws://127.0.0.1:${p}/ws`))).toBe(true);
   expect(() => d.role('msg_server')).toThrow(/no control/);
   await d.stop(); // leaves the cluster running
   expect(children.every((c) => c.exitCode === null)).toBe(true);

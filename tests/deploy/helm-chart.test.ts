@@ -1,6 +1,7 @@
 // The Helm chart (deploy/helm/teamtalk): lint, render with default and
 // non-default values, validate every object against the Kubernetes 1.33
 // OpenAPI schemas, and check what matters for running the cluster.
+import * as fs from 'node:fs';
 import { byKind, envOf, find, helmTemplate, run, schemaErrors, unknownFieldErrors, workloads, CHART_DIR, type K8sObject } from './support/k8s';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -30,6 +31,39 @@ const podLabelsMatch = (w: K8sObject, selector: Record<string, string>) =>
   Object.entries(selector).every(([k, v]) =>
     k === 'statefulset.kubernetes.io/pod-name' ? w.kind === 'StatefulSet' && new RegExp(`^${w.metadata.name}-\\d+$`).test(v) : w.spec.template.metadata.labels?.[k] === v,
   );
+const msgServer = (objs: K8sObject[]) => objs.find((o) => (o.kind === 'Deployment' || o.kind === 'StatefulSet') && o.metadata.name === 'tt-teamtalk-msg-server')!;
+const secretRef = (name: string, key: string) => ({ secretKeyRef: { name, key, optional: true } });
+
+/** What msg_server pod `i` advertises to login_server once the image's entry point has expanded its environment. */
+function advertised(objs: K8sObject[], i: number) {
+  const env = envOf(container(msgServer(objs)));
+  const plain = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+  const e = { ...plain, ...resolveLaunch(['msg_server'], plain, `tt-teamtalk-msg-server-${i}`).envChanges };
+  return {
+    host: env.MSG_SERVER_ADVERTISE_IP?.fieldRef ? `<${env.MSG_SERVER_ADVERTISE_IP.fieldRef.fieldPath}>` : e.MSG_SERVER_ADVERTISE_IP,
+    client: Number(e.MSG_SERVER_ADVERTISE_PORT) || Number(e.MSG_SERVER_PORT),
+    ws: Number(e.MSG_SERVER_WS_ADVERTISE_PORT) || Number(e.MSG_SERVER_WS_PORT),
+  };
+}
+
+/**
+ * The port at which the chart exposes the container port named `portName` of
+ * msg_server pod `i`: its own Service (perPod), the shared Service
+ * (loadBalancer; a NodePort only when pinned) or the node's host port.
+ * Also checks the route ends at the container port the role listens on.
+ */
+function exposedPort(objs: K8sObject[], i: number, portName: 'client' | 'ws'): number {
+  const c = container(msgServer(objs));
+  const cPort = c.ports.find((p: { name: string }) => p.name === portName);
+  expect(cPort).toBeDefined();
+  expect(String(cPort.containerPort)).toBe(envOf(c)[portName === 'ws' ? 'MSG_SERVER_WS_PORT' : 'MSG_SERVER_PORT']);
+  const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === `tt-teamtalk-msg-server-${i}`) ?? objs.find((o) => o.kind === 'Service' && o.metadata.name === 'tt-teamtalk-msg-server');
+  if (!svc) return cPort.hostPort;
+  const p = svc.spec.ports.find((x: { targetPort: string }) => x.targetPort === portName);
+  expect({ svc: svc.metadata.name, portName, found: Boolean(p) }).toEqual({ svc: svc.metadata.name, portName, found: true });
+  expect(p.name).toBe(portName);
+  return svc.spec.type === 'NodePort' && p.nodePort ? p.nodePort : p.port;
+}
 
 test.each(Object.entries(VARIANTS))('helm lint --strict passes (%s values)', (_name, files) => {
   const r = run('helm', ['lint', '--strict', CHART_DIR, ...files.flatMap((f) => ['--values', `${CHART_DIR}/${f}`])]);
@@ -145,9 +179,15 @@ describe('default values', () => {
     expect(ms.spec.replicas).toBeUndefined(); // the HPA owns the count
     const svc = find(objs(), 'Service', 'tt-teamtalk-msg-server');
     expect(svc.spec.type).toBe('LoadBalancer');
-    expect(svc.spec.ports).toEqual([{ name: 'client', port: 8000, targetPort: 'client', protocol: 'TCP' }]);
+    expect(svc.spec.ports).toEqual([
+      { name: 'client', port: 8000, targetPort: 'client', protocol: 'TCP' },
+      { name: 'ws', port: 8081, targetPort: 'ws', protocol: 'TCP' },
+    ]);
     expect(container(ms).ports).toContainEqual({ name: 'client', containerPort: 8000, protocol: 'TCP' });
+    expect(container(ms).ports).toContainEqual({ name: 'ws', containerPort: 8081, protocol: 'TCP' });
     expect(envOf(container(ms)).MSG_SERVER_ADVERTISE_IP).toBe('tt-teamtalk-msg-server.chat.svc.cluster.local');
+    expect(envOf(container(ms))).toMatchObject({ MSG_SERVER_WS_PORT: '8081', MSG_SERVER_WS_PATH: '/ws', MSG_SERVER_WS_ADVERTISE_PORT: '8081' });
+    expect(find(objs(), 'Service', 'tt-teamtalk-msg-server-headless').spec.ports).toContainEqual({ name: 'ws', port: 8081, targetPort: 'ws', protocol: 'TCP' });
     const hpa = find(objs(), 'HorizontalPodAutoscaler', 'tt-teamtalk-msg-server');
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'tt-teamtalk-msg-server' });
     expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 10 });
@@ -205,6 +245,9 @@ describe('scaled values (ci/scaled-values.yaml): 5 msg_servers with per-pod Serv
       // What pod i advertises once the image's entry point has expanded {ordinal}.
       const launch = resolveLaunch(['msg_server'], env, `tt-teamtalk-msg-server-${i}`);
       expect(launch.envChanges.MSG_SERVER_ADVERTISE_IP).toBe(`msg-${i}.chat.example.com`);
+      // The WebSocket front on the same per-pod Service and name.
+      expect(svc.spec.ports).toContainEqual({ name: 'ws', port: 8081, targetPort: 'ws', protocol: 'TCP' });
+      expect(advertised(objs(), i)).toEqual({ host: `msg-${i}.chat.example.com`, client: 8000, ws: 8081 });
     }
     expect(objs().filter((o) => o.kind === 'Service' && /msg-server-\d+$/.test(o.metadata.name))).toHaveLength(5);
     const drain = Number(env.MSG_SERVER_DRAIN_TIMEOUT_MS) / 1000;
@@ -235,7 +278,9 @@ describe('scaled values (ci/scaled-values.yaml): 5 msg_servers with per-pod Serv
     const env = envOf(container(ps));
     expect(env).toMatchObject({ PUSH_APNS_KEY_FILE: '/etc/teamtalk/push/apns-key.p8', PUSH_APNS_KEY_ID: 'ABCDE12345', PUSH_APNS_TEAM_ID: 'TEAM123456', PUSH_APNS_TOPIC: 'com.example.chat' });
     expect(find(objs(), 'Secret', 'tt-teamtalk-push-keys').stringData!['apns-key.p8']).toContain('BEGIN PRIVATE KEY');
-    expect(find(objs(), 'Secret', 'tt-teamtalk-secret').stringData!.PUSH_CONTENT_KEY).toHaveLength(32);
+    // pushServer.contentKey, the deprecated name, still becomes TT_CONTENT_KEY.
+    expect(find(objs(), 'Secret', 'tt-teamtalk-secret').stringData!.TT_CONTENT_KEY).toBe('0123456789abcdef0123456789abcdef');
+    expect(find(objs(), 'Secret', 'tt-teamtalk-secret').stringData!.PUSH_CONTENT_KEY).toBeUndefined();
     expect(container(ps).volumeMounts).toContainEqual({ name: 'push-keys', mountPath: '/etc/teamtalk/push', readOnly: true });
   });
 
@@ -256,9 +301,11 @@ describe('hostport values (ci/hostport-values.yaml): host ports, autoscaling on 
   test('each msg_server binds the host port and advertises its node IP', () => {
     const ms = find(objs(), 'StatefulSet', 'tt-teamtalk-msg-server');
     expect(container(ms).ports).toContainEqual({ name: 'client', containerPort: 8000, hostPort: 8000, protocol: 'TCP' });
+    expect(container(ms).ports).toContainEqual({ name: 'ws', containerPort: 8081, hostPort: 8081, protocol: 'TCP' });
     const env = envOf(container(ms));
     expect(env.MSG_SERVER_ADVERTISE_IP).toEqual({ fieldRef: { fieldPath: 'status.hostIP' } });
     expect(env.MSG_SERVER_ADVERTISE_PORT).toBe('8000');
+    expect(env.MSG_SERVER_WS_ADVERTISE_PORT).toBe('8081');
     expect(objs().filter((o) => o.kind === 'Service' && /msg-server-\d+$/.test(o.metadata.name))).toEqual([]);
   });
 
@@ -287,7 +334,9 @@ describe('values', () => {
     const ports = [0, 1, 2].map((i) => find(objs, 'Service', `tt-teamtalk-msg-server-${i}`).spec.ports[0].nodePort);
     expect(ports).toEqual([30800, 30801, 30802]);
     const env = envOf(container(find(objs, 'StatefulSet', 'tt-teamtalk-msg-server')));
-    expect(resolveLaunch(['msg_server'], env, 'tt-teamtalk-msg-server-2').envChanges).toEqual({ MSG_SERVER_ADVERTISE_PORT: '30802' });
+    expect(resolveLaunch(['msg_server'], env, 'tt-teamtalk-msg-server-2').envChanges).toEqual({ MSG_SERVER_ADVERTISE_PORT: '30802', MSG_SERVER_WS_ADVERTISE_PORT: '30902' });
+    const wsPorts = [0, 1, 2].map((i) => find(objs, 'Service', `tt-teamtalk-msg-server-${i}`).spec.ports.find((p: { name: string }) => p.name === 'ws').nodePort);
+    expect(wsPorts).toEqual([30902 - 2, 30902 - 1, 30902]);
   });
 
   test.each([
@@ -298,6 +347,14 @@ describe('values', () => {
     [['redis.url=http://x'], /redis/],
     [['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate='], /advertiseHostTemplate is required/],
     [['msgServr.port=1'], /msgServr/],
+    [['msgServer.ws.port=8000'], /ws.port must differ/],
+    [['msgServer.ws.path=ws'], /path/],
+    [['msgServer.exposure.loadBalancer.wsPort=8000'], /wsPort must differ/],
+    [['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.exposure.perPod.wsNodePortBase=30805'], /node ports 30800-30809 \(nodePortBase\) and 30805-30814 \(wsNodePortBase\) overlap/],
+    [['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.type=hostPort', 'msgServer.exposure.perPod.wsHostPort=8000'], /wsHostPort must differ/],
+    [['msgServer.exposure.loadBalancer.serviceType=NodePort', 'msgServer.exposure.loadBalancer.nodePort=30000', 'msgServer.exposure.loadBalancer.wsNodePort=30000'], /wsNodePort must differ/],
+    [['auth.jwtSecret=too-short'], /jwtSecret/],
+    [['contentKey=not-32-characters'], /contentKey/],
   ])('%j is refused', (set, message) => {
     const r = run('helm', ['template', 'tt', CHART_DIR, ...set.flatMap((s) => ['--set', s])]);
     expect(r.status).not.toBe(0);
@@ -305,10 +362,136 @@ describe('values', () => {
   });
 });
 
-test.each(Object.entries(VARIANTS))('NOTES.txt renders (%s values) and says how clients reach msg_server', (_name, files) => {
+test.each(Object.entries(VARIANTS))('NOTES.txt renders (%s values) and says how clients reach msg_server, the chat page and the WebSocket front', (name, files) => {
   const r = run('helm', ['install', 'tt', CHART_DIR, '--dry-run=client', '--namespace', 'chat', ...files.flatMap((f) => ['--values', `${CHART_DIR}/${f}`])]);
   expect(r.stderr).toBe('');
   const notes = r.stdout.slice(r.stdout.indexOf('NOTES:'));
   expect(notes).toMatch(/msg_server \((loadBalancer|perPod) exposure/);
   expect(notes).toMatch(/drains its clients for up to \d+ s/);
+  expect(notes).toMatch(/GET \/msg_server\?protocol=ws/);
+  expect(notes).toContain('AUTH_JWT_SECRET');
+  const expected: Record<string, [RegExp, RegExp]> = {
+    default: [/http:\/\/127\.0\.0\.1:8080\/chat\//, /ws:\/\/tt-teamtalk-msg-server\.chat\.svc\.cluster\.local:8081\/ws/],
+    scaled: [/https:\/\/login\.chat\.example\.com\/chat\//, /ws:\/\/msg-\{ordinal\}\.chat\.example\.com:8081\/ws/],
+    hostport: [/http:\/\/127\.0\.0\.1:8080\/chat\//, /ws:\/\/<node IP>:8081\/ws/],
+  };
+  for (const re of expected[name]) expect(notes).toMatch(re);
+});
+
+// ---- the WebSocket front, AUTH_JWT_SECRET and TT_CONTENT_KEY ----------------------------------
+
+describe.each(Object.keys(VARIANTS))('secrets of the WebSocket front (%s values)', (name) => {
+  test('login_server and every msg_server read one AUTH_JWT_SECRET from the Secret; msg_server and push_server read TT_CONTENT_KEY from it', () => {
+    const secret = find(rendered[name], 'Secret', 'tt-teamtalk-secret');
+    expect(secret.stringData!.AUTH_JWT_SECRET).toMatch(/^[A-Za-z0-9]{64}$/); // generated: nothing to look up without a cluster
+    const w = workloads(rendered[name]);
+    for (const component of ['login-server', 'msg-server']) {
+      const c = container(w.get(component)!);
+      expect({ component, env: envOf(c).AUTH_JWT_SECRET }).toEqual({ component, env: secretRef('tt-teamtalk-secret', 'AUTH_JWT_SECRET') });
+      expect(c.envFrom).toContainEqual({ secretRef: { name: 'tt-teamtalk-secret' } });
+    }
+    for (const component of ['msg-server', 'push-server']) {
+      expect({ component, env: envOf(container(w.get(component)!)).TT_CONTENT_KEY }).toEqual({ component, env: secretRef('tt-teamtalk-secret', 'TT_CONTENT_KEY') });
+    }
+    // The secret is worked out once per render: every pod template carries the same checksum of the Secret.
+    expect(new Set(roleWorkloads(rendered[name]).map(([, x]) => x.spec.template.metadata.annotations!['checksum/secret'])).size).toBe(1);
+    // login_server checks passwords with db_proxy.
+    expect(byKind(rendered[name], 'ConfigMap')[0].data).toMatchObject({ DB_PROXY_ADDR: expect.stringMatching(/^dns:\/\/\/tt-teamtalk-db-proxy-headless\./), AUTH_JWT_TTL_S: '86400' });
+    expect(envOf(container(w.get('login-server')!)).DB_PROXY_ADDR).toBeUndefined(); // from the ConfigMap, not overridden
+  });
+
+  test('probes stay on the admin port, not on the WebSocket port', () => {
+    const c = container(msgServer(rendered[name]));
+    for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe]) expect(probe.httpGet.port).toBe('admin');
+  });
+});
+
+describe('the WebSocket front is exposed and advertised like the TeamTalk port in every exposure mode', () => {
+  const EXPOSURES: Record<string, string[]> = {
+    'loadBalancer, LoadBalancer Service': [],
+    'loadBalancer, other Service ports and host': ['msgServer.exposure.loadBalancer.port=443', 'msgServer.exposure.loadBalancer.wsPort=8443', 'msgServer.exposure.loadBalancer.advertiseHost=msg.example.com'],
+    'loadBalancer, ClusterIP Service': ['msgServer.exposure.loadBalancer.serviceType=ClusterIP'],
+    'loadBalancer, NodePort Service with pinned node ports': ['msgServer.exposure.loadBalancer.serviceType=NodePort', 'msgServer.exposure.loadBalancer.nodePort=30000', 'msgServer.exposure.loadBalancer.wsNodePort=30001', 'msgServer.exposure.loadBalancer.advertiseHost=203.0.113.7'],
+    'perPod, LoadBalancer Services': ['msgServer.exposure.mode=perPod', 'msgServer.autoscaling.maxReplicas=3'],
+    'perPod, NodePort Services': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.exposure.perPod.wsNodePortBase=31000', 'msgServer.autoscaling.maxReplicas=3'],
+    'perPod, NodePort Services, other container ports': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.port=7000', 'msgServer.ws.port=7001', 'msgServer.autoscaling.maxReplicas=3'],
+    'perPod, host ports': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.type=hostPort', 'msgServer.exposure.perPod.hostPort=9000', 'msgServer.exposure.perPod.wsHostPort=9443', 'msgServer.exposure.perPod.advertiseHostTemplate='],
+  };
+
+  test.each(Object.entries(EXPOSURES))('%s', (_name, set) => {
+    const objs = helmTemplate([], { set });
+    expect(schemaErrors(objs)).toEqual([]);
+    for (const i of [0, 1, 2]) {
+      const a = advertised(objs, i);
+      expect({ pod: i, client: a.client, ws: a.ws }).toEqual({ pod: i, client: exposedPort(objs, i, 'client'), ws: exposedPort(objs, i, 'ws') });
+      expect(a.ws).not.toBe(a.client);
+    }
+    expect(envOf(container(msgServer(objs))).MSG_SERVER_WS_PATH).toBe('/ws');
+  });
+
+  test('the advertised ports per mode, spelled out', () => {
+    const ports = (set: string[]) => [0, 2].map((i) => advertised(helmTemplate([], { set }), i));
+    expect(ports(EXPOSURES['loadBalancer, other Service ports and host'])).toEqual([0, 2].map(() => ({ host: 'msg.example.com', client: 443, ws: 8443 })));
+    expect(ports(EXPOSURES['loadBalancer, NodePort Service with pinned node ports'])).toEqual([0, 2].map(() => ({ host: '203.0.113.7', client: 30000, ws: 30001 })));
+    expect(ports(EXPOSURES['perPod, NodePort Services'])).toEqual([0, 2].map((i) => ({ host: `msg-${i}.teamtalk.example`, client: 30800 + i, ws: 31000 + i })));
+    expect(ports(EXPOSURES['perPod, host ports'])).toEqual([0, 2].map(() => ({ host: '<status.hostIP>', client: 9000, ws: 9443 })));
+  });
+
+  test('path and limits come from msgServer.ws; ws.enabled=false turns the front and its ports off', () => {
+    const on = envOf(container(msgServer(helmTemplate([], { set: ['msgServer.ws.path=/chat-ws', 'msgServer.ws.maxFrameBytes=65536', 'msgServer.ws.idleTimeoutSeconds=60'] }))));
+    expect(on).toMatchObject({ MSG_SERVER_WS_PATH: '/chat-ws', MSG_SERVER_WS_MAX_FRAME_BYTES: '65536', MSG_SERVER_WS_IDLE_TIMEOUT_MS: '60000' });
+    expect(envOf(container(msgServer(rendered.default))).MSG_SERVER_WS_MAX_FRAME_BYTES).toBeUndefined(); // the server's default
+    for (const set of [[], ['msgServer.exposure.mode=perPod'], ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.type=hostPort']]) {
+      const objs = helmTemplate([], { set: ['msgServer.ws.enabled=false', ...set] });
+      const c = container(msgServer(objs));
+      expect(envOf(c).MSG_SERVER_WS_PORT).toBe('0');
+      expect(Object.keys(envOf(c)).filter((k) => k.startsWith('MSG_SERVER_WS_') && k !== 'MSG_SERVER_WS_PORT')).toEqual([]);
+      expect(c.ports.map((p: { name: string }) => p.name)).not.toContain('ws');
+      const msgServices = byKind(objs, 'Service').filter((s) => s.metadata.name.startsWith('tt-teamtalk-msg-server'));
+      expect(msgServices.length).toBeGreaterThan(0);
+      for (const s of msgServices) expect(s.spec.ports.map((p: { name: string }) => p.name)).not.toContain('ws');
+    }
+  });
+});
+
+describe('AUTH_JWT_SECRET and TT_CONTENT_KEY values', () => {
+  const secretData = (set: string[]) => find(helmTemplate([], { set }), 'Secret', 'tt-teamtalk-secret').stringData!;
+
+  test('auth.jwtSecret is used as given; otherwise each cluster-less render generates one (lookup keeps it on a real upgrade)', () => {
+    expect(secretData(['auth.jwtSecret=0123456789abcdef0123456789abcdef-given']).AUTH_JWT_SECRET).toBe('0123456789abcdef0123456789abcdef-given');
+    const a = secretData([]).AUTH_JWT_SECRET;
+    const b = secretData([]).AUTH_JWT_SECRET;
+    expect(a).toMatch(/^[A-Za-z0-9]{64}$/);
+    expect(a).not.toBe(b);
+    // Not generated on request: empty (login_server answers 503, WebSocket logins fail), and NOTES says so.
+    expect(secretData(['auth.generateJwtSecret=false']).AUTH_JWT_SECRET).toBe('');
+    const r = run('helm', ['install', 'tt', CHART_DIR, '--dry-run=client', '--namespace', 'chat', '--set', 'auth.generateJwtSecret=false']);
+    expect(r.stdout).toMatch(/WARNING: AUTH_JWT_SECRET is empty/);
+    expect(byKind(helmTemplate([], { set: ['auth.jwtTtlSeconds=3600'] }), 'ConfigMap')[0].data!.AUTH_JWT_TTL_S).toBe('3600');
+  });
+
+  test('the template looks the existing Secret up before generating one', () => {
+    // helm template has no cluster to look in; the lookup itself is part of the helper.
+    const helpers = fs.readFileSync(`${CHART_DIR}/templates/_helpers.tpl`, 'utf8');
+    expect(helpers).toMatch(/lookup "v1" "Secret" \.Release\.Namespace \(include "teamtalk\.secretName" \.\)/);
+    expect(helpers.indexOf('lookup "v1" "Secret"')).toBeLessThan(helpers.indexOf('randAlphaNum'));
+  });
+
+  test('with secret.existingSecret the chart makes no Secret and every role reads that one', () => {
+    const objs = helmTemplate([], { set: ['secret.existingSecret=my-secret'] });
+    expect(byKind(objs, 'Secret')).toEqual([]);
+    const w = workloads(objs);
+    for (const component of ['login-server', 'msg-server']) expect(envOf(container(w.get(component)!)).AUTH_JWT_SECRET).toEqual(secretRef('my-secret', 'AUTH_JWT_SECRET'));
+    for (const component of ['msg-server', 'push-server']) expect(envOf(container(w.get(component)!)).TT_CONTENT_KEY).toEqual(secretRef('my-secret', 'TT_CONTENT_KEY'));
+  });
+
+  test('contentKey becomes TT_CONTENT_KEY; pushServer.contentKey is its deprecated alias; unset, no key', () => {
+    const key = '0123456789abcdef0123456789abcdef';
+    const other = 'fedcba9876543210fedcba9876543210';
+    expect(secretData([`contentKey=${key}`]).TT_CONTENT_KEY).toBe(key);
+    expect(secretData([`pushServer.contentKey=${key}`]).TT_CONTENT_KEY).toBe(key);
+    expect(secretData([`contentKey=${key}`, `pushServer.contentKey=${other}`]).TT_CONTENT_KEY).toBe(key);
+    expect(secretData([])).not.toHaveProperty('TT_CONTENT_KEY');
+    expect(secretData([`contentKey=${key}`])).not.toHaveProperty('PUSH_CONTENT_KEY');
+  });
 });

@@ -71,6 +71,37 @@ test('prod stage keeps production dependencies, built JavaScript and proto/ only
   expect(prod).not.toMatch(/rm -rf[^\n]*\bproto\b/);
 });
 
+test('the image keeps every file login_server serves under /chat/ (the page, the protobufjs bundle, the schema)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { webchatFiles } = require('@tt/webchat') as { webchatFiles(): Map<string, string> };
+  const files = [...webchatFiles().values()].map((f) => path.relative(REPO_ROOT, f).split(path.sep).join('/'));
+  expect(files).toEqual(expect.arrayContaining(['packages/webchat/public/index.html', 'proto/IM.Ws.proto']));
+  // What the prod stage deletes (rm -rf …) and what the build context leaves out (.dockerignore; node_modules are installed in the build).
+  const prod = stage('prod').join('\n').replace(/\\\n/g, ' ');
+  const removed = [...prod.matchAll(/rm -rf ([^&\n]+)/g)].flatMap((m) => m[1].trim().split(/\s+/));
+  expect(removed).toContain('packages/*/src');
+  const ignored = fs.readFileSync(path.join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#') && l !== '**/node_modules');
+  const glob = (g: string) => new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*\//g, '\0').replace(/\*/g, '[^/]*').replace(/\0/g, '(?:.*/)?')}(?:/|$)`);
+  for (const f of files) {
+    const inNodeModules = f.includes('node_modules/');
+    const rel = inNodeModules ? f.slice(f.lastIndexOf('node_modules/')) : f;
+    for (const g of [...removed, ...(inNodeModules ? [] : ignored)]) expect({ file: rel, pattern: g, gone: glob(g).test(rel) }).toEqual({ file: rel, pattern: g, gone: false });
+  }
+  // The bundle comes from protobufjs, a production dependency of @tt/webchat, which login_server depends on (pnpm install --prod keeps both).
+  const pkg = (p: string) => JSON.parse(fs.readFileSync(path.join(REPO_ROOT, p, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; main: string };
+  expect(files.some((f) => /node_modules\/protobufjs\/dist\/protobuf\.min\.js$/.test(f))).toBe(true);
+  expect(pkg('packages/webchat').dependencies).toHaveProperty('protobufjs');
+  expect(pkg('services/login_server').dependencies).toHaveProperty('@tt/webchat');
+  // @tt/webchat resolves its paths from dist/ (built by tsc -b) as from src/: both one level under the package.
+  expect(pkg('packages/webchat').main).toBe('dist/index.js');
+  expect(fs.readFileSync(path.join(REPO_ROOT, 'tsconfig.build.json'), 'utf8')).toContain('"packages/webchat"');
+});
+
+test('the image exposes the WebSocket front\'s default port', () => {
+  const expose = instructions.find((x) => x.getKeyword() === 'EXPOSE')!.getArgumentsContent()!.split(/\s+/);
+  expect(expose).toEqual(expect.arrayContaining(['8080', '8000', '8081']));
+});
+
 test('runtime: non-root numeric user, files owned by root, the entry point picks the role', () => {
   const runtime = stage('runtime');
   const user = runtime.find((l) => l.startsWith('USER '));
@@ -102,10 +133,11 @@ describe('deploy/entrypoint.js', () => {
   });
 
   test('expands {ordinal}, {hostname} and {podIP} in what msg_server advertises', () => {
-    const env = { MSG_SERVER_ADVERTISE_IP: 'msg-{ordinal}.example.com', MSG_SERVER_ADVERTISE_PORT: '30800+{ordinal}', MSG_SERVER_ID: '{hostname}', MSG_SERVER_ADVERTISE_IP2: '{podIP}', POD_IP: '10.1.2.3' };
+    const env = { MSG_SERVER_ADVERTISE_IP: 'msg-{ordinal}.example.com', MSG_SERVER_ADVERTISE_PORT: '30800+{ordinal}', MSG_SERVER_WS_ADVERTISE_PORT: '30900+{ordinal}', MSG_SERVER_ID: '{hostname}', MSG_SERVER_ADVERTISE_IP2: '{podIP}', POD_IP: '10.1.2.3' };
     expect(resolveLaunch(['msg_server'], env, 'tt-msg-server-7').envChanges).toEqual({
       MSG_SERVER_ADVERTISE_IP: 'msg-7.example.com',
       MSG_SERVER_ADVERTISE_PORT: '30807',
+      MSG_SERVER_WS_ADVERTISE_PORT: '30907',
       MSG_SERVER_ID: 'tt-msg-server-7',
       MSG_SERVER_ADVERTISE_IP2: '10.1.2.3',
     });

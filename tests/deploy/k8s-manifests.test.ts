@@ -72,3 +72,23 @@ test('the overlays differ where they should', () => {
   const ms = find(prod, 'Deployment', 'teamtalk-msg-server').spec.template.spec.containers[0];
   expect(ms.env).toContainEqual({ name: 'MSG_SERVER_ADVERTISE_IP', value: 'msg.chat.example.com' });
 });
+
+test('every variant carries the WebSocket front and the token secret the same way', () => {
+  for (const [name] of VARIANTS) {
+    const objs = built[name];
+    const ms = find(objs, 'Deployment', 'teamtalk-msg-server').spec.template.spec.containers[0];
+    const env = Object.fromEntries(ms.env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
+    expect({ name, ws: env.MSG_SERVER_WS_PORT, path: env.MSG_SERVER_WS_PATH, advertised: env.MSG_SERVER_WS_ADVERTISE_PORT }).toEqual({ name, ws: '8081', path: '/ws', advertised: '8081' });
+    expect(ms.ports).toContainEqual({ name: 'ws', containerPort: 8081, protocol: 'TCP' });
+    expect(find(objs, 'Service', 'teamtalk-msg-server').spec.ports).toContainEqual({ name: 'ws', port: 8081, targetPort: 'ws', protocol: 'TCP' });
+    const ref = { secretKeyRef: { name: 'teamtalk-secret', key: 'AUTH_JWT_SECRET', optional: true } };
+    expect(env.AUTH_JWT_SECRET).toEqual(ref);
+    const login = find(objs, 'Deployment', 'teamtalk-login-server').spec.template.spec.containers[0];
+    expect(login.env).toContainEqual({ name: 'AUTH_JWT_SECRET', valueFrom: ref });
+  }
+  // Static manifests cannot generate a secret: empty in base and prod (to be replaced, k8s/README.md), a fixed development value in dev.
+  expect(find(built.base, 'Secret', 'teamtalk-secret').stringData!.AUTH_JWT_SECRET).toBe('');
+  expect(find(built.prod, 'Secret', 'teamtalk-secret').stringData!.AUTH_JWT_SECRET).toBe('');
+  expect(find(built.dev, 'Secret', 'teamtalk-secret').stringData!.AUTH_JWT_SECRET).toMatch(/^dev-only-.{24,}$/);
+  expect(fs.readFileSync(path.join(REPO_ROOT, 'k8s', 'README.md'), 'utf8')).toContain('AUTH_JWT_SECRET');
+});

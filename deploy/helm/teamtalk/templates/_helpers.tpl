@@ -61,6 +61,48 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (printf "%s-secret" (include "teamtalk.fullname" .)) .Values.secret.existingSecret }}
 {{- end }}
 
+{{/*
+AUTH_JWT_SECRET of the chart's Secret: auth.jwtSecret; else the value already in
+the release's Secret (lookup: kept across upgrades; nothing is found by helm
+template or --dry-run=client); else, with auth.generateJwtSecret, 64 random
+characters; else empty. Worked out once per render (kept in .Values.auth) so the
+Secret and the checksum/secret annotations of every pod agree.
+*/}}
+{{- define "teamtalk.authJwtSecret" -}}
+{{- if not (hasKey .Values.auth "resolvedJwtSecret_") }}
+{{- $v := .Values.auth.jwtSecret }}
+{{- if not $v }}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "teamtalk.secretName" .) }}
+{{- if and $existing $existing.data (hasKey $existing.data "AUTH_JWT_SECRET") }}
+{{- $v = index $existing.data "AUTH_JWT_SECRET" | b64dec }}
+{{- end }}
+{{- end }}
+{{- if and (not $v) .Values.auth.generateJwtSecret }}
+{{- $v = randAlphaNum 64 }}
+{{- end }}
+{{- $_ := set .Values.auth "resolvedJwtSecret_" $v }}
+{{- end }}
+{{- .Values.auth.resolvedJwtSecret_ }}
+{{- end }}
+
+{{/* TT_CONTENT_KEY: contentKey, else the deprecated pushServer.contentKey. */}}
+{{- define "teamtalk.contentKey" -}}
+{{- default .Values.pushServer.contentKey .Values.contentKey }}
+{{- end }}
+
+{{/* Env entries reading keys of the chart's Secret (dict "root" $ "keys" (list "AUTH_JWT_SECRET" …)), as a list for toYaml. */}}
+{{- define "teamtalk.secretKeyEnv" -}}
+{{- $name := include "teamtalk.secretName" .root }}
+{{- range .keys }}
+- name: {{ . }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $name }}
+      key: {{ . }}
+      optional: true
+{{- end }}
+{{- end }}
+
 {{/* Back ends: external by default, the release's own with devServices.enabled. */}}
 {{- define "teamtalk.mysqlHost" -}}
 {{- if .Values.devServices.enabled }}{{ include "teamtalk.fullname" . }}-mysql{{ else }}{{ .Values.mysql.host }}{{ end }}
