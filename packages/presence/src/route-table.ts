@@ -103,6 +103,14 @@ export class RouteTable {
   }
 
   /** Whether the user has a connection that matches (anywhere), without building a list. */
+  /** Whether the user has a connection on any msg_server but `serverId`. */
+  hasConnectionOutside(userId: number, serverId: string): boolean {
+    const servers = this.byUser.get(userId);
+    if (!servers) return false;
+    for (const [id, conns] of servers) if (id !== serverId && conns.length > 0) return true;
+    return false;
+  }
+
   hasConnection(userId: number, matches: (conn: RoutedConnection) => boolean): boolean {
     const servers = this.byUser.get(userId);
     if (!servers) return false;

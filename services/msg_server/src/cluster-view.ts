@@ -21,12 +21,16 @@ const isMobileConnection = (conn: RoutedConnection) => isMobileClient(conn.clien
 export class ClusterView {
   private readonly view: PresenceView;
   private readonly timer: NodeJS.Timeout;
+  /** Until then the view may still be filling from the snapshots asked for at start. */
+  private warmAt = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly bus: MessageBus,
     private readonly subjects: ClusterSubjects,
     private readonly selfId: string,
     private readonly events: ClusterViewEvents,
+    /** How long after start the view is not trusted to be complete (a few report intervals). */
+    private readonly warmUpMs = 6000,
   ) {
     this.view = new PresenceView((c) => events.statusChanged(c));
     this.timer = setInterval(() => this.view.expireServers(), 1000);
@@ -50,6 +54,20 @@ export class ClusterView {
       this.view.applySnapshot(s.serverId, s.seq, s.conns);
     });
     this.requestSnapshots();
+    this.warmAt = Date.now() + this.warmUpMs;
+  }
+
+  /**
+   * Whether any of the users may have a connection on another msg_server:
+   * false only when this view (warm: past its start-up snapshots) knows
+   * every one of them to be here or offline. Deliveries then skip
+   * route_server; it would find nobody else either, from the same presence
+   * events.
+   */
+  mayBeElsewhere(userIds: readonly number[]): boolean {
+    if (Date.now() < this.warmAt) return true;
+    for (const id of userIds) if (this.view.table.hasConnectionOutside(id, this.selfId)) return true;
+    return false;
   }
 
   statusOf(userId: number): number {

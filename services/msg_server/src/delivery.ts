@@ -17,6 +17,11 @@ export interface DeliveryOptions {
    * connection is local, so nothing goes through route_server.
    */
   soleServer?: boolean;
+  /**
+   * Whether any of these users may be connected to another msg_server (the
+   * cluster view); when it says no, a delivery stays local.
+   */
+  mayBeElsewhere?: (userIds: readonly number[]) => boolean;
 }
 
 /** Deliveries one sender connection may have under way before its next message waits. */
@@ -107,7 +112,7 @@ export class Delivery {
    */
   async toUsers(userIds: number[], event: IM.Core.ICoreEvent, exceptConnId?: number, orderKey = exceptConnId ?? 0): Promise<void> {
     this.deliverLocal(userIds, event, exceptConnId);
-    if (this.options.soleServer) return;
+    if (this.options.soleServer || (this.options.mayBeElsewhere && !this.options.mayBeElsewhere(userIds))) return;
     const encoded = IM.Core.CoreEvent.encode(event).finish();
     await this.requests.submit({ request: { userIds, event: encoded, originServerId: this.options.serverId }, orderKey });
   }

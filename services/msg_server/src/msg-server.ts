@@ -138,7 +138,13 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   const metrics = createMsgServerMetrics(deps.metricsRegistry);
   const registry = new ConnectionRegistry();
   const presence = new PresencePublisher(bus, registry, instanceId, subjects);
-  const delivery = new Delivery(registry, bus, log, { serverId: instanceId, subjects, soleServer: config.soleServer }, () => metrics.undelivered.inc());
+  const delivery = new Delivery(
+    registry,
+    bus,
+    log,
+    { serverId: instanceId, subjects, soleServer: config.soleServer, mayBeElsewhere: (userIds) => cluster.mayBeElsewhere(userIds) },
+    () => metrics.undelivered.inc(),
+  );
   const statusNotifier = new StatusNotifier(registry, config.statusNotifyBatchMs ?? 200, (users) => metrics.statusNotifies.inc(users));
   const cluster = new ClusterView(bus, subjects, instanceId, {
     statusChanged: (change) => statusNotifier.statusChanged(change),
@@ -148,7 +154,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       const pdu = encodePdu(ServiceID.SID_BUDDY_LIST, BuddyListCmdID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, 0, body);
       for (const conn of registry.ofUser(userId)) if (conn.front.name === 'teamtalk' && isMobileClient(conn.identity!.clientType)) conn.write(pdu);
     },
-  });
+  }, 3 * config.reportIntervalMs);
   const kicker = new Kicker(registry, bus, subjects, instanceId, cluster);
   let listenPort = config.port;
   const messages = new MessageStore(db, { onBatch: (n) => metrics.saveBatchSize.observe(n) });
