@@ -67,6 +67,20 @@ describe.each<Mode>(MODES)('TeamTalk and WebSocket clients together (%s mode)', 
     expect(Math.abs(Number(sent.serverTime) - Date.now())).toBeLessThan(5000);
   });
 
+  it("the sender, msg_id and time are always the server's: a TeamTalk client cannot send as someone else", async () => {
+    const [tt, victim, web] = [await f.newUser(), await f.newUser(), await f.newUser()];
+    const cTT = await f.login(tt, 0);
+    const cWeb = await wsLogin(web);
+    const pushed = cWeb.waitForPush(CommandType.CMD_PUSH_MSG);
+    const forged = { fromUserId: victim.id, toSessionId: web.id, msgId: 999, createTime: 1, msgType: MsgType.MSG_TYPE_SINGLE_TEXT, msgData: encryptContent('not really from the victim') };
+    const ack = await cTT.request<IM.Message.IMMsgDataAck>(MessageCmdID.CID_MSG_DATA, IM.Message.IMMsgData, forged);
+    const got = await pushed;
+    expect(got.senderId).toBe(tt.name);
+    expect(got.messageId).toBe(`${singleConversationId(tt.name, web.name)}:${ack.msgId}`);
+    expect(ack.msgId).toBe(1);
+    expect(Math.abs(Number(got.serverTime) - Date.now())).toBeLessThan(5000);
+  });
+
   it('typing goes both ways: the seed\'s typing push and TeamTalk\'s typing P2P command', async () => {
     const [tt, web] = [await f.newUser(), await f.newUser()];
     const cTT = await f.login(tt, 0);

@@ -23,19 +23,3 @@ export function rejectionOf(senderId: number, msg: IM.Message.IIMMsgData): strin
   if (sessionType === SessionType.SESSION_TYPE_SINGLE && msg.toSessionId === senderId) return 'message to oneself';
   return undefined;
 }
-
-/**
- * The message as it will be stored and delivered: the server's identity,
- * clock and (after storing) msg_id replace whatever the client sent.
- */
-export function normalizeOutgoing(senderId: number, msg: IM.Message.IIMMsgData, nowSeconds: number): IM.Message.IIMMsgData {
-  return {
-    fromUserId: senderId,
-    toSessionId: msg.toSessionId,
-    msgId: 0,
-    createTime: nowSeconds,
-    msgType: msg.msgType,
-    msgData: msg.msgData,
-    ...(msg.attachData && msg.attachData.length > 0 ? { attachData: msg.attachData } : {}),
-  };
-}
