@@ -153,7 +153,7 @@ export class BenchConnection implements ChatConnection {
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
   private readonly decoder: FrameDecoder;
-  private heartbeat?: NodeJS.Timeout;
+  private readonly stopHeartbeat: () => void;
   private closingByUs = false;
 
   private constructor(
@@ -179,16 +179,7 @@ export class BenchConnection implements ChatConnection {
       opts.stats.socketErrors += 1;
     });
     socket.on('close', () => this.onClose());
-    if (opts.heartbeatMs && opts.heartbeatMs > 0) {
-      // Spread the first beat over the interval so a ramp does not beat in lockstep.
-      const first = setTimeout(() => {
-        this.sendHeartbeat();
-        this.heartbeat = setInterval(() => this.sendHeartbeat(), opts.heartbeatMs!);
-        this.heartbeat.unref();
-      }, Math.floor(Math.random() * opts.heartbeatMs));
-      first.unref();
-      this.heartbeat = first;
-    }
+    this.stopHeartbeat = spreadHeartbeat(opts.heartbeatMs, () => this.sendHeartbeat());
   }
 
   static connect(opts: ConnOptions): Promise<BenchConnection> {
@@ -350,10 +341,7 @@ export class BenchConnection implements ChatConnection {
     if (this.closed) return;
     this.closed = true;
     if (!this.closingByUs) this.opts.stats.closedByServer += 1;
-    if (this.heartbeat) {
-      clearTimeout(this.heartbeat);
-      clearInterval(this.heartbeat);
-    }
+    this.stopHeartbeat();
     for (const [seq, w] of this.pending) {
       clearTimeout(w.timer);
       w.reject(new Error('connection closed'));
@@ -361,4 +349,22 @@ export class BenchConnection implements ChatConnection {
     }
     this.onClosed?.();
   }
+}
+
+/**
+ * Beats every `intervalMs`, the first beat spread at random over the interval so
+ * a ramp of connections does not beat in lockstep. Returns the stop function.
+ */
+export function spreadHeartbeat(intervalMs: number | undefined, beat: () => void): () => void {
+  if (!intervalMs || intervalMs <= 0) return () => {};
+  let timer: NodeJS.Timeout = setTimeout(() => {
+    beat();
+    timer = setInterval(beat, intervalMs);
+    timer.unref();
+  }, Math.floor(Math.random() * intervalMs));
+  timer.unref();
+  return () => {
+    clearTimeout(timer);
+    clearInterval(timer);
+  };
 }

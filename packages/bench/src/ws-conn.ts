@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import WebSocket from 'ws';
 import { IM } from '@tt/proto';
-import type { ChatConnection, ConnStats, Delivery, MessageType } from './conn';
+import { spreadHeartbeat, type ChatConnection, type ConnStats, type Delivery, type MessageType } from './conn';
 
 const Ws = IM.Ws;
 const { CommandType, ErrorCode } = IM.Ws;
@@ -86,7 +86,7 @@ export class WsBenchConnection implements ChatConnection {
   private readonly pending = new Map<number, Pending>();
   /** Refilled for every push (see Delivery). */
   private readonly delivery: Delivery = { fromUserId: 0, toSessionId: 0, msgId: 0, msgType: 0, msgData: EMPTY };
-  private heartbeat?: NodeJS.Timeout;
+  private readonly stopHeartbeat: () => void;
   private closingByUs = false;
 
   private constructor(
@@ -103,15 +103,7 @@ export class WsBenchConnection implements ChatConnection {
     // 'data' listener emits the read's messages synchronously, between these two.
     socket.prependListener('data', () => socket.cork());
     socket.on('data', () => socket.uncork());
-    if (opts.heartbeatMs && opts.heartbeatMs > 0) {
-      const first = setTimeout(() => {
-        this.sendHeartbeat();
-        this.heartbeat = setInterval(() => this.sendHeartbeat(), opts.heartbeatMs!);
-        this.heartbeat.unref();
-      }, Math.floor(Math.random() * opts.heartbeatMs));
-      first.unref();
-      this.heartbeat = first;
-    }
+    this.stopHeartbeat = spreadHeartbeat(opts.heartbeatMs, () => this.sendHeartbeat());
   }
 
   static connect(opts: WsConnOptions): Promise<WsBenchConnection> {
@@ -348,10 +340,7 @@ export class WsBenchConnection implements ChatConnection {
     const stats = this.opts.stats;
     stats.wsCloseCodes.set(code, (stats.wsCloseCodes.get(code) ?? 0) + 1);
     if (!this.closingByUs) stats.closedByServer += 1;
-    if (this.heartbeat) {
-      clearTimeout(this.heartbeat);
-      clearInterval(this.heartbeat);
-    }
+    this.stopHeartbeat();
     for (const [seq, w] of this.pending) {
       clearTimeout(w.timer);
       w.reject(new Error(`connection closed (${code})`));

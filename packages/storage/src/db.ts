@@ -15,9 +15,22 @@ export interface ExecuteResult {
   insertId: number;
 }
 
+/** One statement of a batch; `rows`: it returns rows (a SELECT, or RETURNING) that the caller reads. */
+export interface BatchStatement {
+  sql: string;
+  params: readonly SqlValue[];
+  rows?: boolean;
+}
+
 /** Runs statements. Both backends use `?` positional placeholders. */
 export interface SqlExecutor {
   readonly dialect: SqlDialect;
+  /**
+   * Runs statements in order, in one round trip where the backend has round trips (MySQL: one
+   * multi-statement query); the rows of each `rows` statement, [] for the others. Optional: see
+   * runBatch().
+   */
+  batch?(statements: readonly BatchStatement[]): Promise<unknown[][]>;
   /** Runs a statement that returns rows. BLOB columns come back as Buffer, integers as number. */
   query<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   /** Runs a statement that changes data. */
@@ -48,4 +61,19 @@ export function normaliseParam(v: SqlValue): string | number | bigint | null | B
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (v instanceof Uint8Array) return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   return v;
+}
+
+/** Runs a batch with the executor's own batch() when it has one, else statement by statement. */
+export async function runBatch(ex: SqlExecutor, statements: readonly BatchStatement[]): Promise<unknown[][]> {
+  if (statements.length === 0) return [];
+  if (ex.batch && statements.length > 1) return ex.batch(statements);
+  const out: unknown[][] = [];
+  for (const s of statements) {
+    if (s.rows) out.push(await ex.query(s.sql, s.params));
+    else {
+      await ex.execute(s.sql, s.params);
+      out.push([]);
+    }
+  }
+  return out;
 }

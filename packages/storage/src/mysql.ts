@@ -1,6 +1,6 @@
 import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2/promise';
-import { ExecuteResult, normaliseParam, SqlDatabase, SqlExecutor, SqlValue } from './db';
+import { BatchStatement, ExecuteResult, normaliseParam, SqlDatabase, SqlExecutor, SqlValue } from './db';
 import { StorageError, toStorageError } from './errors';
 
 export interface MysqlConfig {
@@ -60,6 +60,20 @@ class ConnectionExecutor implements SqlExecutor {
       throw toStorageError(err);
     }
   }
+
+  /** One multi-statement query: one round trip for the whole batch (statements run in order; the first error stops it). */
+  async batch(statements: readonly BatchStatement[]): Promise<unknown[][]> {
+    this.check();
+    const sql = statements.map((s) => s.sql).join(';\n');
+    const params = statements.flatMap((s) => toParams(s.params));
+    try {
+      const [results] = await this.conn.query(sql, params);
+      const list = results as unknown[];
+      return statements.map((s, i) => (s.rows && Array.isArray(list[i]) ? (list[i] as unknown[]) : []));
+    } catch (err) {
+      throw toStorageError(err);
+    }
+  }
 }
 
 /**
@@ -107,6 +121,9 @@ export class MysqlDatabase implements SqlDatabase {
       waitForConnections: true,
       queueLimit: 0,
       enableKeepAlive: true,
+      // Batches of a transaction travel as one multi-statement query (SqlExecutor.batch); every
+      // statement is built by this package with ? placeholders, never from input text.
+      multipleStatements: true,
     });
     const db = new MysqlDatabase(pool);
     try {

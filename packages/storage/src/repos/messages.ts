@@ -1,4 +1,4 @@
-import { SqlDatabase, SqlDialect, SqlExecutor, SqlValue } from '../db';
+import { BatchStatement, runBatch, SqlDatabase, SqlDialect, SqlExecutor, SqlValue } from '../db';
 import { isStorageError, StorageError } from '../errors';
 import {
   ConversationKey,
@@ -170,13 +170,6 @@ const ROWS_PER_STATEMENT = 400;
 const SEQ_ROWS_PER_STATEMENT = 1000;
 /** Sync pointer rows per insert: the bulk of a group message's rows (8 parameters each). */
 const POINTER_ROWS_PER_STATEMENT = 2000;
-
-async function executeInChunks<T>(tx: SqlExecutor, rows: T[], sql: (n: number) => string, params: (row: T) => SqlValue[], perStatement = ROWS_PER_STATEMENT): Promise<void> {
-  for (let i = 0; i < rows.length; i += perStatement) {
-    const chunk = rows.slice(i, i + perStatement);
-    await tx.execute(sql(chunk.length), chunk.flatMap(params));
-  }
-}
 
 /** Collects sync pointer rows and inserts them POINTER_ROWS_PER_STATEMENT at a time (flat parameters, no row objects). */
 class PointerWriter {
@@ -435,6 +428,11 @@ export class MessageRepository {
     return found;
   }
 
+  /**
+   * Writes the batch in two round trips on MySQL (SqlExecutor.batch: one multi-statement query
+   * each), statement by statement on SQLite: first every counter moves (conversations, users'
+   * sync seqs) and is read back, then the rows that depend on them are written.
+   */
   private async writeFresh(tx: SqlExecutor, batch: PreparedMessage[]): Promise<SaveMessageResult[]> {
     // (1) Each conversation's counter moves by its number of messages; its summary is its last message.
     const conversations = new Map<string, { key: ConversationKey; count: number; last: PreparedMessage; lastMsgId: number }>();
@@ -447,11 +445,42 @@ export class MessageRepository {
       } else conversations.set(k, { key: m.key, count: 1, last: m, lastMsgId: 0 });
     }
     const convs = [...conversations.values()].sort((a, b) => byNumbers([a.key.sessionType, a.key.idA, a.key.idB], [b.key.sessionType, b.key.idA, b.key.idB]));
-    await executeInChunks(tx, convs, (n) => bumpCounters(tx.dialect, n), (c) => [c.key.sessionType, c.key.idA, c.key.idB, c.count, c.last.from, c.last.msgType, c.last.data, c.last.created]);
-    // (2) Read the new counters back: ids are the last `count` values, in batch order.
+    // (2) Every user's sync counter moves by their number of messages in the batch (sent or received).
+    const byUser = new Map<number, number[]>(); // user -> their messages' positions in the batch, in order
+    const involve = (user: number, at: number) => {
+      const list = byUser.get(user);
+      if (list) list.push(at);
+      else byUser.set(user, [at]);
+    };
+    batch.forEach((m, at) => {
+      involve(m.from, at);
+      for (const user of m.recipients) involve(user, at);
+    });
+    const users = [...byUser.keys()].sort((a, b) => a - b);
+
+    // Round trip 1: bump both kinds of counters, read them back.
+    const first: BatchStatement[] = [];
     for (const chunk of chunks(convs, ROWS_PER_STATEMENT)) {
-      const rows = await tx.query<{ session_type: number; id_a: number; id_b: number; last_msg_id: number }>(readCounters(chunk.length), chunk.flatMap((c) => [c.key.sessionType, c.key.idA, c.key.idB]));
-      for (const r of rows) conversations.get(`${Number(r.session_type)}:${Number(r.id_a)}:${Number(r.id_b)}`)!.lastMsgId = Number(r.last_msg_id);
+      first.push({ sql: bumpCounters(tx.dialect, chunk.length), params: chunk.flatMap((c) => [c.key.sessionType, c.key.idA, c.key.idB, c.count, c.last.from, c.last.msgType, c.last.data, c.last.created]) });
+    }
+    // SQLite returns the new sync counters from the upsert itself; MySQL reads its locked rows back.
+    const seqReads: number[] = [];
+    for (const chunk of chunks(users, SEQ_ROWS_PER_STATEMENT)) {
+      const params = chunk.flatMap((u) => [u, byUser.get(u)!.length]);
+      if (tx.dialect === 'sqlite') seqReads.push(first.push({ sql: bumpSeqs(tx.dialect, chunk.length), params, rows: true }) - 1);
+      else first.push({ sql: bumpSeqs(tx.dialect, chunk.length), params });
+    }
+    const counterReads: number[] = [];
+    for (const chunk of chunks(convs, ROWS_PER_STATEMENT)) {
+      counterReads.push(first.push({ sql: readCounters(chunk.length), params: chunk.flatMap((c) => [c.key.sessionType, c.key.idA, c.key.idB]), rows: true }) - 1);
+    }
+    if (tx.dialect === 'mysql') for (const chunk of chunks(users, SEQ_ROWS_PER_STATEMENT)) seqReads.push(first.push({ sql: readSeqs(chunk.length), params: chunk, rows: true }) - 1);
+    const read = await runBatch(tx, first);
+
+    for (const i of counterReads) {
+      for (const r of read[i] as Array<{ session_type: number; id_a: number; id_b: number; last_msg_id: number }>) {
+        conversations.get(`${Number(r.session_type)}:${Number(r.id_a)}:${Number(r.id_b)}`)!.lastMsgId = Number(r.last_msg_id);
+      }
     }
     const nextId = new Map<string, number>();
     for (const [k, c] of conversations) {
@@ -464,9 +493,35 @@ export class MessageRepository {
       nextId.set(k, id + 1);
       return id;
     });
-    // (3) The messages.
+    const firstSeq = new Map<number, number>();
+    for (const i of seqReads) {
+      for (const r of read[i] as Array<{ user_id: number; last_seq: number }>) {
+        const user = Number(r.user_id);
+        firstSeq.set(user, Number(r.last_seq) - byUser.get(user)!.length + 1);
+      }
+    }
+    if (firstSeq.size !== users.length) throw new StorageError('INTERNAL', 'sync counter update returned no seq');
+
+    // Each user's entries are numbered in batch order; a message's seqs list its sender first.
+    const nextSeq = new Map(firstSeq);
     const rows = batch.map((m, i) => ({ m, id: ids[i] }));
-    await executeInChunks(tx, rows, insertMessages, ({ m, id }) => [m.key.sessionType, m.key.idA, m.key.idB, id, m.from, m.to, m.msgType, m.data, m.created, m.extra]);
+    const results: SaveMessageResult[] = rows.map(({ m, id }) => {
+      const seqs: UserSeq[] = new Array(m.recipients.length + 1);
+      let i = 0;
+      for (const user of [m.from, ...m.recipients]) {
+        const seq = nextSeq.get(user)!;
+        nextSeq.set(user, seq + 1);
+        seqs[i++] = { userId: user, seq };
+      }
+      return { msgId: id, createTime: m.created, seqs };
+    });
+
+    // Round trip 2: the rows.
+    const second: BatchStatement[] = [];
+    // (3) The messages.
+    for (const chunk of chunks(rows, ROWS_PER_STATEMENT)) {
+      second.push({ sql: insertMessages(chunk.length), params: chunk.flatMap(({ m, id }) => [m.key.sessionType, m.key.idA, m.key.idB, id, m.from, m.to, m.msgType, m.data, m.created, m.extra]) });
+    }
     // (4) Senders' recent sessions, one row per (sender, session): read up to their newest message.
     const senders = new Map<string, { user: number; type: number; peer: number; maxId: number; created: number; updated: number }>();
     for (const { m, id } of rows) {
@@ -476,7 +531,9 @@ export class MessageRepository {
       else if (id > s.maxId) [s.maxId, s.updated] = [id, m.created];
     }
     const senderRows = [...senders.values()].sort((a, b) => byNumbers([a.user, a.type, a.peer], [b.user, b.type, b.peer]));
-    await executeInChunks(tx, senderRows, (n) => upsertSenders(tx.dialect, n), (s) => [s.user, s.type, s.peer, s.maxId, s.created, s.updated]);
+    for (const chunk of chunks(senderRows, ROWS_PER_STATEMENT)) {
+      second.push({ sql: upsertSenders(tx.dialect, chunk.length), params: chunk.flatMap((s) => [s.user, s.type, s.peer, s.maxId, s.created, s.updated]) });
+    }
     // (5) Recipients' recent sessions, one row per (recipient, session): unread + its messages.
     const recipients = new Map<string, { user: number; type: number; peer: number; count: number; created: number; updated: number }>();
     for (const m of batch) {
@@ -492,48 +549,35 @@ export class MessageRepository {
       }
     }
     const recipientRows = [...recipients.values()].sort((a, b) => byNumbers([a.user, a.type, a.peer], [b.user, b.type, b.peer]));
-    await executeInChunks(tx, recipientRows, (n) => upsertRecipients(tx.dialect, n), (r) => [r.user, r.type, r.peer, r.count, r.created, r.updated]);
-    // (6) Sync counters: every user moves by their number of messages in the batch (sent or received).
-    const byUser = new Map<number, number[]>(); // user -> their messages' positions in the batch, in order
-    const involve = (user: number, at: number) => {
-      const list = byUser.get(user);
-      if (list) list.push(at);
-      else byUser.set(user, [at]);
+    for (const chunk of chunks(recipientRows, ROWS_PER_STATEMENT)) {
+      second.push({ sql: upsertRecipients(tx.dialect, chunk.length), params: chunk.flatMap((r) => [r.user, r.type, r.peer, r.count, r.created, r.updated]) });
+    }
+    // (6) The pointer rows, user by user (in key order: each user's rows share B-tree pages).
+    let pointerParams: SqlValue[] = [];
+    let pointerRows = 0;
+    const flushPointers = () => {
+      if (pointerRows === 0) return;
+      second.push({ sql: insertPointers(pointerRows), params: pointerParams });
+      pointerParams = [];
+      pointerRows = 0;
     };
-    rows.forEach(({ m }, at) => {
-      involve(m.from, at);
-      for (const user of m.recipients) involve(user, at);
-    });
-    const firstSeq = await allocateSeqs(tx, new Map([...byUser].map(([user, list]) => [user, list.length])));
-    // Each user's entries are numbered in batch order; a message's seqs list its sender first.
-    const nextSeq = new Map(firstSeq);
-    const results: SaveMessageResult[] = rows.map(({ m, id }) => {
-      const seqs: UserSeq[] = new Array(m.recipients.length + 1);
-      let i = 0;
-      for (const user of [m.from, ...m.recipients]) {
-        const seq = nextSeq.get(user)!;
-        nextSeq.set(user, seq + 1);
-        seqs[i++] = { userId: user, seq };
-      }
-      return { msgId: id, createTime: m.created, seqs };
-    });
-    // (7) The pointer rows, inserted user by user (in key order: each user's rows share B-tree pages).
-    const pointers = new PointerWriter(tx);
-    for (const user of [...byUser.keys()].sort((a, b) => a - b)) {
+    for (const user of users) {
       let seq = firstSeq.get(user)!;
       for (const at of byUser.get(user)!) {
         const { m, id } = rows[at];
-        if (pointers.add(user, seq++, SyncEventKind.MESSAGE, m.key, id, m.created)) await pointers.flush();
+        pointerParams.push(user, seq++, SyncEventKind.MESSAGE, m.key.sessionType, m.key.idA, m.key.idB, id, m.created);
+        if (++pointerRows >= POINTER_ROWS_PER_STATEMENT) flushPointers();
       }
     }
-    await pointers.flush();
-    // (8) client_msg_ids. Another process saving the same one concurrently makes this insert fail
+    flushPointers();
+    // (7) client_msg_ids. Another process saving the same one concurrently makes this insert fail
     // (unique key) once it commits: CONFLICT, so the batch is retried and then answers with its message.
     const claimed = rows.flatMap(({ m, id }, i) => (m.clientMsgId === null ? [] : [[m.from, m.clientMsgId, m.key.sessionType, m.key.idA, m.key.idB, id, results[i].seqs[0].seq, m.created] as SqlValue[]]));
+    for (const chunk of chunks(claimed, ROWS_PER_STATEMENT)) second.push({ sql: insertClientMsgs(chunk.length), params: chunk.flat() });
     try {
-      await executeInChunks(tx, claimed, insertClientMsgs, (row) => row);
+      await runBatch(tx, second);
     } catch (err) {
-      if (isStorageError(err, 'DUPLICATE')) throw new StorageError('CONFLICT', 'a client_msg_id of the batch was stored concurrently', { cause: err });
+      if (claimed.length > 0 && isStorageError(err, 'DUPLICATE')) throw new StorageError('CONFLICT', 'a client_msg_id of the batch was stored concurrently', { cause: err });
       throw err;
     }
     return results;
