@@ -264,7 +264,7 @@ async function waitReady(d: Deployment): Promise<void> {
         if (body.code === 0) seen.add(Number(body.port));
       }
       return seen.size === d.msgServers.length;
-    }, 20_000, 'login_server to know every msg_server');
+    }, 45_000, 'login_server to know every msg_server');
   } catch (err) {
     const logs = d.logs();
     await d.stop();
