@@ -1,3 +1,3 @@
 export { encodePdu, decodePdu, FrameDecoder, FrameError, PDU_HEADER_LENGTH, PDU_VERSION, DEFAULT_MAX_FRAME_BYTES, type Pdu } from './pdu';
-export { writeThisTick } from './tick-writer';
+export { writeThisTick, corkThisTick } from './tick-writer';
 export { encryptContent, decryptContent, DEFAULT_CONTENT_KEY } from './content-cipher';

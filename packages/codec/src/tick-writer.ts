@@ -16,10 +16,19 @@ function uncorkAll(): void {
  * The frames go out right after the current tick, so no latency is added.
  */
 export function writeThisTick(stream: Writable, frame: Uint8Array): boolean {
+  corkThisTick(stream);
+  return stream.write(frame);
+}
+
+/**
+ * Holds a stream's writes until the end of this tick, like writeThisTick, for
+ * writers that frame for themselves (a WebSocket library writing header and
+ * payload): everything they write this tick leaves in one writev.
+ */
+export function corkThisTick(stream: Writable): void {
   if (stream.writableCorked === 0) {
     stream.cork();
     corked.push(stream);
     if (corked.length === 1) process.nextTick(uncorkAll);
   }
-  return stream.write(frame);
 }

@@ -1,4 +1,6 @@
+import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { corkThisTick } from '@tt/codec';
 import { IM } from '@tt/proto';
 import { ClientConnection as BaseConnection } from '@tt/connection';
 import { MAX_PENDING_WRITE_BYTES, type ConnectionEvents } from '../../connection';
@@ -47,7 +49,18 @@ export class WsConnection extends BaseConnection<Front> {
 
   protected writeFrame(frame: Buffer): void {
     if (this.held) this.held.push(frame);
-    else this.socket.send(frame, { binary: true });
+    else this.sendNow(frame);
+  }
+
+  /**
+   * Sends through `ws`, with its socket corked until the end of the tick, so
+   * the frames of one tick (a burst of pushes, a response and its pushes)
+   * leave in one writev as TeamTalk's do. `_socket` is ws's own net.Socket.
+   */
+  private sendNow(frame: Buffer): void {
+    const raw = (this.socket as unknown as { _socket?: Writable })._socket;
+    if (raw) corkThisTick(raw);
+    this.socket.send(frame, { binary: true });
   }
 
   /** Holds frames back until release(); `first` (the auth response) then goes before them. */
@@ -59,7 +72,7 @@ export class WsConnection extends BaseConnection<Front> {
     const held = this.held ?? [];
     this.held = undefined;
     if (first) this.write(first);
-    for (const frame of held) this.socket.send(frame, { binary: true });
+    for (const frame of held) this.sendNow(frame);
   }
 
   /** Closes with this code and reason (after what is buffered). */
