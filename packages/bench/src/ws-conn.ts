@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import WebSocket from 'ws';
 import { IM } from '@tt/proto';
+import { openWebSocket } from '@tt/client';
 import { spreadHeartbeat, type ChatConnection, type ConnStats, type Delivery, type MessageType } from './conn';
 
 const Ws = IM.Ws;
@@ -106,43 +107,20 @@ export class WsBenchConnection implements ChatConnection {
     this.stopHeartbeat = spreadHeartbeat(opts.heartbeatMs, () => this.sendHeartbeat());
   }
 
-  static connect(opts: WsConnOptions): Promise<WsBenchConnection> {
-    return new Promise((resolve, reject) => {
-      let socket: net.Socket | undefined;
-      const ws = new WebSocket(opts.url, {
-        perMessageDeflate: false,
-        maxPayload: opts.maxPayload ?? 16 * 1024 * 1024,
-        handshakeTimeout: opts.connectTimeoutMs ?? 10_000,
-        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
-        // Our own socket, to cork it (ws's default does the same: the http path is not an IPC path).
-        createConnection: ((o: net.NetConnectOpts & { socketPath?: string }) => {
-          socket = net.connect({ ...o, path: o.socketPath } as net.NetConnectOpts);
-          return socket;
-        }) as never,
-      });
-      const fail = (err: Error) => {
-        cleanup();
-        ws.on('error', () => undefined);
-        ws.terminate();
-        reject(err);
-      };
-      const onUnexpected = (_req: unknown, res: { statusCode?: number }) => fail(new Error(`WebSocket upgrade to ${opts.url} refused: HTTP ${res.statusCode}`));
-      const onClose = (code: number) => fail(new Error(`WebSocket to ${opts.url} closed before it opened (${code})`));
-      const onOpen = () => {
-        cleanup();
-        resolve(new WsBenchConnection(ws, socket!, opts));
-      };
-      const cleanup = () => {
-        ws.off('error', fail);
-        ws.off('open', onOpen);
-        ws.off('close', onClose);
-        ws.off('unexpected-response', onUnexpected);
-      };
-      ws.once('error', fail);
-      ws.once('open', onOpen);
-      ws.once('close', onClose);
-      ws.once('unexpected-response', onUnexpected);
+  static async connect(opts: WsConnOptions): Promise<WsBenchConnection> {
+    let socket: net.Socket | undefined;
+    const ws = await openWebSocket(opts.url, {
+      perMessageDeflate: false,
+      maxPayload: opts.maxPayload ?? 16 * 1024 * 1024,
+      handshakeTimeout: opts.connectTimeoutMs ?? 10_000,
+      ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+      // Our own socket, to cork it (ws's default does the same: the http path is not an IPC path).
+      createConnection: ((o: net.NetConnectOpts & { socketPath?: string }) => {
+        socket = net.connect({ ...o, path: o.socketPath } as net.NetConnectOpts);
+        return socket;
+      }) as never,
     });
+    return new WsBenchConnection(ws, socket!, opts);
   }
 
   get localPort(): number | undefined {

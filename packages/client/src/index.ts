@@ -3,6 +3,7 @@ export { encryptContent, decryptContent, DEFAULT_CONTENT_KEY } from '@tt/codec';
 export { FileServerConnection, requestFileTransfer, queryOfflineFiles, addOfflineFile, deleteOfflineFile, type FileServerAddress, type PullOptions } from './file-transfer';
 export {
   WsImClient,
+  openWebSocket,
   fetchToken,
   wsUrlVia,
   singleConversationId,

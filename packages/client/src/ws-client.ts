@@ -150,6 +150,38 @@ export async function wsUrlVia(loginUrl: string): Promise<string> {
   return body.url;
 }
 
+/**
+ * Opens a WebSocket and resolves once it is open; a refused upgrade, an
+ * error or a close before opening rejects (and the socket is terminated).
+ */
+export function openWebSocket(url: string, options: WebSocket.ClientOptions): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, options);
+    const fail = (err: Error) => {
+      cleanup();
+      ws.on('error', () => undefined); // terminate() while connecting reports an error of its own
+      ws.terminate();
+      reject(err);
+    };
+    const onUnexpected = (_req: unknown, res: { statusCode?: number }) => fail(new Error(`WebSocket upgrade to ${url} refused: HTTP ${res.statusCode}`));
+    const onOpen = () => {
+      cleanup();
+      resolve(ws);
+    };
+    const onClose = (code: number) => fail(new Error(`WebSocket to ${url} closed before it opened (${code})`));
+    const cleanup = () => {
+      ws.off('error', fail);
+      ws.off('open', onOpen);
+      ws.off('unexpected-response', onUnexpected);
+      ws.off('close', onClose);
+    };
+    ws.once('error', fail);
+    ws.once('open', onOpen);
+    ws.once('unexpected-response', onUnexpected);
+    ws.once('close', onClose);
+  });
+}
+
 /** Who a message goes to: a user (single chat), a group, or just a conversation id. */
 export interface WsTarget {
   receiverId?: string;
@@ -215,39 +247,16 @@ export class WsImClient extends EventEmitter {
   }
 
   /** Opens the WebSocket (ws://host:port/path); resolves once it is open. */
-  static connect(url: string, options: WsClientOptions = {}): Promise<WsImClient> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, {
-        perMessageDeflate: options.perMessageDeflate ?? false,
-        maxPayload: options.maxPayload ?? 16 * 1024 * 1024,
-        handshakeTimeout: options.connectTimeoutMs ?? 10_000,
-        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
-      });
-      const fail = (err: Error) => {
-        cleanup();
-        ws.on('error', () => undefined); // terminate() while connecting reports an error of its own
-        ws.terminate();
-        reject(err);
-      };
-      const onUnexpected = (_req: unknown, res: { statusCode?: number }) => fail(new Error(`WebSocket upgrade to ${url} refused: HTTP ${res.statusCode}`));
-      const onOpen = () => {
-        cleanup();
-        const client = new WsImClient(ws, options);
-        (ws as unknown as { _socket?: net.Socket })._socket?.setNoDelay(true);
-        resolve(client);
-      };
-      const onClose = (code: number) => fail(new Error(`WebSocket to ${url} closed before it opened (${code})`));
-      const cleanup = () => {
-        ws.off('error', fail);
-        ws.off('open', onOpen);
-        ws.off('unexpected-response', onUnexpected);
-        ws.off('close', onClose);
-      };
-      ws.once('error', fail);
-      ws.once('open', onOpen);
-      ws.once('unexpected-response', onUnexpected);
-      ws.once('close', onClose);
+  static async connect(url: string, options: WsClientOptions = {}): Promise<WsImClient> {
+    const ws = await openWebSocket(url, {
+      perMessageDeflate: options.perMessageDeflate ?? false,
+      maxPayload: options.maxPayload ?? 16 * 1024 * 1024,
+      handshakeTimeout: options.connectTimeoutMs ?? 10_000,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     });
+    const client = new WsImClient(ws, options);
+    (ws as unknown as { _socket?: net.Socket })._socket?.setNoDelay(true);
+    return client;
   }
 
   /** Asks login_server for the WebSocket front's URL, then connects to it. */
