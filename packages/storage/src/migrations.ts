@@ -348,6 +348,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID`,
     ],
   },
+  {
+    version: 5,
+    name: 'sync streams in runs: one im_user_sync row per run of consecutive messages of one conversation',
+    // A row now covers run_len consecutive entries of the user's stream: seqs seq-run_len+1 .. seq
+    // point at msg_ids msg_id-run_len+1 .. msg_id of one conversation (a batch's messages of a
+    // conversation get consecutive ids, so a member of a busy group gets one row per batch, not one
+    // per message). Rows written before this migration are runs of one.
+    mysql: [`ALTER TABLE im_user_sync ADD COLUMN run_len INT UNSIGNED NOT NULL DEFAULT 1`],
+    sqlite: [`ALTER TABLE im_user_sync ADD COLUMN run_len INTEGER NOT NULL DEFAULT 1`],
+  },
 ];
 
 const ADD_COLUMN_RE = /^\s*ALTER\s+TABLE\s+\S+\s+ADD\s+COLUMN\s/i;

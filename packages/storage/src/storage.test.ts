@@ -457,6 +457,40 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
       }
     });
 
+    test('a batch of group and single messages is stored as runs; each user still has one seq per message, and sync cuts runs anywhere', async () => {
+      const [ida, ivo, jan] = ids(3);
+      const crew = await store.groups.create({ type: GroupType.NORMAL, name: 'run-crew', creatorId: ida!, memberIds: [ivo!, jan!] });
+      // Fifteen saves at once: group messages from Ida and Ivo interleaved with Ivo writing to Jan.
+      const sent = Array.from({ length: 15 }, (_, i) => (i % 3 === 2 ? { single: true, body: `s${i}` } : { single: false, body: `g${i}` }));
+      const results = await Promise.all(sent.map((m, i) => (m.single ? sendTo(store, ivo!, jan!, m.body) : saveGroup(store, i % 2 ? ivo! : ida!, crew.id, crew.memberIds, m.body))));
+      // Jan's seqs: 1..15, each naming the message it was given for.
+      const seqOf = (r: (typeof results)[number], user: number) => r.seqs.find((s) => s.userId === user)!.seq;
+      const janSeqs = results.map((r) => seqOf(r, jan!));
+      expect([...janSeqs].sort((a, b) => a - b)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+      const all = await store.messages.sync(jan!, {});
+      expect(all.entries.map((e) => [e.seq, e.message.data.toString()])).toEqual(
+        janSeqs.map((seq, i) => [seq, sent[i]!.body] as [number, string]).sort((a, b) => a[0] - b[0]),
+      );
+      // Within a conversation, seq order is message order.
+      for (const type of [SessionType.SINGLE, SessionType.GROUP]) {
+        const ofType = all.entries.filter((e) => e.sessionType === type).map((e) => e.message.msgId);
+        expect(ofType).toEqual([...ofType].sort((a, b) => a - b));
+      }
+      // Fewer pointer rows than entries: the batch's messages of a conversation share rows.
+      const [{ n }] = await store.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM im_user_sync WHERE user_id = ?', [jan!]);
+      expect(Number(n)).toBeLessThan(15);
+      // Pages that start, end and stop inside runs give exactly the asked seqs, and has_more.
+      for (const [minSeq, maxSeq, limit] of [[2, 0, 4], [6, 7, 10], [3, 14, 5], [9, 0, 100], [15, 15, 1]] as const) {
+        const page = await store.messages.sync(jan!, { minSeq, maxSeq, limit });
+        const upper = maxSeq === 0 ? 15 : maxSeq;
+        const expected = all.entries.filter((e) => e.seq >= minSeq && e.seq <= upper);
+        expect(page.entries).toEqual(expected.slice(0, limit));
+        expect(page.hasMore).toBe(expected.length > limit);
+      }
+      // Ivo sent some and received others: his stream is gap-free too.
+      expect((await store.messages.sync(ivo!, {})).entries.map((e) => e.seq)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    });
+
     test('sync pages through a range: min 0 is 1, max 0 is the newest, limit 0 is 100, has_more only inside the range', async () => {
       const [dan, eve] = ids(2);
       for (let i = 1; i <= 5; i++) await sendTo(store, eve!, dan!, `m${i}`, { extra: Buffer.from([i]) });
@@ -601,7 +635,7 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
       }
       const s = await open(cfg);
       try {
-        expect(s.migrations?.applied).toEqual([4]);
+        expect(s.migrations?.applied).toEqual([4, 5]);
         for (const statement of MIGRATIONS.find((m) => m.version === 4)![s.db.dialect]) await executeMigrationStatement(s.db, statement);
         expect(await s.messages.listMessages(SessionType.SINGLE, 1, 2, { msgIdBegin: 0, count: 5 })).toEqual([{ msgId: 1, fromId: 1, toId: 2, msgType: 1, data: text('legacy'), createTime: 5 }]);
         // Old messages have no seq; new ones start each user's stream at 1.

@@ -66,7 +66,8 @@ const CONFLICT_RETRIES = 4;
  * (4) the senders' and (5) the recipients' recent sessions as multi-row upserts, one row per
  * (user, session) with the batch's totals; (6) every user's sync counter advances by their number of
  * events in the batch (one upsert) and is read back; (7) one multi-row insert of the sync pointer
- * rows (user, seq) -> message; (8) the client_msg_id rows. Multi-row statements are chunked to stay
+ * rows, one per run: a user's consecutive seqs pointing at consecutive msg_ids of one conversation
+ * (a member of a group gets one row for all of the batch's messages in it); (8) the client_msg_id rows. Multi-row statements are chunked to stay
  * under the drivers' parameter limits; rows are sorted wherever they lock existing rows.
  */
 function bumpCounters(dialect: SqlDialect, rows: number): string {
@@ -125,9 +126,10 @@ function readSeqs(rows: number): string {
   return cachedSql('readSeqs', 'mysql', rows, () => `SELECT user_id, last_seq FROM im_user_seq WHERE user_id IN (${placeholders(rows)})`);
 }
 
-const POINTER_COLUMNS = 8;
+/** A pointer row: (user_id, seq, kind, session_type, id_a, id_b, msg_id, created, run_len); seq and msg_id are the run's last. */
+const POINTER_COLUMNS = 9;
 function insertPointers(rows: number): string {
-  return cachedSql('insertPointers', 'mysql', rows, () => `INSERT INTO im_user_sync (user_id, seq, kind, session_type, id_a, id_b, msg_id, created) VALUES ${values(rows, POINTER_COLUMNS)}`);
+  return cachedSql('insertPointers', 'mysql', rows, () => `INSERT INTO im_user_sync (user_id, seq, kind, session_type, id_a, id_b, msg_id, created, run_len) VALUES ${values(rows, POINTER_COLUMNS)}`);
 }
 
 function insertClientMsgs(rows: number): string {
@@ -180,7 +182,7 @@ class PointerWriter {
 
   /** Adds a row; true when a statement's worth is waiting (then flush). */
   add(userId: number, seq: number, kind: number, key: ConversationKey, msgId: number, created: number): boolean {
-    this.params.push(userId, seq, kind, key.sessionType, key.idA, key.idB, msgId, created);
+    this.params.push(userId, seq, kind, key.sessionType, key.idA, key.idB, msgId, created, 1);
     return ++this.rows >= POINTER_ROWS_PER_STATEMENT;
   }
 
@@ -446,17 +448,19 @@ export class MessageRepository {
     }
     const convs = [...conversations.values()].sort((a, b) => byNumbers([a.key.sessionType, a.key.idA, a.key.idB], [b.key.sessionType, b.key.idA, b.key.idB]));
     // (2) Every user's sync counter moves by their number of messages in the batch (sent or received).
-    const byUser = new Map<number, number[]>(); // user -> their messages' positions in the batch, in order
-    const involve = (user: number, at: number) => {
+    // user -> flat (position in the batch, slot in that message's seqs: 0 the sender, 1.. its recipients), in batch order
+    const byUser = new Map<number, number[]>();
+    const involve = (user: number, at: number, slot: number) => {
       const list = byUser.get(user);
-      if (list) list.push(at);
-      else byUser.set(user, [at]);
+      if (list) list.push(at, slot);
+      else byUser.set(user, [at, slot]);
     };
     batch.forEach((m, at) => {
-      involve(m.from, at);
-      for (const user of m.recipients) involve(user, at);
+      involve(m.from, at, 0);
+      m.recipients.forEach((user, i) => involve(user, at, i + 1));
     });
     const users = [...byUser.keys()].sort((a, b) => a - b);
+    const entryCount = (user: number) => byUser.get(user)!.length / 2;
 
     // Round trip 1: bump both kinds of counters, read them back.
     const first: BatchStatement[] = [];
@@ -466,7 +470,7 @@ export class MessageRepository {
     // SQLite returns the new sync counters from the upsert itself; MySQL reads its locked rows back.
     const seqReads: number[] = [];
     for (const chunk of chunks(users, SEQ_ROWS_PER_STATEMENT)) {
-      const params = chunk.flatMap((u) => [u, byUser.get(u)!.length]);
+      const params = chunk.flatMap((u) => [u, entryCount(u)]);
       if (tx.dialect === 'sqlite') seqReads.push(first.push({ sql: bumpSeqs(tx.dialect, chunk.length), params, rows: true }) - 1);
       else first.push({ sql: bumpSeqs(tx.dialect, chunk.length), params });
     }
@@ -482,13 +486,18 @@ export class MessageRepository {
         conversations.get(`${Number(r.session_type)}:${Number(r.id_a)}:${Number(r.id_b)}`)!.lastMsgId = Number(r.last_msg_id);
       }
     }
+    // A batch's messages of one conversation get consecutive ids, in batch order.
     const nextId = new Map<string, number>();
+    const convIndex = new Map<string, number>(); // conversation -> its order of first appearance in the batch
     for (const [k, c] of conversations) {
       if (!c.lastMsgId) throw new StorageError('INTERNAL', 'conversation counter update returned no id');
       nextId.set(k, c.lastMsgId - c.count + 1);
+      convIndex.set(k, convIndex.size);
     }
-    const ids = batch.map((m) => {
+    const convAt = new Array<number>(batch.length);
+    const ids = batch.map((m, at) => {
       const k = keyString(m.key);
+      convAt[at] = convIndex.get(k)!;
       const id = nextId.get(k)!;
       nextId.set(k, id + 1);
       return id;
@@ -497,24 +506,14 @@ export class MessageRepository {
     for (const i of seqReads) {
       for (const r of read[i] as Array<{ user_id: number; last_seq: number }>) {
         const user = Number(r.user_id);
-        firstSeq.set(user, Number(r.last_seq) - byUser.get(user)!.length + 1);
+        firstSeq.set(user, Number(r.last_seq) - entryCount(user) + 1);
       }
     }
     if (firstSeq.size !== users.length) throw new StorageError('INTERNAL', 'sync counter update returned no seq');
 
-    // Each user's entries are numbered in batch order; a message's seqs list its sender first.
-    const nextSeq = new Map(firstSeq);
     const rows = batch.map((m, i) => ({ m, id: ids[i] }));
-    const results: SaveMessageResult[] = rows.map(({ m, id }) => {
-      const seqs: UserSeq[] = new Array(m.recipients.length + 1);
-      let i = 0;
-      for (const user of [m.from, ...m.recipients]) {
-        const seq = nextSeq.get(user)!;
-        nextSeq.set(user, seq + 1);
-        seqs[i++] = { userId: user, seq };
-      }
-      return { msgId: id, createTime: m.created, seqs };
-    });
+    // A message's seqs list its sender first, then its recipients (filled in below).
+    const results: SaveMessageResult[] = rows.map(({ m, id }) => ({ msgId: id, createTime: m.created, seqs: new Array<UserSeq>(m.recipients.length + 1) }));
 
     // Round trip 2: the rows.
     const second: BatchStatement[] = [];
@@ -552,7 +551,10 @@ export class MessageRepository {
     for (const chunk of chunks(recipientRows, ROWS_PER_STATEMENT)) {
       second.push({ sql: upsertRecipients(tx.dialect, chunk.length), params: chunk.flatMap((r) => [r.user, r.type, r.peer, r.count, r.created, r.updated]) });
     }
-    // (6) The pointer rows, user by user (in key order: each user's rows share B-tree pages).
+    // (6) Each user's seqs, and the pointer rows, user by user (in key order: each user's rows share
+    // B-tree pages). A user's entries are numbered conversation by conversation (in order of first
+    // appearance in the batch), msg_id order within one, so each run of consecutive msg_ids of one
+    // conversation is one row: a group member gets one row for the batch's messages in the group.
     let pointerParams: SqlValue[] = [];
     let pointerRows = 0;
     const flushPointers = () => {
@@ -561,13 +563,37 @@ export class MessageRepository {
       pointerParams = [];
       pointerRows = 0;
     };
+    const addRun = (user: number, lastSeq: number, lastAt: number, length: number) => {
+      const { m, id } = rows[lastAt];
+      pointerParams.push(user, lastSeq, SyncEventKind.MESSAGE, m.key.sessionType, m.key.idA, m.key.idB, id, m.created, length);
+      if (++pointerRows >= POINTER_ROWS_PER_STATEMENT) flushPointers();
+    };
     for (const user of users) {
-      let seq = firstSeq.get(user)!;
-      for (const at of byUser.get(user)!) {
-        const { m, id } = rows[at];
-        pointerParams.push(user, seq++, SyncEventKind.MESSAGE, m.key.sessionType, m.key.idA, m.key.idB, id, m.created);
-        if (++pointerRows >= POINTER_ROWS_PER_STATEMENT) flushPointers();
+      const entries = byUser.get(user)!;
+      const n = entries.length / 2;
+      let order: number[] | null = null; // entry indexes in numbering order; null: batch order already is
+      for (let k = 1; k < n; k++) {
+        if (convAt[entries[2 * k]] !== convAt[entries[0]]) {
+          order = Array.from({ length: n }, (_, i) => i).sort((a, b) => convAt[entries[2 * a]] - convAt[entries[2 * b]] || entries[2 * a] - entries[2 * b]);
+          break;
+        }
       }
+      let seq = firstSeq.get(user)!;
+      let runLength = 0;
+      let runLastAt = -1;
+      for (let k = 0; k < n; k++) {
+        const e = order ? order[k] : k;
+        const at = entries[2 * e];
+        results[at].seqs[entries[2 * e + 1]] = { userId: user, seq };
+        if (runLength > 0 && convAt[at] === convAt[runLastAt] && ids[at] === ids[runLastAt] + 1) runLength++;
+        else {
+          if (runLength > 0) addRun(user, seq - 1, runLastAt, runLength);
+          runLength = 1;
+        }
+        runLastAt = at;
+        seq++;
+      }
+      addRun(user, seq - 1, runLastAt, runLength);
     }
     flushPointers();
     // (7) client_msg_ids. Another process saving the same one concurrently makes this insert fail
@@ -592,7 +618,7 @@ export class MessageRepository {
   /**
    * The user's sync entries with minSeq <= seq <= maxSeq, oldest first, at most `limit` (see
    * SyncOptions for the defaults), with the user's newest seq and whether the range holds more.
-   * One query joins the pointer rows to the messages.
+   * Two indexed reads: the pointer rows (runs) covering the range, then their messages.
    */
   async sync(userId: number, opts: SyncOptions = {}): Promise<SyncPage> {
     const user = u32('userId', userId);
@@ -604,28 +630,58 @@ export class MessageRepository {
     const maxSeq = await this.maxSeq(user);
     const upper = requestedMax === 0 ? maxSeq : Math.min(requestedMax, maxSeq);
     if (upper < min) return { entries: [], maxSeq, hasMore: false };
-    const rows = await this.db.query<MessageRow & { seq: number; kind: number; session_type: number; m_msg_id: number | null }>(
-      `SELECT s.seq, s.kind, s.session_type, s.msg_id, m.msg_id AS m_msg_id, m.from_id, m.to_id, m.msg_type,
-              CASE WHEN s.kind = ${SyncEventKind.MESSAGE} THEN m.content ELSE NULL END AS content,
-              m.created, m.extra, m.status, m.recalled_by, m.recalled_at_ms
-       FROM im_user_sync s
-       LEFT JOIN im_message m ON m.session_type = s.session_type AND m.id_a = s.id_a AND m.id_b = s.id_b AND m.msg_id = s.msg_id
-       WHERE s.user_id = ? AND s.seq >= ? AND s.seq <= ?
-       ORDER BY s.seq LIMIT ?`,
+    // Each run ending at or after min and starting at or before upper holds at least one wanted seq,
+    // so limit + 1 runs are enough to fill the page and tell whether more follow.
+    const runs = await this.db.query<{ seq: number; run_len: number; kind: number; session_type: number; id_a: number; id_b: number; msg_id: number }>(
+      `SELECT seq, run_len, kind, session_type, id_a, id_b, msg_id FROM im_user_sync
+       WHERE user_id = ? AND seq >= ? AND seq + 1 - run_len <= ? ORDER BY seq LIMIT ?`,
       [user, min, upper, limit + 1],
     );
-    const hasMore = rows.length > limit;
+    // The wanted part of each run: seqs lo..hi, i.e. msg_ids lastId - (last - lo) .. lastId - (last - hi).
+    const parts: Array<{ lo: number; hi: number; last: number; kind: number; type: SessionTypeValue; key: ConversationKey; lastId: number }> = [];
+    let taken = 0;
+    let hasMore = false;
+    for (const r of runs) {
+      const last = Number(r.seq);
+      const lo = Math.max(min, last + 1 - Number(r.run_len));
+      let hi = Math.min(upper, last);
+      if (hi < lo) continue;
+      if (taken >= limit) {
+        hasMore = true;
+        break;
+      }
+      if (taken + (hi - lo + 1) > limit) {
+        hi = lo + (limit - taken) - 1;
+        hasMore = true;
+      }
+      taken += hi - lo + 1;
+      const type = sessionType(Number(r.session_type));
+      parts.push({ lo, hi, last, kind: Number(r.kind), type, key: { sessionType: type, idA: Number(r.id_a), idB: Number(r.id_b) }, lastId: Number(r.msg_id) });
+    }
+    const messages = await this.messagesInRanges(parts.map((p) => ({ key: p.key, from: p.lastId - (p.last - p.lo), to: p.lastId - (p.last - p.hi) })));
     const entries: SyncEntry[] = [];
-    for (const r of rows.slice(0, limit)) {
-      if (r.m_msg_id === null || r.m_msg_id === undefined) continue; // its message is gone
-      entries.push({
-        seq: Number(r.seq),
-        kind: Number(r.kind) === SyncEventKind.RECALL ? 'recall' : 'message',
-        sessionType: sessionType(Number(r.session_type)),
-        message: toMessage(r),
-      });
+    for (const p of parts) {
+      for (let seq = p.lo; seq <= p.hi; seq++) {
+        const found = messages.get(`${keyString(p.key)}:${p.lastId - (p.last - seq)}`);
+        if (!found) continue; // its message is gone
+        const recall = p.kind === SyncEventKind.RECALL;
+        entries.push({ seq, kind: recall ? 'recall' : 'message', sessionType: p.type, message: recall ? { ...found, data: Buffer.alloc(0) } : found });
+      }
     }
     return { entries, maxSeq, hasMore };
+  }
+
+  /** The messages with from <= msg_id <= to of each range's conversation, by "<conversation key>:<msg_id>". */
+  private async messagesInRanges(ranges: Array<{ key: ConversationKey; from: number; to: number }>): Promise<Map<string, StoredMessage>> {
+    const found = new Map<string, StoredMessage>();
+    for (const chunk of chunks(ranges, ROWS_PER_STATEMENT / 4)) {
+      const rows = await this.db.query<MessageRow & { session_type: number; id_a: number; id_b: number }>(
+        `SELECT session_type, id_a, id_b, ${MESSAGE_COLUMNS} FROM im_message WHERE ${chunk.map(() => `(${KEY_WHERE} AND msg_id BETWEEN ? AND ?)`).join(' OR ')}`,
+        chunk.flatMap((r) => [r.key.sessionType, r.key.idA, r.key.idB, r.from, r.to]),
+      );
+      for (const r of rows) found.set(`${Number(r.session_type)}:${Number(r.id_a)}:${Number(r.id_b)}:${Number(r.msg_id)}`, toMessage(r));
+    }
+    return found;
   }
 
   /**
