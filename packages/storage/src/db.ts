@@ -30,7 +30,7 @@ export interface SqlExecutor {
    * multi-statement query); the rows of each `rows` statement, [] for the others. Optional: see
    * runBatch().
    */
-  batch?(statements: readonly BatchStatement[]): Promise<unknown[][]>;
+  batch?(statements: readonly BatchStatement[], options?: BatchOptions): Promise<unknown[][]>;
   /** Runs a statement that returns rows. BLOB columns come back as Buffer, integers as number. */
   query<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   /** Runs a statement that changes data. */
@@ -63,10 +63,19 @@ export function normaliseParam(v: SqlValue): string | number | bigint | null | B
   return v;
 }
 
+export interface BatchOptions {
+  /**
+   * The batch is the last work of its transaction: MySQL sends COMMIT in the same round trip, and
+   * the executor is unusable afterwards. Ignored outside a transaction and by executors without
+   * batch() (SQLite), whose transaction() commits as usual.
+   */
+  commit?: boolean;
+}
+
 /** Runs a batch with the executor's own batch() when it has one, else statement by statement. */
-export async function runBatch(ex: SqlExecutor, statements: readonly BatchStatement[]): Promise<unknown[][]> {
+export async function runBatch(ex: SqlExecutor, statements: readonly BatchStatement[], options: BatchOptions = {}): Promise<unknown[][]> {
   if (statements.length === 0) return [];
-  if (ex.batch && statements.length > 1) return ex.batch(statements);
+  if (ex.batch && (statements.length > 1 || options.commit)) return ex.batch(statements, options);
   const out: unknown[][] = [];
   for (const s of statements) {
     if (s.rows) out.push(await ex.query(s.sql, s.params));

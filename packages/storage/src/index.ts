@@ -9,7 +9,7 @@ export { MIGRATIONS, MIGRATIONS_TABLE, runMigrations, executeMigrationStatement 
 export type { Migration, MigrationResult, MigrateOptions } from './migrations';
 export { hashPassword, verifyPasswordHash, isMd5Hex, DEFAULT_SCRYPT_PARAMS } from './password';
 export type { ScryptParams } from './password';
-export { SessionType, SessionStatus, DepartStatus, UserStatus, GroupType, GroupStatus, GroupMemberStatus, SyncEventKind } from './model';
+export { SessionType, SessionStatus, DepartStatus, UserStatus, GroupType, GroupStatus, GroupMemberStatus, SyncEventKind, RoomStatus } from './model';
 export type {
   SessionTypeValue,
   ConversationKey,
@@ -34,6 +34,9 @@ export type {
   NewGroup,
   GroupMember,
   GroupMembersChange,
+  RoomInfo,
+  NewRoom,
+  RoomJoinResult,
   DeviceToken,
   OfflineFile,
 } from './model';
@@ -45,6 +48,7 @@ export type { ListMessagesOptions, ListGroupMessagesOptions, MessageVisibilityOp
 export { SessionRepository } from './repos/sessions';
 export type { RecentSinceOptions } from './repos/sessions';
 export { GroupRepository } from './repos/groups';
+export { RoomRepository } from './repos/rooms';
 export { DeviceTokenRepository } from './repos/devices';
 export { UserSettingsRepository } from './repos/settings';
 export { OfflineFileRepository } from './repos/offline-files';

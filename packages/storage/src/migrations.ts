@@ -358,6 +358,50 @@ export const MIGRATIONS: readonly Migration[] = [
     mysql: [`ALTER TABLE im_user_sync ADD COLUMN run_len INT UNSIGNED NOT NULL DEFAULT 1`],
     sqlite: [`ALTER TABLE im_user_sync ADD COLUMN run_len INTEGER NOT NULL DEFAULT 1`],
   },
+  {
+    version: 6,
+    name: 'chat rooms: rooms and their current members',
+    // Room messages live in im_message under session_type 3 (id_a = room id, id_b = 0) with the
+    // room's counter in im_conversation; they get no sync seqs and no recent sessions (never unread),
+    // and only the newest few are kept (db_proxy prunes as it writes).
+    mysql: [
+      `CREATE TABLE IF NOT EXISTS im_room (
+        id INT UNSIGNED NOT NULL AUTO_INCREMENT,
+        name VARCHAR(255) NOT NULL,
+        creator_id INT UNSIGNED NOT NULL DEFAULT 0,
+        max_members INT UNSIGNED NOT NULL,
+        status TINYINT UNSIGNED NOT NULL DEFAULT 0,
+        created INT UNSIGNED NOT NULL,
+        updated INT UNSIGNED NOT NULL,
+        PRIMARY KEY (id)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS im_room_member (
+        room_id INT UNSIGNED NOT NULL,
+        user_id INT UNSIGNED NOT NULL,
+        joined INT UNSIGNED NOT NULL,
+        PRIMARY KEY (room_id, user_id),
+        KEY idx_room_member_user (user_id)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+    ],
+    sqlite: [
+      `CREATE TABLE IF NOT EXISTS im_room (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        creator_id INTEGER NOT NULL DEFAULT 0,
+        max_members INTEGER NOT NULL,
+        status INTEGER NOT NULL DEFAULT 0,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL
+      ) STRICT`,
+      `CREATE TABLE IF NOT EXISTS im_room_member (
+        room_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        joined INTEGER NOT NULL,
+        PRIMARY KEY (room_id, user_id)
+      ) STRICT, WITHOUT ROWID`,
+      `CREATE INDEX IF NOT EXISTS idx_room_member_user ON im_room_member (user_id)`,
+    ],
+  },
 ];
 
 const ADD_COLUMN_RE = /^\s*ALTER\s+TABLE\s+\S+\s+ADD\s+COLUMN\s/i;

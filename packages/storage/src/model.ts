@@ -1,6 +1,7 @@
 /** Values stored in the schema, aligned with IM.BaseDefine where TeamTalk defines them. */
 
-export const SessionType = { SINGLE: 1, GROUP: 2 } as const;
+/** 1 and 2 are TeamTalk's; 3 (chat room) is the core's own and never reaches a TeamTalk client. */
+export const SessionType = { SINGLE: 1, GROUP: 2, ROOM: 3 } as const;
 export type SessionTypeValue = (typeof SessionType)[keyof typeof SessionType];
 
 /** im_recent_session.status (IM.BaseDefine SessionStatusType). */
@@ -12,7 +13,7 @@ export const DepartStatus = { OK: 0, DELETED: 1 } as const;
 /** im_user.status: 0 active; 1 disabled (may not log in; still listed so clients learn the change). */
 export const UserStatus = { ACTIVE: 0, DISABLED: 1 } as const;
 
-/** Key of a conversation: single chat (1, min(a,b), max(a,b)); group chat (2, groupId, 0). */
+/** Key of a conversation: single chat (1, min(a,b), max(a,b)); group chat (2, groupId, 0); chat room (3, roomId, 0). */
 export interface ConversationKey {
   sessionType: SessionTypeValue;
   idA: number;
@@ -212,6 +213,30 @@ export const GroupType = { NORMAL: 1, TEMPORARY: 2 } as const;
 
 /** im_group.status: 0 active; 1 dissolved (kept for history, no longer listed or joinable). */
 export const GroupStatus = { ACTIVE: 0, DISSOLVED: 1 } as const;
+
+/** im_room.status. */
+export const RoomStatus = { ACTIVE: 0, DISSOLVED: 1 } as const;
+
+/** A chat room: members join and leave; its messages reach current members only, are never unread and keep a bounded history. */
+export interface RoomInfo {
+  id: number;
+  name: string;
+  /** Who created it (0: an operator); may recall any message in it. */
+  creatorId: number;
+  maxMembers: number;
+  status: number;
+  memberCount: number;
+  created: number;
+  updated: number;
+}
+
+export interface NewRoom {
+  name: string;
+  creatorId?: number;
+  maxMembers: number;
+}
+
+export type RoomJoinResult = 'joined' | 'already_member' | 'full' | 'not_found';
 
 /** im_group_member.status: 0 member; 1 removed (the row keeps join history and is reused on re-add). */
 export const GroupMemberStatus = { MEMBER: 0, REMOVED: 1 } as const;

@@ -1,6 +1,6 @@
 import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2/promise';
-import { BatchStatement, ExecuteResult, normaliseParam, SqlDatabase, SqlExecutor, SqlValue } from './db';
+import { BatchOptions, BatchStatement, ExecuteResult, normaliseParam, SqlDatabase, SqlExecutor, SqlValue } from './db';
 import { StorageError, toStorageError } from './errors';
 
 export interface MysqlConfig {
@@ -34,6 +34,15 @@ function toExecuteResult(res: unknown): ExecuteResult {
 class ConnectionExecutor implements SqlExecutor {
   readonly dialect = 'mysql' as const;
   active = true;
+  /**
+   * Set by transaction(): START TRANSACTION has not been sent yet and travels with the first
+   * statement, in the same round trip (a batch of messages is then two round trips, not four).
+   */
+  beginPending = false;
+  /** Inside transaction(): a batch may end it with COMMIT (BatchOptions.commit). */
+  inTransaction = false;
+  /** A batch committed the transaction. */
+  committed = false;
 
   constructor(private readonly conn: PoolConnection) {}
 
@@ -41,34 +50,47 @@ class ConnectionExecutor implements SqlExecutor {
     if (!this.active) throw new StorageError('INTERNAL', 'MySQL executor used after its transaction/connection scope ended');
   }
 
-  async query<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+  /** Sends one statement, preceded by START TRANSACTION when it is the transaction's first. */
+  private async run(sql: string, params: readonly SqlValue[]): Promise<unknown> {
     this.check();
+    const begin = this.beginPending;
+    this.beginPending = false;
     try {
-      const [rows] = await this.conn.query(sql, toParams(params));
-      return Array.isArray(rows) ? (rows as T[]) : [];
+      const [res] = await this.conn.query(begin ? `START TRANSACTION;\n${sql}` : sql, toParams(params));
+      return begin ? (res as unknown[])[1] : res;
     } catch (err) {
       throw toStorageError(err);
     }
+  }
+
+  async query<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    const rows = await this.run(sql, params);
+    return Array.isArray(rows) ? (rows as T[]) : [];
   }
 
   async execute(sql: string, params: readonly SqlValue[] = []): Promise<ExecuteResult> {
-    this.check();
-    try {
-      const [res] = await this.conn.query(sql, toParams(params));
-      return toExecuteResult(res);
-    } catch (err) {
-      throw toStorageError(err);
-    }
+    return toExecuteResult(await this.run(sql, params));
   }
 
-  /** One multi-statement query: one round trip for the whole batch (statements run in order; the first error stops it). */
-  async batch(statements: readonly BatchStatement[]): Promise<unknown[][]> {
+  /**
+   * One multi-statement query: one round trip for the whole batch (statements run in order; the
+   * first error stops it), with START TRANSACTION before it when the transaction has not begun and
+   * COMMIT after it when asked.
+   */
+  async batch(statements: readonly BatchStatement[], options: BatchOptions = {}): Promise<unknown[][]> {
     this.check();
-    const sql = statements.map((s) => s.sql).join(';\n');
+    const begin = this.beginPending;
+    const commit = options.commit === true && this.inTransaction;
+    this.beginPending = false;
+    const sql = [...(begin ? ['START TRANSACTION'] : []), ...statements.map((s) => s.sql), ...(commit ? ['COMMIT'] : [])].join(';\n');
     const params = statements.flatMap((s) => toParams(s.params));
     try {
       const [results] = await this.conn.query(sql, params);
-      const list = results as unknown[];
+      const list = (results as unknown[]).slice(begin ? 1 : 0);
+      if (commit) {
+        this.committed = true;
+        this.active = false;
+      }
       return statements.map((s, i) => (s.rows && Array.isArray(list[i]) ? (list[i] as unknown[]) : []));
     } catch (err) {
       throw toStorageError(err);
@@ -171,27 +193,27 @@ export class MysqlDatabase implements SqlDatabase {
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const conn = await this.getConnection();
     const tx = new ConnectionExecutor(conn);
+    tx.inTransaction = true;
+    tx.beginPending = true;
     let reusable = true;
     try {
-      try {
-        await conn.beginTransaction();
-      } catch (err) {
-        reusable = false;
-        throw toStorageError(err, 'BEGIN failed');
-      }
       let result: T;
       try {
         result = await fn(tx);
       } catch (err) {
         tx.active = false;
-        try {
-          await conn.rollback();
-        } catch {
-          reusable = false; // connection state unknown: do not hand it to someone else
+        if (!tx.beginPending) {
+          try {
+            await conn.rollback();
+          } catch {
+            reusable = false; // connection state unknown: do not hand it to someone else
+          }
         }
         throw err;
       }
       tx.active = false;
+      // Nothing to commit when a batch already did, or when no statement ran.
+      if (tx.committed || tx.beginPending) return result;
       try {
         await conn.commit();
       } catch (err) {

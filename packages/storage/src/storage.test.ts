@@ -23,6 +23,7 @@ import {
   StorageError,
   UserStatus,
 } from './index';
+import { runBatch } from './db';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -635,7 +636,7 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
       }
       const s = await open(cfg);
       try {
-        expect(s.migrations?.applied).toEqual([4, 5]);
+        expect(s.migrations?.applied).toEqual(MIGRATIONS.filter((m) => m.version >= 4).map((m) => m.version));
         for (const statement of MIGRATIONS.find((m) => m.version === 4)![s.db.dialect]) await executeMigrationStatement(s.db, statement);
         expect(await s.messages.listMessages(SessionType.SINGLE, 1, 2, { msgIdBegin: 0, count: 5 })).toEqual([{ msgId: 1, fromId: 1, toId: 2, msgType: 1, data: text('legacy'), createTime: 5 }]);
         // Old messages have no seq; new ones start each user's stream at 1.
@@ -746,6 +747,61 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
       clock = 1_700_010_060;
       await saveSingle(store, p1!, me!, 'revive', clock);
       expect((await store.sessions.recentSince(me!, 1_700_010_050, 100)).map((s) => [s.peerId, s.status, s.unreadCnt])).toEqual([[p1, 0, 1]]);
+    });
+  });
+
+  describe('chat rooms', () => {
+    const say = (s: Store, from: number, roomId: number, body: string, clientMsgId?: string) =>
+      s.messages.saveMessage({ sessionType: SessionType.ROOM, fromUserId: from, toId: roomId, msgType: 0x21, data: text(body), createTime: clock, clientMsgId });
+
+    test('users join and leave; the member limit holds under concurrent joins; dissolving empties the room', async () => {
+      const users = ids(6);
+      const lobby = await store.rooms.create({ name: 'lobby', maxMembers: 4 });
+      expect(lobby).toMatchObject({ name: 'lobby', creatorId: 0, maxMembers: 4, memberCount: 0 });
+      const joins = await Promise.all(users.map((u) => store.rooms.join(lobby.id, u!)));
+      expect(joins.filter((j) => j.result === 'joined')).toHaveLength(4);
+      expect(joins.filter((j) => j.result === 'full')).toHaveLength(2);
+      const members = await store.rooms.memberIds(lobby.id);
+      expect(members).toHaveLength(4);
+      expect((await store.rooms.join(lobby.id, members[0]!)).result).toBe('already_member');
+      expect(await store.rooms.leave(lobby.id, members[0]!)).toBe(true);
+      expect(await store.rooms.leave(lobby.id, members[0]!)).toBe(false);
+      expect((await store.rooms.findById(lobby.id))?.memberCount).toBe(3);
+      expect((await store.rooms.roomsOf(members[1]!)).map((r) => r.id)).toContain(lobby.id);
+      expect(await store.rooms.dissolve(lobby.id)).toBe(true);
+      expect(await store.rooms.dissolve(lobby.id)).toBe(false);
+      expect(await store.rooms.memberIds(lobby.id)).toEqual([]);
+      expect((await store.rooms.join(lobby.id, users[0]!)).result).toBe('not_found');
+      expect((await store.rooms.list()).map((r) => r.id)).not.toContain(lobby.id);
+      await expect(store.rooms.create({ name: '', maxMembers: 3 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    });
+
+    test('room messages get ids but no seqs and no unread; only the newest are kept; the creator may recall any', async () => {
+      const [host, guest] = ids(2);
+      const room = await store.rooms.create({ name: 'town hall', creatorId: host!, maxMembers: 100 });
+      await store.rooms.join(room.id, host!);
+      await store.rooms.join(room.id, guest!);
+      const guestSeqBefore = await store.messages.maxSeq(guest!);
+      const first = await say(store, guest!, room.id, 'hello room', 'cm-1');
+      expect(first).toMatchObject({ msgId: 1, seqs: [] });
+      // A resend of the same client_msg_id is the same message.
+      expect(await say(store, guest!, room.id, 'hello room', 'cm-1')).toMatchObject({ msgId: 1, duplicate: true, seqs: [] });
+      expect(await store.messages.maxSeq(guest!)).toBe(guestSeqBefore);
+      expect(await store.sessions.unreadList(host!)).toEqual([]);
+      // 205 more at once: the room keeps its newest 200 (the default limit).
+      await Promise.all(Array.from({ length: 205 }, (_, i) => say(store, i % 2 ? host! : guest!, room.id, `m${i}`)));
+      const kept = await store.messages.listMessages(SessionType.ROOM, host!, room.id, { msgIdBegin: 0, count: 500 });
+      expect(kept).toHaveLength(200);
+      expect(kept[0]!.msgId).toBe(206);
+      expect(kept[199]!.msgId).toBe(7);
+      // The guest may not recall a message of the host's; the host (creator) may recall the guest's.
+      const hostSaid = kept.find((m) => m.fromId === host)!;
+      const guestSaid = kept.find((m) => m.fromId === guest)!;
+      expect((await store.messages.recall({ sessionType: SessionType.ROOM, userId: guest!, peerId: room.id, msgId: hostSaid.msgId, windowSeconds: 120, nowMs: clock * 1000 })).result).toBe('not_allowed');
+      expect(await store.messages.recall({ sessionType: SessionType.ROOM, userId: host!, peerId: room.id, msgId: guestSaid.msgId, windowSeconds: 0, nowMs: clock * 1000 + 999_000 })).toMatchObject({
+        result: 'recalled',
+        seqs: [],
+      });
     });
   });
 
@@ -1077,6 +1133,26 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
       expect(await store.departments.findByName('tx-ok')).not.toBeNull();
     });
 
+    test('a batch that ends its transaction commits all of it, or nothing when a statement fails', async () => {
+      const insertDept = (name: string) => ({ sql: 'INSERT INTO im_depart (name, priority, parent_id, status, created, updated) VALUES (?, 0, 0, 0, 1, 1)', params: [name] });
+      let used: import('./index').SqlExecutor | undefined;
+      await store.db.transaction(async (tx) => {
+        used = tx;
+        await runBatch(tx, [insertDept('batch-a'), insertDept('batch-b')], { commit: true });
+      });
+      expect(await store.departments.findByName('batch-b')).not.toBeNull();
+      await expect(used!.query('SELECT 1')).rejects.toBeInstanceOf(StorageError);
+      // The second insert repeats a unique name: the first is rolled back with it, COMMIT never runs.
+      const err = await store.db
+        .transaction((tx) => runBatch(tx, [insertDept('batch-c'), insertDept('batch-a')], { commit: true }))
+        .catch((e: unknown) => e);
+      expect(isStorageError(err, 'DUPLICATE')).toBe(true);
+      expect(await store.departments.findByName('batch-c')).toBeNull();
+      // A transaction that fails on its very first statement leaves the store usable.
+      await expect(store.db.transaction((tx) => tx.query('SELECT nope FROM im_depart'))).rejects.toBeInstanceOf(StorageError);
+      expect(await store.db.transaction((tx) => tx.query<{ one: number }>('SELECT 1 AS one'))).toEqual([{ one: 1 }]);
+    });
+
     test('saveMessage failing half-way writes nothing', async () => {
       const [a, b] = ids(2);
       // A stray row at msg_id 1 makes step (2) fail after step (1) bumped the counter.
@@ -1096,7 +1172,7 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
         leaked = tx;
       });
       await expect(leaked!.query('SELECT 1')).rejects.toBeInstanceOf(StorageError);
-      await expect(store.messages.listMessages(3, 1, 2, { msgIdBegin: 0, count: 1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(store.messages.listMessages(4, 1, 2, { msgIdBegin: 0, count: 1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       await expect(saveSingle(store, -1, 2, 'x')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     });
 

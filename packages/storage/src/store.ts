@@ -7,6 +7,7 @@ import { DeviceTokenRepository } from './repos/devices';
 import { GroupRepository } from './repos/groups';
 import { MessageRepository } from './repos/messages';
 import { OfflineFileRepository } from './repos/offline-files';
+import { RoomRepository } from './repos/rooms';
 import { SessionRepository } from './repos/sessions';
 import { UserSettingsRepository } from './repos/settings';
 import { UserRepository } from './repos/users';
@@ -24,6 +25,8 @@ export interface StoreOptions {
   now?: () => number;
   /** Told the size of every group-committed batch of messages (for metrics). */
   onMessageBatch?: (size: number) => void;
+  /** Messages kept per chat room (older ones are pruned as new ones are written). Default 200. */
+  roomHistoryLimit?: number;
 }
 
 export interface Store {
@@ -33,6 +36,7 @@ export interface Store {
   readonly messages: MessageRepository;
   readonly sessions: SessionRepository;
   readonly groups: GroupRepository;
+  readonly rooms: RoomRepository;
   readonly devices: DeviceTokenRepository;
   readonly settings: UserSettingsRepository;
   readonly offlineFiles: OfflineFileRepository;
@@ -63,9 +67,10 @@ export async function openStore(config: StoreConfig, options: StoreOptions = {})
     db,
     users: new UserRepository(db, now, options.scrypt),
     departments: new DepartmentRepository(db, now),
-    messages: new MessageRepository(db, { onBatch: options.onMessageBatch }),
+    messages: new MessageRepository(db, { onBatch: options.onMessageBatch, roomHistoryLimit: options.roomHistoryLimit }),
     sessions: new SessionRepository(db, now),
     groups: new GroupRepository(db, now),
+    rooms: new RoomRepository(db, now),
     devices: new DeviceTokenRepository(db, now),
     settings: new UserSettingsRepository(db, now),
     offlineFiles: new OfflineFileRepository(db, now),

@@ -50,6 +50,7 @@ export function placeholders(n: number): string {
   return Array.from({ length: n }, () => '?').join(', ');
 }
 
+/** A TeamTalk session type: recent sessions, unread counts and read positions know only these. */
 export function sessionType(value: unknown): SessionTypeValue {
   if (value !== SessionType.SINGLE && value !== SessionType.GROUP) {
     throw new StorageError('INVALID_ARGUMENT', 'sessionType must be 1 (single) or 2 (group)');
@@ -57,12 +58,18 @@ export function sessionType(value: unknown): SessionTypeValue {
   return value;
 }
 
-/** Conversation key as seen from `userId` talking to `peerId` (a user or a group). */
+/** The session type of a message: TeamTalk's two, or a chat room. */
+export function messageSessionType(value: unknown): SessionTypeValue {
+  if (value === SessionType.ROOM) return value;
+  return sessionType(value);
+}
+
+/** Conversation key as seen from `userId` talking to `peerId` (a user, a group or a chat room). */
 export function conversationKey(type: SessionTypeValue, userId: number, peerId: number): ConversationKey {
-  sessionType(type);
+  messageSessionType(type);
   u32('userId', userId);
   u32('peerId', peerId);
-  if (type === SessionType.GROUP) return { sessionType: type, idA: peerId, idB: 0 };
+  if (type === SessionType.GROUP || type === SessionType.ROOM) return { sessionType: type, idA: peerId, idB: 0 };
   return { sessionType: type, idA: Math.min(userId, peerId), idB: Math.max(userId, peerId) };
 }
 

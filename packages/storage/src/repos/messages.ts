@@ -18,7 +18,7 @@ import {
   UserSeq,
 } from '../model';
 import { retryOnConflict } from '../retry';
-import { asBuffer, chunks, conversationKey, placeholders, sessionType, text, u32 } from '../validate';
+import { asBuffer, chunks, conversationKey, messageSessionType, placeholders, sessionType, text, u32 } from '../validate';
 import { Batcher } from '@tt/batching';
 
 interface MessageRow {
@@ -286,7 +286,7 @@ interface PreparedMessage {
 
 /** Validates a message and works out who it touches, before it joins a batch. */
 function prepareMessage(msg: NewMessage): PreparedMessage {
-  const type = sessionType(msg.sessionType);
+  const type = messageSessionType(msg.sessionType);
   const from = u32('fromUserId', msg.fromUserId);
   const to = u32('toId', msg.toId);
   const msgType = u32('msgType', msg.msgType);
@@ -297,6 +297,8 @@ function prepareMessage(msg: NewMessage): PreparedMessage {
   let recipients: number[];
   if (type === SessionType.SINGLE) {
     recipients = to === from ? [] : [to];
+  } else if (type === SessionType.ROOM) {
+    recipients = []; // nothing is stored per member of a chat room
   } else {
     if (!msg.recipientIds) throw new StorageError('INVALID_ARGUMENT', 'group messages need recipientIds (the member list)');
     // Sorted so concurrent group saves lock recipient rows in the same order.
@@ -326,14 +328,18 @@ function storedOf(m: PreparedMessage, msgId: number): StoredMessage {
 
 /** Most messages one transaction carries. */
 const MAX_BATCH = 200;
+/** Messages kept per chat room when none is configured. */
+export const DEFAULT_ROOM_HISTORY_LIMIT = 200;
 
 export class MessageRepository {
   private readonly writer: Batcher<PreparedMessage, SaveMessageResult>;
+  private readonly roomHistoryLimit: number;
 
   constructor(
     private readonly db: SqlDatabase,
-    options: { onBatch?: (size: number) => void } = {},
+    options: { onBatch?: (size: number) => void; roomHistoryLimit?: number } = {},
   ) {
+    this.roomHistoryLimit = u32('roomHistoryLimit', options.roomHistoryLimit ?? DEFAULT_ROOM_HISTORY_LIMIT);
     // SQLite has one writer; MySQL commits a few batches at once. A conversation always uses the
     // same lane (one transaction in flight), so its messages are numbered in the order they were
     // submitted: two concurrent transactions could otherwise lock its counter in either order.
@@ -352,7 +358,9 @@ export class MessageRepository {
    * inserts the message, upserts the sender's and recipients' recent sessions, and appends the
    * message to the sync stream of the sender and of every recipient (each gets their next seq).
    * Single chat: the recipient is toId. Group chat: toId is the group id and the recipients are
-   * `recipientIds` (the sender is skipped). Nothing is written if any step fails.
+   * `recipientIds` (the sender is skipped). Chat room: toId is the room; nobody gets a seq or a
+   * recent session (never unread), and only the room's newest roomHistoryLimit messages are kept.
+   * Nothing is written if any step fails.
    * With a clientMsgId already used by the sender (by an earlier save, here or in another process),
    * nothing is written and the answer is the original's (`duplicate: true`).
    */
@@ -404,7 +412,7 @@ export class MessageRepository {
     written.forEach((r, j) => (results[freshAt ? freshAt[j] : j] = r));
     for (const [at, first] of repeats) {
       const r = results[first];
-      results[at] = { msgId: r.msgId, createTime: r.createTime, seqs: [r.seqs[0]], duplicate: true, original: storedOf(batch[first], r.msgId) };
+      results[at] = { msgId: r.msgId, createTime: r.createTime, seqs: r.seqs.slice(0, 1), duplicate: true, original: storedOf(batch[first], r.msgId) };
     }
     return results;
   }
@@ -421,7 +429,7 @@ export class MessageRepository {
         found.set(clientKey(Number(r.d_from_id), String(r.client_msg_id)), {
           msgId: original.msgId,
           createTime: original.createTime,
-          seqs: [{ userId: original.fromId, seq: Number(r.seq) }],
+          seqs: Number(r.seq) ? [{ userId: original.fromId, seq: Number(r.seq) }] : [], // chat rooms have no seqs
           duplicate: true,
           original,
         });
@@ -432,7 +440,8 @@ export class MessageRepository {
 
   /**
    * Writes the batch in two round trips on MySQL (SqlExecutor.batch: one multi-statement query
-   * each), statement by statement on SQLite: first every counter moves (conversations, users'
+   * each, the first also begins the transaction and the last commits it), statement by statement
+   * on SQLite: first every counter moves (conversations, users'
    * sync seqs) and is read back, then the rows that depend on them are written.
    */
   private async writeFresh(tx: SqlExecutor, batch: PreparedMessage[]): Promise<SaveMessageResult[]> {
@@ -456,6 +465,7 @@ export class MessageRepository {
       else byUser.set(user, [at, slot]);
     };
     batch.forEach((m, at) => {
+      if (m.type === SessionType.ROOM) return;
       involve(m.from, at, 0);
       m.recipients.forEach((user, i) => involve(user, at, i + 1));
     });
@@ -513,7 +523,7 @@ export class MessageRepository {
 
     const rows = batch.map((m, i) => ({ m, id: ids[i] }));
     // A message's seqs list its sender first, then its recipients (filled in below).
-    const results: SaveMessageResult[] = rows.map(({ m, id }) => ({ msgId: id, createTime: m.created, seqs: new Array<UserSeq>(m.recipients.length + 1) }));
+    const results: SaveMessageResult[] = rows.map(({ m, id }) => ({ msgId: id, createTime: m.created, seqs: new Array<UserSeq>(m.type === SessionType.ROOM ? 0 : m.recipients.length + 1) }));
 
     // Round trip 2: the rows.
     const second: BatchStatement[] = [];
@@ -524,6 +534,7 @@ export class MessageRepository {
     // (4) Senders' recent sessions, one row per (sender, session): read up to their newest message.
     const senders = new Map<string, { user: number; type: number; peer: number; maxId: number; created: number; updated: number }>();
     for (const { m, id } of rows) {
+      if (m.type === SessionType.ROOM) continue; // a room is never a recent session
       const k = `${m.from}:${m.type}:${m.to}`;
       const s = senders.get(k);
       if (!s) senders.set(k, { user: m.from, type: m.type, peer: m.to, maxId: id, created: m.created, updated: m.created });
@@ -598,10 +609,17 @@ export class MessageRepository {
     flushPointers();
     // (7) client_msg_ids. Another process saving the same one concurrently makes this insert fail
     // (unique key) once it commits: CONFLICT, so the batch is retried and then answers with its message.
-    const claimed = rows.flatMap(({ m, id }, i) => (m.clientMsgId === null ? [] : [[m.from, m.clientMsgId, m.key.sessionType, m.key.idA, m.key.idB, id, results[i].seqs[0].seq, m.created] as SqlValue[]]));
+    const claimed = rows.flatMap(({ m, id }, i) => (m.clientMsgId === null ? [] : [[m.from, m.clientMsgId, m.key.sessionType, m.key.idA, m.key.idB, id, results[i].seqs[0]?.seq ?? 0, m.created] as SqlValue[]]));
+    // (8) Chat rooms keep their newest roomHistoryLimit messages.
+    for (const c of convs) {
+      const keepFrom = c.lastMsgId - this.roomHistoryLimit;
+      if (c.key.sessionType === SessionType.ROOM && keepFrom > 0) {
+        second.push({ sql: `DELETE FROM im_message WHERE ${KEY_WHERE} AND msg_id <= ?`, params: [c.key.sessionType, c.key.idA, c.key.idB, keepFrom] });
+      }
+    }
     for (const chunk of chunks(claimed, ROWS_PER_STATEMENT)) second.push({ sql: insertClientMsgs(chunk.length), params: chunk.flat() });
     try {
-      await runBatch(tx, second);
+      await runBatch(tx, second, { commit: true });
     } catch (err) {
       if (claimed.length > 0 && isStorageError(err, 'DUPLICATE')) throw new StorageError('CONFLICT', 'a client_msg_id of the batch was stored concurrently', { cause: err });
       throw err;
@@ -686,13 +704,14 @@ export class MessageRepository {
 
   /**
    * Recalls a message: allowed to its sender until windowSeconds after its createTime, and to a
-   * group's owner (im_group.creator_id) at any time. In one transaction: the message is marked
-   * recalled (by, at) and a recall entry is appended to the sync stream of every participant
-   * (single chat: both users; group: its current members and the recaller), each with their next
-   * seq. Recalling a recalled message changes nothing ('already_recalled').
+   * group's owner (im_group.creator_id) or a chat room's creator (im_room.creator_id) at any time.
+   * In one transaction: the message is marked recalled (by, at) and a recall entry is appended to
+   * the sync stream of every participant (single chat: both users; group: its current members and
+   * the recaller), each with their next seq; chat rooms have no sync streams (seqs: []).
+   * Recalling a recalled message changes nothing ('already_recalled').
    */
   async recall(req: RecallRequest): Promise<RecallOutcome> {
-    const type = sessionType(req.sessionType);
+    const type = messageSessionType(req.sessionType);
     const user = u32('userId', req.userId);
     const key = conversationKey(type, user, u32('peerId', req.peerId));
     const msgId = u32('msgId', req.msgId);
@@ -706,9 +725,10 @@ export class MessageRepository {
         if (message.recalled) return { result: 'already_recalled', sessionType: type, message };
         const bySender = message.fromId === user;
         let allowed = bySender && nowMs <= (message.createTime + window) * 1000;
-        if (!allowed && type === SessionType.GROUP) {
-          const [group] = await tx.query<{ creator_id: number }>('SELECT creator_id FROM im_group WHERE id = ?', [key.idA]);
-          allowed = !!group && Number(group.creator_id) === user;
+        if (!allowed && type !== SessionType.SINGLE) {
+          const table = type === SessionType.GROUP ? 'im_group' : 'im_room';
+          const [owner] = await tx.query<{ creator_id: number }>(`SELECT creator_id FROM ${table} WHERE id = ?`, [key.idA]);
+          allowed = !!owner && Number(owner.creator_id) === user;
         }
         if (!allowed) return { result: bySender ? 'too_late' : 'not_allowed' };
         await tx.execute(`UPDATE im_message SET status = ?, recalled_by = ?, recalled_at_ms = ? WHERE ${KEY_WHERE} AND msg_id = ?`, [
@@ -720,6 +740,8 @@ export class MessageRepository {
           key.idB,
           msgId,
         ]);
+        message.recalled = { by: user, atMs: nowMs };
+        if (type === SessionType.ROOM) return { result: 'recalled', sessionType: type, message, seqs: [] };
         let others: number[];
         if (type === SessionType.SINGLE) others = [message.fromId, message.toId];
         else {
@@ -737,7 +759,6 @@ export class MessageRepository {
           if (pointers.add(id, seq, SyncEventKind.RECALL, key, msgId, created)) await pointers.flush();
         }
         await pointers.flush();
-        message.recalled = { by: user, atMs: nowMs };
         return { result: 'recalled', sessionType: type, message, seqs };
       }),
     );
@@ -745,7 +766,7 @@ export class MessageRepository {
 
   /** Messages of the conversation between userId and peerId (user or group), newest first. */
   async listMessages(type: number, userId: number, peerId: number, opts: ListMessagesOptions): Promise<StoredMessage[]> {
-    const key = conversationKey(sessionType(type), userId, peerId);
+    const key = conversationKey(messageSessionType(type), userId, peerId);
     const begin = u32('msgIdBegin', opts.msgIdBegin);
     const count = u32('count', opts.count);
     const min = minMsgId(opts);
@@ -778,7 +799,7 @@ export class MessageRepository {
    * `minMsgIdExclusive`).
    */
   async latestMsgId(type: number, userId: number, peerId: number, opts: MessageVisibilityOptions = {}): Promise<number> {
-    const key = conversationKey(sessionType(type), userId, peerId);
+    const key = conversationKey(messageSessionType(type), userId, peerId);
     const min = minMsgId(opts);
     const rows = await this.db.query<{ last_msg_id: number }>(
       `SELECT last_msg_id FROM im_conversation WHERE ${KEY_WHERE}`,
@@ -790,7 +811,7 @@ export class MessageRepository {
 
   /** The messages with these msg_ids (missing or hidden by `minMsgIdExclusive` ones skipped), ascending by msg_id. */
   async getByIds(type: number, userId: number, peerId: number, msgIds: readonly number[], opts: MessageVisibilityOptions = {}): Promise<StoredMessage[]> {
-    const key = conversationKey(sessionType(type), userId, peerId);
+    const key = conversationKey(messageSessionType(type), userId, peerId);
     const min = minMsgId(opts);
     const unique = [...new Set(msgIds.map((id) => u32('msgIds[]', id)))].filter((id) => id > min);
     const out: StoredMessage[] = [];
