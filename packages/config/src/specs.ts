@@ -1,7 +1,15 @@
 // Every environment variable the project reads, grouped by who reads it.
 // docs/CONFIG.md is generated from here (scripts/gen-config-doc.mjs) and a
 // test fails when it is out of date.
+import { EnvError, makeValidator } from 'envalid';
 import { bool, int, port, str } from './loader';
+
+/** An AES-256 key as 64 hex digits, or empty (off). */
+const aesKeyHex = makeValidator<string>((input: string) => {
+  const key = input.trim();
+  if (key !== '' && !/^[0-9a-fA-F]{64}$/.test(key)) throw new EnvError('must be 64 hex digits (an AES-256 key) or empty');
+  return key;
+});
 
 export const commonSpec = {
   LOG_LEVEL: str({ default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], desc: 'pino log level.' }),
@@ -61,6 +69,23 @@ export const frontsSpec = {
   MSG_SERVER_WS_IDLE_TIMEOUT_MS: int({ default: 90000, min: 100, desc: 'A WebSocket client silent this long is closed (the seed: 90 s; clients send a heartbeat every 30 s).' }),
   MSG_SERVER_MAX_CONTENT_BYTES: int({ default: 262144, min: 16, max: 16 * 1048576, desc: 'Largest message content the non-TeamTalk fronts accept (ERR_MESSAGE_TOO_LARGE beyond).' }),
   MSG_SERVER_RECALL_WINDOW_S: int({ default: 120, min: 0, max: 30 * 86400, desc: 'How long after sending a sender may recall a message (a group owner may recall any time).' }),
+  MSG_SERVER_TCP12_PORT: int({ default: 8082, min: 0, max: 65535, desc: 'tcp12 front (seed 001: 12-byte header + protobuf over TCP) port; 0 = the front is off.' }),
+  MSG_SERVER_TCP12_ADVERTISE_PORT: int({ default: 0, min: 0, max: 65535, desc: 'tcp12 port handed to clients by login_server; 0 = MSG_SERVER_TCP12_PORT.' }),
+  MSG_SERVER_TCP12_MAX_FRAME_BYTES: int({ default: 1048576, min: 1024, max: 64 * 1048576, desc: 'Largest tcp12 frame body (the header\'s len, and the body once gunzipped); a longer len closes the connection, a bigger gunzipped body is answered BAD_GZIP.' }),
+  MSG_SERVER_TCP12_IDLE_TIMEOUT_MS: int({ default: 90000, min: 100, desc: 'A logged-in tcp12 client silent this long is closed (clients send PING every 30 s).' }),
+  MSG_SERVER_TCP12_AES_KEY: aesKeyHex({ default: '', desc: 'AES-256 key of tcp12 frames with encryption 1 (AES-256-CBC, PKCS#7, a random IV before the ciphertext), as 64 hex digits; the same on every msg_server. Empty: encrypted frames are answered ENCRYPTION_NOT_SUPPORTED.' }),
+  MSG_SERVER_MSYNC_WS_PORT: int({ default: 8083, min: 0, max: 65535, desc: 'MSync front (seed 002, Easemob clients) WebSocket port; 0 = off.' }),
+  MSG_SERVER_MSYNC_WS_PATH: str({ default: '/ws', desc: 'The MSync WebSocket URL path; other paths get 404.' }),
+  MSG_SERVER_MSYNC_WS_ADVERTISE_PORT: int({ default: 0, min: 0, max: 65535, desc: 'MSync WebSocket port handed to clients by login_server; 0 = MSG_SERVER_MSYNC_WS_PORT.' }),
+  MSG_SERVER_MSYNC_TCP_PORT: int({ default: 8084, min: 0, max: 65535, desc: 'MSync front TCP port (each message after a 4-byte big-endian length); 0 = off.' }),
+  MSG_SERVER_MSYNC_TCP_ADVERTISE_PORT: int({ default: 0, min: 0, max: 65535, desc: 'MSync TCP port handed to clients by login_server; 0 = MSG_SERVER_MSYNC_TCP_PORT.' }),
+  MSG_SERVER_MSYNC_MAX_FRAME_BYTES: int({ default: 1048576, min: 1024, max: 64 * 1048576, desc: 'Largest MSync message (WebSocket frame or TCP length); a bigger one closes the connection.' }),
+  MSG_SERVER_MSYNC_IDLE_TIMEOUT_MS: int({ default: 120000, min: 100, desc: 'An MSync client silent this long is closed (the Web SDK sends UNREAD after 30 s without a frame).' }),
+  MSG_SERVER_MSYNC_MAX_DEVICES: int({ default: 5, min: 0, max: 1000, desc: 'MSync devices (resources) per user: a new one beyond gets TOO_MANY_DEVICES (1: BIND_ANOTHER_DEVICE); 0 = no limit.' }),
+  MSG_SERVER_MSYNC_DEVICE_TTL_S: int({ default: 30 * 86400, min: 60, desc: 'An MSync device not seen for this long no longer counts against MSG_SERVER_MSYNC_MAX_DEVICES.' }),
+  MSG_SERVER_MSYNC_PULL_LIMIT: int({ default: 50, min: 1, max: 500, desc: 'Metas in one MSync SYNC answer (the client pulls again from next_key).' }),
+  MSG_SERVER_MSYNC_NEW_DEVICE_BACKLOG: int({ default: 100, min: 0, max: 100000, desc: 'A user\'s first MSync device starts this many sync seqs back (later devices start where the user\'s devices have confirmed).' }),
+  MSG_SERVER_MSYNC_APP_KEY: str({ default: '', desc: 'The Easemob app key (org#app) MSync clients must send; empty = any.' }),
 };
 
 export const fileLimitsSpec = {
@@ -125,8 +150,14 @@ export const passwordCheckSpec = {
   }),
 };
 
+/** Chat rooms (db_proxy; standalone). */
+const roomSpec = {
+  ROOM_HISTORY_LIMIT: int({ default: 200, min: 1, max: 100000, desc: 'Messages kept per chat room; older ones are deleted as new ones arrive (rooms are for who is there now).' }),
+};
+
 export const dbProxySpec = {
   ...commonSpec,
+  ...roomSpec,
   ...redisSpec,
   ...mysqlSpec,
   ...passwordSpec,
@@ -227,6 +258,7 @@ export const standaloneSpec = {
   ...fileLimitsSpec,
   ...pushProvidersSpec,
   ...pushQueueSpec,
+  ...roomSpec,
 };
 
 export const ttctlSpec = {

@@ -43,6 +43,19 @@ describe('ttctl', () => {
     expect(alice).toEqual(expect.objectContaining({ signInfo: 'hello', avatar: 'http://img/a.png', status: 1 }));
   });
 
+  it('creates a chat room, lists, shows and dissolves it', async () => {
+    const [created] = await run('room create Lobby --max-members 50 --owner alice');
+    const id = Number(/with id (\d+)/.exec(created!)![1]);
+    expect(created).toBe(`room Lobby created with id ${id} (up to 50 members)`);
+    expect((await run('room list')).slice(1)).toContain(`${id}\tLobby\t0\t50`);
+    expect(await run(`room show ${id}`)).toEqual([`id\t${id}`, 'name\tLobby', 'status\tactive', `owner\t${(await store.users.findByName('alice'))!.id}`, 'max\t50', 'members\t']);
+    expect(await run(`room dissolve ${id}`)).toEqual([`room ${id} dissolved`]);
+    expect((await run('room list')).slice(1)).not.toContain(`${id}\tLobby\t0\t50`);
+    await expect(run(`room dissolve ${id}`)).rejects.toThrow(`no active room ${id}`);
+    await expect(run('room create Big --max-members 0')).rejects.toThrow('--max-members');
+    await expect(run('room show 99999')).rejects.toThrow('no room 99999');
+  });
+
   it('creates a group, adds and removes members, lists and shows it', async () => {
     const [created] = await run('group create Team --owner alice --members bob');
     const id = Number(/id (\d+) \(2 members\)$/.exec(created)![1]);

@@ -17,9 +17,16 @@ export const USAGE = `usage: ttctl <command>
   group remove <group id> --members <user,user,...>
   group list [--user <user>]
   group show <group id>
+  room create <name> [--max-members <n>] [--owner <user>]   (default max: 5000; the owner may recall any message)
+  room list [--user <user>]
+  room show <room id>
+  room dissolve <room id>
 
 The store is chosen like the servers choose it: TT_MODE=standalone (default) opens
 the SQLite file in TT_DATA_DIR; TT_MODE=cluster opens MySQL (MYSQL_* variables).`;
+
+/** Members a room may hold when --max-members is not given. */
+const DEFAULT_ROOM_MAX_MEMBERS = 5000;
 
 /** A mistake in how ttctl was called: shown with the usage, exit code 2. */
 export class UsageError extends Error {}
@@ -75,6 +82,7 @@ export async function runCommand(store: Store, argv: string[]): Promise<string[]
       members: { type: 'string' },
       temporary: { type: 'boolean' },
       user: { type: 'string' },
+      'max-members': { type: 'string' },
     },
   });
   const [noun, verb, name] = positionals;
@@ -149,6 +157,30 @@ export async function runCommand(store: Store, argv: string[]): Promise<string[]
       const group = await store.groups.findById(Number(name));
       if (!group) throw new UsageError(`no group ${name}`);
       return [`id\t${group.id}`, `name\t${group.name}`, `type\t${group.type === 2 ? 'temporary' : 'normal'}`, `creator\t${group.creatorId}`, `version\t${group.version}`, `members\t${group.memberIds.join(',')}`];
+    }
+    case 'room create': {
+      if (!name) throw new UsageError('room create needs a name');
+      const maxMembers = values['max-members'] === undefined ? DEFAULT_ROOM_MAX_MEMBERS : Number(values['max-members']);
+      if (!Number.isInteger(maxMembers) || maxMembers < 1 || maxMembers > 1_000_000) throw new UsageError('--max-members is a whole number from 1 to 1000000');
+      const creatorId = values.owner ? await resolveUser(store, values.owner, '--owner') : 0;
+      const room = await store.rooms.create({ name, creatorId, maxMembers });
+      return [`room ${room.name} created with id ${room.id} (up to ${room.maxMembers} members)`];
+    }
+    case 'room list': {
+      const rooms = values.user ? await store.rooms.roomsOf(await resolveUser(store, values.user, '--user')) : await store.rooms.list();
+      return ['id\tname\tmembers\tmax', ...rooms.map((r) => `${r.id}\t${r.name}\t${r.memberCount}\t${r.maxMembers}`)];
+    }
+    case 'room show': {
+      const room = /^\d+$/.test(name ?? '') ? await store.rooms.findById(Number(name)) : null;
+      if (!room) throw new UsageError(`no room ${name ?? ''}`);
+      const members = await store.rooms.memberIds(room.id);
+      return [`id\t${room.id}`, `name\t${room.name}`, `status\t${room.status === 0 ? 'active' : 'dissolved'}`, `owner\t${room.creatorId}`, `max\t${room.maxMembers}`, `members\t${members.join(',')}`];
+    }
+    case 'room dissolve': {
+      const roomId = Number(name);
+      if (!Number.isInteger(roomId) || roomId <= 0) throw new UsageError('room dissolve needs a room id');
+      if (!(await store.rooms.dissolve(roomId))) throw new UsageError(`no active room ${roomId}`);
+      return [`room ${roomId} dissolved`];
     }
     case 'depart add': {
       if (!name) throw new UsageError('depart add needs a name');

@@ -3,19 +3,25 @@ import { RpcError } from '@tt/rpc';
 import type { Cache } from '@tt/cache';
 import type { Store } from '@tt/storage';
 import { StorageError } from '@tt/storage';
-import { checkSingleMessage, latestMsgId, messageList, messagesById, recentSessions, storeChecked, unreadCounts, type CheckedMessage } from './domain/messages';
+import { ROOM_SESSION_TYPE, checkSingleMessage, latestMsgId, messageList, messagesById, recentSessions, storeChecked, unreadCounts, type CheckedMessage } from './domain/messages';
 import { KnownUsers, toUserInfo, validateUser } from './domain/users';
 import { allUsersSince, changeProfileText, departmentsSince, removeSession } from './domain/buddy';
 import { deviceTokens, pushShields, removeDeviceTokens, setDeviceToken } from './domain/push-settings';
 import { changeGroupMembers, checkGroupMessage, createGroup, groupInfos, normalGroupList, setGroupShield } from './domain/groups';
 import { addOfflineFile, delOfflineFile, offlineFilesFor } from './domain/offline-files';
 import { readReceipt, recallMessage, resolveUsers, syncEntries } from './domain/core';
+import { checkRoomMessage, joinRoom, leaveRoom, listRooms, roomHistory } from './domain/rooms';
 
 const { SessionType } = IM.BaseDefine;
 
 const requireUser = (userId: number | null | undefined): number => {
   if (!userId) throw RpcError.invalidArgument('user_id is required');
   return userId;
+};
+
+const requireRoom = (roomId: number | null | undefined): number => {
+  if (!roomId) throw RpcError.invalidArgument('room_id is required');
+  return roomId;
 };
 
 const requireSession = (sessionType: number | null | undefined, sessionId: number | null | undefined) => {
@@ -30,7 +36,11 @@ const requireSession = (sessionType: number | null | undefined, sessionId: numbe
  */
 export function createDbProxyHandlers(store: Store, cache: Cache, serverId: string, options: { passwordCheckCacheTtlSeconds?: number } = {}): DbProxyHandlers {
   const knownUsers = new KnownUsers(store);
-  const checkMessage = (req: IM.Message.IIMMsgData): Promise<CheckedMessage> => ((req.msgType ?? 0) >= 0x10 ? checkGroupMessage(store, req) : checkSingleMessage(knownUsers, req));
+  const checkMessage = (req: IM.Message.IIMMsgData): Promise<CheckedMessage> => {
+    const msgType = req.msgType ?? 0;
+    if (msgType >= 0x20) return checkRoomMessage(store, req);
+    return msgType >= 0x10 ? checkGroupMessage(store, req) : checkSingleMessage(knownUsers, req);
+  };
   const failed = (err: unknown): IM.DbProxy.ISaveResult => {
     const e = err instanceof RpcError ? err : (mapStorageError(err) ?? new RpcError(13 /* INTERNAL */, 'internal error'));
     return { errorCode: e.code, errorMessage: e.message };
@@ -141,9 +151,25 @@ export function createDbProxyHandlers(store: Store, cache: Cache, serverId: stri
       requireUser(req.userId);
       return (await syncEntries(store, req)) as IM.DbProxy.SyncRsp;
     },
+    msyncBind: async (req) => {
+      const bound = await store.msyncDevices.bind(requireUser(req.userId), req.resource, { initialSeq: Number(req.initialSeq), maxDevices: req.maxDevices, activeSince: req.activeSince });
+      return (bound.ok ? { ok: true, confirmedSeq: bound.confirmedSeq, isNew: bound.isNew, activeResources: [] } : { ok: false, confirmedSeq: 0, isNew: false, activeResources: bound.activeResources }) as IM.DbProxy.MsyncBindRsp;
+    },
+    msyncConfirm: async (req) => {
+      const userId = requireUser(req.userId);
+      if (req.forget) await store.msyncDevices.remove(userId, req.resource);
+      else await store.msyncDevices.confirm(userId, req.resource, Number(req.confirmedSeq ?? 0));
+      return {};
+    },
     getMaxSeq: async (req) => ({ maxSeq: await store.messages.maxSeq(requireUser(req.userId)) }) as IM.DbProxy.MaxSeqRsp,
     recallMessage: async (req) => {
       requireUser(req.userId);
+      if (req.sessionType === ROOM_SESSION_TYPE) {
+        if (!req.peerId) throw RpcError.invalidArgument('peer_id (the room) is required');
+        const rsp = await recallMessage(store, req);
+        // Rooms have no seqs: whoever is in the room now is told.
+        return { ...rsp, recipientIds: rsp.event ? await store.rooms.memberIds(req.peerId) : [] } as IM.DbProxy.RecallRsp;
+      }
       requireSession(req.sessionType, req.peerId);
       return (await recallMessage(store, req)) as IM.DbProxy.RecallRsp;
     },
@@ -153,6 +179,14 @@ export function createDbProxyHandlers(store: Store, cache: Cache, serverId: stri
       return (await readReceipt(store, req)) as IM.DbProxy.ReadReceiptRsp;
     },
     resolveUsers: async (req) => (await resolveUsers(store, req)) as IM.DbProxy.ResolveUsersRsp,
+    joinRoom: async (req) => (await joinRoom(store, requireUser(req.userId), requireRoom(req.roomId))) as IM.DbProxy.JoinRoomRsp,
+    leaveRoom: async (req) => (await leaveRoom(store, requireUser(req.userId), requireRoom(req.roomId))) as IM.DbProxy.LeaveRoomRsp,
+    listRooms: async (req) => (await listRooms(store, req.userId ?? 0)) as IM.DbProxy.ListRoomsRsp,
+    roomHistory: async (req) => {
+      requireUser(req.userId);
+      requireRoom(req.roomId);
+      return (await roomHistory(store, req)) as IM.DbProxy.RoomHistoryRsp;
+    },
     ping: async () => {
       await store.db.query('SELECT 1');
       return { serverId, serverTime: Math.floor(Date.now() / 1000) } as IM.DbProxy.PingRsp;

@@ -19,7 +19,7 @@ runService('db_proxy', async ({ log, onShutdown }) => {
     password: cfg.MYSQL_PASSWORD,
     database: cfg.MYSQL_DATABASE,
     connectionLimit: cfg.MYSQL_POOL_SIZE,
-  }, { scrypt: { N: cfg.PASSWORD_SCRYPT_N } });
+  }, { scrypt: { N: cfg.PASSWORD_SCRYPT_N }, roomHistoryLimit: cfg.ROOM_HISTORY_LIMIT });
   onShutdown(() => store.close());
   const cache = await RedisCache.connect({ url: cfg.REDIS_URL, keyPrefix: `${cfg.TT_SUBJECT_PREFIX}:` });
   onShutdown(() => cache.close());

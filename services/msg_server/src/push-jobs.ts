@@ -1,4 +1,5 @@
 import { IM, PUSH_QUEUES } from '@tt/proto';
+import { isRoomMsgType } from './core/rooms';
 import { JobQueueError, type JobQueue } from '@tt/bus';
 import type { Logger } from '@tt/observability';
 import type { Counter } from 'prom-client';
@@ -31,7 +32,8 @@ export class PushJobProducer {
 
   /** `message` as stored (server's sender, time and msg_id); `recipientIds` as db_proxy returned them. */
   messageStored(message: IM.Message.IIMMsgData, recipientIds: number[]): void {
-    if (!this.queue) return;
+    // Chat-room messages are for whoever is in the room now: never pushed to phones.
+    if (!this.queue || isRoomMsgType(message.msgType ?? 0)) return;
     const recipients = pushRecipients(recipientIds, message.fromUserId!, this.hasMobileOnline);
     if (recipients.length === 0) return;
     if (Date.now() < this.pausedUntil) {

@@ -158,4 +158,29 @@ describe('db_proxy conversation core (seqs, client_msg_id, sync, recall, read re
     await expect(h.recallMessage(IM.DbProxy.RecallReq.create({ userId: alice, sessionType: 9, peerId: bob, msgId: 1, windowSeconds: 1 }))).rejects.toMatchObject({ code: 3 });
     await expect(h.readReceipt(IM.DbProxy.ReadReceiptReq.create({ userId: alice, sessionType: 1, peerId: 0 }))).rejects.toMatchObject({ code: 3 });
   });
+  it('chat rooms: join under the limit, members-only messages with no seqs, bounded history, recall tells the current members', async () => {
+    const room = await store.rooms.create({ name: 'standup', creatorId: dave, maxMembers: 3 });
+    const join = async (userId: number) => wire(IM.DbProxy.JoinRoomRsp, await h.joinRoom(IM.DbProxy.RoomRef.create({ userId, roomId: room.id })));
+    expect(await join(alice)).toMatchObject({ result: IM.DbProxy.RoomJoinResult.ROOM_JOINED, room: { roomId: room.id, name: 'standup', memberCount: 1 }, memberIds: [alice] });
+    await join(bob);
+    await join(dave);
+    expect((await join(carol)).result).toBe(IM.DbProxy.RoomJoinResult.ROOM_FULL);
+    expect((await join(bob)).result).toBe(IM.DbProxy.RoomJoinResult.ROOM_ALREADY_MEMBER);
+    const roomText = (from: number, body: string): IM.Message.IIMMsgData => ({ ...text(from, room.id, body), msgType: 0x21 });
+    const bobSeq = await maxSeq(bob);
+    const [said, outsider] = await save([roomText(alice, 'morning'), roomText(carol, 'let me in')]);
+    expect(said!.saved).toMatchObject({ ack: { userId: alice, sessionId: room.id, msgId: 1, sessionType: 3 }, recipientIds: [alice, bob, dave].sort((a, b) => a - b) });
+    expect(said!.saved.seqs ?? []).toEqual([]);
+    expect(outsider!.errorCode).toBe(7); // PERMISSION_DENIED
+    expect(await maxSeq(bob)).toBe(bobSeq);
+    const history = wire(IM.DbProxy.RoomHistoryRsp, await h.roomHistory(IM.DbProxy.RoomHistoryReq.create({ userId: bob, roomId: room.id, beforeMsgId: 0, limit: 10 })));
+    expect(history.messages.map((m: any) => [m.msgId, m.sessionType, Buffer.from(m.content).toString()])).toEqual([[1, 3, 'morning']]);
+    await expect(h.roomHistory(IM.DbProxy.RoomHistoryReq.create({ userId: carol, roomId: room.id, beforeMsgId: 0, limit: 10 }))).rejects.toMatchObject({ code: 7 });
+    // Bob leaves; the creator recalls Alice's message: the members now in the room are told.
+    expect(wire(IM.DbProxy.LeaveRoomRsp, await h.leaveRoom(IM.DbProxy.RoomRef.create({ userId: bob, roomId: room.id })))).toMatchObject({ left: true });
+    const recalled = await recall(dave, 3, room.id, 1, 0);
+    expect(recalled).toMatchObject({ result: RecallResult.RECALL_OK, event: { fromUserId: alice, sessionType: 3, toId: room.id, msgId: 1, recalledBy: dave } });
+    expect(recalled.recipientIds).toEqual([alice, dave].sort((a, b) => a - b));
+    expect(wire(IM.DbProxy.ListRoomsRsp, await h.listRooms(IM.DbProxy.ListRoomsReq.create({ userId: alice }))).rooms.map((r: any) => r.roomId)).toEqual([room.id]);
+  });
 });

@@ -8,9 +8,14 @@ const { SessionType, MsgType } = IM.BaseDefine;
 /** Largest history page; the client's msg_cnt is capped to it. */
 export const MAX_PAGE = 100;
 
+/** The session type a msg_type belongs to: TeamTalk's single (0x01/0x02) and group (0x11/0x12), and the core's chat room (0x21/0x22 → 3). */
 export function sessionTypeOfMsgType(msgType: number): number {
+  if (msgType >= 0x20) return ROOM_SESSION_TYPE;
   return msgType >= 0x10 ? SessionType.SESSION_TYPE_GROUP : SessionType.SESSION_TYPE_SINGLE;
 }
+
+/** The core's session type of chat rooms (not a TeamTalk one). */
+export const ROOM_SESSION_TYPE = 3;
 
 /** A session with no message yet still needs a valid msg_type on the wire. */
 function defaultMsgType(sessionType: number): number {
@@ -51,7 +56,8 @@ function savedMessage(m: NewMessage, recipientIds: number[], saved: SaveMessageR
       stored: toCoreMessage(type, saved.original),
     };
   }
-  return { ack: { userId: m.fromUserId, sessionId: m.toId, msgId: saved.msgId, sessionType: m.sessionType }, recipientIds, seqs, serverTimeMs };
+  // ack.session_type is TeamTalk's enum on the wire; a room's 3 travels as a plain number (TeamTalk never sees it).
+  return { ack: { userId: m.fromUserId, sessionId: m.toId, msgId: saved.msgId, sessionType: m.sessionType as IM.BaseDefine.SessionType }, recipientIds, seqs, serverTimeMs };
 }
 
 /** The extra stored with a message; messages stored without one (or unreadable) get server_time_ms from their create time. */

@@ -1,5 +1,6 @@
 import { decryptContent, encryptContent } from '@tt/codec';
 import { IM } from '@tt/proto';
+import { ROOM_MSG_TYPE, isRoomSession } from './rooms';
 
 const { ContentKind } = IM.Core;
 const { MsgType, SessionType } = IM.BaseDefine;
@@ -64,12 +65,13 @@ function isTextual(kind: number): boolean {
 export function kindOf(message: { msgType?: number | null; extra?: IM.Core.IMessageExtra | null }): number {
   if (message.extra?.kind) return message.extra.kind;
   const t = message.msgType ?? 0;
-  return t === MsgType.MSG_TYPE_SINGLE_AUDIO || t === MsgType.MSG_TYPE_GROUP_AUDIO ? ContentKind.CONTENT_VOICE : ContentKind.CONTENT_TEXT;
+  return t === MsgType.MSG_TYPE_SINGLE_AUDIO || t === MsgType.MSG_TYPE_GROUP_AUDIO || t === ROOM_MSG_TYPE.AUDIO ? ContentKind.CONTENT_VOICE : ContentKind.CONTENT_TEXT;
 }
 
-/** TeamTalk's msg_type for content of this kind in this kind of conversation. */
+/** TeamTalk's msg_type for content of this kind in this kind of conversation (chat rooms: the core's 0x21/0x22). */
 export function teamTalkMsgType(kind: number, sessionType: number): number {
   const voice = kind === ContentKind.CONTENT_VOICE;
+  if (isRoomSession(sessionType)) return voice ? ROOM_MSG_TYPE.AUDIO : ROOM_MSG_TYPE.TEXT;
   if (sessionType === SessionType.SESSION_TYPE_GROUP) return voice ? MsgType.MSG_TYPE_GROUP_AUDIO : MsgType.MSG_TYPE_GROUP_TEXT;
   return voice ? MsgType.MSG_TYPE_SINGLE_AUDIO : MsgType.MSG_TYPE_SINGLE_TEXT;
 }

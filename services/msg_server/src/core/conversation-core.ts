@@ -6,6 +6,7 @@ import type { MessageStore } from '../message-store';
 import type { PushJobProducer } from '../push-jobs';
 import type { MsgServerMetrics } from '../metrics';
 import type { UserDirectory } from './user-directory';
+import { isRoomSession } from './rooms';
 
 const { SessionType } = IM.BaseDefine;
 
@@ -146,16 +147,53 @@ export class ConversationCore {
     const recalled = rsp.event;
     if (rsp.result === IM.DbProxy.RecallResult.RECALL_OK && recalled) {
       this.deps.metrics.messagesRecalled.inc();
-      const users = (recalled.seqs ?? []).map((s) => s.userId);
+      // Chat rooms have no seqs: db_proxy names the members in the room now.
+      const users = isRoomSession(recalled.sessionType) ? (rsp.recipientIds ?? []) : (recalled.seqs ?? []).map((s) => s.userId);
       const names = await this.namesOf([recalled.fromUserId, recalled.recalledBy, ...(recalled.sessionType === SessionType.SESSION_TYPE_SINGLE ? [recalled.toId] : [])]);
       await this.deps.delivery.toUsers(users, { messageRecalled: recalled, names }, conn.id);
     }
     return rsp;
   }
 
-  /** Typing (1) or stopped (0): to the peer or the group's members, never stored. */
+  /**
+   * Joins a chat room (operators create rooms with ttctl). Its members, the
+   * joiner's other connections included, hear of it (RoomMemberEvent).
+   */
+  async joinRoom(conn: ClientConnection, roomId: number): Promise<IM.DbProxy.JoinRoomRsp> {
+    const rsp = await this.deps.db.joinRoom({ userId: conn.userId, roomId });
+    if (rsp.result === IM.DbProxy.RoomJoinResult.ROOM_JOINED) await this.roomMemberChanged(conn, roomId, true, rsp.memberIds, rsp.room?.memberCount ?? rsp.memberIds.length);
+    return rsp;
+  }
+
+  /** Leaves a chat room; the members left in it and the leaver's connections hear of it. */
+  async leaveRoom(conn: ClientConnection, roomId: number): Promise<IM.DbProxy.LeaveRoomRsp> {
+    const rsp = await this.deps.db.leaveRoom({ userId: conn.userId, roomId });
+    if (rsp.left) await this.roomMemberChanged(conn, roomId, false, [...rsp.memberIds, conn.userId], rsp.memberIds.length);
+    return rsp;
+  }
+
+  /** Rooms the user is in (userId 0: every active room). */
+  async listRooms(userId: number): Promise<IM.DbProxy.IRoomInfo[]> {
+    return (await this.deps.db.listRooms({ userId })).rooms;
+  }
+
+  /** A member's look at a room's kept history: before beforeMsgId (0: from the newest), newest first. */
+  async roomHistory(userId: number, roomId: number, beforeMsgId: number, limit: number): Promise<IM.Core.IStoredMessage[]> {
+    const rsp = await this.deps.db.roomHistory({ userId, roomId, beforeMsgId, limit });
+    const names = await this.deps.directory.names(rsp.messages.map((m) => m.fromUserId)).catch(() => new Map<number, string>());
+    for (const m of rsp.messages) m.fromName = names.get(m.fromUserId) ?? m.fromName;
+    return rsp.messages;
+  }
+
+  private async roomMemberChanged(conn: ClientConnection, roomId: number, joined: boolean, audience: number[], memberCount: number): Promise<void> {
+    const names = await this.namesOf([conn.userId]);
+    await this.deps.delivery.toUsers([...new Set(audience)], { roomMember: { roomId, userId: conn.userId, joined, memberCount }, names }, conn.id);
+  }
+
+  /** Typing (1) or stopped (0): to the peer or the group's members, never stored (nor shown in chat rooms). */
   async typing(conn: ClientConnection, typing: { sessionType: number; toId: number; status: number; teamtalkCmdMsgData?: string }): Promise<void> {
     const userId = conn.userId;
+    if (isRoomSession(typing.sessionType)) return;
     let recipients: number[];
     if (typing.sessionType === SessionType.SESSION_TYPE_GROUP) {
       const info = await this.deps.db.getGroupInfo({ userId, groupVersionList: [{ groupId: typing.toId, version: 0 }] });

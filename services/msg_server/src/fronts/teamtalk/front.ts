@@ -1,4 +1,5 @@
 import { encodePdu } from '@tt/codec';
+import { isRoomSession } from '../../core/rooms';
 import { IM } from '@tt/proto';
 import type { ClientConnection } from '../../connection';
 import { isMobileClient } from '../../domain/client-type';
@@ -47,6 +48,7 @@ export class TeamTalkFront implements Front {
   renderer(event: IM.Core.ICoreEvent): EventRenderer | undefined {
     if (event.messageStored) {
       const m = event.messageStored.message!;
+      if (isRoomSession(m.sessionType)) return undefined; // TeamTalk has no chat rooms
       const attach = event.messageStored.teamtalkAttachData;
       const body = IM.Message.IMMsgData.encode({
         fromUserId: m.fromUserId,
@@ -78,7 +80,8 @@ export class TeamTalkFront implements Front {
       const pdu = Buffer.from(event.frontPayload.payload!);
       return () => pdu;
     }
-    // Recalls: TeamTalk has no such notice; its clients see the recall in history.
+    // Recalls: TeamTalk has no such notice; its clients see the recall in history. Chat-room
+    // membership: TeamTalk has no rooms.
     return undefined;
   }
 

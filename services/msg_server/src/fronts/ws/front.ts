@@ -5,6 +5,7 @@ import type { UserDirectory } from '../../core/user-directory';
 import type { EventRenderer, Front } from '../front';
 import { encodeEnvelope, varintField } from './envelope';
 import { groupConversationId, messageIdOf, singleConversationId } from './ids';
+import { isRoomSession } from '../../core/rooms';
 
 const { CommandType, ErrorCode } = IM.Ws;
 const { SessionType } = IM.BaseDefine;
@@ -39,6 +40,8 @@ export class WsFront implements Front {
 
   renderer(event: IM.Core.ICoreEvent): EventRenderer | undefined {
     const nameOf = this.namesFrom(event);
+    // Seed 003 has no chat rooms: their messages, recalls and membership are not shown here.
+    if (isRoomSession(event.messageStored?.message?.sessionType) || isRoomSession(event.messageRecalled?.sessionType) || event.roomMember) return undefined;
     if (event.messageStored) {
       // The body is encoded once; each viewer's frame appends its own seq (field 11).
       const base = IM.Ws.PushMessage.encode(this.pushMessage(event.messageStored.message!, nameOf, 0)).finish();
