@@ -22,3 +22,4 @@ export {
   type WsPushTypes,
   type WsPushCommand,
 } from './ws-client';
+export { Tcp12Client, Tcp12StatusError, tcp12StatusName, encodeTcp12Frame, connectFlag, conversationOf, aesEncrypt, aesDecrypt, TCP12_HEADER, type Tcp12Frame, type Tcp12Mode, type Tcp12ClientOptions } from './tcp12-client';

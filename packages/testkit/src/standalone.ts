@@ -5,6 +5,8 @@ export interface StandalonePorts {
   msgServer: number;
   /** msg_server's WebSocket front. */
   msgServerWs: number;
+  /** msg_server's tcp12 front (seed 001). */
+  msgServerTcp12: number;
   dbProxy: number;
   admin: number;
   fileServer: number;
@@ -18,13 +20,14 @@ export interface StandalonePorts {
  * (parallel tests, benchmark runs) never collide.
  */
 export async function standaloneListeners(): Promise<{ ports: StandalonePorts; env: Record<string, string> }> {
-  const [login, msgServer, dbProxy, admin, fileServer, fileServerHttp, fileServerRpc, msgServerWs] = await freePorts(8);
+  const [login, msgServer, dbProxy, admin, fileServer, fileServerHttp, fileServerRpc, msgServerWs, msgServerTcp12] = await freePorts(9);
   return {
-    ports: { login, msgServer, msgServerWs, dbProxy, admin, fileServer, fileServerHttp, fileServerRpc },
+    ports: { login, msgServer, msgServerWs, msgServerTcp12, dbProxy, admin, fileServer, fileServerHttp, fileServerRpc },
     env: {
       LOGIN_HTTP_PORT: String(login),
       MSG_SERVER_PORT: String(msgServer),
       MSG_SERVER_WS_PORT: String(msgServerWs),
+      MSG_SERVER_TCP12_PORT: String(msgServerTcp12),
       DB_PROXY_PORT: String(dbProxy),
       ADMIN_PORT: String(admin),
       FILE_SERVER_PORT: String(fileServer),

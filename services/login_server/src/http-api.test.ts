@@ -336,6 +336,16 @@ describe('GET /msg_server', () => {
     expect(JSON.parse((await raw(h.port, 'GET', '/msg_server?protocol=ws')).body)).toMatchObject({ code: 0, url: 'ws://[fd00::1]:8081/ws', path: '/ws', priorIP: 'fd00::1' });
   });
 
+  it('?protocol=tcp12: the TCP address of the least-loaded live msg_server that has a tcp12 front', async () => {
+    await h.report('ws-only', { connections: 0, ip: '10.0.0.9', fronts: [{ protocol: 'ws', port: 8081, path: '/ws' }] });
+    expect(JSON.parse((await raw(h.port, 'GET', '/msg_server?protocol=tcp12')).body)).toEqual({ code: 1, msg: expect.stringMatching(/tcp12/) });
+    await h.report('busy', { connections: 50, ip: '10.0.0.3', fronts: [{ protocol: 'tcp12', port: 9082 }] });
+    await h.report('idle', { connections: 10, ip: '10.0.0.4', fronts: [{ protocol: 'teamtalk', port: 8000 }, { protocol: 'tcp12', port: 8082 }] });
+    const res = await raw(h.port, 'GET', '/msg_server?protocol=tcp12');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ code: 0, msg: '', protocol: 'tcp12', priorIP: '10.0.0.4', backupIP: '10.0.0.2', port: '8082' });
+  });
+
   it('an unknown protocol is a 400', async () => {
     await h.report('a');
     const res = await raw(h.port, 'GET', '/msg_server?protocol=xmpp');

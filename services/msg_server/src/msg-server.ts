@@ -21,6 +21,11 @@ import { WsFront } from './fronts/ws/front';
 import { WsConnection } from './fronts/ws/connection';
 import { registerWsHandlers } from './fronts/ws/handlers';
 import { listenWs, type WsListener } from './fronts/ws/server';
+import { Tcp12Front } from './fronts/tcp12/front';
+import { Tcp12Connection } from './fronts/tcp12/connection';
+import { registerTcp12Handlers } from './fronts/tcp12/handlers';
+import { createTcp12Router, listenTcp12, type Tcp12Listener } from './fronts/tcp12/server';
+import { BodyCipher } from './fronts/tcp12/codec';
 import { ConversationCore } from './core/conversation-core';
 import { UserDirectory } from './core/user-directory';
 import { ContentCodec } from './core/content';
@@ -66,6 +71,8 @@ export interface MsgServerConfig {
   soleServer?: boolean;
   /** The WebSocket front (seed 003); absent or port 0: off. */
   ws?: WsFrontConfig;
+  /** The tcp12 front (seed 001); absent or port 0: off. */
+  tcp12?: Tcp12FrontConfig;
   /** HMAC secret of login tokens (AUTH_JWT_SECRET); empty: token logins are refused. */
   jwtSecret?: string;
   /** TeamTalk clients' content key (TT_CONTENT_KEY): content is converted between fronts with it. */
@@ -89,6 +96,36 @@ export function wsFrontConfig(
     idleTimeoutMs: cfg.MSG_SERVER_WS_IDLE_TIMEOUT_MS,
     maxContentBytes: cfg.MSG_SERVER_MAX_CONTENT_BYTES,
   };
+}
+
+/** The tcp12 front's settings from the MSG_SERVER_TCP12_* variables (port 0: off). */
+export function tcp12FrontConfig(
+  cfg: { MSG_SERVER_TCP12_PORT: number; MSG_SERVER_TCP12_ADVERTISE_PORT: number; MSG_SERVER_TCP12_MAX_FRAME_BYTES: number; MSG_SERVER_TCP12_IDLE_TIMEOUT_MS: number; MSG_SERVER_TCP12_AES_KEY: string; MSG_SERVER_MAX_CONTENT_BYTES: number },
+  host: string,
+): Tcp12FrontConfig | undefined {
+  if (cfg.MSG_SERVER_TCP12_PORT === 0) return undefined;
+  return {
+    port: cfg.MSG_SERVER_TCP12_PORT,
+    host,
+    advertisePort: cfg.MSG_SERVER_TCP12_ADVERTISE_PORT,
+    maxFrameBytes: cfg.MSG_SERVER_TCP12_MAX_FRAME_BYTES,
+    idleTimeoutMs: cfg.MSG_SERVER_TCP12_IDLE_TIMEOUT_MS,
+    aesKeyHex: cfg.MSG_SERVER_TCP12_AES_KEY,
+    maxContentBytes: cfg.MSG_SERVER_MAX_CONTENT_BYTES,
+  };
+}
+
+export interface Tcp12FrontConfig {
+  port: number;
+  host?: string;
+  /** Port handed to clients; 0 = port. */
+  advertisePort?: number;
+  /** Largest frame body (on the wire and gunzipped). */
+  maxFrameBytes: number;
+  idleTimeoutMs: number;
+  /** AES-256 key, 64 hex digits; empty: AES frames are refused. */
+  aesKeyHex: string;
+  maxContentBytes: number;
 }
 
 /** TT_CONTENT_KEY (or its old name PUSH_CONTENT_KEY); it must be 32 characters. */
@@ -322,6 +359,30 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     if (!config.jwtSecret) log.warn('AUTH_JWT_SECRET is not set: the WebSocket front refuses every login');
   }
 
+  // The tcp12 front (seed 001): 12-byte-header frames on its own port, its own router, the same core.
+  let tcp12Listener: Tcp12Listener | undefined;
+  if (config.tcp12) {
+    const tcp12 = config.tcp12;
+    const tcp12Front = new Tcp12Front({ idleTimeoutMs: tcp12.idleTimeoutMs }, content, directory);
+    const tcp12Router = createTcp12Router(metrics, log, (command) => handledCounter(command).inc());
+    registerTcp12Handlers(tcp12Router, ctx, tcp12Front, { jwtSecret: config.jwtSecret ?? '', maxContentBytes: tcp12.maxContentBytes });
+    const tcp12Events = connectionEvents((c, request) => tcp12Router.dispatch(c, request));
+    const cipher = BodyCipher.fromHex(tcp12.aesKeyHex);
+    const onRejected = (c: Tcp12Connection, command: number, status: number, reason: string) => {
+      metrics.pdusDropped.inc({ reason: 'tcp12_rejected' });
+      log.debug({ connId: c.id, userId: c.userId, command, status, reason }, 'tcp12 frame rejected');
+    };
+    tcp12Listener = await listenTcp12(
+      {
+        host: tcp12.host ?? config.host,
+        port: tcp12.port,
+        accepting: () => !draining,
+        onConnection: (socket) => accept(new Tcp12Connection(nextId(), tcp12Front, socket, { maxFrameBytes: tcp12.maxFrameBytes, maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES, cipher, onRejected }, tcp12Events)),
+      },
+      log,
+    );
+  }
+
   delivery.listen();
   presence.listen();
   cluster.listen();
@@ -330,6 +391,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
 
   const fronts: IM.Core.IFrontAddress[] = [{ protocol: 'teamtalk', port: config.advertisePort || port }];
   if (wsListener) fronts.push({ protocol: 'ws', port: config.ws!.advertisePort || wsListener.port, path: config.ws!.path });
+  if (tcp12Listener) fronts.push({ protocol: 'tcp12', port: config.tcp12!.advertisePort || tcp12Listener.port });
   const report = () => {
     const info = {
       ip1: config.advertiseIp,
@@ -350,7 +412,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   // Logged-in connections: each front's idle limit and heartbeat; the others: the login deadline.
   const sweeper = startIdleSweeper({
     connections: () => registry.values(),
-    limitsMs: [config.pcIdleTimeoutMs, config.mobileIdleTimeoutMs, ...(wsListener ? [config.ws!.idleTimeoutMs] : [])],
+    limitsMs: [config.pcIdleTimeoutMs, config.mobileIdleTimeoutMs, ...(wsListener ? [config.ws!.idleTimeoutMs] : []), ...(tcp12Listener ? [config.tcp12!.idleTimeoutMs] : [])],
     loginTimeoutMs: config.loginTimeoutMs,
     idleLimitMs: (conn) => conn.front.idleLimitMs(conn),
     onIdle: (conn) => log.info({ connId: conn.id, front: conn.front.name, userId: conn.userId }, 'client silent too long; closed'),
@@ -378,6 +440,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       draining = true;
       server.close();
       wsListener?.close();
+      tcp12Listener?.close();
       report(); // login_server stops sending clients here
       const deadline = Date.now() + config.drainTimeoutMs;
       const rate = config.drainRate ?? 2000;
