@@ -150,14 +150,15 @@ export const passwordCheckSpec = {
   }),
 };
 
-/** Chat rooms (db_proxy; standalone). */
-const roomSpec = {
+/** The conversation core's storage limits (db_proxy; standalone). */
+const coreStorageSpec = {
+  CLIENT_MSG_ID_RETENTION_HOURS: int({ default: 168, min: 0, max: 87600, desc: 'How long a sender\'s client_msg_id is remembered (a resend within it gets the original answer); 0 = forever. Swept every 10 minutes.' }),
   ROOM_HISTORY_LIMIT: int({ default: 200, min: 1, max: 100000, desc: 'Messages kept per chat room; older ones are deleted as new ones arrive (rooms are for who is there now).' }),
 };
 
 export const dbProxySpec = {
   ...commonSpec,
-  ...roomSpec,
+  ...coreStorageSpec,
   ...redisSpec,
   ...mysqlSpec,
   ...passwordSpec,
@@ -258,7 +259,7 @@ export const standaloneSpec = {
   ...fileLimitsSpec,
   ...pushProvidersSpec,
   ...pushQueueSpec,
-  ...roomSpec,
+  ...coreStorageSpec,
 };
 
 export const ttctlSpec = {

@@ -402,6 +402,36 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS idx_room_member_user ON im_room_member (user_id)`,
     ],
   },
+  {
+    version: 7,
+    name: 'MSync devices: the user sync seq each (user, resource) has confirmed',
+    // One row per MSync device (its JID resource): where a reconnecting device continues its queue.
+    mysql: [
+      `CREATE TABLE IF NOT EXISTS im_msync_device (
+        user_id INT UNSIGNED NOT NULL,
+        resource VARCHAR(128) NOT NULL,
+        confirmed_seq BIGINT UNSIGNED NOT NULL DEFAULT 0,
+        updated INT UNSIGNED NOT NULL,
+        PRIMARY KEY (user_id, resource)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+    ],
+    sqlite: [
+      `CREATE TABLE IF NOT EXISTS im_msync_device (
+        user_id INTEGER NOT NULL,
+        resource TEXT NOT NULL,
+        confirmed_seq INTEGER NOT NULL DEFAULT 0,
+        updated INTEGER NOT NULL,
+        PRIMARY KEY (user_id, resource)
+      ) STRICT, WITHOUT ROWID`,
+    ],
+  },
+  {
+    version: 8,
+    name: 'client_msg_id rows expire: an index on their time',
+    // db_proxy deletes (sender, client_msg_id) rows older than CLIENT_MSG_ID_RETENTION_HOURS.
+    mysql: [`ALTER TABLE im_client_msg ADD INDEX idx_client_msg_created (created)`],
+    sqlite: [`CREATE INDEX IF NOT EXISTS idx_client_msg_created ON im_client_msg (created)`],
+  },
 ];
 
 const ADD_COLUMN_RE = /^\s*ALTER\s+TABLE\s+\S+\s+ADD\s+COLUMN\s/i;

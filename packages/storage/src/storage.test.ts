@@ -458,6 +458,19 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
       }
     });
 
+    test('client_msg_ids are forgotten after their retention: an old resend is a new message, a recent one is still the same', async () => {
+      const [uma, vic] = ids(2);
+      const old = await sendTo(store, uma!, vic!, 'old', { clientMsgId: 'keep-or-forget-1', createTime: 1000 });
+      const recent = await sendTo(store, uma!, vic!, 'recent', { clientMsgId: 'keep-or-forget-2', createTime: 5000 });
+      // Other tests' rows are older than 2000 too; delete one at a time until ours is gone.
+      let deleted = 0;
+      while ((await store.messages.pruneClientMsgIds(2000, 1)) === 1) deleted++;
+      expect(deleted).toBeGreaterThanOrEqual(1);
+      expect((await sendTo(store, uma!, vic!, 'old', { clientMsgId: 'keep-or-forget-1', createTime: 6000 })).msgId).toBeGreaterThan(recent.msgId);
+      expect(await sendTo(store, uma!, vic!, 'recent', { clientMsgId: 'keep-or-forget-2', createTime: 6000 })).toMatchObject({ msgId: recent.msgId, duplicate: true });
+      expect(old.msgId).toBeLessThan(recent.msgId);
+    });
+
     test('a batch of group and single messages is stored as runs; each user still has one seq per message, and sync cuts runs anywhere', async () => {
       const [ida, ivo, jan] = ids(3);
       const crew = await store.groups.create({ type: GroupType.NORMAL, name: 'run-crew', creatorId: ida!, memberIds: [ivo!, jan!] });

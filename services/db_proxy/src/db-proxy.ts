@@ -16,7 +16,15 @@ export interface DbProxyDeps {
   serverId: string;
   /** PASSWORD_CHECK_CACHE_TTL_S. */
   passwordCheckCacheTtlSeconds?: number;
+  /** CLIENT_MSG_ID_RETENTION_HOURS as seconds: client_msg_ids older than this are forgotten (0: kept forever). */
+  clientMsgIdRetentionSeconds?: number;
+  /** How often expired client_msg_ids are swept (default 10 minutes). */
+  sweepIntervalMs?: number;
 }
+
+/** Rows one sweep statement deletes, and statements one sweep runs at most (the rest waits for the next). */
+const SWEEP_ROWS = 5000;
+const SWEEP_STATEMENTS = 20;
 
 export interface RunningDbProxy {
   port: number;
@@ -41,6 +49,26 @@ export async function startDbProxy(deps: DbProxyDeps): Promise<RunningDbProxy> {
   };
   const server: RunningRpcServer = await startRpcServer(DbProxyService, handlers, { host: deps.host, port: deps.port }, options);
   deps.log.info({ port: server.port }, 'db_proxy serving gRPC');
+  const pruned = new Counter({ name: 'tt_db_proxy_client_msg_ids_expired_total', help: 'client_msg_id rows deleted after CLIENT_MSG_ID_RETENTION_HOURS', registers });
+  const sweep = async () => {
+    const retention = deps.clientMsgIdRetentionSeconds ?? 0;
+    if (retention <= 0) return;
+    const before = Math.max(0, Math.floor(Date.now() / 1000) - retention);
+    for (let i = 0; i < SWEEP_STATEMENTS; i++) {
+      const n = await deps.store.messages.pruneClientMsgIds(before, SWEEP_ROWS);
+      pruned.inc(n);
+      if (n < SWEEP_ROWS) break;
+    }
+  };
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    sweep()
+      .catch((err: unknown) => deps.log.warn({ err }, 'client_msg_id sweep failed'))
+      .finally(() => (sweeping = false));
+  }, deps.sweepIntervalMs ?? 600_000);
+  sweeper.unref();
   return {
     port: server.port,
     localClient: createLocalRpcClient<PromiseHandlers>(DbProxyService, handlers, options) as unknown as DbProxyClient,
@@ -55,6 +83,9 @@ export async function startDbProxy(deps: DbProxyDeps): Promise<RunningDbProxy> {
       details.cache = await deps.cache.ping().catch(() => false);
       return { ok: details.database === true && details.cache === true, details };
     },
-    close: () => server.close(),
+    close: () => {
+      clearInterval(sweeper);
+      return server.close();
+    },
   };
 }

@@ -627,6 +627,20 @@ export class MessageRepository {
     return results;
   }
 
+  /**
+   * Forgets client_msg_ids stored before `createdBefore` (unix seconds), at most `limit` rows per
+   * call (oldest first): a resend after that is a new message. Returns how many were deleted.
+   */
+  async pruneClientMsgIds(createdBefore: number, limit: number): Promise<number> {
+    const before = u32('createdBefore', createdBefore);
+    const n = u32('limit', limit);
+    const res =
+      this.db.dialect === 'mysql'
+        ? await this.db.execute('DELETE FROM im_client_msg WHERE created < ? ORDER BY created LIMIT ?', [before, n])
+        : await this.db.execute('DELETE FROM im_client_msg WHERE (from_id, client_msg_id) IN (SELECT from_id, client_msg_id FROM im_client_msg WHERE created < ? ORDER BY created LIMIT ?)', [before, n]);
+    return res.affectedRows;
+  }
+
   /** The user's newest sync seq (0 if none yet). */
   async maxSeq(userId: number): Promise<number> {
     const rows = await this.db.query<{ last_seq: number }>('SELECT last_seq FROM im_user_seq WHERE user_id = ?', [u32('userId', userId)]);
