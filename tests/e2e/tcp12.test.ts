@@ -297,8 +297,40 @@ describe.each<Mode>(MODES)('tcp12 front with TeamTalk and WebSocket clients (%s 
     expect(Number((await typing).seq)).toBe(0);
     const pulled = await cb.pull(1);
     expect(pulled.entries).toHaveLength(contents.length);
-    // Chat rooms are not offered (yet).
-    await expect(ca.sendMessage({ conversation: { type: ConversationType.CHATINGROOM, target: '1' }, messageContent: contents[0] })).rejects.toMatchObject({ status: Status.NOT_SUPPORTED });
+  });
+
+  it('chat rooms: only members send (RJ first), members hear messages, joins, leaves and recalls; RH gives the history', async () => {
+    const [owner, a, b] = await f.newUsers(3);
+    const out = await d.ttctl('room', 'create', `Lobby_${mode}`, '--owner', owner.name, '--max-members', '3');
+    const roomId = Number(/id (\d+)/.exec(out)![1]);
+    const ca = await login(a, 1);
+    const cb = await login(b, 0);
+    const room = { room: roomId };
+    await expect(ca.sendText(room, 'anyone?', 1)).rejects.toMatchObject({ status: Status.PERMISSION_DENIED });
+    expect(await ca.joinRoom(roomId)).toMatchObject({ roomId: String(roomId), name: `Lobby_${mode}`, memberCount: 1, maxMembers: 3 });
+    const joinSeen = ca.waitForNotice<IM.Tcp12.Notice>(IMCommand.MN, (n) => n.type === NoticeType.NOTICE_ROOM_MEMBER && n.roomMember?.user === b.name);
+    await cb.joinRoom(roomId);
+    expect((await joinSeen).roomMember).toMatchObject({ roomId: String(roomId), joined: true, memberCount: 2 });
+
+    const atB = cb.waitForMessage((m) => m.message?.conversation?.type === ConversationType.CHATINGROOM);
+    const sent = await ca.sendText(room, 'hello room', 2);
+    expect(sent.messageUid).toMatch(new RegExp(`^sr_${roomId}:\\d+$`));
+    expect(await atB).toMatchObject({ messageUid: sent.messageUid, message: { from: a.name, to: String(roomId), conversation: { type: ConversationType.CHATINGROOM, target: String(roomId) }, messageContent: { searchableContent: 'hello room' } } });
+    expect(Number((await atB).seq)).toBe(0);
+    const history = await cb.roomHistory(roomId);
+    expect(history.messages.map(textOf)).toEqual(['hello room']);
+
+    const recallSeen = cb.waitForNotice<IM.Tcp12.Notice>(IMCommand.MN, (n) => n.type === NoticeType.NOTICE_RECALL);
+    await ca.recall(sent.messageUid);
+    expect((await recallSeen).recall).toMatchObject({ messageUid: sent.messageUid, conversation: { type: ConversationType.CHATINGROOM, target: String(roomId) } });
+
+    const leaveSeen = ca.waitForNotice<IM.Tcp12.Notice>(IMCommand.MN, (n) => n.roomMember?.joined === false);
+    await cb.leaveRoom(roomId);
+    expect((await leaveSeen).roomMember).toMatchObject({ user: b.name, memberCount: 1 });
+    await expect(cb.leaveRoom(roomId)).rejects.toMatchObject({ status: Status.NOT_FOUND });
+    await expect(cb.sendText(room, 'after leaving')).rejects.toMatchObject({ status: Status.PERMISSION_DENIED });
+    await expect(cb.joinRoom(999999)).rejects.toMatchObject({ status: Status.NOT_FOUND });
+    await expect(cb.joinRoom('lobby')).rejects.toMatchObject({ status: Status.BAD_REQUEST });
   });
 
   it('another login of the same kind kicks the older connection (LOGOUT notice, KICKED, close)', async () => {

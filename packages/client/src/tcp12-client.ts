@@ -224,8 +224,8 @@ export class Tcp12Client extends EventEmitter {
     return this.request(IMCommand.MS, T.Message, message, T.SendResponse, mode);
   }
 
-  /** A TEXT to a user (by account name) or a group (`{ group: id }`). */
-  sendText(to: string | { group: number }, text: string, messageId = 0, mode?: Tcp12Mode): Promise<IM.Tcp12.SendResponse> {
+  /** A TEXT to a user (by account name), a group (`{ group: id }`) or a chat room (`{ room: id }`). */
+  sendText(to: string | { group: number } | { room: number }, text: string, messageId = 0, mode?: Tcp12Mode): Promise<IM.Tcp12.SendResponse> {
     return this.sendMessage({ messageId, conversation: conversationOf(to), messageContent: { contentType: T.MessageContentType.TEXT, searchableContent: text } }, mode);
   }
 
@@ -237,6 +237,22 @@ export class Tcp12Client extends EventEmitter {
   async recall(messageUid: string, mode?: Tcp12Mode): Promise<void> {
     const frame = await this.requestRaw(IMCommand.MR, T.RecallRequest.encode({ messageUid }).finish(), mode);
     if (frame.status !== Status.OK) throw new Tcp12StatusError(frame.status, errorText(frame.body));
+  }
+
+  /** RJ: joins a chat room (room id in decimal). */
+  joinRoom(roomId: number | string, mode?: Tcp12Mode): Promise<IM.Tcp12.RoomResponse> {
+    return this.request(T.RoomCommand.RJ, T.RoomRequest, { roomId: String(roomId) }, T.RoomResponse, mode);
+  }
+
+  /** RL: leaves a chat room; resolves on an OK answer. */
+  async leaveRoom(roomId: number | string, mode?: Tcp12Mode): Promise<void> {
+    const frame = await this.requestRaw(T.RoomCommand.RL, T.RoomRequest.encode({ roomId: String(roomId) }).finish(), mode);
+    if (frame.status !== Status.OK) throw new Tcp12StatusError(frame.status, errorText(frame.body));
+  }
+
+  /** RH: a room's kept history, newest first. */
+  roomHistory(roomId: number | string, beforeMsgId = 0, limit = 0, mode?: Tcp12Mode): Promise<IM.Tcp12.RoomHistoryResponse> {
+    return this.request(T.RoomCommand.RH, T.RoomHistoryRequest, { roomId: String(roomId), beforeMsgId, limit }, T.RoomHistoryResponse, mode);
   }
 
   /** LOGOUT: the server closes the connection (the seed gives it no answer). */
@@ -377,9 +393,10 @@ export class Tcp12Client extends EventEmitter {
   }
 }
 
-/** A Conversation of the seed: a user by account name, or `{ group: id }`. */
-export function conversationOf(to: string | { group: number }): IM.Tcp12.IConversation {
-  return typeof to === 'string' ? { type: T.ConversationType.SIGNAL, target: to } : { type: T.ConversationType.GROUP, target: String(to.group) };
+/** A Conversation of the seed: a user by account name, `{ group: id }` or `{ room: id }`. */
+export function conversationOf(to: string | { group: number } | { room: number }): IM.Tcp12.IConversation {
+  if (typeof to === 'string') return { type: T.ConversationType.SIGNAL, target: to };
+  return 'group' in to ? { type: T.ConversationType.GROUP, target: String(to.group) } : { type: T.ConversationType.CHATINGROOM, target: String(to.room) };
 }
 
 function errorText(body: Uint8Array): string {

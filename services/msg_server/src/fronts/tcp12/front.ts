@@ -7,10 +7,25 @@ import { varintField } from '../ws/envelope';
 import { groupConversationId, messageIdOf, singleConversationId } from '../ws/ids';
 import { Flow, encodeFrame, makeFlag } from './codec';
 import { fromPlainContent } from './content';
+import { isRoomSession } from '../../core/rooms';
 import type { Tcp12Connection } from './connection';
 
 const { IMCommand, Status, ConversationType, NoticeType, MessageContentType } = IM.Tcp12;
 const { SessionType } = IM.BaseDefine;
+
+/** A chat room's conversation id (message uids `sr_<roomId>:<msg_id>`), beside TeamTalk's `si_`/`sg_`. */
+export function roomConversationId(roomId: number): string {
+  return `sr_${roomId}`;
+}
+
+/** The conversation id of a stored message or event, and its seed Conversation as `viewerId` sees it. */
+function conversationFor(sessionType: number, fromId: number, toId: number, viewerId: number, nameOf: NameOf, names?: { from?: string | null; to?: string | null }) {
+  if (isRoomSession(sessionType)) return { id: roomConversationId(toId), seed: { type: ConversationType.CHATINGROOM, target: String(toId) }, to: String(toId) };
+  if (sessionType === SessionType.SESSION_TYPE_GROUP) return { id: groupConversationId(toId), seed: { type: ConversationType.GROUP, target: String(toId) }, to: String(toId) };
+  const fromName = names?.from || nameOf(fromId);
+  const toName = names?.to || nameOf(toId);
+  return { id: singleConversationId(fromName, toName), seed: { type: ConversationType.SIGNAL, target: viewerId === fromId ? toName : fromName }, to: toName };
+}
 
 /** client_msg_id of a message this front sent: the seed's messageId, prefixed so other fronts' ids never collide. */
 export const CLIENT_MSG_ID_PREFIX = 's001:';
@@ -57,13 +72,11 @@ export class Tcp12Front implements Front {
 
   renderer(event: IM.Core.ICoreEvent): EventRenderer | undefined {
     const nameOf = this.namesFrom(event);
-    // Chat rooms (core session type 3) are not wired to this front yet: their events are not shown.
-    if (event.messageStored?.message?.sessionType === 3 || event.messageRecalled?.sessionType === 3 || (event as { roomMember?: unknown }).roomMember) return undefined;
     if (event.messageStored) {
       const m = event.messageStored.message!;
       const seqs = new Map<number, number>();
       for (const s of event.messageStored.seqs ?? []) seqs.set(s.userId, Number(s.seq));
-      // The sender's devices see the conversation from the sender's side, everyone else from the recipient's.
+      // The sender's devices see a single chat from the sender's side, everyone else from the recipient's.
       const bodies = new Map<boolean, Uint8Array>();
       return (viewerId) => {
         const senderSide = m.sessionType === SessionType.SESSION_TYPE_SINGLE && viewerId === m.fromUserId;
@@ -109,6 +122,12 @@ export class Tcp12Front implements Front {
       const frame = this.notice(IMCommand.MPS, IM.Tcp12.DeliveredMessage.encode({ message, serverTime: Date.now() }).finish());
       return (viewerId) => (viewerId === t.userId ? undefined : frame);
     }
+    if (event.roomMember) {
+      const r = event.roomMember;
+      const roomMember = { roomId: String(r.roomId), user: nameOf(r.userId), joined: r.joined, memberCount: r.memberCount };
+      const frame = this.notice(IMCommand.MN, IM.Tcp12.Notice.encode({ type: NoticeType.NOTICE_ROOM_MEMBER, roomMember }).finish());
+      return () => frame;
+    }
     if (event.frontPayload?.front === this.name) {
       const frame = Buffer.from(event.frontPayload.payload!);
       return () => frame;
@@ -128,22 +147,14 @@ export class Tcp12Front implements Front {
 
   /** A stored message as the viewer sees it (seq 0: none). */
   delivered(m: IM.Core.IStoredMessage, viewerId: number, nameOf: NameOf, seq: number): IM.Tcp12.IDeliveredMessage {
-    const single = m.sessionType === SessionType.SESSION_TYPE_SINGLE;
     const fromName = m.fromName || nameOf(m.fromUserId!);
-    const toName = single ? m.toName || nameOf(m.toId!) : String(m.toId);
-    const conversationId = single ? singleConversationId(fromName, toName) : groupConversationId(m.toId!);
+    const conversation = conversationFor(m.sessionType!, m.fromUserId!, m.toId!, viewerId, nameOf, { from: fromName, to: m.toName });
     const kind = kindOf(m);
     const serverTime = Number(m.extra?.serverTimeMs ?? 0) || (m.createTime ?? 0) * 1000;
     const messageContent = m.recalled ? { contentType: IM.Tcp12.MessageContentType.UNKNOWN } : fromPlainContent(kind, this.content.toPlain(kind, m.content ?? new Uint8Array()), m.extra, nameOf);
     return {
-      message: {
-        messageId: seedMessageIdOf(m.extra?.clientMsgId),
-        messageContent,
-        conversation: single ? { type: ConversationType.SIGNAL, target: viewerId === m.fromUserId ? toName : fromName } : { type: ConversationType.GROUP, target: String(m.toId) },
-        from: fromName,
-        to: toName,
-      },
-      messageUid: messageIdOf(conversationId, m.msgId!),
+      message: { messageId: seedMessageIdOf(m.extra?.clientMsgId), messageContent, conversation: conversation.seed, from: fromName, to: conversation.to },
+      messageUid: messageIdOf(conversation.id, m.msgId!),
       ...(seq ? { seq } : {}),
       serverTime,
       recalled: !!m.recalled,
@@ -151,12 +162,10 @@ export class Tcp12Front implements Front {
   }
 
   recallNotice(r: IM.Core.IMessageRecalledEvent, viewerId: number, nameOf: NameOf, seq: number): IM.Tcp12.IRecallNotice {
-    const single = r.sessionType === SessionType.SESSION_TYPE_SINGLE;
-    const conversationId = single ? singleConversationId(nameOf(r.fromUserId!), nameOf(r.toId!)) : groupConversationId(r.toId!);
-    const target = single ? nameOf(viewerId === r.fromUserId ? r.toId! : r.fromUserId!) : String(r.toId);
+    const conversation = conversationFor(r.sessionType!, r.fromUserId!, r.toId!, viewerId, nameOf);
     return {
-      messageUid: messageIdOf(conversationId, r.msgId!),
-      conversation: { type: single ? ConversationType.SIGNAL : ConversationType.GROUP, target },
+      messageUid: messageIdOf(conversation.id, r.msgId!),
+      conversation: conversation.seed,
       from: nameOf(r.fromUserId!),
       recalledBy: nameOf(r.recalledBy!),
       recallTime: Number(r.recalledAtMs),

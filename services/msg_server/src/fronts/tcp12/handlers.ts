@@ -11,9 +11,10 @@ import { clientTypeOfPlatform } from '../ws/handlers';
 import { groupConversationId, messageIdOf, parseConversationId, parseDecimalId, parseMessageId, singleConversationId } from '../ws/ids';
 import type { Tcp12Connection } from './connection';
 import { toPlainContent } from './content';
-import { CLIENT_MSG_ID_PREFIX, type Tcp12Front } from './front';
+import { CLIENT_MSG_ID_PREFIX, roomConversationId, type Tcp12Front } from './front';
+import { ROOM_SESSION_TYPE } from '../../core/rooms';
 
-const { IMCommand, Status, ConversationType, MessageContentType } = IM.Tcp12;
+const { IMCommand, RoomCommand, Status, ConversationType, MessageContentType } = IM.Tcp12;
 const { SessionType, UserStatType, KickReasonType } = IM.BaseDefine;
 
 export interface Tcp12HandlerOptions {
@@ -25,6 +26,9 @@ export interface Tcp12HandlerOptions {
 const MAX_PULL_LIMIT = 500;
 const DEFAULT_PULL_LIMIT = 100;
 const MAX_MENTIONS = 100;
+const MAX_ROOM_HISTORY = 200;
+const DEFAULT_ROOM_HISTORY = 50;
+const ROOM_PREFIX = 'sr_';
 
 /** A request failed in a way the client should hear about: the answer carries this status. */
 export class Tcp12RequestError extends Error {
@@ -78,8 +82,13 @@ export function registerTcp12Handlers(router: CommandRouter, ctx: MsgServerConte
   const targetOf = async (conn: ClientConnection, conversation: IM.Tcp12.IConversation | null | undefined, to: string): Promise<Target> => {
     const type = conversation?.type ?? ConversationType.SIGNAL;
     const target = conversation?.target || to;
-    if (type === ConversationType.CHATINGROOM) throw new Tcp12RequestError(Status.NOT_SUPPORTED, 'chat rooms (CHATINGROOM) are not available on this server yet');
     if (!target) throw badRequest('conversation.target (or to) is required');
+    if (type === ConversationType.CHATINGROOM) {
+      // Only members may send (db_proxy checks): join first with RJ.
+      const roomId = parseDecimalId(target);
+      if (roomId === undefined) throw badRequest('a CHATINGROOM target is the room id in decimal');
+      return { sessionType: ROOM_SESSION_TYPE, peerId: roomId, conversationId: roomConversationId(roomId) };
+    }
     if (type === ConversationType.GROUP) {
       const groupId = parseDecimalId(target);
       if (groupId === undefined) throw badRequest('a GROUP target is the group id in decimal');
@@ -183,7 +192,7 @@ export function registerTcp12Handlers(router: CommandRouter, ctx: MsgServerConte
           if (!content) throw badRequest('messageContent is required');
           const target = await targetOf(conn, req.conversation, req.to);
           if (content.contentType === MessageContentType.TYPING) {
-            // Typing is never stored: the core tells the peer (or the group).
+            // Typing is never stored: the core tells the peer (or the group; chat rooms show none).
             const status = content.data && content.data.length > 0 && content.data[0] === 0 ? 0 : 1;
             await ctx.core.typing(conn, { sessionType: target.sessionType, toId: target.peerId, status });
             reply(IMCommand.MS, IM.Tcp12.SendResponse, { messageId: req.messageId, serverTime: Date.now() });
@@ -269,12 +278,14 @@ export function registerTcp12Handlers(router: CommandRouter, ctx: MsgServerConte
     answering(IMCommand.MR, async ({ conn, seqNum }, req: IM.Tcp12.RecallRequest) => {
       const parsed = parseMessageId(req.messageUid);
       if (!parsed) throw badRequest('messageUid is not a message uid ("<conversation_id>:<msg_id>")');
-      const conversation = parseConversationId(parsed.conversationId, viewerName(conn));
-      if (!conversation) throw new Tcp12RequestError(Status.NOT_FOUND, 'not a message of a conversation of yours');
+      const roomId = parsed.conversationId.startsWith(ROOM_PREFIX) ? parseDecimalId(parsed.conversationId.slice(ROOM_PREFIX.length)) : undefined;
+      const conversation = roomId === undefined ? parseConversationId(parsed.conversationId, viewerName(conn)) : undefined;
+      if (roomId === undefined && !conversation) throw new Tcp12RequestError(Status.NOT_FOUND, 'not a message of a conversation of yours');
       let target: { sessionType: number; peerId: number };
-      if (conversation.kind === 'group') target = { sessionType: SessionType.SESSION_TYPE_GROUP, peerId: conversation.groupId };
+      if (roomId !== undefined) target = { sessionType: ROOM_SESSION_TYPE, peerId: roomId };
+      else if (conversation!.kind === 'group') target = { sessionType: SessionType.SESSION_TYPE_GROUP, peerId: conversation!.groupId };
       else {
-        const peerId = await ctx.directory.idOf(conversation.peerName);
+        const peerId = await ctx.directory.idOf((conversation as { peerName: string }).peerName);
         if (peerId === undefined) throw new Tcp12RequestError(Status.USER_NOT_FOUND, 'no such user');
         target = { sessionType: SessionType.SESSION_TYPE_SINGLE, peerId };
       }
@@ -289,6 +300,51 @@ export function registerTcp12Handlers(router: CommandRouter, ctx: MsgServerConte
         default:
           throw new Tcp12RequestError(Status.PERMISSION_DENIED, rsp.errorMessage || 'you may not recall this message');
       }
+    }),
+  );
+
+  const roomIdOf = (roomId: string): number => {
+    const id = parseDecimalId(roomId);
+    if (id === undefined) throw badRequest('roomId is a room id in decimal');
+    return id;
+  };
+
+  router.on(
+    RoomCommand.RJ,
+    'tcp12_room_join',
+    IM.Tcp12.RoomRequest,
+    answering(RoomCommand.RJ, async ({ conn, reply }, req: IM.Tcp12.RoomRequest) => {
+      const rsp = await ctx.core.joinRoom(conn, roomIdOf(req.roomId));
+      const { RoomJoinResult } = IM.DbProxy;
+      if (rsp.result === RoomJoinResult.ROOM_NOT_FOUND || !rsp.room) throw new Tcp12RequestError(Status.NOT_FOUND, 'no such room');
+      if (rsp.result === RoomJoinResult.ROOM_FULL) throw new Tcp12RequestError(Status.ROOM_FULL, 'the room is full');
+      // Joined now or before: either way a member.
+      const room = rsp.room;
+      reply(RoomCommand.RJ, IM.Tcp12.RoomResponse, { roomId: String(room.roomId), name: room.name, memberCount: room.memberCount, maxMembers: room.maxMembers });
+    }),
+  );
+
+  router.on(
+    RoomCommand.RL,
+    'tcp12_room_leave',
+    IM.Tcp12.RoomRequest,
+    answering(RoomCommand.RL, async ({ conn, seqNum }, req: IM.Tcp12.RoomRequest) => {
+      const rsp = await ctx.core.leaveRoom(conn, roomIdOf(req.roomId));
+      if (!rsp.left) throw new Tcp12RequestError(Status.NOT_FOUND, 'not a member of this room');
+      (conn as Tcp12Connection).answer(RoomCommand.RL, seqNum, Status.OK, '');
+    }),
+  );
+
+  router.on(
+    RoomCommand.RH,
+    'tcp12_room_history',
+    IM.Tcp12.RoomHistoryRequest,
+    answering(RoomCommand.RH, async ({ conn, reply }, req: IM.Tcp12.RoomHistoryRequest) => {
+      const limit = req.limit > 0 ? Math.min(req.limit, MAX_ROOM_HISTORY) : DEFAULT_ROOM_HISTORY;
+      const messages = await ctx.core.roomHistory(conn.userId, roomIdOf(req.roomId), req.beforeMsgId, limit);
+      const names = await ctx.directory.names(messages.map((m) => m.fromUserId));
+      const nameOf = (id: number) => names.get(id) ?? String(id);
+      reply(RoomCommand.RH, IM.Tcp12.RoomHistoryResponse, { messages: messages.map((m) => front.delivered(m, conn.userId, nameOf, 0)) });
     }),
   );
 }
