@@ -38,6 +38,9 @@ const pushServers = countOf('--push-servers');
 const basePort = Number(process.env.MSG_SERVER_PORT ?? 8000);
 // The WebSocket fronts: 8081, 8082, … (MSG_SERVER_WS_PORT=0 switches them off).
 const wsBasePort = Number(process.env.MSG_SERVER_WS_PORT ?? 8081);
+// The tcp12 fronts (seed 001): 8200, 8201, … — clear of the WebSocket range,
+// which takes 8082 (tcp12's single-server default) from the second msg_server on (0 = off).
+const tcp12BasePort = Number(process.env.MSG_SERVER_TCP12_PORT ?? 8200);
 
 const children = [];
 function start(role, env) {
@@ -71,6 +74,7 @@ for (let n = 0; n < count; n++) {
   start('msg_server', {
     MSG_SERVER_PORT: String(basePort + n),
     MSG_SERVER_WS_PORT: String(wsBasePort ? wsBasePort + n : 0),
+    MSG_SERVER_TCP12_PORT: String(tcp12BasePort ? tcp12BasePort + n : 0),
     MSG_SERVER_ID: process.env.MSG_SERVER_ID ? `${process.env.MSG_SERVER_ID}-${n + 1}` : `msg_server-${n + 1}`,
     ADMIN_PORT: String(9200 + n),
     DB_PROXY_ADDR: dbProxyAddr,

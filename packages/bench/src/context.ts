@@ -11,6 +11,7 @@ import { BenchConnection, ConnStats, md5Hex, type ChatConnection } from './conn'
 import { assertLoopback, REPO_ROOT, type Deployment } from './deployment';
 import type { BenchOptions } from './options';
 import { Directory, wsPlatform, WsBenchConnection } from './ws-conn';
+import { Tcp12BenchConnection } from './tcp12-conn';
 import type { LatencySummary, HistogramBin } from './stats';
 import { createUsers, type BenchUser } from './users';
 
@@ -130,7 +131,7 @@ export class RunContext {
    * everyone; mixed: senders TeamTalk and receivers ws (single-chat), or
    * alternating by index, even TeamTalk (group members, connections).
    */
-  protocolFor(role: 'sender' | 'receiver' | 'member', index: number): 'teamtalk' | 'ws' {
+  protocolFor(role: 'sender' | 'receiver' | 'member', index: number): 'teamtalk' | 'ws' | 'tcp12' {
     const p = this.opts.common.protocol;
     if (p !== 'mixed') return p;
     if (role === 'sender') return 'teamtalk';
@@ -222,13 +223,51 @@ export class RunContext {
     }
   }
 
+  /** The tcp12 front to use: login_server's answer to GET /msg_server?protocol=tcp12 (asked once per connection). */
+  async tcp12Address(): Promise<{ host: string; port: number }> {
+    this.loginServerAsks += 1;
+    const res = await fetch(`${this.deployment.loginUrl}/msg_server?protocol=tcp12`, { signal: AbortSignal.timeout(10_000) });
+    const body = (await res.json()) as { code: number; msg?: string; priorIP?: string; port?: string };
+    if (body.code !== 0 || !body.priorIP) throw new Error(`login_server answered GET /msg_server?protocol=tcp12 with code ${body.code}: ${body.msg ?? ''}`);
+    assertLoopback(body.priorIP, 'tcp12 front address from login_server');
+    return { host: body.priorIP, port: Number(body.port) };
+  }
+
+  /** Token (cached per user), the front's address, TCP connect, LOGIN; the time of each step (ms). */
+  async loginTcp12Timed(user: BenchUser, options: { heartbeat?: boolean } = {}): Promise<{ conn: Tcp12BenchConnection; tokenMs: number; askMs: number; connectMs: number; loginMs: number }> {
+    const t0 = performance.now();
+    const token = await this.token(user);
+    const t1 = performance.now();
+    const addr = await this.tcp12Address();
+    const t2 = performance.now();
+    const conn = await Tcp12BenchConnection.connect({
+      ...addr,
+      localAddress: net.isIPv4(addr.host) ? this.sourceIps[this.nextSource++ % this.sourceIps.length] : undefined,
+      heartbeatMs: options.heartbeat === false ? 0 : this.opts.common.heartbeatMs,
+      stats: this.stats,
+      directory: this.directory,
+    });
+    this.open.add(conn);
+    conn.onClosed = () => this.open.delete(conn);
+    const t3 = performance.now();
+    try {
+      await conn.loginWithToken(user.name, token, this.opts.common.clientTypeName === 'windows' || this.opts.common.clientTypeName === 'mac' ? 'pc' : this.opts.common.clientTypeName);
+      if (conn.userId !== user.id) throw new Error(`tcp12 login of ${user.name}: user id ${conn.userId}, expected ${user.id}`);
+      return { conn, tokenMs: t1 - t0, askMs: t2 - t1, connectMs: t3 - t2, loginMs: performance.now() - t3 };
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+  }
+
   /** Logs a user in over the given protocol. */
-  async loginAs(user: BenchUser, protocol: 'teamtalk' | 'ws', options: { heartbeat?: boolean } = {}): Promise<ChatConnection> {
+  async loginAs(user: BenchUser, protocol: 'teamtalk' | 'ws' | 'tcp12', options: { heartbeat?: boolean } = {}): Promise<ChatConnection> {
+    if (protocol === 'tcp12') return (await this.loginTcp12Timed(user, options)).conn;
     return protocol === 'ws' ? (await this.loginWsTimed(user, options)).conn : this.login(user, options);
   }
 
   /** Logs users in, `--concurrency` at a time, each over protocolOf(i); returns the connections in the users' order. */
-  async loginAllAs(users: readonly BenchUser[], what: string, protocolOf: (i: number) => 'teamtalk' | 'ws'): Promise<ChatConnection[]> {
+  async loginAllAs(users: readonly BenchUser[], what: string, protocolOf: (i: number) => 'teamtalk' | 'ws' | 'tcp12'): Promise<ChatConnection[]> {
     const conns: ChatConnection[] = new Array(users.length);
     await pool(users.length, this.opts.common.concurrency, async (i) => {
       conns[i] = await this.loginAs(users[i], protocolOf(i));
@@ -237,7 +276,8 @@ export class RunContext {
       throw err;
     });
     const ws = conns.filter((c) => c.protocol === 'ws').length;
-    this.log(`${users.length} ${what} logged in${ws === 0 ? '' : ws === users.length ? ' (WebSocket)' : ` (${ws} WebSocket, ${users.length - ws} TeamTalk)`}`);
+    const tcp12 = conns.filter((c) => c.protocol === 'tcp12').length;
+    this.log(`${users.length} ${what} logged in${tcp12 === users.length ? ' (tcp12)' : ws === 0 ? '' : ws === users.length ? ' (WebSocket)' : ` (${ws} WebSocket, ${users.length - ws} TeamTalk)`}`);
     return conns;
   }
 

@@ -210,7 +210,10 @@ export async function startCluster(opts: StartOptions = {}): Promise<Deployment>
   const settings: Record<string, string> = { ...BENCH_SERVER_DEFAULTS, ...opts.env };
   // One access-token secret for login_server and every msg_server (WebSocket logins).
   const common = { AUTH_JWT_SECRET: randomBytes(32).toString('base64url'), ...settings, TT_SUBJECT_PREFIX: `ttbench${id}`, ADMIN_HOST: '127.0.0.1', MYSQL_DATABASE: database };
-  const ports = await freePorts(6 + 3 * count);
+  // The last `count`: each msg_server's tcp12 front (its default, 8082, would collide between them).
+  const allPorts = await freePorts(6 + 4 * count);
+  const ports = allPorts.slice(0, 6 + 3 * count);
+  const tcp12Ports = allPorts.slice(6 + 3 * count);
   const [dbPort, dbAdmin, routeAdmin, loginPort, loginAdmin, pushAdmin] = ports;
   const processes: RoleProcess[] = [];
   const add = (p: RoleProcess) => {
@@ -232,7 +235,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<Deployment>
       startRole(
         `msg_server-${i + 1}`,
         'services/msg_server/dist/main.js',
-        { ...common, MSG_SERVER_HOST: '127.0.0.1', MSG_SERVER_PORT: String(port), MSG_SERVER_WS_PORT: wsPort, MSG_SERVER_ID: `bench-ms${i + 1}`, DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, ADMIN_PORT: String(admin) },
+        { ...common, MSG_SERVER_HOST: '127.0.0.1', MSG_SERVER_PORT: String(port), MSG_SERVER_WS_PORT: wsPort, MSG_SERVER_TCP12_PORT: settings.MSG_SERVER_TCP12_PORT === '0' ? '0' : String(tcp12Ports[i]), MSG_SERVER_ID: `bench-ms${i + 1}`, DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, ADMIN_PORT: String(admin) },
         admin,
         opts.cpuProfDir,
       ),

@@ -51,7 +51,9 @@ common
   --protocol P                 teamtalk (default): every client speaks TeamTalk over TCP; ws: every
                                client uses the WebSocket front (token from POST /auth/token once per
                                user, URL from GET /msg_server?protocol=ws); mixed: single-chat senders
-                               TeamTalk and receivers ws, group-chat and connections alternate.
+                               TeamTalk and receivers ws, group-chat and connections alternate;
+                               tcp12: every client uses the tcp12 front (seed 001; token login,
+                               address from GET /msg_server?protocol=tcp12).
                                connections, single-chat and group-chat
   --client-type T              android (default), ios, windows or mac. PC types receive every
                                user status change of the organisation (IMUserStatNotify)
@@ -77,7 +79,7 @@ offline-sync   --messages M (1000)  --sessions S (10)  --page N messages per IMG
                --rate R seeding msgs/s in all (default: max with --start, else 18/s per sender,
                  under the default per-user limit of 20/s)`;
 
-export const PROTOCOLS = ['teamtalk', 'ws', 'mixed'] as const;
+export const PROTOCOLS = ['teamtalk', 'ws', 'tcp12', 'mixed'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 export interface CommonOptions {
