@@ -133,6 +133,21 @@ describe.each<Mode>(MODES)('tcp12 front with TeamTalk and WebSocket clients (%s 
     const fromWeb = c12.waitForMessage((x) => x.message?.from === web.name);
     ok(await cWeb.sendText({ receiverId: t12.name }, 'hi from the web'));
     expect(textOf(await fromWeb)).toBe('hi from the web');
+
+    // The web reads tcp12's message: a read notice (MN) for the sender.
+    const webConversation = singleConversationId(t12.name, web.name);
+    const webCopy = pushed;
+    const readNotice = c12.waitForNotice<IM.Tcp12.Notice>(IMCommand.MN, (n) => n.type === NoticeType.NOTICE_READ);
+    ok(await cWeb.readReceipt(webConversation, [webCopy.messageId]));
+    expect((await readNotice).read).toMatchObject({ reader: web.name, conversation: { type: ConversationType.SIGNAL, target: web.name }, messageUids: [webCopy.messageId] });
+
+    // Typing both ways: the web's typing is an MPS TYPING; tcp12's a TypingStatusPush.
+    const typingAt12 = c12.waitForMessage((x) => x.message?.messageContent?.contentType === MessageContentType.TYPING);
+    ok(await cWeb.typing(webConversation, 1));
+    expect(await typingAt12).toMatchObject({ message: { from: web.name, conversation: { target: web.name }, messageContent: { data: Buffer.from([1]) } } });
+    const typingAtWeb = cWeb.waitForPush(CommandType.CMD_TYPING_STATUS_PUSH);
+    await c12.sendMessage({ conversation: { type: ConversationType.SIGNAL, target: web.name }, messageContent: { contentType: MessageContentType.TYPING, data: Buffer.from([0]) } });
+    expect(await typingAtWeb).toMatchObject({ conversationId: webConversation, userId: t12.name, status: 0 });
   });
 
   it('a group with members on tcp12, TeamTalk and WebSocket: everyone gets every message', async () => {
