@@ -50,5 +50,6 @@ export type { RecentSinceOptions } from './repos/sessions';
 export { GroupRepository } from './repos/groups';
 export { RoomRepository } from './repos/rooms';
 export { DeviceTokenRepository } from './repos/devices';
+export { MsyncDeviceRepository, type MsyncBindResult } from './repos/msync-devices';
 export { UserSettingsRepository } from './repos/settings';
 export { OfflineFileRepository } from './repos/offline-files';

@@ -4,6 +4,7 @@ import { MysqlConfig, MysqlDatabase } from './mysql';
 import { ScryptParams } from './password';
 import { DepartmentRepository } from './repos/departments';
 import { DeviceTokenRepository } from './repos/devices';
+import { MsyncDeviceRepository } from './repos/msync-devices';
 import { GroupRepository } from './repos/groups';
 import { MessageRepository } from './repos/messages';
 import { OfflineFileRepository } from './repos/offline-files';
@@ -38,6 +39,7 @@ export interface Store {
   readonly groups: GroupRepository;
   readonly rooms: RoomRepository;
   readonly devices: DeviceTokenRepository;
+  readonly msyncDevices: MsyncDeviceRepository;
   readonly settings: UserSettingsRepository;
   readonly offlineFiles: OfflineFileRepository;
   /** What migrations did when the store was opened (null if migrate was false). */
@@ -72,6 +74,7 @@ export async function openStore(config: StoreConfig, options: StoreOptions = {})
     groups: new GroupRepository(db, now),
     rooms: new RoomRepository(db, now),
     devices: new DeviceTokenRepository(db, now),
+    msyncDevices: new MsyncDeviceRepository(db, now),
     settings: new UserSettingsRepository(db, now),
     offlineFiles: new OfflineFileRepository(db, now),
     migrations,

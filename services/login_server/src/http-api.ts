@@ -5,6 +5,7 @@ import { readTokenRequest, BodyError } from './token-request';
 import { FailureThrottle } from './throttle';
 import { serveChatFile, type ChatFiles } from './static-files';
 import { TEAMTALK_PROTOCOL, type MsgServerRegistry } from './msg-server-registry';
+import { EASEMOB_CORS, EASEMOB_TOKEN_PATH, handleEasemobToken } from './easemob-token';
 
 /** db_proxy's ValidateUser (IM.Server.IMValidateReq, password = lowercase hex MD5). */
 export type ValidateUser = (req: IM.Server.IIMValidateReq) => Promise<IM.Server.IIMValidateRsp>;
@@ -36,7 +37,7 @@ export interface LoginHttpOptions {
 }
 
 /** The protocols GET /msg_server?protocol= knows. */
-const PROTOCOLS = new Set([TEAMTALK_PROTOCOL, 'ws', 'tcp12']);
+const PROTOCOLS = new Set([TEAMTALK_PROTOCOL, 'ws', 'tcp12', 'msync']);
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const CORS_ROUTES = new Set(['/auth/token', '/msg_server']);
@@ -69,7 +70,7 @@ export function createLoginHttpHandler(opts: LoginHttpOptions): http.RequestList
     const protocol = query.get('protocol') || TEAMTALK_PROTOCOL;
     if (!PROTOCOLS.has(protocol)) {
       opts.onRequest?.(400);
-      sendJson(res, 400, { code: 400, msg: `unknown protocol "${protocol.slice(0, 64)}" (teamtalk, ws or tcp12)` }, cors);
+      sendJson(res, 400, { code: 400, msg: `unknown protocol "${protocol.slice(0, 64)}" (teamtalk, ws, tcp12 or msync)` }, cors);
       return;
     }
     const pick = opts.registry.pick(protocol);
@@ -91,6 +92,9 @@ export function createLoginHttpHandler(opts: LoginHttpOptions): http.RequestList
       const front = pick.front!;
       const path = front.path ? (front.path.startsWith('/') ? front.path : `/${front.path}`) : '/ws';
       body = { code: 0, msg: '', protocol, url: `ws://${urlHost(pick.server.priorIp)}:${front.port}${path}`, priorIP: pick.server.priorIp, port: String(front.port), path };
+      // MSync: the same msg_server's length-prefixed TCP transport too, for native clients.
+      const tcp = protocol === 'msync' ? pick.server.fronts.find((f) => f.protocol === 'msync-tcp') : undefined;
+      if (tcp) body.tcp = { host: pick.server.priorIp, port: tcp.port };
     }
     opts.onRequest?.(pick.code);
     // The original closes after each answer; clients open one connection per request.
@@ -159,6 +163,24 @@ export function createLoginHttpHandler(opts: LoginHttpOptions): http.RequestList
       return;
     }
     if (path === '/msg_server' && req.method === 'GET') return msgServer(req, res, query, cors);
+    // Easemob's REST token endpoint (the Easemob Web SDK's password login): POST /{org}/{app}/token.
+    if (opts.auth && EASEMOB_TOKEN_PATH.test(path)) {
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, EASEMOB_CORS);
+        res.end();
+        return;
+      }
+      if (req.method !== 'POST') {
+        req.resume();
+        return sendJson(res, 405, { error: 'method_not_allowed', error_description: 'use POST' }, { allow: 'POST, OPTIONS', ...EASEMOB_CORS });
+      }
+      handleEasemobToken(req, res, opts.auth, throttle!).catch((err: unknown) => {
+        opts.auth?.onError?.(err);
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal_error', error_description: 'internal error' }, EASEMOB_CORS);
+        else res.destroy();
+      });
+      return;
+    }
     if (path === '/auth/token' && opts.auth) {
       if (req.method !== 'POST') {
         req.resume();

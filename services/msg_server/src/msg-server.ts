@@ -26,6 +26,10 @@ import { Tcp12Connection } from './fronts/tcp12/connection';
 import { registerTcp12Handlers } from './fronts/tcp12/handlers';
 import { createTcp12Router, listenTcp12, type Tcp12Listener } from './fronts/tcp12/server';
 import { BodyCipher } from './fronts/tcp12/codec';
+import { MsyncFront } from './fronts/msync/front';
+import { MsyncTcpConnection, MsyncWsConnection } from './fronts/msync/connection';
+import { msyncRouterAnswers, registerMsyncHandlers, type MsyncHandlerOptions } from './fronts/msync/handlers';
+import { listenMsyncTcp, type MsyncTcpListener } from './fronts/msync/server';
 import { ConversationCore } from './core/conversation-core';
 import { UserDirectory } from './core/user-directory';
 import { ContentCodec } from './core/content';
@@ -73,6 +77,8 @@ export interface MsgServerConfig {
   ws?: WsFrontConfig;
   /** The tcp12 front (seed 001); absent or port 0: off. */
   tcp12?: Tcp12FrontConfig;
+  /** The MSync front (seed 002, Easemob clients); absent or both ports 0: off. */
+  msync?: MsyncFrontConfig;
   /** HMAC secret of login tokens (AUTH_JWT_SECRET); empty: token logins are refused. */
   jwtSecret?: string;
   /** TeamTalk clients' content key (TT_CONTENT_KEY): content is converted between fronts with it. */
@@ -126,6 +132,57 @@ export interface Tcp12FrontConfig {
   /** AES-256 key, 64 hex digits; empty: AES frames are refused. */
   aesKeyHex: string;
   maxContentBytes: number;
+}
+
+/** The MSync front's settings from the MSG_SERVER_MSYNC_* variables (both ports 0: off). */
+export function msyncFrontConfig(
+  cfg: {
+    MSG_SERVER_MSYNC_WS_PORT: number;
+    MSG_SERVER_MSYNC_WS_PATH: string;
+    MSG_SERVER_MSYNC_WS_ADVERTISE_PORT: number;
+    MSG_SERVER_MSYNC_TCP_PORT: number;
+    MSG_SERVER_MSYNC_TCP_ADVERTISE_PORT: number;
+    MSG_SERVER_MSYNC_MAX_FRAME_BYTES: number;
+    MSG_SERVER_MSYNC_IDLE_TIMEOUT_MS: number;
+    MSG_SERVER_MSYNC_MAX_DEVICES: number;
+    MSG_SERVER_MSYNC_DEVICE_TTL_S: number;
+    MSG_SERVER_MSYNC_PULL_LIMIT: number;
+    MSG_SERVER_MSYNC_NEW_DEVICE_BACKLOG: number;
+    MSG_SERVER_MSYNC_APP_KEY: string;
+    MSG_SERVER_MAX_CONTENT_BYTES: number;
+  },
+  host: string,
+): MsyncFrontConfig | undefined {
+  if (cfg.MSG_SERVER_MSYNC_WS_PORT === 0 && cfg.MSG_SERVER_MSYNC_TCP_PORT === 0) return undefined;
+  return {
+    host,
+    wsPort: cfg.MSG_SERVER_MSYNC_WS_PORT,
+    wsPath: cfg.MSG_SERVER_MSYNC_WS_PATH,
+    wsAdvertisePort: cfg.MSG_SERVER_MSYNC_WS_ADVERTISE_PORT,
+    tcpPort: cfg.MSG_SERVER_MSYNC_TCP_PORT,
+    tcpAdvertisePort: cfg.MSG_SERVER_MSYNC_TCP_ADVERTISE_PORT,
+    maxFrameBytes: cfg.MSG_SERVER_MSYNC_MAX_FRAME_BYTES,
+    idleTimeoutMs: cfg.MSG_SERVER_MSYNC_IDLE_TIMEOUT_MS,
+    appKey: cfg.MSG_SERVER_MSYNC_APP_KEY,
+    maxContentBytes: cfg.MSG_SERVER_MAX_CONTENT_BYTES,
+    maxDevices: cfg.MSG_SERVER_MSYNC_MAX_DEVICES,
+    deviceTtlSeconds: cfg.MSG_SERVER_MSYNC_DEVICE_TTL_S,
+    pullLimit: cfg.MSG_SERVER_MSYNC_PULL_LIMIT,
+    newDeviceBacklog: cfg.MSG_SERVER_MSYNC_NEW_DEVICE_BACKLOG,
+  };
+}
+
+export interface MsyncFrontConfig extends Omit<MsyncHandlerOptions, 'jwtSecret'> {
+  host?: string;
+  /** WebSocket port (0: no WebSocket transport). */
+  wsPort: number;
+  wsPath: string;
+  wsAdvertisePort?: number;
+  /** TCP port (0: no TCP transport). */
+  tcpPort: number;
+  tcpAdvertisePort?: number;
+  maxFrameBytes: number;
+  idleTimeoutMs: number;
 }
 
 /** TT_CONTENT_KEY (or its old name PUSH_CONTENT_KEY); it must be 32 characters. */
@@ -383,6 +440,60 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     );
   }
 
+  // The MSync front (seed 002): WebSocket and length-prefixed TCP, one router, the same core.
+  let msyncWs: WsListener | undefined;
+  let msyncTcp: MsyncTcpListener | undefined;
+  if (config.msync) {
+    const msync = config.msync;
+    const msyncFront = new MsyncFront({ idleTimeoutMs: msync.idleTimeoutMs }, content, directory);
+    const answers = msyncRouterAnswers(msyncFront);
+    const { Status } = IM.MSync;
+    const closeMsync = (conn: ClientConnection, reason: string) => (conn as MsyncWsConnection).closeWith(1008, reason);
+    const msyncRouter = new CommandRouter({
+      unknownCommand: (conn, cid) => {
+        metrics.pdusDropped.inc({ reason: 'unknown_command' });
+        answers.answer(conn, cid, Status.ErrorCode.UNKNOWN_COMMAND, `unknown command ${cid}`);
+      },
+      badBody: (conn, cid, err) => {
+        metrics.pdusDropped.inc({ reason: 'bad_body' });
+        answers.answer(conn, cid, Status.ErrorCode.PB_PARSER_ERROR, err.message.slice(0, 120));
+      },
+      notLoggedIn: (conn, cid) => {
+        metrics.pdusDropped.inc({ reason: 'not_logged_in' });
+        answers.answer(conn, cid, Status.ErrorCode.UNAUTHORIZED, 'PROVISION first');
+        closeMsync(conn, 'not provisioned');
+      },
+      queueFull: (conn, cid) => {
+        metrics.pdusDropped.inc({ reason: 'queue_full' });
+        answers.answer(conn, cid, Status.ErrorCode.FAIL, 'too many requests in flight');
+      },
+      handlerFailed: (conn, cid, err) => {
+        metrics.pdusDropped.inc({ reason: 'handler_error' });
+        log.error({ connId: conn.id, userId: conn.userId, commandId: cid, err }, 'msync request failed');
+        answers.answer(conn, cid, Status.ErrorCode.FAIL, 'internal error');
+      },
+      handled: (command) => handledCounter(command).inc(),
+    });
+    registerMsyncHandlers(msyncRouter, ctx, msyncFront, { ...msync, jwtSecret: config.jwtSecret ?? '' });
+    const msyncEvents = connectionEvents((c, request) => msyncRouter.dispatch(c, request));
+    if (msync.wsPort) {
+      msyncWs = await listenWs({
+        host: msync.host ?? config.host,
+        port: msync.wsPort,
+        path: msync.wsPath,
+        maxFrameBytes: msync.maxFrameBytes,
+        accepting: () => !draining,
+        onConnection: (socket, remote) => accept(new MsyncWsConnection(nextId(), msyncFront, socket, remote, msyncEvents)),
+      });
+    }
+    if (msync.tcpPort) {
+      msyncTcp = await listenMsyncTcp(
+        { host: msync.host ?? config.host, port: msync.tcpPort, accepting: () => !draining, onConnection: (socket) => accept(new MsyncTcpConnection(nextId(), msyncFront, socket, msync.maxFrameBytes, msyncEvents)) },
+        log,
+      );
+    }
+  }
+
   delivery.listen();
   presence.listen();
   cluster.listen();
@@ -391,6 +502,8 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
 
   const fronts: IM.Core.IFrontAddress[] = [{ protocol: 'teamtalk', port: config.advertisePort || port }];
   if (wsListener) fronts.push({ protocol: 'ws', port: config.ws!.advertisePort || wsListener.port, path: config.ws!.path });
+  if (msyncWs) fronts.push({ protocol: 'msync', port: config.msync!.wsAdvertisePort || msyncWs.port, path: config.msync!.wsPath });
+  if (msyncTcp) fronts.push({ protocol: 'msync-tcp', port: config.msync!.tcpAdvertisePort || msyncTcp.port });
   if (tcp12Listener) fronts.push({ protocol: 'tcp12', port: config.tcp12!.advertisePort || tcp12Listener.port });
   const report = () => {
     const info = {
@@ -412,7 +525,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   // Logged-in connections: each front's idle limit and heartbeat; the others: the login deadline.
   const sweeper = startIdleSweeper({
     connections: () => registry.values(),
-    limitsMs: [config.pcIdleTimeoutMs, config.mobileIdleTimeoutMs, ...(wsListener ? [config.ws!.idleTimeoutMs] : []), ...(tcp12Listener ? [config.tcp12!.idleTimeoutMs] : [])],
+    limitsMs: [config.pcIdleTimeoutMs, config.mobileIdleTimeoutMs, ...(wsListener ? [config.ws!.idleTimeoutMs] : []), ...(config.msync ? [config.msync.idleTimeoutMs] : []), ...(tcp12Listener ? [config.tcp12!.idleTimeoutMs] : [])],
     loginTimeoutMs: config.loginTimeoutMs,
     idleLimitMs: (conn) => conn.front.idleLimitMs(conn),
     onIdle: (conn) => log.info({ connId: conn.id, front: conn.front.name, userId: conn.userId }, 'client silent too long; closed'),
@@ -440,6 +553,8 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       draining = true;
       server.close();
       wsListener?.close();
+      msyncWs?.close();
+      msyncTcp?.close();
       tcp12Listener?.close();
       report(); // login_server stops sending clients here
       const deadline = Date.now() + config.drainTimeoutMs;

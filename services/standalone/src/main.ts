@@ -12,7 +12,7 @@ import { runService } from '@tt/runtime';
 import { openStore } from '@tt/storage';
 import { startDbProxy } from '@tt/db-proxy';
 import { startRouteServer } from '@tt/route-server';
-import { startMsgServer, tcp12FrontConfig, wsFrontConfig } from '@tt/msg-server';
+import { msyncFrontConfig, startMsgServer, tcp12FrontConfig, wsFrontConfig } from '@tt/msg-server';
 import { startLoginServer } from '@tt/login-server';
 import { pushProvidersFromEnv, startPushServer } from '@tt/push-server';
 import { startFileServer } from '@tt/file-server';
@@ -127,6 +127,7 @@ runService(
         subjectPrefix,
         soleServer: true,
         ws: wsFrontConfig(cfg, cfg.STANDALONE_BIND_HOST),
+        msync: msyncFrontConfig(cfg, cfg.STANDALONE_BIND_HOST),
         tcp12: tcp12FrontConfig(cfg, cfg.STANDALONE_BIND_HOST),
         jwtSecret,
         contentKey: push.contentKey,

@@ -1,0 +1,196 @@
+import type * as net from 'node:net';
+import type { Writable } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { corkThisTick, writeThisTick } from '@tt/codec';
+import { IM } from '@tt/proto';
+import { ClientConnection as BaseConnection } from '@tt/connection';
+import { MAX_PENDING_WRITE_BYTES, type ConnectionEvents } from '../../connection';
+import type { Front } from '../front';
+
+/** WebSocket close codes (RFC 6455). */
+export const WS_CLOSE_UNSUPPORTED_DATA = 1003;
+export const WS_CLOSE_INVALID_PAYLOAD = 1007;
+export const WS_CLOSE_POLICY = 1008;
+
+/** TCP framing: every MSync message follows its length, 4 bytes big-endian. */
+export const TCP_LENGTH_BYTES = 4;
+
+/** A device's state on its connection, set at PROVISION. */
+export interface MsyncSession {
+  /** The device: the JID resource. */
+  resource: string;
+  appKey: string;
+  /** The user's queue JID as NOTICE, UNREAD and SYNC answers name it. */
+  queue: IM.MSync.IJID;
+  /** The user sync seq this device has confirmed (its key). */
+  confirmedSeq: number;
+  /** Seqs of what this connection sent itself (its own messages and recalls): skipped when it pulls. */
+  ownSeqs: Set<number>;
+}
+
+/** What the msync handlers need of a connection, whichever transport carries it. */
+export interface MsyncConnection extends BaseConnection<Front> {
+  session?: MsyncSession;
+  readonly transport: 'ws' | 'tcp';
+  /** Closes the connection after what is buffered, telling a WebSocket peer why. */
+  closeWith(code: number, reason: string): void;
+}
+
+/** MSync envelopes decoded by the connections, so the router does not decode them again. */
+const decodedEnvelopes = new WeakMap<Uint8Array, IM.MSync.MSync>();
+
+/** The router's decoder for MSync requests: the envelope the connection decoded. */
+export const envelopeDecoder = {
+  decode(body: Uint8Array): IM.MSync.MSync {
+    return decodedEnvelopes.get(body) ?? IM.MSync.MSync.decode(body);
+  },
+};
+
+/** Decodes an envelope and hands it on as a request; false when the bytes are not an MSync message. */
+function dispatchEnvelope(conn: BaseConnection<Front>, events: ConnectionEvents, bytes: Uint8Array): boolean {
+  let envelope: IM.MSync.MSync;
+  try {
+    envelope = IM.MSync.MSync.decode(bytes);
+  } catch {
+    return false;
+  }
+  decodedEnvelopes.set(bytes, envelope);
+  events.onRequest(conn as never, { commandId: envelope.command ?? 0, seqNum: 0, body: bytes });
+  return true;
+}
+
+/**
+ * An MSync client over a WebSocket (the Web SDK): each binary message one
+ * MSync envelope, no length prefix. Framing and size limits are `ws`'s.
+ */
+export class MsyncWsConnection extends BaseConnection<Front> implements MsyncConnection {
+  session?: MsyncSession;
+  readonly transport = 'ws' as const;
+  private closeCode = 1000;
+  private closeReason = '';
+
+  constructor(id: number, front: Front, private readonly socket: WebSocket, private readonly remote: string, events: ConnectionEvents) {
+    super(id, front, events, { maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES });
+    socket.on('message', (data, isBinary) => this.onMessage(data as Buffer | Buffer[], isBinary));
+    socket.on('error', () => {
+      /* 'close' follows */
+    });
+    socket.on('close', () => this.markClosed());
+  }
+
+  get remoteAddress(): string {
+    return this.remote;
+  }
+
+  protected get pendingBytes(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  protected writeFrame(frame: Buffer): void {
+    const raw = (this.socket as unknown as { _socket?: Writable })._socket;
+    if (raw) corkThisTick(raw);
+    this.socket.send(frame, { binary: true });
+  }
+
+  closeWith(code: number, reason: string): void {
+    this.closeCode = code;
+    this.closeReason = reason.slice(0, 120);
+    this.close();
+  }
+
+  protected endGracefully(): void {
+    this.socket.close(this.closeCode, this.closeReason);
+    setTimeout(() => this.socket.terminate(), 2000).unref();
+  }
+
+  destroy(): void {
+    this.socket.terminate();
+  }
+
+  protected pauseInput(): void {
+    this.socket.pause();
+  }
+
+  private onMessage(data: Buffer | Buffer[], isBinary: boolean): void {
+    if (!this.received()) return;
+    if (!isBinary) return this.fail('text frames are not accepted: send binary MSync frames', WS_CLOSE_UNSUPPORTED_DATA);
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : data;
+    if (!dispatchEnvelope(this, this.events as ConnectionEvents, bytes)) this.fail('not an MSync message', WS_CLOSE_INVALID_PAYLOAD);
+  }
+
+  private fail(reason: string, code: number): void {
+    this.events.onFrameError(this, new Error(reason));
+    this.closeWith(code, reason);
+  }
+}
+
+/**
+ * An MSync client over TCP (native clients): each MSync envelope follows its
+ * length as a 4-byte big-endian unsigned integer. A length of 0 or above the
+ * frame limit, or bytes that are not an MSync message, close the connection.
+ */
+export class MsyncTcpConnection extends BaseConnection<Front> implements MsyncConnection {
+  session?: MsyncSession;
+  readonly transport = 'tcp' as const;
+  private pending: Buffer = Buffer.alloc(0);
+
+  constructor(id: number, front: Front, private readonly socket: net.Socket, private readonly maxFrameBytes: number, events: ConnectionEvents) {
+    super(id, front, events, { maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => {
+      /* 'close' follows */
+    });
+    socket.on('close', () => this.markClosed());
+  }
+
+  get remoteAddress(): string {
+    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+  }
+
+  protected get pendingBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  protected writeFrame(frame: Buffer): void {
+    writeThisTick(this.socket, frame);
+  }
+
+  closeWith(_code: number, _reason: string): void {
+    this.close();
+  }
+
+  protected endGracefully(): void {
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  protected pauseInput(): void {
+    this.socket.pause();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (!this.received()) return;
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    while (this.pending.length >= TCP_LENGTH_BYTES) {
+      const length = this.pending.readUInt32BE(0);
+      if (length === 0 || length > this.maxFrameBytes) return this.fail(`frame length ${length} is outside 1..${this.maxFrameBytes}`);
+      if (this.pending.length < TCP_LENGTH_BYTES + length) return;
+      const bytes = this.pending.subarray(TCP_LENGTH_BYTES, TCP_LENGTH_BYTES + length);
+      this.pending = this.pending.subarray(TCP_LENGTH_BYTES + length);
+      if (!dispatchEnvelope(this, this.events as ConnectionEvents, bytes)) return this.fail('not an MSync message');
+      if (this.closed) return;
+    }
+  }
+
+  private fail(reason: string): void {
+    this.events.onFrameError(this, new Error(reason));
+    this.pending = Buffer.alloc(0);
+    this.reading = false;
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,132 @@
+import { IM } from '@tt/proto';
+import type { ClientConnection } from '../../connection';
+import { kindOf, type ContentCodec } from '../../core/content';
+import type { UserDirectory } from '../../core/user-directory';
+import { groupConversationId, messageIdOf, singleConversationId } from '../ws/ids';
+import type { EventRenderer, Front } from '../front';
+import { WS_CLOSE_POLICY, type MsyncConnection } from './connection';
+import { contentFromCore, extFromCore } from './content';
+import { bytesField, recallEventIdOf, serverIdOf, uint64Field } from './wire';
+
+const { Command } = IM.MSync.MSync;
+const { SessionType } = IM.BaseDefine;
+const BodyType = IM.MSync.MessageBody.Type;
+
+/** JID domains: users, and groups (and chat rooms), as the Easemob SDK writes them. */
+export const USER_DOMAIN = 'easemob.com';
+export const GROUP_DOMAIN = 'conference.easemob.com';
+
+export interface MsyncFrontOptions {
+  idleTimeoutMs: number;
+}
+
+type NameOf = (userId: number) => string;
+
+/**
+ * MSync clients (seed 002): every frame is one MSync envelope. A core event
+ * is shown as a NOTICE of the viewer's queue; the client then pulls the
+ * queue with SYNC, which renders the entries as metas (toMeta).
+ */
+export class MsyncFront implements Front {
+  readonly name = 'msync' as const;
+
+  constructor(
+    private readonly options: MsyncFrontOptions,
+    private readonly content: ContentCodec,
+    private readonly directory: UserDirectory,
+  ) {}
+
+  frame(commandId: number, _seqNum: number, body: Uint8Array): Buffer {
+    return Buffer.from(IM.MSync.MSync.encode({ version: IM.MSync.MSync.Version.MSYNC_V1, command: commandId, payload: body }).finish());
+  }
+
+  renderer(event: IM.Core.ICoreEvent): EventRenderer | undefined {
+    // Messages and recalls get a seq in the viewer's stream: the device pulls them.
+    if (!event.messageStored && !event.messageRecalled) return undefined;
+    const names = new Map((event.names ?? []).map((n) => [n.userId!, n.name!]));
+    const m = event.messageStored?.message;
+    if (m?.fromName) names.set(m.fromUserId!, m.fromName);
+    if (m?.toName) names.set(m.toId!, m.toName);
+    return (viewerId) => this.frame(Command.NOTICE, 0, IM.MSync.CommNotice.encode({ queue: userQueue(names.get(viewerId) ?? this.directory.cachedName(viewerId) ?? '') }).finish());
+  }
+
+  kick(conn: ClientConnection, _reason: number): void {
+    (conn as MsyncConnection).closeWith(WS_CLOSE_POLICY, 'logged in elsewhere');
+  }
+
+  idleLimitMs(): number {
+    return this.options.idleTimeoutMs;
+  }
+
+  /** A stored message as the viewer's meta (encoded): Meta.id is the message's server id. */
+  messageMeta(m: IM.Core.IStoredMessage, nameOf: NameOf, appKey: string): Uint8Array {
+    const single = m.sessionType === SessionType.SESSION_TYPE_SINGLE;
+    const fromName = m.fromName || nameOf(m.fromUserId!);
+    const toName = single ? m.toName || nameOf(m.toId!) : String(m.toId);
+    const conversationId = single ? singleConversationId(fromName, toName) : groupConversationId(m.toId!);
+    const serverTime = Number(m.extra?.serverTimeMs ?? 0) || (m.createTime ?? 0) * 1000;
+    const ext: IM.MSync.IKeyValue[] = (m.extra?.extra ?? []).map((kv) => extFromCore({ key: kv.key, value: kv.value }));
+    ext.push(extFromCore({ key: 'tt_message_id', value: messageIdOf(conversationId, m.msgId!) }));
+    const kind = kindOf(m);
+    const contents = m.recalled ? [{ type: IM.MSync.MessageBody.Content.Type.TEXT, text: '' }] : [contentFromCore(kind, this.content.toPlain(kind, m.content ?? new Uint8Array()))];
+    if (m.recalled) ext.push(extFromCore({ key: 'recalled', value: '1' }));
+    const body: IM.MSync.IMessageBody = {
+      type: single ? BodyType.CHAT : BodyType.GROUPCHAT,
+      from: { name: fromName },
+      to: { name: toName },
+      contents,
+      ext,
+    };
+    return encodeMeta(serverIdOf(conversationId, m.msgId!), {
+      from: { appKey, name: fromName, domain: USER_DOMAIN },
+      to: { appKey, name: toName, domain: single ? USER_DOMAIN : GROUP_DOMAIN },
+      timestamp: serverTime,
+      ns: IM.MSync.Meta.NameSpace.CHAT,
+      payload: IM.MSync.MessageBody.encode(body).finish(),
+    });
+  }
+
+  /** A recall as the viewer's meta: a RECALL body naming the message's server id (ack_message_id). */
+  recallMeta(r: IM.Core.IMessageRecalledEvent, nameOf: NameOf, appKey: string): Uint8Array {
+    const single = r.sessionType === SessionType.SESSION_TYPE_SINGLE;
+    const fromName = nameOf(r.fromUserId!);
+    const toName = single ? nameOf(r.toId!) : String(r.toId);
+    const conversationId = single ? singleConversationId(fromName, toName) : groupConversationId(r.toId!);
+    const body = Buffer.concat([
+      IM.MSync.MessageBody.encode({
+        type: BodyType.RECALL,
+        from: { name: fromName },
+        to: { name: toName },
+        contents: [{}],
+        ext: [extFromCore({ key: 'recalled_by', value: nameOf(r.recalledBy!) })],
+      }).finish(),
+      uint64Field(6, serverIdOf(conversationId, r.msgId!)),
+    ]);
+    return encodeMeta(recallEventIdOf(conversationId, r.msgId!), {
+      from: { appKey, name: fromName, domain: USER_DOMAIN },
+      to: { appKey, name: toName, domain: single ? USER_DOMAIN : GROUP_DOMAIN },
+      timestamp: Number(r.recalledAtMs),
+      ns: IM.MSync.Meta.NameSpace.CHAT,
+      payload: body,
+    });
+  }
+}
+
+/** The queue JID of a user's devices: the account name without a resource (the SDK skips notices naming its own device). */
+export function userQueue(name: string): IM.MSync.IJID {
+  return { name, domain: USER_DOMAIN };
+}
+
+/** A meta whose 64-bit id is written exactly. */
+export function encodeMeta(id: bigint, meta: Omit<IM.MSync.IMeta, 'id'>): Uint8Array {
+  return Buffer.concat([uint64Field(1, id), IM.MSync.Meta.encode(meta).finish()]);
+}
+
+/** A SYNC answer with encoded metas and exact 64-bit meta_id / server_id. */
+export function encodeSyncDL(dl: Omit<IM.MSync.ICommSyncDL, 'metas' | 'metaId' | 'serverId'>, extra: { metas?: Uint8Array[]; metaId?: bigint; serverId?: bigint } = {}): Uint8Array {
+  const parts: Uint8Array[] = [IM.MSync.CommSyncDL.encode(dl).finish()];
+  if (extra.metaId !== undefined) parts.push(uint64Field(2, extra.metaId));
+  if (extra.serverId !== undefined) parts.push(uint64Field(3, extra.serverId));
+  for (const meta of extra.metas ?? []) parts.push(bytesField(4, meta));
+  return Buffer.concat(parts);
+}

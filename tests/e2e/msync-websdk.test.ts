@@ -1,0 +1,111 @@
+// The real Easemob Web SDK (npm easemob-websdk, run in Node with the browser
+// globals it needs) against the MSync front (seed 002): a client nobody here
+// wrote logs in through login_server's Easemob token endpoint, chats with a
+// TeamTalk client and a WebSocket (seed 003) client, recalls, and gets what
+// it missed while disconnected. Both modes; in cluster mode the SDK is on one
+// msg_server and the others on the other.
+import { IM } from '@tt/proto';
+import { DEFAULT_CONTENT_KEY, WsImClient, decryptContent, fetchToken, ok, singleConversationId } from '@tt/client';
+import { MODES, describeLocal, startDeployment, waitUntil, type Deployment, type Mode } from './support/deployment';
+import { Fixture, PASSWORD, type TestUser } from './support/fixtures';
+import { loadEasemobSdk } from './support/easemob-sdk';
+
+jest.setTimeout(90_000);
+
+const { MessageCmdID, MsgType } = IM.BaseDefine;
+const { CommandType } = IM.Ws;
+const APP_KEY = 'ttorg#ttapp';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Sdk = any;
+
+/** One SDK connection and everything its application was told. */
+class SdkClient {
+  readonly texts: Array<{ id: string; from: string; to: string; msg: string; time: number; chatType: string }> = [];
+  readonly recalls: Array<{ mid: string; from: string; to: string }> = [];
+  readonly events: string[] = [];
+  constructor(readonly conn: Sdk) {
+    conn.addEventHandler('e2e', {
+      onConnected: () => this.events.push('connected'),
+      onDisconnected: () => this.events.push('disconnected'),
+      onTextMessage: (m: SdkClient['texts'][number]) => this.texts.push(m),
+      onRecallMessage: (m: SdkClient['recalls'][number]) => this.recalls.push(m),
+      onError: (e: unknown) => this.events.push(`error ${JSON.stringify(e)}`),
+    });
+  }
+
+  async textFrom(from: string, msg: string): Promise<SdkClient['texts'][number]> {
+    await waitUntil(() => this.texts.some((t) => t.from === from && t.msg === msg), 15_000, `the SDK to receive "${msg}" from ${from}`);
+    return this.texts.find((t) => t.from === from && t.msg === msg)!;
+  }
+}
+
+describe.each<Mode>(MODES)('the Easemob Web SDK on the MSync front (%s mode)', (mode) => {
+  let d: Deployment;
+  let f: Fixture;
+  let EC: Sdk;
+  const sdks: SdkClient[] = [];
+  const wsClients: WsImClient[] = [];
+
+  beforeAll(async () => {
+    EC = loadEasemobSdk();
+    EC.logger?.setLevel?.(5);
+    d = await startDeployment(mode, { msgServers: mode === 'cluster' ? 2 : 1, env: { TT_CONTENT_KEY: DEFAULT_CONTENT_KEY } });
+    f = new Fixture(d, `ms_${mode}_`);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const s of sdks) s.conn.close();
+    for (const c of wsClients) c.close();
+    f?.closeAll();
+    await d?.stop();
+  });
+
+  const sdkConnection = (which = 0): SdkClient => {
+    const ms = d.msgServers[which % d.msgServers.length];
+    const conn = new EC.connection({ appKey: APP_KEY, url: ms.msyncUrl, apiUrl: d.loginUrl, isHttpDNS: false, autoReconnectNumMax: 5 });
+    const client = new SdkClient(conn);
+    sdks.push(client);
+    return client;
+  };
+
+  const wsLogin = async (user: TestUser, which = 1): Promise<WsImClient> => {
+    const token = await fetchToken(d.loginUrl, user.name, PASSWORD);
+    const c = await WsImClient.connect(d.msgServers[which % d.msgServers.length].wsUrl!);
+    wsClients.push(c);
+    ok(await c.auth(user.name, token, 'Web'), 'auth');
+    return c;
+  };
+
+  it('logs in with a password, sends a text a TeamTalk and a WebSocket client receive, and gets their replies', async () => {
+    const [em, tt, web] = [await f.newUser(), await f.newUser(), await f.newUser()];
+    const cTT = await f.login(tt, 1);
+    const cWeb = await wsLogin(web, 1);
+    const s = sdkConnection(0);
+    const opened = await s.conn.open({ user: em.name, pwd: PASSWORD });
+    expect(opened.accessToken).toEqual(expect.any(String));
+    await waitUntil(() => s.events.includes('connected'), 15_000, 'the SDK to connect');
+
+    // To TeamTalk.
+    const arrival = cTT.waitFor<IM.Message.IMMsgData>(MessageCmdID.CID_MSG_DATA, (m) => m.fromUserId === em.id);
+    const sent = await s.conn.send(EC.message.create({ type: 'txt', chatType: 'singleChat', to: tt.name, msg: 'hello TeamTalk, from Easemob' }));
+    expect(sent.serverMsgId).toMatch(/^\d+$/);
+    const m = await arrival;
+    expect(m.msgType).toBe(MsgType.MSG_TYPE_SINGLE_TEXT);
+    expect(decryptContent(m.msgData)).toBe('hello TeamTalk, from Easemob');
+
+    // To the WebSocket client.
+    const pushed = cWeb.waitForPush(CommandType.CMD_PUSH_MSG, (p) => p.senderId === em.name);
+    await s.conn.send(EC.message.create({ type: 'txt', chatType: 'singleChat', to: web.name, msg: 'hello WebSocket, from Easemob' }));
+    const p = await pushed;
+    expect(Buffer.from(p.content!).toString()).toBe('hello WebSocket, from Easemob');
+    expect(p.conversationId).toBe(singleConversationId(em.name, web.name));
+
+    // Their replies.
+    await cTT.sendText(em.id, 'reply from TeamTalk');
+    const fromTT = await s.textFrom(tt.name, 'reply from TeamTalk');
+    expect(fromTT).toMatchObject({ to: em.name, chatType: 'singleChat' });
+    ok(await cWeb.sendText({ receiverId: em.name }, 'reply from the web'));
+    await s.textFrom(web.name, 'reply from the web');
+  });
+});
