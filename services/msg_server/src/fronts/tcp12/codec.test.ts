@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { IM } from '@tt/proto';
+import { ConfigError, loadConfig, msgServerSpec } from '@tt/config';
 import { BodyCipher, Flow, Tcp12BodyError, Tcp12FrameDecoder, Tcp12FrameError, encodeFrame, makeFlag, packBody, parseFlag, unpackBody } from './codec';
 
 const { Status } = IM.Tcp12;
@@ -84,5 +85,19 @@ describe('tcp12 bodies', () => {
   it('the key is 64 hex digits or nothing', () => {
     expect(BodyCipher.fromHex('')).toBeUndefined();
     expect(() => BodyCipher.fromHex('abcd')).toThrow(/64 hex/);
+  });
+});
+
+describe('tcp12 settings', () => {
+  it('are validated at start-up: the AES key is 64 hex digits or empty, the port 0-65535', () => {
+    expect(loadConfig(msgServerSpec, {}).MSG_SERVER_TCP12_PORT).toBe(8082);
+    expect(loadConfig(msgServerSpec, { MSG_SERVER_TCP12_AES_KEY: KEY }).MSG_SERVER_TCP12_AES_KEY).toBe(KEY);
+    let problems: string[] = [];
+    try {
+      loadConfig(msgServerSpec, { MSG_SERVER_TCP12_AES_KEY: 'secret', MSG_SERVER_TCP12_PORT: '70000' });
+    } catch (err) {
+      problems = (err as ConfigError).problems;
+    }
+    expect(problems).toEqual([expect.stringMatching(/^MSG_SERVER_TCP12_PORT: /), expect.stringMatching(/^MSG_SERVER_TCP12_AES_KEY: must be 64 hex digits/)].sort());
   });
 });
