@@ -8,12 +8,13 @@
 //   <image> probe <port> [/path]   exits 0 when http://127.0.0.1:<port><path> answers 200
 //                                  (compose health checks; default path /readyz)
 //
-// Before a role starts, "{ordinal}", "{hostname}" and "{podIP}" in
+// Before a role starts, "{ordinal}", "{hostname}", "{podIP}" and "{hostIP}" in
 // MSG_SERVER_ID, MSG_SERVER_ADVERTISE_IP, MSG_SERVER_ADVERTISE_IP2,
 // MSG_SERVER_ADVERTISE_PORT and MSG_SERVER_WS_ADVERTISE_PORT are replaced
 // (ordinal: the number ending the host name, as in a StatefulSet pod
-// "teamtalk-msg-server-3"; podIP: $POD_IP), and the two ports may be a sum
-// such as "30000+{ordinal}". This is how each msg_server pod of a StatefulSet
+// "teamtalk-msg-server-3"; podIP: $POD_IP; hostIP: $HOST_IP, the node's), and
+// the ports may be a sum such as "30000+{ordinal}" (also the port of
+// FILE_SERVER_HTTP_PUBLIC_URL: "http://files.example.com:31700+{ordinal}"). This is how each msg_server pod of a StatefulSet
 // advertises its own address (TeamTalk and WebSocket fronts) to login_server. The same goes for FILE_SERVER_ID, FILE_SERVER_ADVERTISE_IP,
 // FILE_SERVER_ADVERTISE_PORT, FILE_SERVER_HTTP_PUBLIC_URL and
 // FILE_SERVER_RPC_ADVERTISE: each file_server pod of its StatefulSet keeps its
@@ -57,11 +58,12 @@ function normalizeRole(name) {
 
 /** Expands the placeholders of one value; throws when one cannot be resolved. */
 function expand(name, value, ctx) {
-  let out = value.replace(/\{(ordinal|hostname|podIP)\}/g, (_m, key) => {
+  let out = value.replace(/\{(ordinal|hostname|podIP|hostIP)\}/g, (_m, key) => {
     if (key === 'hostname') return ctx.hostname;
-    if (key === 'podIP') {
-      if (!ctx.podIP) throw new Error(`${name} uses {podIP} but POD_IP is not set`);
-      return ctx.podIP;
+    if (key === 'podIP' || key === 'hostIP') {
+      const ip = ctx[key];
+      if (!ip) throw new Error(`${name} uses {${key}} but ${key === 'podIP' ? 'POD_IP' : 'HOST_IP'} is not set`);
+      return ip;
     }
     const m = /-(\d+)$/.exec(ctx.hostname);
     if (!m) throw new Error(`${name} uses {ordinal} but the host name "${ctx.hostname}" does not end in -<number>`);
@@ -69,6 +71,9 @@ function expand(name, value, ctx) {
   });
   if (SUMMABLE.includes(name) && /^\s*\d+(\s*\+\s*\d+)+\s*$/.test(out)) {
     out = String(out.split('+').reduce((sum, part) => sum + Number(part), 0));
+  }
+  if (name === 'FILE_SERVER_HTTP_PUBLIC_URL') {
+    out = out.replace(/:(\d+(?:\+\d+)+)(?=\/|$)/, (_m, sum) => `:${sum.split('+').reduce((s, part) => s + Number(part), 0)}`);
   }
   return out;
 }
@@ -87,7 +92,7 @@ function resolveLaunch(argv, env, hostname = os.hostname()) {
     return { role, url: `http://127.0.0.1:${port}${urlPath.startsWith('/') ? urlPath : `/${urlPath}`}` };
   }
   if (!(role in ROLES)) throw new Error(`unknown role "${role}"; one of: ${Object.keys(ROLES).join(', ')}`);
-  const ctx = { hostname, podIP: env.POD_IP };
+  const ctx = { hostname, podIP: env.POD_IP, hostIP: env.HOST_IP };
   const envChanges = {};
   for (const name of TEMPLATED) {
     const value = env[name];

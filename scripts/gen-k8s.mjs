@@ -71,7 +71,9 @@ export function renderVariant(variant, k8sDir = K8S) {
 
 const keyOf = (o) => `${o.kind}/${o.metadata.name}`;
 const fileOf = (o) => `${o.kind.toLowerCase()}-${o.metadata.name.replace(new RegExp(`^${RELEASE}-`), '') || RELEASE}.yaml`;
-const dump = (value) => YAML.stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
+// YAML 1.1 rules for quoting: strings such as yes, no, on, y are quoted, so a
+// YAML 1.1 reader (older kubectl, many CI tools) cannot take them for booleans.
+const dump = (value) => YAML.stringify(value, { lineWidth: 0, aliasDuplicateObjects: false, version: '1.1' });
 
 /** RFC 6902 operations turning `a` into `b` (arrays of another length are replaced whole). */
 export function jsonDiff(a, b, base = '') {

@@ -110,18 +110,18 @@ describe.each(Object.keys(VARIANTS))('every role (%s values)', (name) => {
     }
   });
 
-  test('reads its configuration from the ConfigMap and the Secret', () => {
-    const cm = byKind(rendered[name], 'ConfigMap')[0];
-    const secret = rendered[name].find((o) => o.kind === 'Secret' && o.stringData?.MYSQL_PASSWORD !== undefined)!;
-    expect(Object.keys(cm.data!)).toEqual(expect.arrayContaining(['MYSQL_HOST', 'MYSQL_PORT', 'MYSQL_USER', 'MYSQL_DATABASE', 'DB_PROXY_ADDR', 'LOG_LEVEL', 'TT_SUBJECT_PREFIX']));
-    expect(Object.keys(secret.stringData!)).toEqual(expect.arrayContaining(['MYSQL_PASSWORD', 'REDIS_URL', 'NATS_URL']));
-    for (const [, w] of roleWorkloads(rendered[name])) {
-      expect(container(w).envFrom).toEqual([{ configMapRef: { name: cm.metadata.name } }, { secretRef: { name: secret.metadata.name } }]);
+  test('reads its configuration from its own ConfigMap and Secret', () => {
+    const db = find(rendered[name], 'ConfigMap', 'tt-teamtalk-db-proxy-config');
+    const dbSecret = find(rendered[name], 'Secret', 'tt-teamtalk-db-proxy-secret');
+    expect(Object.keys(db.data!)).toEqual(expect.arrayContaining(['MYSQL_HOST', 'MYSQL_PORT', 'MYSQL_USER', 'MYSQL_DATABASE', 'LOG_LEVEL', 'TT_SUBJECT_PREFIX']));
+    expect(Object.keys(dbSecret.stringData!).sort()).toEqual(['MYSQL_PASSWORD', 'REDIS_URL']);
+    for (const [component, w] of roleWorkloads(rendered[name])) {
+      expect(container(w).envFrom).toEqual([{ configMapRef: { name: `tt-teamtalk-${component}-config` } }, { secretRef: { name: `tt-teamtalk-${component}-secret` } }]);
     }
     // msg_server reaches every db_proxy pod through the headless Service.
     const dbSvc = rendered[name].find((o) => o.kind === 'Service' && o.metadata.name.endsWith('db-proxy-headless'))!;
     expect(dbSvc.spec.clusterIP).toBe('None');
-    expect(cm.data!.DB_PROXY_ADDR).toBe(`dns:///${dbSvc.metadata.name}.chat.svc.cluster.local:10600`);
+    expect(find(rendered[name], 'ConfigMap', 'tt-teamtalk-msg-server-config').data!.DB_PROXY_ADDR).toBe(`dns:///${dbSvc.metadata.name}.chat.svc.cluster.local:10600`);
     expect(dbSvc.spec.ports).toContainEqual(expect.objectContaining({ port: 10600, targetPort: 'grpc' }));
   });
 
@@ -153,7 +153,7 @@ describe.each(Object.keys(VARIANTS))('every role (%s values)', (name) => {
 describe('default values', () => {
   const objs = () => rendered.default;
 
-  test('file_server: a StatefulSet with a volume per pod, a Service per pod, its own address advertised; login_server hands out its image store', () => {
+  test('file_server: a StatefulSet with a volume per pod, a Service per pod, its own (in-cluster) address advertised; login_server hands out the shared image store Service', () => {
     const fs = find(objs(), 'StatefulSet', 'tt-teamtalk-file-server');
     expect(fs.spec.volumeClaimTemplates).toEqual([expect.objectContaining({ metadata: expect.objectContaining({ name: 'data' }) })]);
     const c = container(fs);
@@ -171,7 +171,8 @@ describe('default values', () => {
     expect(pod0.spec.selector['statefulset.kubernetes.io/pod-name']).toBe('tt-teamtalk-file-server-0');
     expect(pod0.spec.ports.map((p: { name: string }) => p.name)).toEqual(['file', 'http']);
     const login = find(objs(), 'Deployment', 'tt-teamtalk-login-server');
-    expect(envOf(container(login)).LOGIN_MSFS_URL).toBe('http://tt-teamtalk-file-server-0.chat.svc.cluster.local:8700');
+    // In-cluster only (ClusterIP, NOTES warns): uploads go to the shared Service, spread over the pods.
+    expect(envOf(container(login)).LOGIN_MSFS_URL).toBe('http://tt-teamtalk-file-server.chat.svc.cluster.local:8700');
   });
 
   test('msg_server: a Deployment behind one TCP LoadBalancer, autoscaled on CPU by an HPA', () => {
@@ -201,10 +202,11 @@ describe('default values', () => {
     const env = envOf(container(ps));
     expect(env.ADMIN_PORT).toBe('9105');
     expect(Object.keys(env).filter((k) => k.startsWith('PUSH_'))).toEqual([]);
+    expect(find(objs(), 'ConfigMap', 'tt-teamtalk-push-server-config').data!.PUSH_STREAM_REPLICAS).toBe('1');
     expect(objs().filter((o) => o.metadata.name === 'tt-teamtalk-push-keys')).toEqual([]);
     expect(find(objs(), 'PodDisruptionBudget', 'tt-teamtalk-push-server').spec.maxUnavailable).toBe(1);
     // With an existing Secret: each provider's file is used when that provider is asked for.
-    const r = helmTemplate([], { set: ['pushServer.existingKeysSecret=my-push-keys', 'pushServer.apns.keyId=ABCDE12345', 'pushServer.fcm.inExistingKeysSecret=true'] });
+    const r = helmTemplate([], { set: ['pushServer.existingKeysSecret=my-push-keys', 'pushServer.apns.keyId=ABCDE12345', 'pushServer.apns.teamId=TEAM123456', 'pushServer.apns.topic=com.example.chat', 'pushServer.fcm.inExistingKeysSecret=true'] });
     const c = container(find(r, 'Deployment', 'tt-teamtalk-push-server'));
     expect(envOf(c)).toMatchObject({ PUSH_APNS_KEY_FILE: '/etc/teamtalk/push/apns-key.p8', PUSH_APNS_KEY_ID: 'ABCDE12345', PUSH_FCM_CREDENTIALS_FILE: '/etc/teamtalk/push/fcm-credentials.json' });
     expect(find(r, 'Deployment', 'tt-teamtalk-push-server').spec.template.spec.volumes).toContainEqual({ name: 'push-keys', secret: { secretName: 'my-push-keys' } });
@@ -279,8 +281,8 @@ describe('scaled values (ci/scaled-values.yaml): 5 msg_servers with per-pod Serv
     expect(env).toMatchObject({ PUSH_APNS_KEY_FILE: '/etc/teamtalk/push/apns-key.p8', PUSH_APNS_KEY_ID: 'ABCDE12345', PUSH_APNS_TEAM_ID: 'TEAM123456', PUSH_APNS_TOPIC: 'com.example.chat' });
     expect(find(objs(), 'Secret', 'tt-teamtalk-push-keys').stringData!['apns-key.p8']).toContain('BEGIN PRIVATE KEY');
     // pushServer.contentKey, the deprecated name, still becomes TT_CONTENT_KEY.
-    expect(find(objs(), 'Secret', 'tt-teamtalk-secret').stringData!.TT_CONTENT_KEY).toBe('0123456789abcdef0123456789abcdef');
-    expect(find(objs(), 'Secret', 'tt-teamtalk-secret').stringData!.PUSH_CONTENT_KEY).toBeUndefined();
+    expect(find(objs(), 'Secret', 'tt-teamtalk-push-server-secret').stringData!.TT_CONTENT_KEY).toBe('0123456789abcdef0123456789abcdef');
+    expect(find(objs(), 'Secret', 'tt-teamtalk-push-server-secret').stringData!.PUSH_CONTENT_KEY).toBeUndefined();
     expect(container(ps).volumeMounts).toContainEqual({ name: 'push-keys', mountPath: '/etc/teamtalk/push', readOnly: true });
   });
 
@@ -321,8 +323,9 @@ describe('hostport values (ci/hostport-values.yaml): host ports, autoscaling on 
       find(objs(), 'Deployment', `tt-teamtalk-${d}`);
       find(objs(), 'Service', `tt-teamtalk-${d}`);
     }
-    expect(byKind(objs(), 'ConfigMap')[0].data!.MYSQL_HOST).toBe('tt-teamtalk-mysql');
-    expect(find(objs(), 'Secret', 'tt-teamtalk-secret').stringData).toMatchObject({ REDIS_URL: 'redis://tt-teamtalk-redis:6379', NATS_URL: 'nats://tt-teamtalk-nats:4222' });
+    expect(find(objs(), 'ConfigMap', 'tt-teamtalk-db-proxy-config').data!.MYSQL_HOST).toBe('tt-teamtalk-mysql');
+    expect(find(objs(), 'Secret', 'tt-teamtalk-db-proxy-secret').stringData).toMatchObject({ REDIS_URL: 'redis://tt-teamtalk-redis:6379' });
+    expect(find(objs(), 'Secret', 'tt-teamtalk-msg-server-secret').stringData).toMatchObject({ NATS_URL: 'nats://tt-teamtalk-nats:4222' });
     expect(container(find(objs(), 'Deployment', 'tt-teamtalk-nats')).args).toContain('--jetstream');
   });
 });
@@ -350,7 +353,7 @@ describe('values', () => {
     [['msgServer.ws.port=8000'], /ws.port must differ/],
     [['msgServer.ws.path=ws'], /path/],
     [['msgServer.exposure.loadBalancer.wsPort=8000'], /wsPort must differ/],
-    [['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.exposure.perPod.wsNodePortBase=30805'], /node ports 30800-30809 \(nodePortBase\) and 30805-30814 \(wsNodePortBase\) overlap/],
+    [['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=nodes.chat.example.com', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.exposure.perPod.wsNodePortBase=30805'], /node ports 30800-30809 \(nodePortBase\) and 30805-30814 \(wsNodePortBase\) overlap/],
     [['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.type=hostPort', 'msgServer.exposure.perPod.wsHostPort=8000'], /wsHostPort must differ/],
     [['msgServer.exposure.loadBalancer.serviceType=NodePort', 'msgServer.exposure.loadBalancer.nodePort=30000', 'msgServer.exposure.loadBalancer.wsNodePort=30000'], /wsNodePort must differ/],
     [['auth.jwtSecret=too-short'], /jwtSecret/],
@@ -381,22 +384,18 @@ test.each(Object.entries(VARIANTS))('NOTES.txt renders (%s values) and says how 
 // ---- the WebSocket front, AUTH_JWT_SECRET and TT_CONTENT_KEY ----------------------------------
 
 describe.each(Object.keys(VARIANTS))('secrets of the WebSocket front (%s values)', (name) => {
-  test('login_server and every msg_server read one AUTH_JWT_SECRET from the Secret; msg_server and push_server read TT_CONTENT_KEY from it', () => {
-    const secret = find(rendered[name], 'Secret', 'tt-teamtalk-secret');
-    expect(secret.stringData!.AUTH_JWT_SECRET).toMatch(/^[A-Za-z0-9]{64}$/); // generated: nothing to look up without a cluster
+  test('login_server and every msg_server get one AUTH_JWT_SECRET in their own Secrets; msg_server and push_server get TT_CONTENT_KEY', () => {
+    const login = find(rendered[name], 'Secret', 'tt-teamtalk-login-server-secret').stringData!;
+    const msg = find(rendered[name], 'Secret', 'tt-teamtalk-msg-server-secret').stringData!;
+    expect(login.AUTH_JWT_SECRET).toMatch(/^[A-Za-z0-9]{64}$/); // generated: nothing to look up without a cluster
+    expect(msg.AUTH_JWT_SECRET).toBe(login.AUTH_JWT_SECRET); // worked out once per render
     const w = workloads(rendered[name]);
-    for (const component of ['login-server', 'msg-server']) {
-      const c = container(w.get(component)!);
-      expect({ component, env: envOf(c).AUTH_JWT_SECRET }).toEqual({ component, env: secretRef('tt-teamtalk-secret', 'AUTH_JWT_SECRET') });
-      expect(c.envFrom).toContainEqual({ secretRef: { name: 'tt-teamtalk-secret' } });
+    for (const component of ['login-server', 'msg-server']) expect(container(w.get(component)!).envFrom).toContainEqual({ secretRef: { name: `tt-teamtalk-${component}-secret` } });
+    if (name === 'scaled') {
+      for (const component of ['msg-server', 'push-server']) expect(find(rendered[name], 'Secret', `tt-teamtalk-${component}-secret`).stringData!.TT_CONTENT_KEY).toBe('0123456789abcdef0123456789abcdef');
     }
-    for (const component of ['msg-server', 'push-server']) {
-      expect({ component, env: envOf(container(w.get(component)!)).TT_CONTENT_KEY }).toEqual({ component, env: secretRef('tt-teamtalk-secret', 'TT_CONTENT_KEY') });
-    }
-    // The secret is worked out once per render: every pod template carries the same checksum of the Secret.
-    expect(new Set(roleWorkloads(rendered[name]).map(([, x]) => x.spec.template.metadata.annotations!['checksum/secret'])).size).toBe(1);
     // login_server checks passwords with db_proxy.
-    expect(byKind(rendered[name], 'ConfigMap')[0].data).toMatchObject({ DB_PROXY_ADDR: expect.stringMatching(/^dns:\/\/\/tt-teamtalk-db-proxy-headless\./), AUTH_JWT_TTL_S: '86400' });
+    expect(find(rendered[name], 'ConfigMap', 'tt-teamtalk-login-server-config').data).toMatchObject({ DB_PROXY_ADDR: expect.stringMatching(/^dns:\/\/\/tt-teamtalk-db-proxy-headless\./), AUTH_JWT_TTL_S: '86400' });
     expect(envOf(container(w.get('login-server')!)).DB_PROXY_ADDR).toBeUndefined(); // from the ConfigMap, not overridden
   });
 
@@ -412,9 +411,9 @@ describe('the WebSocket front is exposed and advertised like the TeamTalk port i
     'loadBalancer, other Service ports and host': ['msgServer.exposure.loadBalancer.port=443', 'msgServer.exposure.loadBalancer.wsPort=8443', 'msgServer.exposure.loadBalancer.advertiseHost=msg.example.com'],
     'loadBalancer, ClusterIP Service': ['msgServer.exposure.loadBalancer.serviceType=ClusterIP'],
     'loadBalancer, NodePort Service with pinned node ports': ['msgServer.exposure.loadBalancer.serviceType=NodePort', 'msgServer.exposure.loadBalancer.nodePort=30000', 'msgServer.exposure.loadBalancer.wsNodePort=30001', 'msgServer.exposure.loadBalancer.advertiseHost=203.0.113.7'],
-    'perPod, LoadBalancer Services': ['msgServer.exposure.mode=perPod', 'msgServer.autoscaling.maxReplicas=3'],
-    'perPod, NodePort Services': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.exposure.perPod.wsNodePortBase=31000', 'msgServer.autoscaling.maxReplicas=3'],
-    'perPod, NodePort Services, other container ports': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.port=7000', 'msgServer.ws.port=7001', 'msgServer.autoscaling.maxReplicas=3'],
+    'perPod, LoadBalancer Services': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=msg-{ordinal}.chat.example.com', 'msgServer.autoscaling.maxReplicas=3'],
+    'perPod, NodePort Services': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=msg-{ordinal}.chat.example.com', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.exposure.perPod.wsNodePortBase=31000', 'msgServer.autoscaling.maxReplicas=3'],
+    'perPod, NodePort Services, other container ports': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=nodes.chat.example.com', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.port=7000', 'msgServer.ws.port=7001', 'msgServer.autoscaling.maxReplicas=3'],
     'perPod, host ports': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.type=hostPort', 'msgServer.exposure.perPod.hostPort=9000', 'msgServer.exposure.perPod.wsHostPort=9443', 'msgServer.exposure.perPod.advertiseHostTemplate='],
   };
 
@@ -433,7 +432,7 @@ describe('the WebSocket front is exposed and advertised like the TeamTalk port i
     const ports = (set: string[]) => [0, 2].map((i) => advertised(helmTemplate([], { set }), i));
     expect(ports(EXPOSURES['loadBalancer, other Service ports and host'])).toEqual([0, 2].map(() => ({ host: 'msg.example.com', client: 443, ws: 8443 })));
     expect(ports(EXPOSURES['loadBalancer, NodePort Service with pinned node ports'])).toEqual([0, 2].map(() => ({ host: '203.0.113.7', client: 30000, ws: 30001 })));
-    expect(ports(EXPOSURES['perPod, NodePort Services'])).toEqual([0, 2].map((i) => ({ host: `msg-${i}.teamtalk.example`, client: 30800 + i, ws: 31000 + i })));
+    expect(ports(EXPOSURES['perPod, NodePort Services'])).toEqual([0, 2].map((i) => ({ host: `msg-${i}.chat.example.com`, client: 30800 + i, ws: 31000 + i })));
     expect(ports(EXPOSURES['perPod, host ports'])).toEqual([0, 2].map(() => ({ host: '<status.hostIP>', client: 9000, ws: 9443 })));
   });
 
@@ -441,7 +440,7 @@ describe('the WebSocket front is exposed and advertised like the TeamTalk port i
     const on = envOf(container(msgServer(helmTemplate([], { set: ['msgServer.ws.path=/chat-ws', 'msgServer.ws.maxFrameBytes=65536', 'msgServer.ws.idleTimeoutSeconds=60'] }))));
     expect(on).toMatchObject({ MSG_SERVER_WS_PATH: '/chat-ws', MSG_SERVER_WS_MAX_FRAME_BYTES: '65536', MSG_SERVER_WS_IDLE_TIMEOUT_MS: '60000' });
     expect(envOf(container(msgServer(rendered.default))).MSG_SERVER_WS_MAX_FRAME_BYTES).toBeUndefined(); // the server's default
-    for (const set of [[], ['msgServer.exposure.mode=perPod'], ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.type=hostPort']]) {
+    for (const set of [[], ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=msg-{ordinal}.chat.example.com'], ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.type=hostPort']]) {
       const objs = helmTemplate([], { set: ['msgServer.ws.enabled=false', ...set] });
       const c = container(msgServer(objs));
       expect(envOf(c).MSG_SERVER_WS_PORT).toBe('0');
@@ -455,7 +454,10 @@ describe('the WebSocket front is exposed and advertised like the TeamTalk port i
 });
 
 describe('AUTH_JWT_SECRET and TT_CONTENT_KEY values', () => {
-  const secretData = (set: string[]) => find(helmTemplate([], { set }), 'Secret', 'tt-teamtalk-secret').stringData!;
+  const secretData = (set: string[]) => {
+    const objs = helmTemplate([], { set });
+    return { ...find(objs, 'Secret', 'tt-teamtalk-login-server-secret').stringData!, ...find(objs, 'Secret', 'tt-teamtalk-msg-server-secret').stringData! };
+  };
 
   test('auth.jwtSecret is used as given; otherwise each cluster-less render generates one (lookup keeps it on a real upgrade)', () => {
     expect(secretData(['auth.jwtSecret=0123456789abcdef0123456789abcdef-given']).AUTH_JWT_SECRET).toBe('0123456789abcdef0123456789abcdef-given');
@@ -467,13 +469,15 @@ describe('AUTH_JWT_SECRET and TT_CONTENT_KEY values', () => {
     expect(secretData(['auth.generateJwtSecret=false']).AUTH_JWT_SECRET).toBe('');
     const r = run('helm', ['install', 'tt', CHART_DIR, '--dry-run=client', '--namespace', 'chat', '--set', 'auth.generateJwtSecret=false']);
     expect(r.stdout).toMatch(/WARNING: AUTH_JWT_SECRET is empty/);
-    expect(byKind(helmTemplate([], { set: ['auth.jwtTtlSeconds=3600'] }), 'ConfigMap')[0].data!.AUTH_JWT_TTL_S).toBe('3600');
+    expect(find(helmTemplate([], { set: ['auth.jwtTtlSeconds=3600'] }), 'ConfigMap', 'tt-teamtalk-login-server-config').data!.AUTH_JWT_TTL_S).toBe('3600');
   });
 
   test('the template looks the existing Secret up before generating one', () => {
     // helm template has no cluster to look in; the lookup itself is part of the helper.
     const helpers = fs.readFileSync(`${CHART_DIR}/templates/_helpers.tpl`, 'utf8');
-    expect(helpers).toMatch(/lookup "v1" "Secret" \.Release\.Namespace \(include "teamtalk\.secretName" \.\)/);
+    // login_server's Secret, then the single Secret of chart versions before per-role Secrets.
+    expect(helpers).toMatch(/range list \(include "teamtalk\.secretName" \(dict "root" \. "component" "login-server"\)\) \(printf "%s-secret" \(include "teamtalk\.fullname" \.\)\)/);
+    expect(helpers).toMatch(/lookup "v1" "Secret" \$\.Release\.Namespace \./);
     expect(helpers.indexOf('lookup "v1" "Secret"')).toBeLessThan(helpers.indexOf('randAlphaNum'));
   });
 

@@ -63,7 +63,7 @@ test('the overlays differ where they should', () => {
   expect(byKind(dev, 'HorizontalPodAutoscaler')).toEqual([]);
   expect(find(dev, 'Deployment', 'teamtalk-msg-server').spec.replicas).toBe(1);
   for (const d of ['mysql', 'redis', 'nats']) find(dev, 'Deployment', `teamtalk-${d}`);
-  expect(find(dev, 'ConfigMap', 'teamtalk-config').data!.MYSQL_HOST).toBe('teamtalk-mysql');
+  expect(find(dev, 'ConfigMap', 'teamtalk-db-proxy-config').data!.MYSQL_HOST).toBe('teamtalk-mysql');
 
   const prod = built.prod;
   expect(find(prod, 'HorizontalPodAutoscaler', 'teamtalk-msg-server').spec).toMatchObject({ minReplicas: 3, maxReplicas: 30 });
@@ -71,6 +71,29 @@ test('the overlays differ where they should', () => {
   find(prod, 'Ingress', 'teamtalk-login-server');
   const ms = find(prod, 'Deployment', 'teamtalk-msg-server').spec.template.spec.containers[0];
   expect(ms.env).toContainEqual({ name: 'MSG_SERVER_ADVERTISE_IP', value: 'msg.chat.example.com' });
+  // prod: file_server reachable from outside, login_server hands out pod 0's public image store, a ServiceMonitor for kube-prometheus-stack.
+  const fs = find(prod, 'StatefulSet', 'teamtalk-file-server').spec.template.spec.containers[0];
+  expect(fs.env).toContainEqual({ name: 'FILE_SERVER_ADVERTISE_IP', value: 'files-{ordinal}.chat.example.com' });
+  expect(find(prod, 'Service', 'teamtalk-file-server-1').spec.type).toBe('LoadBalancer');
+  expect(find(prod, 'Deployment', 'teamtalk-login-server').spec.template.spec.containers[0].env).toContainEqual({ name: 'LOGIN_MSFS_URL', value: 'http://files-0.chat.example.com:8700' });
+  expect(find(prod, 'ServiceMonitor', 'teamtalk').metadata.labels!.release).toBe('kube-prometheus-stack');
+  // Every variant: a NetworkPolicy per role, and one Secret per role.
+  for (const objs of [base, dev, prod]) {
+    expect(byKind(objs, 'NetworkPolicy').length).toBeGreaterThanOrEqual(6);
+    expect(byKind(objs, 'Secret').filter((x) => x.stringData?.MYSQL_PASSWORD !== undefined).map((x) => x.metadata.name)).toEqual(['teamtalk-db-proxy-secret']);
+  }
+});
+
+test('values that a YAML 1.1 reader would take for booleans are quoted', () => {
+  const mysql = fs.readFileSync(path.join(REPO_ROOT, 'k8s', 'overlays', 'dev', 'resources', 'deployment-mysql.yaml'), 'utf8');
+  expect(mysql).toContain('value: "yes"');
+  for (const dir of ['base', 'overlays/dev', 'overlays/prod']) {
+    for (const f of fs.readdirSync(path.join(REPO_ROOT, 'k8s', dir), { recursive: true }) as string[]) {
+      if (!f.endsWith('.yaml')) continue;
+      const text = fs.readFileSync(path.join(REPO_ROOT, 'k8s', dir, f), 'utf8');
+      expect({ f, bare: text.match(/(:|-) (yes|no|on|off|y|n|Yes|No|YES|NO|On|Off)$/gm) }).toEqual({ f, bare: null });
+    }
+  }
 });
 
 test('every variant carries the WebSocket front and the token secret the same way', () => {
@@ -81,14 +104,18 @@ test('every variant carries the WebSocket front and the token secret the same wa
     expect({ name, ws: env.MSG_SERVER_WS_PORT, path: env.MSG_SERVER_WS_PATH, advertised: env.MSG_SERVER_WS_ADVERTISE_PORT }).toEqual({ name, ws: '8081', path: '/ws', advertised: '8081' });
     expect(ms.ports).toContainEqual({ name: 'ws', containerPort: 8081, protocol: 'TCP' });
     expect(find(objs, 'Service', 'teamtalk-msg-server').spec.ports).toContainEqual({ name: 'ws', port: 8081, targetPort: 'ws', protocol: 'TCP' });
-    const ref = { secretKeyRef: { name: 'teamtalk-secret', key: 'AUTH_JWT_SECRET', optional: true } };
-    expect(env.AUTH_JWT_SECRET).toEqual(ref);
-    const login = find(objs, 'Deployment', 'teamtalk-login-server').spec.template.spec.containers[0];
-    expect(login.env).toContainEqual({ name: 'AUTH_JWT_SECRET', valueFrom: ref });
+    for (const component of ['login-server', 'msg-server']) {
+      const c = find(objs, 'Deployment', `teamtalk-${component}`).spec.template.spec.containers[0];
+      expect(c.envFrom).toContainEqual({ secretRef: { name: `teamtalk-${component}-secret` } });
+      expect(Object.keys(find(objs, 'Secret', `teamtalk-${component}-secret`).stringData!)).toContain('AUTH_JWT_SECRET');
+    }
+    expect(env.AUTH_JWT_SECRET).toBeUndefined(); // from the role's own Secret (envFrom)
   }
   // Static manifests cannot generate a secret: empty in base and prod (to be replaced, k8s/README.md), a fixed development value in dev.
-  expect(find(built.base, 'Secret', 'teamtalk-secret').stringData!.AUTH_JWT_SECRET).toBe('');
-  expect(find(built.prod, 'Secret', 'teamtalk-secret').stringData!.AUTH_JWT_SECRET).toBe('');
-  expect(find(built.dev, 'Secret', 'teamtalk-secret').stringData!.AUTH_JWT_SECRET).toMatch(/^dev-only-.{24,}$/);
+  for (const component of ['login-server', 'msg-server']) {
+    expect(find(built.base, 'Secret', `teamtalk-${component}-secret`).stringData!.AUTH_JWT_SECRET).toBe('');
+    expect(find(built.prod, 'Secret', `teamtalk-${component}-secret`).stringData!.AUTH_JWT_SECRET).toBe('');
+    expect(find(built.dev, 'Secret', `teamtalk-${component}-secret`).stringData!.AUTH_JWT_SECRET).toMatch(/^dev-only-.{24,}$/);
+  }
   expect(fs.readFileSync(path.join(REPO_ROOT, 'k8s', 'README.md'), 'utf8')).toContain('AUTH_JWT_SECRET');
 });

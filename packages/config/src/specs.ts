@@ -227,6 +227,7 @@ export const pushServerSpec = {
   ...pushQueueSpec,
   PUSH_JOB_MAX_AGE_MS: int({ default: 86400000, min: 1000, desc: 'A push job not handled within this is dropped (JetStream stream max age; a notification a day late is noise).' }),
   PUSH_ACK_WAIT_MS: int({ default: 30000, min: 1000, desc: 'A push job whose push_server went silent this long (crashed) is handed to another replica.' }),
+  PUSH_STREAM_REPLICAS: int({ default: 1, min: 1, max: 5, desc: 'Replicas of the push job and dead-letter JetStream streams: 1 for one NATS server, 3 on a NATS cluster (at most its JetStream servers). Applied when push_server creates or updates the streams at start.' }),
 };
 
 export const standaloneSpec = {

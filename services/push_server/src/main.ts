@@ -26,6 +26,7 @@ runService('push_server', async ({ log, onShutdown }) => {
     subjectPrefix: subjects.pushJobs,
     maxAgeMs: cfg.PUSH_JOB_MAX_AGE_MS,
     ackWaitMs: cfg.PUSH_ACK_WAIT_MS,
+    replicas: cfg.PUSH_STREAM_REPLICAS,
   });
   onShutdown(() => jobs.close());
   const server = await startPushServer({
