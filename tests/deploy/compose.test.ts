@@ -162,4 +162,9 @@ test('the README documents the compose integration command', () => {
   const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
   expect(readme).toContain('docker compose -f deploy/docker-compose.yml run --rm integration');
   expect(readme).toMatch(/^## Deploy$/m);
+  // The compose paragraph names every role the compose file runs.
+  const section = readme.slice(readme.indexOf('### docker compose'), readme.indexOf('```', readme.indexOf('### docker compose')));
+  const roles = new Set(Object.values(services).filter((s) => s.build && !s.profiles).map((s) => s.command[0] as string));
+  expect(roles.size).toBeGreaterThanOrEqual(6);
+  for (const role of roles) expect({ role, named: section.includes(role) }).toEqual({ role, named: true });
 });

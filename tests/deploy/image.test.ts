@@ -59,7 +59,10 @@ test('pnpm in the image is the version the repository pins', () => {
 test('build stage: build tools for better-sqlite3, frozen lockfile, generated code and tsc', () => {
   const build = stage('build').join('\n');
   expect(build).toMatch(/apt-get install .*python3 make g\+\+/);
-  expect(build).toContain('pnpm install --offline --frozen-lockfile');
+  // --prefer-offline: works with the BuildKit cache mount (no downloads) and without it (a layer cache
+  // imported without cache mounts leaves the store empty, which --offline could not install from).
+  expect(build).toContain('pnpm install --prefer-offline --frozen-lockfile');
+  expect(content).not.toMatch(/pnpm install[^\n]*--offline/);
   expect(build).toContain('RUN pnpm build'); // gen-proto + tsc -b
 });
 
@@ -97,9 +100,17 @@ test('the image keeps every file login_server serves under /chat/ (the page, the
   expect(fs.readFileSync(path.join(REPO_ROOT, 'tsconfig.build.json'), 'utf8')).toContain('"packages/webchat"');
 });
 
-test('the image exposes the WebSocket front\'s default port', () => {
+test('the image exposes every default listening port of every role', () => {
   const expose = instructions.find((x) => x.getKeyword() === 'EXPOSE')!.getArgumentsContent()!.split(/\s+/);
   expect(expose).toEqual(expect.arrayContaining(['8080', '8000', '8081']));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { allSpecs } = require('@tt/config') as { allSpecs: Record<string, Record<string, { default?: unknown }>> };
+  const listening = new Set<string>();
+  for (const spec of Object.values(allSpecs)) {
+    for (const [name, v] of Object.entries(spec)) if (/_PORT$/.test(name) && !/ADVERTISE|^MYSQL_/.test(name) && Number(v.default) > 0) listening.add(`${name}=${v.default}`);
+  }
+  expect(listening.size).toBeGreaterThanOrEqual(15);
+  for (const p of listening) expect({ port: p, exposed: expose.includes(p.split('=')[1]) }).toEqual({ port: p, exposed: true });
 });
 
 test('runtime: non-root numeric user, files owned by root, the entry point picks the role', () => {
