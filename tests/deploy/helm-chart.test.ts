@@ -411,7 +411,7 @@ describe('the WebSocket front is exposed and advertised like the TeamTalk port i
     'loadBalancer, other Service ports and host': ['msgServer.exposure.loadBalancer.port=443', 'msgServer.exposure.loadBalancer.wsPort=8443', 'msgServer.exposure.loadBalancer.advertiseHost=msg.example.com'],
     'loadBalancer, ClusterIP Service': ['msgServer.exposure.loadBalancer.serviceType=ClusterIP'],
     'loadBalancer, NodePort Service with pinned node ports': ['msgServer.exposure.loadBalancer.serviceType=NodePort', 'msgServer.exposure.loadBalancer.nodePort=30000', 'msgServer.exposure.loadBalancer.wsNodePort=30001', 'msgServer.exposure.loadBalancer.advertiseHost=203.0.113.7'],
-    'perPod, LoadBalancer Services': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=msg-{ordinal}.chat.example.com', 'msgServer.autoscaling.maxReplicas=3'],
+    'perPod, LoadBalancer Services': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=msg-{ordinal}.chat.example.com', 'msgServer.autoscaling.maxReplicas=3', 'msgServer.exposure.perPod.idleLoadBalancers=true'],
     'perPod, NodePort Services': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=msg-{ordinal}.chat.example.com', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.exposure.perPod.wsNodePortBase=31000', 'msgServer.autoscaling.maxReplicas=3'],
     'perPod, NodePort Services, other container ports': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=nodes.chat.example.com', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.port=7000', 'msgServer.ws.port=7001', 'msgServer.autoscaling.maxReplicas=3'],
     'perPod, host ports': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.type=hostPort', 'msgServer.exposure.perPod.hostPort=9000', 'msgServer.exposure.perPod.wsHostPort=9443', 'msgServer.exposure.perPod.advertiseHostTemplate='],
@@ -440,7 +440,7 @@ describe('the WebSocket front is exposed and advertised like the TeamTalk port i
     const on = envOf(container(msgServer(helmTemplate([], { set: ['msgServer.ws.path=/chat-ws', 'msgServer.ws.maxFrameBytes=65536', 'msgServer.ws.idleTimeoutSeconds=60'] }))));
     expect(on).toMatchObject({ MSG_SERVER_WS_PATH: '/chat-ws', MSG_SERVER_WS_MAX_FRAME_BYTES: '65536', MSG_SERVER_WS_IDLE_TIMEOUT_MS: '60000' });
     expect(envOf(container(msgServer(rendered.default))).MSG_SERVER_WS_MAX_FRAME_BYTES).toBeUndefined(); // the server's default
-    for (const set of [[], ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=msg-{ordinal}.chat.example.com'], ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.type=hostPort']]) {
+    for (const set of [[], ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=msg-{ordinal}.chat.example.com', 'msgServer.autoscaling.enabled=false'], ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.type=hostPort']]) {
       const objs = helmTemplate([], { set: ['msgServer.ws.enabled=false', ...set] });
       const c = container(msgServer(objs));
       expect(envOf(c).MSG_SERVER_WS_PORT).toBe('0');

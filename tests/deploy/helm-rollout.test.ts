@@ -160,11 +160,22 @@ describe('msg_server: NodePort and per-pod traffic policy', () => {
         .filter((s) => /msg-server-\d+$/.test(s.metadata.name))
         .map((s) => s.spec.externalTrafficPolicy);
     expect(policies(['msgServer.exposure.perPod.serviceType=NodePort'])).toEqual(['Cluster', 'Cluster']);
-    expect(policies([])).toEqual(['Local', 'Local']);
-    expect(policies(['msgServer.exposure.perPod.externalTrafficPolicy=Cluster'])).toEqual(['Cluster', 'Cluster']);
+    expect(policies(['msgServer.exposure.perPod.idleLoadBalancers=true'])).toEqual(['Local', 'Local']);
+    expect(policies(['msgServer.exposure.perPod.idleLoadBalancers=true', 'msgServer.exposure.perPod.externalTrafficPolicy=Cluster'])).toEqual(['Cluster', 'Cluster']);
     const r = refused(['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=n.chat.example.com', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.exposure.perPod.externalTrafficPolicy=Local']);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/externalTrafficPolicy=Local with NodePort/);
+  });
+
+  test('perPod LoadBalancer Services with autoscaling (idle cloud load balancers up to maxReplicas) are refused unless accepted', () => {
+    const perPod = ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=msg-{ordinal}.chat.example.com'];
+    const r = refused(perPod);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/renders 10 load balancers \(autoscaling.maxReplicas\), 8 of them idle/);
+    const count = (set: string[]) => byKind(helmTemplate([], { set: [...perPod, ...set] }), 'Service').filter((s) => /msg-server-\d+$/.test(s.metadata.name)).length;
+    expect(count(['msgServer.exposure.perPod.idleLoadBalancers=true'])).toBe(10);
+    expect(count(['msgServer.autoscaling.enabled=false', 'msgServer.replicaCount=4'])).toBe(4); // a Service per pod, none idle
+    expect(count(['msgServer.exposure.perPod.serviceType=NodePort'])).toBe(10); // node ports cost nothing
   });
 
   test('no placeholder host: perPod Services need a template, hostPort advertises the node IP, .example names are refused', () => {
