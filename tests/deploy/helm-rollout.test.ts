@@ -368,6 +368,13 @@ describe('smaller items', () => {
     expect(refused(['pushServer.apns.key=PEM', 'pushServer.apns.keyId=ABCDE12345', 'pushServer.apns.teamId=TEAM123456', 'pushServer.apns.topic=com.example.chat']).status).toBe(0);
   });
 
+  test('probes.dependencyGraceSeconds becomes READINESS_GRACE_MS of msg_server and db_proxy only', () => {
+    const objs = helmTemplate([], { set: ['probes.dependencyGraceSeconds=30'] });
+    for (const c of ['msg-server', 'db-proxy']) expect(find(objs, 'ConfigMap', `tt-teamtalk-${c}-config`).data!.READINESS_GRACE_MS).toBe('30000');
+    for (const c of ['login-server', 'route-server', 'push-server', 'file-server']) expect(find(objs, 'ConfigMap', `tt-teamtalk-${c}-config`).data!.READINESS_GRACE_MS).toBeUndefined();
+    expect(find(helmTemplate([]), 'ConfigMap', 'tt-teamtalk-msg-server-config').data!.READINESS_GRACE_MS).toBe('60000');
+  });
+
   test('pushServer.streamReplicas becomes PUSH_STREAM_REPLICAS', () => {
     expect(find(helmTemplate([], { set: ['pushServer.streamReplicas=3'] }), 'ConfigMap', 'tt-teamtalk-push-server-config').data!.PUSH_STREAM_REPLICAS).toBe('3');
     expect(refused(['pushServer.streamReplicas=0']).status).not.toBe(0);

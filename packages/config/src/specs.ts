@@ -100,6 +100,11 @@ export const fileLimitsSpec = {
   FILE_SERVER_IMAGE_TYPES: str({ default: 'image/jpeg,image/png,image/gif,image/webp,image/bmp', desc: 'Image types the store accepts, comma-separated, as recognised from the bytes (not the declared type); others: 415.' }),
 };
 
+/** Readiness (msg_server, db_proxy): dependencies failing for less than this keep the replica ready. */
+export const readinessSpec = {
+  READINESS_GRACE_MS: int({ default: 60000, min: 0, max: 3600000, desc: 'How long a dependency (msg_server: NATS, db_proxy; db_proxy: MySQL, Redis) may fail without a break before GET /readyz answers 503. Every replica sees a blip at once: a short one must not take them all out of their Service. A dependency never reached since start counts at once; 0 = at once always.' }),
+};
+
 export const loginServerSpec = {
   ...commonSpec,
   ...natsSpec,
@@ -113,6 +118,7 @@ export const loginServerSpec = {
 };
 
 export const msgServerSpec = {
+  ...readinessSpec,
   ...commonSpec,
   ...natsSpec,
   ...dbProxyClientSpec,
@@ -157,6 +163,7 @@ const coreStorageSpec = {
 };
 
 export const dbProxySpec = {
+  ...readinessSpec,
   ...commonSpec,
   ...coreStorageSpec,
   ...redisSpec,

@@ -1,7 +1,7 @@
 import { DbProxyService, type DbProxyClient } from '@tt/proto';
 import { createLocalRpcClient, startRpcServer, type PromiseHandlers, type RpcServerOptions, type RunningRpcServer } from '@tt/rpc';
 import type { Cache } from '@tt/cache';
-import type { Logger } from '@tt/observability';
+import { watchDependencies, type Logger } from '@tt/observability';
 import type { Store } from '@tt/storage';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { createDbProxyHandlers, mapStorageError } from './handlers';
@@ -20,6 +20,8 @@ export interface DbProxyDeps {
   clientMsgIdRetentionSeconds?: number;
   /** How often expired client_msg_ids are swept (default 10 minutes). */
   sweepIntervalMs?: number;
+  /** READINESS_GRACE_MS: how long MySQL or Redis may fail before /readyz reports it (default 60 s). */
+  readinessGraceMs?: number;
 }
 
 /** Rows one sweep statement deletes, and statements one sweep runs at most (the rest waits for the next). */
@@ -69,22 +71,22 @@ export async function startDbProxy(deps: DbProxyDeps): Promise<RunningDbProxy> {
       .finally(() => (sweeping = false));
   }, deps.sweepIntervalMs ?? 600_000);
   sweeper.unref();
+  // Ready while MySQL and Redis answer or have failed for less than the grace
+  // period: every db_proxy sees a blip at once, and NotReady replicas leave the
+  // headless Service's DNS, so callers would find none at all (calls failing
+  // meanwhile get their gRPC error, which msg_server maps to TeamTalk's codes).
+  const dependencies = watchDependencies({
+    checks: { database: () => deps.store.db.query('SELECT 1').then(() => true), cache: () => deps.cache.ping() },
+    graceMs: deps.readinessGraceMs ?? 60_000,
+    onChange: (dependency, up) => (up ? deps.log.info({ dependency }, 'dependency back') : deps.log.warn({ dependency }, 'dependency not answering')),
+  });
   return {
     port: server.port,
     localClient: createLocalRpcClient<PromiseHandlers>(DbProxyService, handlers, options) as unknown as DbProxyClient,
-    readiness: async () => {
-      const details: Record<string, unknown> = {};
-      try {
-        await deps.store.db.query('SELECT 1');
-        details.database = true;
-      } catch {
-        details.database = false;
-      }
-      details.cache = await deps.cache.ping().catch(() => false);
-      return { ok: details.database === true && details.cache === true, details };
-    },
+    readiness: async () => dependencies.state(),
     close: () => {
       clearInterval(sweeper);
+      dependencies.close();
       return server.close();
     },
   };

@@ -47,6 +47,7 @@ runService(
         jwtSecret: cfg.AUTH_JWT_SECRET,
         contentKey: contentKeyOf(cfg),
         recallWindowSeconds: cfg.MSG_SERVER_RECALL_WINDOW_S,
+        readinessGraceMs: cfg.READINESS_GRACE_MS,
       },
       db,
       bus,

@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import { IM, clusterSubjects, type DbProxyClient } from '@tt/proto';
 import type { JobQueue, MessageBus } from '@tt/bus';
-import type { Logger } from '@tt/observability';
+import { watchDependencies, type Logger } from '@tt/observability';
 import type { Registry } from 'prom-client';
 import { CommandRouter } from './command-router';
 import { startIdleSweeper } from '@tt/connection';
@@ -85,6 +85,8 @@ export interface MsgServerConfig {
   contentKey?: string;
   /** How long a sender may recall a message (default 120 s). */
   recallWindowSeconds?: number;
+  /** READINESS_GRACE_MS: how long NATS or db_proxy may fail before /readyz reports it (default 60 s). */
+  readinessGraceMs?: number;
 }
 
 /** The WebSocket front's settings from the MSG_SERVER_WS_* variables (port 0: off). */
@@ -218,6 +220,7 @@ export interface RunningMsgServer {
   /** Unique per process start: the key other roles know this msg_server by. */
   instanceId: string;
   port: number;
+  /** Immediate: dependencies are checked in the background (READINESS_GRACE_MS). */
   readiness(): Promise<{ ok: boolean; details: Record<string, unknown> }>;
   /** Stops taking clients, closes them, tells the cluster it left. */
   drain(): Promise<void>;
@@ -535,18 +538,22 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
 
   log.info({ port, instanceId, advertise: config.advertiseIp }, 'msg_server listening');
 
+  // Ready = can serve clients: not draining, and NATS and db_proxy answer or have
+  // failed for less than READINESS_GRACE_MS (a short MySQL/Redis/db_proxy blip,
+  // seen by every msg_server at once, must not empty the load balancer; logins
+  // meanwhile get TeamTalk's REFUSE_REASON_NO_DB_SERVER). Checked in the background.
+  const dependencies = watchDependencies({
+    checks: { bus: () => bus.isConnected(), dbProxy: () => db.ping({}).then(() => true) },
+    graceMs: config.readinessGraceMs ?? 60_000,
+    onChange: (dependency, up) => (up ? log.info({ dependency }, 'dependency back') : log.warn({ dependency }, 'dependency not answering')),
+  });
+
   return {
     instanceId,
     port,
     readiness: async () => {
-      const details: Record<string, unknown> = { bus: bus.isConnected(), draining };
-      try {
-        await db.ping({});
-        details.dbProxy = true;
-      } catch (err) {
-        details.dbProxy = false;
-      }
-      return { ok: !draining && details.bus === true && details.dbProxy === true, details };
+      const deps = dependencies.state();
+      return { ok: !draining && deps.ok, details: { ...deps.details, draining } };
     },
     drain: async () => {
       if (draining) return;

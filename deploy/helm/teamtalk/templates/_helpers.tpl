@@ -128,6 +128,9 @@ variables it reads (packages/config/src/specs.ts). dict: root, component.
 {{- if eq .component "push-server" }}
 {{- $_ := set $data "PUSH_STREAM_REPLICAS" (toString $v.pushServer.streamReplicas) }}
 {{- end }}
+{{- if has .component (list "msg-server" "db-proxy") }}
+{{- $_ := set $data "READINESS_GRACE_MS" (toString (mul $v.probes.dependencyGraceSeconds 1000)) }}
+{{- end }}
 {{- range $k, $val := $v.extraEnv }}
 {{- $_ := set $data $k (toString $val) }}
 {{- end }}
