@@ -151,7 +151,8 @@ describeLocal('faults (cluster mode)', () => {
     expect(dbProxy.output.join('')).not.toContain('"level":60');
 
     await restartRole(dbProxy);
-    await waitUntil(async () => (await fetch(`http://127.0.0.1:${d.role('msg_server').adminPort}/readyz`)).status === 200, 15_000, 'msg_server to see db_proxy again');
+    // /readyz stays 200 through a short outage (READINESS_GRACE_MS): wait for its details to show db_proxy answering again.
+    await waitUntil(async () => ((await (await fetch(`http://127.0.0.1:${d.role('msg_server').adminPort}/readyz`)).json()) as { details: { dbProxy?: unknown } }).details.dbProxy === true, 15_000, 'msg_server to see db_proxy again');
     expect((await ca.sendText(b, 'after')).msgId).toBe(2);
     const cb = await TeamTalkClient.connect({ host: d.msgServers[0].host, port: d.msgServers[0].port });
     await cb.login({ userName: 'fault_b', password: 'pw' });
