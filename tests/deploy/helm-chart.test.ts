@@ -43,6 +43,7 @@ function advertised(objs: K8sObject[], i: number) {
     host: env.MSG_SERVER_ADVERTISE_IP?.fieldRef ? `<${env.MSG_SERVER_ADVERTISE_IP.fieldRef.fieldPath}>` : e.MSG_SERVER_ADVERTISE_IP,
     client: Number(e.MSG_SERVER_ADVERTISE_PORT) || Number(e.MSG_SERVER_PORT),
     ws: Number(e.MSG_SERVER_WS_ADVERTISE_PORT) || Number(e.MSG_SERVER_WS_PORT),
+    tcp12: Number(e.MSG_SERVER_TCP12_ADVERTISE_PORT) || Number(e.MSG_SERVER_TCP12_PORT),
   };
 }
 
@@ -52,11 +53,11 @@ function advertised(objs: K8sObject[], i: number) {
  * (loadBalancer; a NodePort only when pinned) or the node's host port.
  * Also checks the route ends at the container port the role listens on.
  */
-function exposedPort(objs: K8sObject[], i: number, portName: 'client' | 'ws'): number {
+function exposedPort(objs: K8sObject[], i: number, portName: 'client' | 'ws' | 'tcp12'): number {
   const c = container(msgServer(objs));
   const cPort = c.ports.find((p: { name: string }) => p.name === portName);
   expect(cPort).toBeDefined();
-  expect(String(cPort.containerPort)).toBe(envOf(c)[portName === 'ws' ? 'MSG_SERVER_WS_PORT' : 'MSG_SERVER_PORT']);
+  expect(String(cPort.containerPort)).toBe(envOf(c)[{ client: 'MSG_SERVER_PORT', ws: 'MSG_SERVER_WS_PORT', tcp12: 'MSG_SERVER_TCP12_PORT' }[portName]]);
   const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === `tt-teamtalk-msg-server-${i}`) ?? objs.find((o) => o.kind === 'Service' && o.metadata.name === 'tt-teamtalk-msg-server');
   if (!svc) return cPort.hostPort;
   const p = svc.spec.ports.find((x: { targetPort: string }) => x.targetPort === portName);
@@ -183,6 +184,7 @@ describe('default values', () => {
     expect(svc.spec.ports).toEqual([
       { name: 'client', port: 8000, targetPort: 'client', protocol: 'TCP' },
       { name: 'ws', port: 8081, targetPort: 'ws', protocol: 'TCP' },
+      { name: 'tcp12', port: 8082, targetPort: 'tcp12', protocol: 'TCP' },
     ]);
     expect(container(ms).ports).toContainEqual({ name: 'client', containerPort: 8000, protocol: 'TCP' });
     expect(container(ms).ports).toContainEqual({ name: 'ws', containerPort: 8081, protocol: 'TCP' });
@@ -249,7 +251,7 @@ describe('scaled values (ci/scaled-values.yaml): 5 msg_servers with per-pod Serv
       expect(launch.envChanges.MSG_SERVER_ADVERTISE_IP).toBe(`msg-${i}.chat.example.com`);
       // The WebSocket front on the same per-pod Service and name.
       expect(svc.spec.ports).toContainEqual({ name: 'ws', port: 8081, targetPort: 'ws', protocol: 'TCP' });
-      expect(advertised(objs(), i)).toEqual({ host: `msg-${i}.chat.example.com`, client: 8000, ws: 8081 });
+      expect(advertised(objs(), i)).toEqual({ host: `msg-${i}.chat.example.com`, client: 8000, ws: 8081, tcp12: 8082 });
     }
     expect(objs().filter((o) => o.kind === 'Service' && /msg-server-\d+$/.test(o.metadata.name))).toHaveLength(5);
     const drain = Number(env.MSG_SERVER_DRAIN_TIMEOUT_MS) / 1000;
@@ -337,7 +339,7 @@ describe('values', () => {
     const ports = [0, 1, 2].map((i) => find(objs, 'Service', `tt-teamtalk-msg-server-${i}`).spec.ports[0].nodePort);
     expect(ports).toEqual([30800, 30801, 30802]);
     const env = envOf(container(find(objs, 'StatefulSet', 'tt-teamtalk-msg-server')));
-    expect(resolveLaunch(['msg_server'], env, 'tt-teamtalk-msg-server-2').envChanges).toEqual({ MSG_SERVER_ADVERTISE_PORT: '30802', MSG_SERVER_WS_ADVERTISE_PORT: '30902' });
+    expect(resolveLaunch(['msg_server'], env, 'tt-teamtalk-msg-server-2').envChanges).toEqual({ MSG_SERVER_ADVERTISE_PORT: '30802', MSG_SERVER_WS_ADVERTISE_PORT: '30902', MSG_SERVER_TCP12_ADVERTISE_PORT: '31102' });
     const wsPorts = [0, 1, 2].map((i) => find(objs, 'Service', `tt-teamtalk-msg-server-${i}`).spec.ports.find((p: { name: string }) => p.name === 'ws').nodePort);
     expect(wsPorts).toEqual([30902 - 2, 30902 - 1, 30902]);
   });
@@ -410,7 +412,7 @@ describe('the WebSocket front is exposed and advertised like the TeamTalk port i
     'loadBalancer, LoadBalancer Service': [],
     'loadBalancer, other Service ports and host': ['msgServer.exposure.loadBalancer.port=443', 'msgServer.exposure.loadBalancer.wsPort=8443', 'msgServer.exposure.loadBalancer.advertiseHost=msg.example.com'],
     'loadBalancer, ClusterIP Service': ['msgServer.exposure.loadBalancer.serviceType=ClusterIP'],
-    'loadBalancer, NodePort Service with pinned node ports': ['msgServer.exposure.loadBalancer.serviceType=NodePort', 'msgServer.exposure.loadBalancer.nodePort=30000', 'msgServer.exposure.loadBalancer.wsNodePort=30001', 'msgServer.exposure.loadBalancer.advertiseHost=203.0.113.7'],
+    'loadBalancer, NodePort Service with pinned node ports': ['msgServer.exposure.loadBalancer.serviceType=NodePort', 'msgServer.exposure.loadBalancer.nodePort=30000', 'msgServer.exposure.loadBalancer.wsNodePort=30001', 'msgServer.exposure.loadBalancer.tcp12NodePort=30002', 'msgServer.exposure.loadBalancer.advertiseHost=203.0.113.7'],
     'perPod, LoadBalancer Services': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=msg-{ordinal}.chat.example.com', 'msgServer.autoscaling.maxReplicas=3', 'msgServer.exposure.perPod.idleLoadBalancers=true'],
     'perPod, NodePort Services': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=msg-{ordinal}.chat.example.com', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.exposure.perPod.wsNodePortBase=31000', 'msgServer.autoscaling.maxReplicas=3'],
     'perPod, NodePort Services, other container ports': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=nodes.chat.example.com', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.port=7000', 'msgServer.ws.port=7001', 'msgServer.autoscaling.maxReplicas=3'],
@@ -422,18 +424,18 @@ describe('the WebSocket front is exposed and advertised like the TeamTalk port i
     expect(schemaErrors(objs)).toEqual([]);
     for (const i of [0, 1, 2]) {
       const a = advertised(objs, i);
-      expect({ pod: i, client: a.client, ws: a.ws }).toEqual({ pod: i, client: exposedPort(objs, i, 'client'), ws: exposedPort(objs, i, 'ws') });
-      expect(a.ws).not.toBe(a.client);
+      expect({ pod: i, client: a.client, ws: a.ws, tcp12: a.tcp12 }).toEqual({ pod: i, client: exposedPort(objs, i, 'client'), ws: exposedPort(objs, i, 'ws'), tcp12: exposedPort(objs, i, 'tcp12') });
+      expect(new Set([a.client, a.ws, a.tcp12]).size).toBe(3);
     }
     expect(envOf(container(msgServer(objs))).MSG_SERVER_WS_PATH).toBe('/ws');
   });
 
   test('the advertised ports per mode, spelled out', () => {
     const ports = (set: string[]) => [0, 2].map((i) => advertised(helmTemplate([], { set }), i));
-    expect(ports(EXPOSURES['loadBalancer, other Service ports and host'])).toEqual([0, 2].map(() => ({ host: 'msg.example.com', client: 443, ws: 8443 })));
-    expect(ports(EXPOSURES['loadBalancer, NodePort Service with pinned node ports'])).toEqual([0, 2].map(() => ({ host: '203.0.113.7', client: 30000, ws: 30001 })));
-    expect(ports(EXPOSURES['perPod, NodePort Services'])).toEqual([0, 2].map((i) => ({ host: `msg-${i}.chat.example.com`, client: 30800 + i, ws: 31000 + i })));
-    expect(ports(EXPOSURES['perPod, host ports'])).toEqual([0, 2].map(() => ({ host: '<status.hostIP>', client: 9000, ws: 9443 })));
+    expect(ports(EXPOSURES['loadBalancer, other Service ports and host'])).toEqual([0, 2].map(() => ({ host: 'msg.example.com', client: 443, ws: 8443, tcp12: 8082 })));
+    expect(ports(EXPOSURES['loadBalancer, NodePort Service with pinned node ports'])).toEqual([0, 2].map(() => ({ host: '203.0.113.7', client: 30000, ws: 30001, tcp12: 30002 })));
+    expect(ports(EXPOSURES['perPod, NodePort Services'])).toEqual([0, 2].map((i) => ({ host: `msg-${i}.chat.example.com`, client: 30800 + i, ws: 31000 + i, tcp12: 31100 + i })));
+    expect(ports(EXPOSURES['perPod, host ports'])).toEqual([0, 2].map(() => ({ host: '<status.hostIP>', client: 9000, ws: 9443, tcp12: 8082 })));
   });
 
   test('path and limits come from msgServer.ws; ws.enabled=false turns the front and its ports off', () => {
@@ -497,5 +499,30 @@ describe('AUTH_JWT_SECRET and TT_CONTENT_KEY values', () => {
     expect(secretData([`contentKey=${key}`, `pushServer.contentKey=${other}`]).TT_CONTENT_KEY).toBe(key);
     expect(secretData([])).not.toHaveProperty('TT_CONTENT_KEY');
     expect(secretData([`contentKey=${key}`])).not.toHaveProperty('PUSH_CONTENT_KEY');
+  });
+});
+
+describe('the tcp12 front (seed 001)', () => {
+  test('limits and the AES key come from msgServer.tcp12 (the key in msg_server\'s Secret only); enabled=false turns it and its ports off', () => {
+    const key = 'ab'.repeat(32);
+    const objs = helmTemplate([], { set: ['msgServer.tcp12.maxFrameBytes=65536', 'msgServer.tcp12.idleTimeoutSeconds=60', `msgServer.tcp12.aesKey=${key}`] });
+    expect(envOf(container(msgServer(objs)))).toMatchObject({ MSG_SERVER_TCP12_PORT: '8082', MSG_SERVER_TCP12_ADVERTISE_PORT: '8082', MSG_SERVER_TCP12_MAX_FRAME_BYTES: '65536', MSG_SERVER_TCP12_IDLE_TIMEOUT_MS: '60000' });
+    expect(find(objs, 'Secret', 'tt-teamtalk-msg-server-secret').stringData!.MSG_SERVER_TCP12_AES_KEY).toBe(key);
+    expect(find(objs, 'Secret', 'tt-teamtalk-login-server-secret').stringData!.MSG_SERVER_TCP12_AES_KEY).toBeUndefined();
+    expect(find(rendered.default, 'Secret', 'tt-teamtalk-msg-server-secret').stringData!.MSG_SERVER_TCP12_AES_KEY).toBeUndefined(); // empty: AES off
+    const off = helmTemplate([], { set: ['msgServer.tcp12.enabled=false'] });
+    expect(envOf(container(msgServer(off))).MSG_SERVER_TCP12_PORT).toBe('0');
+    expect(JSON.stringify(off.filter((o) => o.kind === 'Service' || o.kind === 'Deployment'))).not.toContain('tcp12');
+  });
+
+  test.each([
+    [['msgServer.tcp12.port=8081'], /tcp12.port must differ/],
+    [['msgServer.tcp12.aesKey=not-a-key'], /aesKey/],
+    [['msgServer.exposure.loadBalancer.tcp12Port=8000'], /tcp12Port must differ/],
+    [['msgServer.exposure.loadBalancer.serviceType=NodePort', 'msgServer.exposure.loadBalancer.nodePort=30000', 'msgServer.exposure.loadBalancer.wsNodePort=30001'], /needs loadBalancer.tcp12NodePort/],
+    [['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=m-{ordinal}.example.com', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.exposure.perPod.tcp12NodePortBase=30905'], /tcp12NodePortBase \(30905-30914\) overlap those of wsNodePortBase/],
+    [['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.type=hostPort', 'msgServer.exposure.perPod.tcp12HostPort=8081'], /tcp12HostPort must differ/],
+  ])('%j is refused', (set, message) => {
+    expect(() => helmTemplate([], { set })).toThrow(message);
   });
 });
