@@ -7,10 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { connect, type NatsConnection } from 'nats';
 import { freePort } from '@tt/testkit';
 import { clusterSubjects } from '@tt/proto';
-import { deleteJobStreams } from '@tt/bus';
+import { deleteJobStreams, NatsBus } from '@tt/bus';
 import { REPO_ROOT } from './support/k8s';
 
 jest.setTimeout(60_000);
@@ -19,10 +18,11 @@ const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const ENTRYPOINT = path.join(REPO_ROOT, 'deploy', 'entrypoint.js');
 const prefixes: string[] = [];
 const children: ChildProcess[] = [];
-let nc: NatsConnection;
+let bus: NatsBus;
+const jsm = () => bus.connection.jetstreamManager();
 
 beforeAll(async () => {
-  nc = await connect({ servers: NATS_URL });
+  bus = await NatsBus.connect({ servers: [NATS_URL], name: 'push-stream-replicas-test' });
 });
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
@@ -30,7 +30,7 @@ afterAll(async () => {
     const s = clusterSubjects(p);
     await deleteJobStreams(NATS_URL, s.pushStream, s.pushJobs).catch(() => undefined);
   }
-  await nc.close();
+  await bus.close();
 });
 
 /** Starts push_server with PUSH_STREAM_REPLICAS; resolves once its streams exist (ready: true; then stops it) or when it has exited. */
@@ -50,8 +50,7 @@ async function startPushServer(replicas: number): Promise<{ prefix: string; read
   while (Date.now() < deadline) {
     if (child.exitCode !== null) return { prefix, ready: false, exitCode: child.exitCode, output: output.join('') };
     // Ready (/readyz) also needs db_proxy, which is not running here: the dead-letter stream, created last, shows the streams are done.
-    const jsm = await nc.jetstreamManager();
-    const ok = await jsm.streams.info(`${clusterSubjects(prefix).pushStream}_DEAD`).then(() => true, () => false);
+    const ok = await (await jsm()).streams.info(`${clusterSubjects(prefix).pushStream}_DEAD`).then(() => true, () => false);
     if (ok) {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
@@ -65,10 +64,10 @@ async function startPushServer(replicas: number): Promise<{ prefix: string; read
 test('push_server creates its job and dead-letter streams with PUSH_STREAM_REPLICAS replicas', async () => {
   const r = await startPushServer(1);
   expect({ ready: r.ready, output: r.ready ? '' : r.output }).toEqual({ ready: true, output: '' });
-  const jsm = await nc.jetstreamManager();
+  const manager = await jsm();
   const stream = clusterSubjects(r.prefix).pushStream;
-  expect((await jsm.streams.info(stream)).config.num_replicas).toBe(1);
-  expect((await jsm.streams.info(`${stream}_DEAD`)).config.num_replicas).toBe(1);
+  expect((await manager.streams.info(stream)).config.num_replicas).toBe(1);
+  expect((await manager.streams.info(`${stream}_DEAD`)).config.num_replicas).toBe(1);
 });
 
 test('3 replicas are asked of NATS: a single server refuses them and push_server does not start', async () => {
