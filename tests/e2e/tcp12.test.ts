@@ -21,7 +21,7 @@ import {
   type Tcp12Mode,
 } from '@tt/client';
 import { issueToken } from '@tt/auth';
-import { MODES, startDeployment, type Deployment, type Mode } from './support/deployment';
+import { MODES, describeLocal, startDeployment, type Deployment, type Mode } from './support/deployment';
 import { Fixture, PASSWORD, type TestUser } from './support/fixtures';
 
 jest.setTimeout(60_000);
@@ -430,5 +430,50 @@ describe.each<Mode>(MODES)('tcp12 front with TeamTalk and WebSocket clients (%s 
     // LOGOUT: the server closes.
     c.logout();
     await c.waitForClose();
+  });
+});
+
+// Starts its own deployment with short limits: not against an external cluster.
+describeLocal('tcp12 front: silence and PING (standalone, short limits)', () => {
+  let d: Deployment;
+  let f: Fixture;
+  const clients: Tcp12Client[] = [];
+
+  beforeAll(async () => {
+    d = await startDeployment('standalone', { env: { MSG_SERVER_TCP12_IDLE_TIMEOUT_MS: '1500', MSG_SERVER_LOGIN_TIMEOUT_MS: '1500' } });
+    f = new Fixture(d, 't12idle_');
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    f?.closeAll();
+    await d?.stop();
+  });
+
+  const connect = async () => {
+    const c = await Tcp12Client.connect(d.msgServers[0].host, d.msgServers[0].tcp12Port!);
+    clients.push(c);
+    return c;
+  };
+
+  it('a silent client is closed after the idle limit, one that PINGs stays; a connection that never logs in is closed too', async () => {
+    const user = await f.newUser();
+    const silent = await connect();
+    await silent.login({ account: user.name, password: PASSWORD });
+    const pinging = await connect();
+    await pinging.login({ account: user.name, password: PASSWORD });
+    const neverLogsIn = await connect();
+    const started = Date.now();
+    const timer = setInterval(() => pinging.ping().catch(() => undefined), 400);
+    try {
+      await silent.waitForClose(6000);
+      await neverLogsIn.waitForClose(6000);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(pinging.closed).toBe(false);
+      expect((await pinging.ping()).time).toBeGreaterThan(0);
+    } finally {
+      clearInterval(timer);
+    }
   });
 });
