@@ -108,4 +108,79 @@ describe.each<Mode>(MODES)('the Easemob Web SDK on the MSync front (%s mode)', (
     ok(await cWeb.sendText({ receiverId: em.name }, 'reply from the web'));
     await s.textFrom(web.name, 'reply from the web');
   });
+
+  it('logs in with a token (no REST call), recalls its message, and sees the others\' recalls', async () => {
+    const [em, web, tt] = [await f.newUser(), await f.newUser(), await f.newUser()];
+    const cWeb = await wsLogin(web, 1);
+    const cTT = await f.login(tt, 1);
+    const token = await fetchToken(d.loginUrl, em.name, PASSWORD);
+    const s = sdkConnection(0);
+    await s.conn.open({ user: em.name, accessToken: token });
+    await waitUntil(() => s.events.includes('connected'), 15_000, 'the SDK to connect with a token');
+    const conversation = singleConversationId(em.name, web.name);
+
+    // The SDK recalls what it sent: the WebSocket client is told, sync shows it recalled.
+    const pushed = cWeb.waitForPush(CommandType.CMD_PUSH_MSG, (p) => p.senderId === em.name);
+    const sent = await s.conn.send(EC.message.create({ type: 'txt', chatType: 'singleChat', to: web.name, msg: 'sent by mistake' }));
+    const p = await pushed;
+    const revoked = cWeb.waitForPush(CommandType.CMD_REVOKE_MSG_PUSH);
+    await s.conn.recallMessage({ mid: sent.serverMsgId, to: web.name, chatType: 'singleChat' });
+    expect(await revoked).toMatchObject({ messageId: p.messageId, conversationId: conversation, revokedBy: em.name });
+
+    // A recall of the SDK's message to TeamTalk: TeamTalk's history shows the placeholder.
+    const arrival = cTT.waitFor<IM.Message.IMMsgData>(MessageCmdID.CID_MSG_DATA, (m) => m.fromUserId === em.id);
+    const toTT = await s.conn.send(EC.message.create({ type: 'txt', chatType: 'singleChat', to: tt.name, msg: 'also a mistake' }));
+    const m = await arrival;
+    await s.conn.recallMessage({ mid: toTT.serverMsgId, to: tt.name, chatType: 'singleChat' });
+    const history = await cTT.messageList(em.id, 0, 10);
+    expect(decryptContent(history.msgList.find((h) => h.msgId === m.msgId)!.msgData)).not.toContain('also a mistake');
+
+    // The WebSocket client recalls its own message: the SDK's application hears of that very message id.
+    const sentByWeb = ok(await cWeb.sendText({ receiverId: em.name }, 'I take that back'));
+    const received = await s.textFrom(web.name, 'I take that back');
+    ok(await cWeb.revoke(sentByWeb.messageId!, conversation));
+    await waitUntil(() => s.recalls.some((r) => r.mid === received.id), 15_000, 'the SDK to hear of the recall');
+    expect(s.recalls.find((r) => r.mid === received.id)).toMatchObject({ from: web.name, to: em.name });
+
+    // Nobody else may recall the SDK's message.
+    const another = await s.conn.send(EC.message.create({ type: 'txt', chatType: 'singleChat', to: web.name, msg: 'mine to recall' }));
+    const pushedAgain = await cWeb.waitForPush(CommandType.CMD_PUSH_MSG, (x) => Buffer.from(x.content!).toString() === 'mine to recall');
+    expect((await cWeb.revoke(pushedAgain.messageId!, conversation)).errorCode).not.toBe(0);
+    expect(another.serverMsgId).not.toBe(sent.serverMsgId);
+  });
+
+  it('gets exactly what it missed after a reconnect (to the other msg_server in cluster mode), and chats in a group', async () => {
+    const [em, tt, web] = [await f.newUser(), await f.newUser(), await f.newUser()];
+    const cTT = await f.login(tt, 1);
+    const cWeb = await wsLogin(web, 1);
+    const s = sdkConnection(0);
+    await s.conn.open({ user: em.name, pwd: PASSWORD });
+    await waitUntil(() => s.events.includes('connected'), 15_000, 'the SDK to connect');
+    await cTT.sendText(em.id, 'before the drop');
+    await s.textFrom(tt.name, 'before the drop');
+
+    // The network goes: the SDK reconnects by itself (to the next msg_server, as a load balancer might send it).
+    s.conn.url = d.msgServers[1 % d.msgServers.length].msyncUrl;
+    s.conn.sock.terminate();
+    await cTT.sendText(em.id, 'while away 1');
+    ok(await cWeb.sendText({ receiverId: em.name }, 'while away 2'));
+    await cTT.sendText(em.id, 'while away 3');
+    await s.textFrom(tt.name, 'while away 1');
+    await s.textFrom(web.name, 'while away 2');
+    await s.textFrom(tt.name, 'while away 3');
+    // Continued from its key: nothing it had is delivered again.
+    expect(s.texts.filter((t) => t.msg === 'before the drop')).toHaveLength(1);
+    expect(s.texts.map((t) => t.msg)).toEqual(['before the drop', 'while away 1', 'while away 2', 'while away 3']);
+
+    // A group (its JID is the group id): every member gets the SDK's message; the SDK gets theirs.
+    const out = await d.ttctl('group', 'create', `Easemob_${mode}`, '--owner', tt.name, '--members', [em.name, web.name].join(','));
+    const groupId = Number(/id (\d+)/.exec(out)![1]);
+    const atTT = cTT.waitFor<IM.Message.IMMsgData>(MessageCmdID.CID_MSG_DATA, (m) => m.fromUserId === em.id && m.toSessionId === groupId);
+    const atWeb = cWeb.waitForPush(CommandType.CMD_PUSH_MSG, (p) => p.groupId === String(groupId));
+    await s.conn.send(EC.message.create({ type: 'txt', chatType: 'groupChat', to: String(groupId), msg: 'hello group' }));
+    expect((await atTT).msgType).toBe(MsgType.MSG_TYPE_GROUP_TEXT);
+    expect(Buffer.from((await atWeb).content!).toString()).toBe('hello group');
+    ok(await cWeb.sendText({ groupId: String(groupId) }, 'hello from the web, group'));
+    expect(await s.textFrom(web.name, 'hello from the web, group')).toMatchObject({ to: String(groupId), chatType: 'groupChat' });
+  });
 });

@@ -3,10 +3,10 @@
 // XMLHttpRequest is a small one over node:http (the SDK's REST calls are
 // plain JSON requests); storage is in memory. Nothing of the SDK is changed.
 import * as http from 'node:http';
-import { WebSocket as NodeWebSocket } from 'ws';
+import { NodeWebSocket } from '@tt/client';
 
 /** A Storage in memory, with index access (`localStorage[key]`) as the SDK uses it. */
-function memoryStorage(): Storage {
+function memoryStorage(): unknown {
   const data = new Map<string, string>();
   const api = {
     get length() {
@@ -24,7 +24,7 @@ function memoryStorage(): Storage {
       if (typeof prop === 'string' && !(prop in target)) data.set(prop, String(value));
       return true;
     },
-  }) as unknown as Storage;
+  });
 }
 
 /** The part of XMLHttpRequest the SDK uses, over node:http. */

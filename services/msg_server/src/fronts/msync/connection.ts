@@ -152,7 +152,11 @@ export class MsyncTcpConnection extends BaseConnection<Front> implements MsyncCo
     return this.socket.writableLength;
   }
 
+  /** Frames are MSync envelopes (the front's); TCP puts each after its length. */
   protected writeFrame(frame: Buffer): void {
+    const prefix = Buffer.allocUnsafe(TCP_LENGTH_BYTES);
+    prefix.writeUInt32BE(frame.length, 0);
+    writeThisTick(this.socket, prefix);
     writeThisTick(this.socket, frame);
   }
 
