@@ -467,3 +467,64 @@ describe('GET /chat/', () => {
     }
   });
 });
+
+describe('Easemob REST: POST /{org}/{app}/token (the Easemob Web SDK\'s password login)', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await harness();
+  });
+  afterEach(() => h.close());
+  const post = (body: unknown, path = '/org1/app1/token') => raw(h.port, 'POST', path, typeof body === 'string' ? body : JSON.stringify(body), { 'content-type': 'application/json' });
+
+  it('issues the same JWT as /auth/token as {access_token, expires_in}', async () => {
+    const res = await post({ grant_type: 'password', username: 'alice', password: 'pässword-1', timestamp: Date.now() });
+    expect(res.status).toBe(200);
+    expect(res.headers['access-control-allow-origin']).toBe('*');
+    const body = JSON.parse(res.body);
+    expect(body).toMatchObject({ access_token: expect.any(String), expires_in: expect.any(Number), user: { username: 'alice', uuid: '1001' } });
+    expect(body.expires_in).toBeGreaterThan(3500);
+    await expect(verifyToken(body.access_token, SECRET)).resolves.toMatchObject({ userId: 1001, name: 'alice' });
+  });
+
+  it('errors are JSON with error_description (the SDK waits forever otherwise)', async () => {
+    for (const [body, status, error] of [
+      [{ grant_type: 'password', username: 'alice', password: 'wrong' }, 400, 'invalid_grant'],
+      [{ grant_type: 'password', username: 'nobody', password: 'x' }, 400, 'invalid_grant'],
+      [{ grant_type: 'client_credentials', client_id: 'x' }, 400, 'unsupported_grant_type'],
+      [{ grant_type: 'password' }, 400, 'invalid_grant'],
+      ['not json', 400, 'invalid_request'],
+    ] as const) {
+      const res = await post(body);
+      expect(res.status).toBe(status);
+      expect(JSON.parse(res.body)).toMatchObject({ error, error_description: expect.any(String) });
+    }
+    const get = await raw(h.port, 'GET', '/org1/app1/token');
+    expect(get.status).toBe(405);
+    expect(JSON.parse(get.body)).toMatchObject({ error_description: expect.any(String) });
+  });
+
+  it('answers the CORS preflight; other paths stay 404', async () => {
+    const pre = await raw(h.port, 'OPTIONS', '/org1/app1/token', undefined, { origin: 'http://page', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' });
+    expect(pre.status).toBe(204);
+    expect(pre.headers['access-control-allow-origin']).toBe('*');
+    expect(pre.headers['access-control-allow-headers']).toContain('content-type');
+    expect((await post({ grant_type: 'password', username: 'alice', password: 'pässword-1' }, '/org1/app1/users')).status).toBe(404);
+    expect((await post({ grant_type: 'password', username: 'alice', password: 'pässword-1' }, '/a/b/c/token')).status).toBe(404);
+  });
+});
+
+describe('GET /msg_server?protocol=msync', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await harness();
+  });
+  afterEach(() => h.close());
+
+  it('the MSync WebSocket URL and, from the same msg_server, its TCP address', async () => {
+    expect(JSON.parse((await raw(h.port, 'GET', '/msg_server?protocol=msync')).body)).toEqual({ code: 1, msg: expect.stringMatching(/msync/) });
+    await h.report('m', { connections: 0, ip: '10.0.0.5', fronts: [{ protocol: 'msync', port: 8083, path: '/ws' }, { protocol: 'msync-tcp', port: 8084 }] });
+    expect(JSON.parse((await raw(h.port, 'GET', '/msg_server?protocol=msync')).body)).toEqual({
+      code: 0, msg: '', protocol: 'msync', url: 'ws://10.0.0.5:8083/ws', priorIP: '10.0.0.5', port: '8083', path: '/ws', tcp: { host: '10.0.0.5', port: 8084 },
+    });
+  });
+});
