@@ -5,6 +5,9 @@
 // smaller guards (placeholders, half APNs configurations, cluster domain,
 // file_server quota, JetStream replicas, preStop hooks). Every case renders
 // with `helm template` and asserts the rendered objects.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as YAML from 'yaml';
 import { byKind, envOf, find, helmTemplate, run, schemaErrors, unknownFieldErrors, workloads, CHART_DIR, type K8sObject } from './support/k8s';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -15,6 +18,13 @@ const { resolveLaunch } = require('../../deploy/entrypoint.js') as {
 jest.setTimeout(60_000);
 
 const container = (w: K8sObject) => w.spec.template.spec.containers[0];
+/** --set values turning off every msg_server front but TeamTalk's own (whichever fronts values.yaml has: msgServer.<front>.enabled). */
+const onlyTeamTalkFront = (() => {
+  const ms = (YAML.parse(fs.readFileSync(path.join(CHART_DIR, 'values.yaml'), 'utf8')) as { msgServer: Record<string, unknown> }).msgServer;
+  return Object.entries(ms)
+    .filter(([, v]) => v && typeof v === 'object' && 'enabled' in (v as object))
+    .map(([front]) => `msgServer.${front}.enabled=false`);
+})();
 const refused = (set: string[]) => {
   const r = run('helm', ['template', 'tt', CHART_DIR, ...set.flatMap((s) => ['--set', s])]);
   return { status: r.status, stderr: r.stderr };
@@ -146,10 +156,11 @@ describe('msg_server: NodePort and per-pod traffic policy', () => {
     ]) {
       const r = refused(set);
       expect(r.status).not.toBe(0);
-      expect(r.stderr).toMatch(/serviceType=NodePort needs loadBalancer.nodePort/);
+      expect(r.stderr).toMatch(/serviceType=NodePort needs loadBalancer\.\w*[nN]odePort/);
     }
-    // Without the WebSocket front only the TeamTalk node port is needed, and it is what pods advertise.
-    const objs = helmTemplate([], { set: ['msgServer.exposure.loadBalancer.serviceType=NodePort', 'msgServer.exposure.loadBalancer.nodePort=30000', 'msgServer.ws.enabled=false', 'msgServer.exposure.loadBalancer.advertiseHost=203.0.113.7'] });
+    // With the TeamTalk front alone only its node port is needed, and it is what pods advertise.
+    expect(onlyTeamTalkFront).toContain('msgServer.ws.enabled=false');
+    const objs = helmTemplate([], { set: ['msgServer.exposure.loadBalancer.serviceType=NodePort', 'msgServer.exposure.loadBalancer.nodePort=30000', ...onlyTeamTalkFront, 'msgServer.exposure.loadBalancer.advertiseHost=203.0.113.7'] });
     expect(find(objs, 'Service', 'tt-teamtalk-msg-server').spec.ports[0]).toMatchObject({ port: 8000, nodePort: 30000 });
     expect(envOf(container(find(objs, 'Deployment', 'tt-teamtalk-msg-server'))).MSG_SERVER_ADVERTISE_PORT).toBe('30000');
   });
@@ -220,6 +231,7 @@ describe('msg_server drain and grace period', () => {
 
 // ---- least privilege --------------------------------------------------------------------------
 
+/** Secret keys each role reads (msg_server's fronts may add their own MSG_SERVER_* keys: see frontKeys). */
 const SECRET_KEYS: Record<string, string[]> = {
   'login-server': ['AUTH_JWT_SECRET', 'NATS_URL'],
   'msg-server': ['AUTH_JWT_SECRET', 'NATS_URL', 'TT_CONTENT_KEY'],
@@ -229,6 +241,8 @@ const SECRET_KEYS: Record<string, string[]> = {
   'file-server': ['NATS_URL'],
 };
 const KEY = '0123456789abcdef0123456789abcdef';
+/** Keys of msg_server's own fronts (e.g. a front's encryption key) belong in msg_server's Secret only; other keys are compared exactly. */
+const withoutFrontKeys = (component: string, keys: string[]) => (component === 'msg-server' ? keys.filter((k) => !k.startsWith('MSG_SERVER_')) : keys);
 const BASE = [`contentKey=${KEY}`, 'mysql.password=hunter2', 'auth.jwtSecret=0123456789abcdef0123456789abcdef-given'];
 
 describe('least privilege: one Secret and one ConfigMap per role', () => {
@@ -236,7 +250,8 @@ describe('least privilege: one Secret and one ConfigMap per role', () => {
     const objs = helmTemplate([], { set: BASE });
     for (const [component, keys] of Object.entries(SECRET_KEYS)) {
       const secret = find(objs, 'Secret', `tt-teamtalk-${component}-secret`);
-      expect({ component, keys: Object.keys(secret.stringData!).sort() }).toEqual({ component, keys });
+      expect({ component, keys: withoutFrontKeys(component, Object.keys(secret.stringData!).sort()) }).toEqual({ component, keys });
+      if (component !== 'msg-server') expect(Object.keys(secret.stringData!).filter((k) => k.startsWith('MSG_SERVER_'))).toEqual([]);
       expect(container(workloads(objs).get(component)!).envFrom).toEqual([{ configMapRef: { name: `tt-teamtalk-${component}-config` } }, { secretRef: { name: `tt-teamtalk-${component}-secret` } }]);
     }
     expect(byKind(objs, 'Secret').filter((s) => s.stringData?.MYSQL_PASSWORD !== undefined).map((s) => s.metadata.name)).toEqual(['tt-teamtalk-db-proxy-secret']);
@@ -270,7 +285,7 @@ describe('least privilege: one Secret and one ConfigMap per role', () => {
       const c = container(workloads(objs).get(component)!);
       expect(c.envFrom).toEqual([{ configMapRef: { name: `tt-teamtalk-${component}-config` } }]);
       const refs = c.env.filter((e: { valueFrom?: { secretKeyRef?: unknown } }) => e.valueFrom?.secretKeyRef);
-      expect({ component, refs: refs.map((e: { name: string }) => e.name).sort() }).toEqual({ component, refs: keys });
+      expect({ component, refs: withoutFrontKeys(component, refs.map((e: { name: string }) => e.name).sort()) }).toEqual({ component, refs: keys });
       for (const e of refs) expect(e.valueFrom.secretKeyRef).toEqual({ name: 'my-secret', key: e.name, optional: true });
     }
     const sum = (set: string[]) => find(helmTemplate([], { set: ['secret.existingSecret=my-secret', ...set] }), 'Deployment', 'tt-teamtalk-msg-server').spec.template.metadata.annotations['checksum/secret'];
