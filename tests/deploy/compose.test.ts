@@ -65,6 +65,11 @@ test('runs MariaDB, Redis 7, NATS 2 with JetStream and every role, with two msg_
     expect([...services[s].ports].sort()).toEqual([`${port}:${port}`, `${ws}:${ws}`, `${tcp12}:${tcp12}`, `${msyncWs}:${msyncWs}`, `${msyncTcp}:${msyncTcp}`].sort());
     expect(env(s).MSG_SERVER_ADVERTISE_IP).toBe(`\${TT_PUBLIC_HOST:-${s}}`);
     expect(services[s].stop_grace_period).toBe(`${Number(env(s).MSG_SERVER_DRAIN_TIMEOUT_MS) / 1000 + 10}s`);
+    // The drain adds up: a full msg_server's clients are closed within the drain time-out.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { msgServerSpec: spec } = require('@tt/config') as { msgServerSpec: Record<string, { default?: unknown }> };
+    const maxConnections = Number(env(s).MSG_SERVER_MAX_CONNECTIONS ?? spec.MSG_SERVER_MAX_CONNECTIONS.default);
+    expect(Math.ceil(maxConnections / Number(env(s).MSG_SERVER_DRAIN_RATE ?? spec.MSG_SERVER_DRAIN_RATE.default))).toBeLessThanOrEqual(Number(env(s).MSG_SERVER_DRAIN_TIMEOUT_MS) / 1000);
   }
   expect(services['login-server'].ports).toEqual(['8080:8080']);
 });
