@@ -166,7 +166,7 @@ describe('db_proxy conversation core (seqs, client_msg_id, sync, recall, read re
     await join(dave);
     expect((await join(carol)).result).toBe(IM.DbProxy.RoomJoinResult.ROOM_FULL);
     expect((await join(bob)).result).toBe(IM.DbProxy.RoomJoinResult.ROOM_ALREADY_MEMBER);
-    const roomText = (from: number, body: string): IM.Message.IIMMsgData => ({ ...text(from, room.id, body), msgType: 0x21 });
+    const roomText = (from: number, body: string): IM.Message.IIMMsgData => ({ ...text(from, room.id, body), msgType: 0x21 as IM.BaseDefine.MsgType });
     const bobSeq = await maxSeq(bob);
     const [said, outsider] = await save([roomText(alice, 'morning'), roomText(carol, 'let me in')]);
     expect(said!.saved).toMatchObject({ ack: { userId: alice, sessionId: room.id, msgId: 1, sessionType: 3 }, recipientIds: [alice, bob, dave].sort((a, b) => a - b) });
