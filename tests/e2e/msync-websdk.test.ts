@@ -183,4 +183,32 @@ describe.each<Mode>(MODES)('the Easemob Web SDK on the MSync front (%s mode)', (
     ok(await cWeb.sendText({ groupId: String(groupId) }, 'hello from the web, group'));
     expect(await s.textFrom(web.name, 'hello from the web, group')).toMatchObject({ to: String(groupId), chatType: 'groupChat' });
   });
+
+  it('joins a chat room, chats there with another SDK user, and recalls there', async () => {
+    const [alice, bob] = [await f.newUser(), await f.newUser()];
+    const out = await d.ttctl('room', 'create', `Lobby_${mode}`, '--max-members', '10', '--owner', alice.name);
+    const roomId = /with id (\d+)/.exec(out)![1];
+    const a = sdkConnection(0);
+    const b = sdkConnection(1);
+    await a.conn.open({ user: alice.name, pwd: PASSWORD });
+    await b.conn.open({ user: bob.name, pwd: PASSWORD });
+    await waitUntil(() => a.events.includes('connected') && b.events.includes('connected'), 15_000, 'both SDKs to connect');
+    await a.conn.joinChatRoom({ roomId });
+    await b.conn.joinChatRoom({ roomId });
+
+    const sent = await a.conn.send(EC.message.create({ type: 'txt', chatType: 'chatRoom', to: roomId, msg: 'hello room' }));
+    const got = await b.textFrom(alice.name, 'hello room');
+    expect(got).toMatchObject({ to: roomId, chatType: 'chatRoom', id: sent.serverMsgId });
+    await b.conn.send(EC.message.create({ type: 'txt', chatType: 'chatRoom', to: roomId, msg: 'hello back' }));
+    await a.textFrom(bob.name, 'hello back');
+
+    await a.conn.recallMessage({ mid: sent.serverMsgId, to: roomId, chatType: 'chatRoom' });
+    await waitUntil(() => b.recalls.some((r) => r.mid === sent.serverMsgId), 15_000, 'the room recall to reach the other member');
+
+    // After leaving, nothing more arrives.
+    await b.conn.leaveChatRoom({ roomId });
+    await a.conn.send(EC.message.create({ type: 'txt', chatType: 'chatRoom', to: roomId, msg: 'anyone?' }));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(b.texts.some((t) => t.msg === 'anyone?')).toBe(false);
+  });
 });

@@ -3,6 +3,7 @@ import type { ClientConnection } from '../../connection';
 import { kindOf, type ContentCodec } from '../../core/content';
 import type { UserDirectory } from '../../core/user-directory';
 import { groupConversationId, messageIdOf, singleConversationId } from '../ws/ids';
+import { ROOM_SESSION_TYPE } from '../../core/rooms';
 import type { EventRenderer, Front } from '../front';
 import { WS_CLOSE_POLICY, type MsyncConnection } from './connection';
 import { contentFromCore, extFromCore } from './content';
@@ -41,12 +42,21 @@ export class MsyncFront implements Front {
   }
 
   renderer(event: IM.Core.ICoreEvent): EventRenderer | undefined {
-    // Messages and recalls get a seq in the viewer's stream: the device pulls them.
     if (!event.messageStored && !event.messageRecalled) return undefined;
     const names = new Map((event.names ?? []).map((n) => [n.userId!, n.name!]));
     const m = event.messageStored?.message;
     if (m?.fromName) names.set(m.fromUserId!, m.fromName);
     if (m?.toName) names.set(m.toId!, m.toName);
+    // Chat rooms have no seqs: their messages and recalls go out as they happen, as an
+    // unrequested SYNC answer of the room's queue (is_last: the client asks once more, gets nothing).
+    const roomId = m?.sessionType === ROOM_SESSION_TYPE ? m.toId! : event.messageRecalled?.sessionType === ROOM_SESSION_TYPE ? event.messageRecalled.toId! : 0;
+    if (roomId) {
+      const nameOf: NameOf = (id) => names.get(id) ?? this.directory.cachedName(id) ?? String(id);
+      const meta = m ? this.messageMeta(m, nameOf, '') : this.recallMeta(event.messageRecalled!, nameOf, '');
+      const frame = this.frame(Command.SYNC, 0, encodeSyncDL({ status: { errorCode: 0 }, queue: roomQueue(roomId), isLast: true, timestamp: Date.now() }, { metaId: 0n, metas: [meta] }));
+      return () => frame;
+    }
+    // Messages and recalls get a seq in the viewer's stream: the device pulls them.
     return (viewerId) => this.frame(Command.NOTICE, 0, IM.MSync.CommNotice.encode({ queue: userQueue(names.get(viewerId) ?? this.directory.cachedName(viewerId) ?? '') }).finish());
   }
 
@@ -63,7 +73,7 @@ export class MsyncFront implements Front {
     const single = m.sessionType === SessionType.SESSION_TYPE_SINGLE;
     const fromName = m.fromName || nameOf(m.fromUserId!);
     const toName = single ? m.toName || nameOf(m.toId!) : String(m.toId);
-    const conversationId = single ? singleConversationId(fromName, toName) : groupConversationId(m.toId!);
+    const conversationId = conversationIdOf(m.sessionType!, fromName, toName, m.toId!);
     const serverTime = Number(m.extra?.serverTimeMs ?? 0) || (m.createTime ?? 0) * 1000;
     const ext: IM.MSync.IKeyValue[] = (m.extra?.extra ?? []).map((kv) => extFromCore({ key: kv.key, value: kv.value }));
     ext.push(extFromCore({ key: 'tt_message_id', value: messageIdOf(conversationId, m.msgId!) }));
@@ -71,7 +81,7 @@ export class MsyncFront implements Front {
     const contents = m.recalled ? [{ type: IM.MSync.MessageBody.Content.Type.TEXT, text: '' }] : [contentFromCore(kind, this.content.toPlain(kind, m.content ?? new Uint8Array()))];
     if (m.recalled) ext.push(extFromCore({ key: 'recalled', value: '1' }));
     const body: IM.MSync.IMessageBody = {
-      type: single ? BodyType.CHAT : BodyType.GROUPCHAT,
+      type: single ? BodyType.CHAT : m.sessionType === ROOM_SESSION_TYPE ? BodyType.CHATROOM : BodyType.GROUPCHAT,
       from: { name: fromName },
       to: { name: toName },
       contents,
@@ -91,7 +101,7 @@ export class MsyncFront implements Front {
     const single = r.sessionType === SessionType.SESSION_TYPE_SINGLE;
     const fromName = nameOf(r.fromUserId!);
     const toName = single ? nameOf(r.toId!) : String(r.toId);
-    const conversationId = single ? singleConversationId(fromName, toName) : groupConversationId(r.toId!);
+    const conversationId = conversationIdOf(r.sessionType!, fromName, toName, r.toId!);
     const body = Buffer.concat([
       IM.MSync.MessageBody.encode({
         type: BodyType.RECALL,
@@ -110,6 +120,21 @@ export class MsyncFront implements Front {
       payload: body,
     });
   }
+}
+
+/** The cross-protocol conversation id: `si_<a>_<b>`, `sg_<group>`, `sr_<room>`. */
+export function conversationIdOf(sessionType: number, fromName: string, toName: string, toId: number): string {
+  if (sessionType === SessionType.SESSION_TYPE_SINGLE) return singleConversationId(fromName, toName);
+  return sessionType === ROOM_SESSION_TYPE ? roomConversationId(toId) : groupConversationId(toId);
+}
+
+export function roomConversationId(roomId: number): string {
+  return `sr_${roomId}`;
+}
+
+/** A chat room's queue (and JID): the room id on the conference domain. */
+export function roomQueue(roomId: number): IM.MSync.IJID {
+  return { name: String(roomId), domain: GROUP_DOMAIN };
 }
 
 /** The queue JID of a user's devices: the account name without a resource (the SDK skips notices naming its own device). */

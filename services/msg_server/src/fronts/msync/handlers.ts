@@ -10,7 +10,8 @@ import { CLIENT_TYPE_WEB } from '../../domain/client-type';
 import { groupConversationId, parseDecimalId, singleConversationId } from '../ws/ids';
 import { WS_CLOSE_POLICY, envelopeDecoder, type MsyncConnection, type MsyncSession } from './connection';
 import { contentToCore, extToCore } from './content';
-import { GROUP_DOMAIN, encodeSyncDL, userQueue, type MsyncFront } from './front';
+import { GROUP_DOMAIN, encodeSyncDL, roomConversationId, userQueue, type MsyncFront } from './front';
+import { ROOM_SESSION_TYPE, roomMsgType } from '../../core/rooms';
 import { WireError, findField, msgIdOf, serverIdOf } from './wire';
 
 const { Command } = IM.MSync.MSync;
@@ -237,12 +238,14 @@ export function registerMsyncHandlers(router: CommandRouter, ctx: MsgServerConte
       switch (meta.ns) {
         case NameSpace.CHAT:
           return await handleChat(conn, meta, metaId, ok);
+        case NameSpace.MUC:
+          return await handleMuc(conn, meta, metaId, ok);
         case NameSpace.STATISTIC:
         case NameSpace.CONFERENCE:
           // Accepted and ignored (client statistics; calls are not this server's).
           return ok(metaId);
         default:
-          throw new MsyncError(ErrorCode.PERMISSION_DENIED, `namespace ${meta.ns} is not accepted from clients here (groups and contacts are managed through TeamTalk or REST)`);
+          throw new MsyncError(ErrorCode.PERMISSION_DENIED, `namespace ${meta.ns} is not accepted from clients here (groups and contacts are managed through TeamTalk clients and ttctl)`);
       }
     } catch (err) {
       const s = statusOf(err);
@@ -251,14 +254,15 @@ export function registerMsyncHandlers(router: CommandRouter, ctx: MsgServerConte
     }
   };
 
-  /** The conversation a body names from the sender's side: a user (CHAT) or a group (GROUPCHAT, or a conference-domain JID). */
-  const targetOf = async (conn: MsyncConnection, body: IM.MSync.MessageBody, meta: IM.MSync.Meta, group: boolean) => {
+  /** The conversation a body names from the sender's side: a user (CHAT), a group (GROUPCHAT) or a chat room (CHATROOM). */
+  const targetOf = async (conn: MsyncConnection, body: IM.MSync.MessageBody, meta: IM.MSync.Meta, kind: 'single' | 'group' | 'room') => {
     const toName = body.to?.name || meta.to?.name || '';
     if (!toName) throw new MsyncError(ErrorCode.MISSING_PARAMETER, 'the message names no recipient (to)');
-    if (group) {
-      const groupId = parseDecimalId(toName);
-      if (groupId === undefined) throw new MsyncError(ErrorCode.WRONG_PARAMETER, 'a group JID is the group id in decimal');
-      return { sessionType: SessionType.SESSION_TYPE_GROUP, peerId: groupId, conversationId: groupConversationId(groupId) };
+    if (kind !== 'single') {
+      const id = parseDecimalId(toName);
+      if (id === undefined) throw new MsyncError(ErrorCode.WRONG_PARAMETER, `a ${kind === 'group' ? 'group' : 'chat room'} JID is its id in decimal`);
+      if (kind === 'room') return { sessionType: ROOM_SESSION_TYPE, peerId: id, conversationId: roomConversationId(id) };
+      return { sessionType: SessionType.SESSION_TYPE_GROUP, peerId: id, conversationId: groupConversationId(id) };
     }
     const self = conn.identity!.name!;
     if (toName === self) throw new MsyncError(ErrorCode.WRONG_PARAMETER, 'a message to oneself');
@@ -279,7 +283,9 @@ export function registerMsyncHandlers(router: CommandRouter, ctx: MsgServerConte
       case BodyType.CHAT:
       case BodyType.GROUPCHAT:
       case BodyType.NORMAL:
-        return sendMessage(conn, body, meta, metaId, body.type === BodyType.GROUPCHAT || (body.type === BodyType.NORMAL && groupDomain), ok);
+        return sendMessage(conn, body, meta, metaId, body.type === BodyType.GROUPCHAT || (body.type === BodyType.NORMAL && groupDomain) ? 'group' : 'single', ok);
+      case BodyType.CHATROOM:
+        return sendMessage(conn, body, meta, metaId, 'room', ok);
       case BodyType.RECALL:
         return recall(conn, body, meta, groupDomain, ok);
       case BodyType.READ_ACK:
@@ -287,14 +293,12 @@ export function registerMsyncHandlers(router: CommandRouter, ctx: MsgServerConte
       case BodyType.CHANNEL_ACK:
         // Receipts are acknowledged; this front does not pass them on (see docs/fronts/msync.md).
         return ok(metaId);
-      case BodyType.CHATROOM:
-        throw new MsyncError(ErrorCode.PERMISSION_DENIED, 'chat rooms are not available on this front yet');
       default:
         throw new MsyncError(ErrorCode.WRONG_PARAMETER, `message type ${body.type} is not supported`);
     }
   };
 
-  const sendMessage = async (conn: MsyncConnection, body: IM.MSync.MessageBody, meta: IM.MSync.Meta, metaId: bigint, group: boolean, ok: (serverId: bigint, timestamp?: number) => void) => {
+  const sendMessage = async (conn: MsyncConnection, body: IM.MSync.MessageBody, meta: IM.MSync.Meta, metaId: bigint, kind: 'single' | 'group' | 'room', ok: (serverId: bigint, timestamp?: number) => void) => {
     const first = body.contents[0];
     if (!first) throw new MsyncError(ErrorCode.MISSING_PARAMETER, 'the message has no content');
     const content = contentToCore(first);
@@ -304,12 +308,13 @@ export function registerMsyncHandlers(router: CommandRouter, ctx: MsgServerConte
     const extra: IM.Core.IMessageExtra = { kind: content.kind, extra: body.ext.map(extToCore) };
     for (const kv of extra.extra!) if (kv.key!.length > MAX_EXT_KEY || kv.value!.length > MAX_EXT_VALUE) throw new MsyncError(ErrorCode.WRONG_PARAMETER, 'an ext key or value is too long');
     if (metaId > 0n) extra.clientMsgId = `msync:${metaId}`;
-    const target = await targetOf(conn, body, meta, group);
+    const target = await targetOf(conn, body, meta, kind);
     if (!ctx.messageLimiter.tryTake(conn.userId)) {
       ctx.metrics.messagesRejected.inc({ reason: 'rate' });
       throw new MsyncError(ErrorCode.PERMISSION_DENIED, 'sending too fast');
     }
-    const message = { sessionType: target.sessionType, toId: target.peerId, msgType: teamTalkMsgType(content.kind, target.sessionType), content: ctx.content.toStored(content.kind, content.plain), extra };
+    const msgType = target.sessionType === ROOM_SESSION_TYPE ? roomMsgType(content.kind) : teamTalkMsgType(content.kind, target.sessionType);
+    const message = { sessionType: target.sessionType, toId: target.peerId, msgType, content: ctx.content.toStored(content.kind, content.plain), extra };
     await ctx.core.send(conn, message, (saved) => {
       // The device's own message is in its queue too: skipped when it pulls.
       if (saved.senderSeq) conn.session!.ownSeqs.add(saved.senderSeq);
@@ -320,14 +325,18 @@ export function registerMsyncHandlers(router: CommandRouter, ctx: MsgServerConte
   const recall = async (conn: MsyncConnection, body: IM.MSync.MessageBody, meta: IM.MSync.Meta, groupDomain: boolean, ok: (serverId: bigint) => void) => {
     const serverId = rawAckId(meta);
     if (!serverId) throw new MsyncError(ErrorCode.MISSING_PARAMETER, 'ack_message_id (the server id of the message) is required');
-    // The recalling client names the conversation (to); the server id must be one of its messages.
-    let target = await targetOf(conn, body, meta, groupDomain).catch(() => undefined);
-    let msgId = target ? msgIdOf(serverId, target.conversationId) : undefined;
-    if (msgId === undefined && !groupDomain) {
-      // A group recall from a client that does not mark the group's domain.
-      const asGroup = await targetOf(conn, body, meta, true).catch(() => undefined);
-      const id = asGroup ? msgIdOf(serverId, asGroup.conversationId) : undefined;
-      if (id !== undefined) [target, msgId] = [asGroup, id];
+    // The recalling client names the conversation (to); the server id must be one of its messages
+    // (a group's or a chat room's: both are conference JIDs, the id's hash tells which).
+    const kinds = groupDomain ? (['group', 'room', 'single'] as const) : (['single', 'group', 'room'] as const);
+    let target: Awaited<ReturnType<typeof targetOf>> | undefined;
+    let msgId: number | undefined;
+    for (const kind of kinds) {
+      const candidate = await targetOf(conn, body, meta, kind).catch(() => undefined);
+      const id = candidate ? msgIdOf(serverId, candidate.conversationId) : undefined;
+      if (id !== undefined) {
+        [target, msgId] = [candidate, id];
+        break;
+      }
     }
     if (!target || msgId === undefined) throw new MsyncError(ErrorCode.WRONG_PARAMETER, 'ack_message_id is not a message of the conversation named by to');
     const rsp = await ctx.core.recall(conn, { sessionType: target.sessionType, peerId: target.peerId, msgId });
@@ -344,6 +353,31 @@ export function registerMsyncHandlers(router: CommandRouter, ctx: MsgServerConte
       default:
         throw new MsyncError(ErrorCode.PERMISSION_DENIED, rsp.errorMessage || 'you may not recall this message');
     }
+  };
+
+  /** MUC from a client: joining and leaving chat rooms (the Web SDK's joinChatRoom / leaveChatRoom). */
+  const handleMuc = async (conn: MsyncConnection, meta: IM.MSync.Meta, metaId: bigint, ok: (serverId: bigint) => void) => {
+    let muc: IM.MSync.MUCBody;
+    try {
+      muc = IM.MSync.MUCBody.decode(meta.payload ?? new Uint8Array());
+    } catch {
+      throw new MsyncError(ErrorCode.PB_PARSER_ERROR, 'the meta payload is not a MUCBody');
+    }
+    const Operation = IM.MSync.MUCBody.Operation;
+    if (!muc.isChatroom || (muc.operation !== Operation.JOIN && muc.operation !== Operation.LEAVE)) {
+      throw new MsyncError(ErrorCode.PERMISSION_DENIED, 'only joining and leaving chat rooms is accepted here (groups are managed through TeamTalk clients and ttctl)');
+    }
+    const roomId = parseDecimalId(muc.mucId?.name ?? '');
+    if (roomId === undefined) throw new MsyncError(ErrorCode.WRONG_PARAMETER, 'muc_id is the chat room id in decimal');
+    if (muc.operation === Operation.LEAVE) {
+      await ctx.core.leaveRoom(conn, roomId);
+      return ok(metaId);
+    }
+    const rsp = await ctx.core.joinRoom(conn, roomId);
+    const { RoomJoinResult } = IM.DbProxy;
+    if (rsp.result === RoomJoinResult.ROOM_NOT_FOUND) throw new MsyncError(ErrorCode.WRONG_PARAMETER, 'no such chat room');
+    if (rsp.result === RoomJoinResult.ROOM_FULL) throw new MsyncError(ErrorCode.PERMISSION_DENIED, 'the chat room is full');
+    return ok(metaId);
   };
 
   /** ack_message_id straight from the meta's payload bytes (exact 64 bits). */
@@ -364,6 +398,8 @@ export function registerMsyncHandlers(router: CommandRouter, ctx: MsgServerConte
   const handlePull = async (conn: MsyncConnection, ul: IM.MSync.CommSyncUL) => {
     const session = conn.session!;
     const userId = conn.userId;
+    // A chat room's queue holds nothing to pull: its messages went out as they came.
+    if (ul.queue?.domain === GROUP_DOMAIN) return answer(conn, Command.SYNC, encodeSyncDL({ status: { errorCode: ErrorCode.OK }, queue: ul.queue, isLast: true, timestamp: Date.now() }, { metaId: 0n }));
     try {
       const key = Number(ul.key ?? 0);
       if (key > session.confirmedSeq) await confirm(conn, key);
