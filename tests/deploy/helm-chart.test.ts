@@ -526,3 +526,9 @@ describe('the tcp12 front (seed 001)', () => {
     expect(() => helmTemplate([], { set })).toThrow(message);
   });
 });
+
+describe('the MSync front (seed 002)', () => {
+  test('is switched off in the chart (not exposed yet): login_server never hands out an address clients cannot reach', () => {
+    expect(envOf(container(msgServer(rendered.default)))).toMatchObject({ MSG_SERVER_MSYNC_WS_PORT: '0', MSG_SERVER_MSYNC_TCP_PORT: '0' });
+  });
+});
