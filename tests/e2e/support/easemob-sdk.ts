@@ -81,7 +81,8 @@ class NodeXMLHttpRequest {
   }
   send(body?: string | null): void {
     const url = new URL(this.url);
-    const req = http.request(url, { method: this.method, headers: this.headers, timeout: this.timeout || undefined }, (res) => {
+    // agent false: one connection per request, none left open when the test ends.
+    const req = http.request(url, { method: this.method, headers: this.headers, timeout: this.timeout || undefined, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -127,6 +128,10 @@ export function installBrowserGlobals(): void {
   if (installed) return;
   installed = true;
   const g = globalThis as Record<string, unknown>;
+  // The SDK's timers (heartbeats, log reports, retries) must not keep the test process alive after close().
+  const { setTimeout: st, setInterval: si } = globalThis;
+  g.setTimeout = ((...args: Parameters<typeof st>) => st(...args).unref()) as typeof st;
+  g.setInterval = ((...args: Parameters<typeof si>) => si(...args).unref()) as typeof si;
   g.window = globalThis;
   g.self = globalThis;
   g.WebSocket = NodeWebSocket;
