@@ -105,8 +105,13 @@ describe.each<Mode>(MODES)('the Easemob Web SDK on the MSync front (%s mode)', (
     await cTT.sendText(em.id, 'reply from TeamTalk');
     const fromTT = await s.textFrom(tt.name, 'reply from TeamTalk');
     expect(fromTT).toMatchObject({ to: em.name, chatType: 'singleChat' });
-    ok(await cWeb.sendText({ receiverId: em.name }, 'reply from the web'));
-    await s.textFrom(web.name, 'reply from the web');
+    const fromWeb = ok(await cWeb.sendText({ receiverId: em.name }, 'reply from the web'));
+    const replied = await s.textFrom(web.name, 'reply from the web');
+
+    // The SDK's read receipt reaches the WebSocket sender as the seed's receipt push.
+    const receipt = cWeb.waitForPush(CommandType.CMD_READ_RECEIPT_PUSH);
+    await s.conn.send(EC.message.create({ type: 'read', chatType: 'singleChat', to: web.name, id: replied.id }));
+    expect(await receipt).toMatchObject({ userId: em.name, messageIds: [fromWeb.messageId] });
   });
 
   it('logs in with a token (no REST call), recalls its message, and sees the others\' recalls', async () => {

@@ -289,9 +289,10 @@ export function registerMsyncHandlers(router: CommandRouter, ctx: MsgServerConte
       case BodyType.RECALL:
         return recall(conn, body, meta, groupDomain, ok);
       case BodyType.READ_ACK:
+        return readAck(conn, body, meta, groupDomain, metaId, ok);
       case BodyType.DELIVER_ACK:
       case BodyType.CHANNEL_ACK:
-        // Receipts are acknowledged; this front does not pass them on (see docs/fronts/msync.md).
+        // Delivery and conversation acks are acknowledged, not passed on (see docs/fronts/msync.md).
         return ok(metaId);
       default:
         throw new MsyncError(ErrorCode.WRONG_PARAMETER, `message type ${body.type} is not supported`);
@@ -353,6 +354,21 @@ export function registerMsyncHandlers(router: CommandRouter, ctx: MsgServerConte
       default:
         throw new MsyncError(ErrorCode.PERMISSION_DENIED, rsp.errorMessage || 'you may not recall this message');
     }
+  };
+
+  /**
+   * A read receipt of a single-chat message (ack_message_id = its server id):
+   * the core moves the read position and tells the sender, as for every front.
+   * Group read acks are acknowledged only (the core keeps no per-member group receipts here).
+   */
+  const readAck = async (conn: MsyncConnection, body: IM.MSync.MessageBody, meta: IM.MSync.Meta, groupDomain: boolean, metaId: bigint, ok: (serverId: bigint) => void) => {
+    if (groupDomain) return ok(metaId);
+    const serverId = rawAckId(meta);
+    const target = await targetOf(conn, body, meta, 'single');
+    const msgId = serverId ? msgIdOf(serverId, target.conversationId) : undefined;
+    if (msgId === undefined) throw new MsyncError(ErrorCode.WRONG_PARAMETER, 'ack_message_id is not a message of the conversation named by to');
+    await ctx.core.read(conn, { sessionType: target.sessionType, peerId: target.peerId, msgIds: [msgId] });
+    return ok(metaId);
   };
 
   /** MUC from a client: joining and leaving chat rooms (the Web SDK's joinChatRoom / leaveChatRoom). */
