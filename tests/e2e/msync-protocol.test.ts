@@ -2,9 +2,10 @@
 // client: the TCP transport (4-byte big-endian length), the device queue and
 // its durable key across msg_servers, meta-id de-duplication, the device
 // limit, bad input, and login_server's Easemob REST surface. Both modes.
+import { issueToken } from '@tt/auth';
 import { IM } from '@tt/proto';
 import { DEFAULT_CONTENT_KEY, MsyncClient, decryptContent, fetchToken } from '@tt/client';
-import { MODES, startDeployment, type Deployment, type Mode } from './support/deployment';
+import { MODES, describeLocal, startDeployment, type Deployment, type Mode } from './support/deployment';
 import { Fixture, PASSWORD, type TestUser } from './support/fixtures';
 
 jest.setTimeout(60_000);
@@ -218,3 +219,40 @@ describe.each<Mode>(MODES)('the MSync front (%s mode)', (mode) => {
   });
 });
 
+
+describeLocal('the MSync front with one device per user (standalone)', () => {
+  let d: Deployment;
+  let f: Fixture;
+  const clients: MsyncClient[] = [];
+
+  beforeAll(async () => {
+    d = await startDeployment('standalone', { env: { MSG_SERVER_MSYNC_MAX_DEVICES: '1' } });
+    f = new Fixture(d, 'mp1_');
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await d?.stop();
+  });
+
+  const connect = async () => {
+    const c = await MsyncClient.connectWs(d.msgServers[0].msyncUrl!);
+    clients.push(c);
+    return c;
+  };
+
+  it('a second device gets BIND_ANOTHER_DEVICE and is closed; the bound device gets back in; an expired token is TOKEN_EXPIRED', async () => {
+    const a = await f.newUser();
+    const token = await fetchToken(d.loginUrl, a.name, PASSWORD);
+    expect((await (await connect()).provision({ name: a.name, resource: 'only', token })).status?.errorCode ?? 0).toBe(ErrorCode.OK);
+    const second = await connect();
+    const refused = await second.provision({ name: a.name, resource: 'other', token });
+    expect(refused.status).toMatchObject({ errorCode: ErrorCode.BIND_ANOTHER_DEVICE, reason: expect.stringContaining('only') });
+    expect((await second.closed).code).toBe(1008);
+    expect((await (await connect()).provision({ name: a.name, resource: 'only', token })).status?.errorCode ?? 0).toBe(ErrorCode.OK);
+
+    const expired = await issueToken({ userId: a.id, name: a.name }, { secret: d.authSecret!, ttlSeconds: 60, now: () => Date.now() - 3_600_000 });
+    const late = await connect();
+    expect((await late.provision({ name: a.name, resource: 'only', token: expired.token })).status?.errorCode).toBe(ErrorCode.TOKEN_EXPIRED);
+  });
+});
