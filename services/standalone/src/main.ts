@@ -29,13 +29,13 @@ runService(
     // secret, a random one kept in the data directory, so tokens survive restarts.
     const jwtSecret = cfg.AUTH_JWT_SECRET || loadOrCreateSecretFile(path.join(dataDir, 'jwt-secret'));
 
-    const store = await openStore({ kind: 'sqlite', file: path.join(dataDir, 'teamtalk.sqlite')}, { scrypt: { N: cfg.PASSWORD_SCRYPT_N } });
+    const store = await openStore({ kind: 'sqlite', file: path.join(dataDir, 'teamtalk.sqlite')}, { scrypt: { N: cfg.PASSWORD_SCRYPT_N }, roomHistoryLimit: cfg.ROOM_HISTORY_LIMIT });
     onShutdown(() => store.close());
     const cache = new MemoryCache({ maxEntries: 100_000 });
     const bus = new MemoryBus({ onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
     onShutdown(() => bus.close());
 
-    const dbProxy = await startDbProxy({ store, cache, log: log.child({ role: 'db_proxy' }), metricsRegistry, host: '127.0.0.1', port: cfg.DB_PROXY_PORT, serverId: 'standalone', passwordCheckCacheTtlSeconds: cfg.PASSWORD_CHECK_CACHE_TTL_S });
+    const dbProxy = await startDbProxy({ store, cache, log: log.child({ role: 'db_proxy' }), metricsRegistry, host: '127.0.0.1', port: cfg.DB_PROXY_PORT, serverId: 'standalone', passwordCheckCacheTtlSeconds: cfg.PASSWORD_CHECK_CACHE_TTL_S, clientMsgIdRetentionSeconds: cfg.CLIENT_MSG_ID_RETENTION_HOURS * 3600 });
     onShutdown(() => dbProxy.close());
     // The roles in this process call db_proxy directly: same handlers, no HTTP/2 hop.
     const db = dbProxy.localClient;
