@@ -613,6 +613,9 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
       expect((await store.messages.getByIds(SessionType.SINGLE, leo!, kim!, [1]))[0]!.recalled).toEqual({ by: kim, atMs: at(100) });
       // Again: already done, nothing new in anyone's stream.
       expect(await recall(kim!, leo!, sent.msgId, at(110))).toMatchObject({ result: 'already_recalled', message: { recalled: { by: kim, atMs: at(100) } } });
+      // …even after the window; but the recipient is not told it worked.
+      expect(await recall(kim!, leo!, sent.msgId, at(1000))).toMatchObject({ result: 'already_recalled' });
+      expect(await recall(leo!, kim!, sent.msgId, at(110))).toEqual({ result: 'not_allowed' });
       expect(await store.messages.maxSeq(leo!)).toBe(2);
       // Too late for the sender.
       const late = await sendTo(store, kim!, leo!, 'old news');

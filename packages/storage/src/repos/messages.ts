@@ -736,15 +736,16 @@ export class MessageRepository {
         const [row] = await tx.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM im_message WHERE ${KEY_WHERE} AND msg_id = ?${forUpdate(tx)}`, [key.sessionType, key.idA, key.idB, msgId]);
         if (!row) return { result: 'not_found' };
         const message = toMessage(row);
-        if (message.recalled) return { result: 'already_recalled', sessionType: type, message };
         const bySender = message.fromId === user;
-        let allowed = bySender && nowMs <= (message.createTime + window) * 1000;
+        // The sender may recall again what is already recalled (an idempotent retry); others need the owner's right.
+        let allowed = bySender && (nowMs <= (message.createTime + window) * 1000 || !!message.recalled);
         if (!allowed && type !== SessionType.SINGLE) {
           const table = type === SessionType.GROUP ? 'im_group' : 'im_room';
           const [owner] = await tx.query<{ creator_id: number }>(`SELECT creator_id FROM ${table} WHERE id = ?`, [key.idA]);
           allowed = !!owner && Number(owner.creator_id) === user;
         }
         if (!allowed) return { result: bySender ? 'too_late' : 'not_allowed' };
+        if (message.recalled) return { result: 'already_recalled', sessionType: type, message };
         await tx.execute(`UPDATE im_message SET status = ?, recalled_by = ?, recalled_at_ms = ? WHERE ${KEY_WHERE} AND msg_id = ?`, [
           MessageStatus.RECALLED,
           user,
