@@ -133,6 +133,29 @@ test('group-chat over the WebSocket front (the group created over TeamTalk first
   expect(r.result.counts).toMatchObject({ membersOnline: 5, sent: 10, acked: 10, delivered: 40, lost: 0, duplicates: 0, outOfOrder: 0, msgIdOrderErrors: 0, wsIdErrors: 0 });
 });
 
+// MSync (Easemob's protocol, TCP transport): PROVISION with a token, sends answered with the server id, deliveries pulled after each NOTICE.
+test('single-chat over the MSync front: every message delivered once and in order', async () => {
+  const r = await bench('single-chat', '--protocol', 'msync', '--pairs', '3', '--messages', '30', '--window', '8');
+  expectPassed(r);
+  expect(r.result.headline.protocol).toBe('MSync');
+  expect(r.result.counts).toMatchObject({ sent: 90, acked: 90, delivered: 90, lost: 0, duplicates: 0, outOfOrder: 0, msgIdOrderErrors: 0, ackDeliveryMismatch: 0, rejected: 0, misrouted: 0, corrupt: 0, wsIdErrors: 0, wsUnknownNames: 0, wsErrorResponses: 0 });
+  expect(r.result.counts.serverStored).toBe(90);
+  expect((r.result.generator as any).tokenFetches).toBe(6);
+});
+
+test('group-chat over the MSync front (the group created over TeamTalk first)', async () => {
+  const r = await bench('group-chat', '--protocol', 'msync', '--members', '4', '--senders', '2', '--messages', '10');
+  expectPassed(r);
+  expect(r.result.counts).toMatchObject({ membersOnline: 4, sent: 20, acked: 20, expectedDeliveries: 60, delivered: 60, lost: 0, duplicates: 0, outOfOrder: 0, msgIdOrderErrors: 0, wsIdErrors: 0 });
+});
+
+test('connections over the MSync front', async () => {
+  const r = await bench('connections', '--protocol', 'msync', '--count', '6', '--hold', '1');
+  expectPassed(r);
+  expect(r.result.headline.protocol).toBe('MSync');
+  expect(r.result.counts).toMatchObject({ requested: 6, loggedIn: 6, failed: 0, stillOpenAfterHold: 6, closedByServer: 0 });
+});
+
 test('refuses targets off the loopback range', async () => {
   await expect(runBench(['connections', '--login-url', 'http://192.168.1.10:8080'])).rejects.toThrow(/loopback/);
 });

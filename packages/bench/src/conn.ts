@@ -37,7 +37,7 @@ export interface Delivery {
 
 /** What the chat scenarios need of a connection, whatever its protocol. */
 export interface ChatConnection {
-  readonly protocol: 'teamtalk' | 'ws' | 'tcp12';
+  readonly protocol: 'teamtalk' | 'ws' | 'tcp12' | 'msync';
   /** TeamTalk user id (WebSocket connections: the id of the account they authenticated as). */
   userId: number;
   closed: boolean;

@@ -12,6 +12,7 @@ import { assertLoopback, REPO_ROOT, type Deployment } from './deployment';
 import type { BenchOptions } from './options';
 import { Directory, wsPlatform, WsBenchConnection } from './ws-conn';
 import { Tcp12BenchConnection } from './tcp12-conn';
+import { MsyncBenchConnection } from './msync-conn';
 import type { LatencySummary, HistogramBin } from './stats';
 import { createUsers, type BenchUser } from './users';
 
@@ -131,7 +132,7 @@ export class RunContext {
    * everyone; mixed: senders TeamTalk and receivers ws (single-chat), or
    * alternating by index, even TeamTalk (group members, connections).
    */
-  protocolFor(role: 'sender' | 'receiver' | 'member', index: number): 'teamtalk' | 'ws' | 'tcp12' {
+  protocolFor(role: 'sender' | 'receiver' | 'member', index: number): 'teamtalk' | 'ws' | 'tcp12' | 'msync' {
     const p = this.opts.common.protocol;
     if (p !== 'mixed') return p;
     if (role === 'sender') return 'teamtalk';
@@ -260,14 +261,52 @@ export class RunContext {
     }
   }
 
+  /** The MSync front's TCP transport: the `tcp` of login_server's answer to GET /msg_server?protocol=msync (asked once per connection). */
+  async msyncAddress(): Promise<{ host: string; port: number }> {
+    this.loginServerAsks += 1;
+    const res = await fetch(`${this.deployment.loginUrl}/msg_server?protocol=msync`, { signal: AbortSignal.timeout(10_000) });
+    const body = (await res.json()) as { code: number; msg?: string; tcp?: { host?: string; port?: number } };
+    if (body.code !== 0 || !body.tcp?.host || !body.tcp.port) throw new Error(`login_server answered GET /msg_server?protocol=msync with code ${body.code}${body.code === 0 ? ' but no TCP transport (MSG_SERVER_MSYNC_TCP_PORT 0?)' : `: ${body.msg ?? ''}`}`);
+    assertLoopback(body.tcp.host, 'MSync front address from login_server');
+    return { host: body.tcp.host, port: Number(body.tcp.port) };
+  }
+
+  /** Token (cached per user), the front's address, TCP connect, PROVISION and the log-in pull; the time of each step (ms). */
+  async loginMsyncTimed(user: BenchUser, options: { heartbeat?: boolean } = {}): Promise<{ conn: MsyncBenchConnection; tokenMs: number; askMs: number; connectMs: number; loginMs: number }> {
+    const t0 = performance.now();
+    const token = await this.token(user);
+    const t1 = performance.now();
+    const addr = await this.msyncAddress();
+    const t2 = performance.now();
+    const conn = await MsyncBenchConnection.connect({
+      ...addr,
+      localAddress: net.isIPv4(addr.host) ? this.sourceIps[this.nextSource++ % this.sourceIps.length] : undefined,
+      heartbeatMs: options.heartbeat === false ? 0 : this.opts.common.heartbeatMs,
+      stats: this.stats,
+      directory: this.directory,
+    });
+    this.open.add(conn);
+    conn.onClosed = () => this.open.delete(conn);
+    const t3 = performance.now();
+    try {
+      await conn.loginWithToken(user.name, token);
+      if (conn.userId !== user.id) throw new Error(`MSync login of ${user.name}: user id ${conn.userId}, expected ${user.id}`);
+      return { conn, tokenMs: t1 - t0, askMs: t2 - t1, connectMs: t3 - t2, loginMs: performance.now() - t3 };
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+  }
+
   /** Logs a user in over the given protocol. */
-  async loginAs(user: BenchUser, protocol: 'teamtalk' | 'ws' | 'tcp12', options: { heartbeat?: boolean } = {}): Promise<ChatConnection> {
+  async loginAs(user: BenchUser, protocol: 'teamtalk' | 'ws' | 'tcp12' | 'msync', options: { heartbeat?: boolean } = {}): Promise<ChatConnection> {
     if (protocol === 'tcp12') return (await this.loginTcp12Timed(user, options)).conn;
+    if (protocol === 'msync') return (await this.loginMsyncTimed(user, options)).conn;
     return protocol === 'ws' ? (await this.loginWsTimed(user, options)).conn : this.login(user, options);
   }
 
   /** Logs users in, `--concurrency` at a time, each over protocolOf(i); returns the connections in the users' order. */
-  async loginAllAs(users: readonly BenchUser[], what: string, protocolOf: (i: number) => 'teamtalk' | 'ws' | 'tcp12'): Promise<ChatConnection[]> {
+  async loginAllAs(users: readonly BenchUser[], what: string, protocolOf: (i: number) => 'teamtalk' | 'ws' | 'tcp12' | 'msync'): Promise<ChatConnection[]> {
     const conns: ChatConnection[] = new Array(users.length);
     await pool(users.length, this.opts.common.concurrency, async (i) => {
       conns[i] = await this.loginAs(users[i], protocolOf(i));
@@ -277,7 +316,8 @@ export class RunContext {
     });
     const ws = conns.filter((c) => c.protocol === 'ws').length;
     const tcp12 = conns.filter((c) => c.protocol === 'tcp12').length;
-    this.log(`${users.length} ${what} logged in${tcp12 === users.length ? ' (tcp12)' : ws === 0 ? '' : ws === users.length ? ' (WebSocket)' : ` (${ws} WebSocket, ${users.length - ws} TeamTalk)`}`);
+    const msync = conns.filter((c) => c.protocol === 'msync').length;
+    this.log(`${users.length} ${what} logged in${tcp12 === users.length ? ' (tcp12)' : msync === users.length ? ' (MSync)' : ws === 0 ? '' : ws === users.length ? ' (WebSocket)' : ` (${ws} WebSocket, ${users.length - ws} TeamTalk)`}`);
     return conns;
   }
 

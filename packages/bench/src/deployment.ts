@@ -210,11 +210,12 @@ export async function startCluster(opts: StartOptions = {}): Promise<Deployment>
   const settings: Record<string, string> = { ...BENCH_SERVER_DEFAULTS, ...opts.env };
   // One access-token secret for login_server and every msg_server (WebSocket logins).
   const common = { AUTH_JWT_SECRET: randomBytes(32).toString('base64url'), ...settings, TT_SUBJECT_PREFIX: `ttbench${id}`, ADMIN_HOST: '127.0.0.1', MYSQL_DATABASE: database };
-  // The last `count`: each msg_server's tcp12 front (its default, 8082, would collide between them).
-  // The MSync front is off in bench clusters (its defaults, 8083/8084, would collide the same way).
-  const allPorts = await freePorts(6 + 4 * count);
+  // Then `count` for each msg_server's tcp12 front (its default, 8082, would collide between them),
+  // and 2 × `count` for each one's MSync front (WebSocket, TCP; defaults 8083/8084, the same).
+  const allPorts = await freePorts(6 + 6 * count);
   const ports = allPorts.slice(0, 6 + 3 * count);
-  const tcp12Ports = allPorts.slice(6 + 3 * count);
+  const tcp12Ports = allPorts.slice(6 + 3 * count, 6 + 4 * count);
+  const msyncPorts = allPorts.slice(6 + 4 * count);
   const [dbPort, dbAdmin, routeAdmin, loginPort, loginAdmin, pushAdmin] = ports;
   const processes: RoleProcess[] = [];
   const add = (p: RoleProcess) => {
@@ -236,7 +237,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<Deployment>
       startRole(
         `msg_server-${i + 1}`,
         'services/msg_server/dist/main.js',
-        { ...common, MSG_SERVER_HOST: '127.0.0.1', MSG_SERVER_PORT: String(port), MSG_SERVER_WS_PORT: wsPort, MSG_SERVER_TCP12_PORT: settings.MSG_SERVER_TCP12_PORT === '0' ? '0' : String(tcp12Ports[i]), MSG_SERVER_MSYNC_WS_PORT: '0', MSG_SERVER_MSYNC_TCP_PORT: '0', MSG_SERVER_ID: `bench-ms${i + 1}`, DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, ADMIN_PORT: String(admin) },
+        { ...common, MSG_SERVER_HOST: '127.0.0.1', MSG_SERVER_PORT: String(port), MSG_SERVER_WS_PORT: wsPort, MSG_SERVER_TCP12_PORT: settings.MSG_SERVER_TCP12_PORT === '0' ? '0' : String(tcp12Ports[i]), MSG_SERVER_MSYNC_WS_PORT: settings.MSG_SERVER_MSYNC_WS_PORT === '0' ? '0' : String(msyncPorts[2 * i]), MSG_SERVER_MSYNC_TCP_PORT: settings.MSG_SERVER_MSYNC_TCP_PORT === '0' ? '0' : String(msyncPorts[2 * i + 1]), MSG_SERVER_ID: `bench-ms${i + 1}`, DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, ADMIN_PORT: String(admin) },
         admin,
         opts.cpuProfDir,
       ),

@@ -49,7 +49,7 @@ export async function runConnections(ctx: RunContext, sampler: ServerSampler): P
       const start = performance.now();
       try {
         const p = ctx.protocolFor('member', i);
-        const r = p === 'ws' ? await ctx.loginWsTimed(users[i]) : p === 'tcp12' ? await ctx.loginTcp12Timed(users[i]) : await ctx.loginTimed(users[i]);
+        const r = p === 'ws' ? await ctx.loginWsTimed(users[i]) : p === 'tcp12' ? await ctx.loginTcp12Timed(users[i]) : p === 'msync' ? await ctx.loginMsyncTimed(users[i]) : await ctx.loginTimed(users[i]);
         conns.push(r.conn);
         const end = performance.now();
         if ('tokenMs' in r) tokenLatency.record(r.tokenMs);
@@ -97,7 +97,7 @@ export async function runConnections(ctx: RunContext, sampler: ServerSampler): P
     kicked: ctx.stats.kicked,
   };
   const headline: Record<string, number | string> = {
-    ...(protocol !== 'teamtalk' ? { protocol: protocol === 'ws' ? 'WebSocket' : protocol === 'tcp12' ? 'tcp12' : 'mixed: every other one WebSocket' } : {}),
+    ...(protocol !== 'teamtalk' ? { protocol: protocol === 'ws' ? 'WebSocket' : protocol === 'tcp12' ? 'tcp12' : protocol === 'msync' ? 'MSync' : 'mixed: every other one WebSocket' } : {}),
     'connections logged in': loggedIn,
     'login rate (logins/s)': round1(rampSeconds > 0 ? loggedIn / rampSeconds : 0),
     'login latency p50 / p99 (ms), all steps': `${latency.summary().p50} / ${latency.summary().p99}`,

@@ -120,7 +120,7 @@ export async function runSingleChat(ctx: RunContext, sampler: ServerSampler): Pr
   const rates = series.rates();
   return {
     headline: {
-      ...(protocol !== 'teamtalk' ? { protocol: protocol === 'ws' ? 'WebSocket' : protocol === 'tcp12' ? 'tcp12' : 'mixed: TeamTalk senders, WebSocket receivers' } : {}),
+      ...(protocol !== 'teamtalk' ? { protocol: protocol === 'ws' ? 'WebSocket' : protocol === 'tcp12' ? 'tcp12' : protocol === 'msync' ? 'MSync' : 'mixed: TeamTalk senders, WebSocket receivers' } : {}),
       pairs: o.pairs,
       'messages sent / acked / delivered': `${sent} / ${acked} / ${deliveredCount}`,
       'stored+acked per second': round1(ackWindow > 0 ? acked / ackWindow : 0),
