@@ -125,19 +125,32 @@ export interface TcpConnectionOptions extends ConnectionOptions {
   maxFrameBytes: number;
 }
 
-/** A TeamTalk client over TCP: 16-byte-header PDUs both ways. */
-export class TcpConnection<F extends Framer = Framer> extends ClientConnection<F> {
-  private readonly decoder: FrameDecoder;
-
-  constructor(id: number, front: F, private readonly socket: net.Socket, opts: TcpConnectionOptions, events: ConnectionEvents<ClientConnection<F>>) {
+/**
+ * A client on a TCP socket, whatever its framing: the socket's plumbing
+ * (events, output, graceful end, back-pressure) in one place. Subclasses cut
+ * the input into frames (`onBytes`, called only while the connection reads)
+ * and may pack output differently (`writeFrame`).
+ */
+export abstract class SocketConnection<F extends Framer = Framer> extends ClientConnection<F> {
+  constructor(id: number, front: F, protected readonly socket: net.Socket, events: ConnectionEvents<ClientConnection<F>>, opts: ConnectionOptions) {
     super(id, front, events, opts);
-    this.decoder = new FrameDecoder(opts.maxFrameBytes);
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      if (this.received()) this.onBytes(chunk);
+    });
     socket.on('error', () => {
       /* 'close' follows; nothing to add */
     });
     socket.on('close', () => this.markClosed());
+  }
+
+  /** Input bytes, in order; a stream that cannot be followed should call `brokenStream`. */
+  protected abstract onBytes(chunk: Buffer): void;
+
+  /** The input cannot be framed any further: reported (onFrameError) and the socket destroyed. */
+  protected brokenStream(err: Error): void {
+    this.events.onFrameError(this, err);
+    this.socket.destroy();
   }
 
   get remoteAddress(): string {
@@ -165,17 +178,22 @@ export class TcpConnection<F extends Framer = Framer> extends ClientConnection<F
   protected pauseInput(): void {
     this.socket.pause();
   }
+}
 
-  private onData(chunk: Buffer): void {
-    if (!this.received()) return;
+/** A TeamTalk client over TCP: 16-byte-header PDUs both ways. */
+export class TcpConnection<F extends Framer = Framer> extends SocketConnection<F> {
+  private readonly decoder: FrameDecoder;
+
+  constructor(id: number, front: F, socket: net.Socket, opts: TcpConnectionOptions, events: ConnectionEvents<ClientConnection<F>>) {
+    super(id, front, socket, events, opts);
+    this.decoder = new FrameDecoder(opts.maxFrameBytes);
+  }
+
+  protected onBytes(chunk: Buffer): void {
     try {
       this.decoder.push(chunk, (pdu: Pdu) => this.events.onRequest(this, pdu));
     } catch (err) {
-      if (err instanceof FrameError) {
-        this.events.onFrameError(this, err);
-        this.socket.destroy();
-        return;
-      }
+      if (err instanceof FrameError) return this.brokenStream(err);
       throw err;
     }
   }

@@ -1,5 +1,6 @@
 export {
   ClientConnection,
+  SocketConnection,
   TcpConnection,
   type ConnectionEvents,
   type ConnectionIdentity,

@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { corkThisTick, writeThisTick } from '@tt/codec';
 import { IM } from '@tt/proto';
-import { ClientConnection as BaseConnection } from '@tt/connection';
+import { ClientConnection as BaseConnection, SocketConnection } from '@tt/connection';
 import { MAX_PENDING_WRITE_BYTES, type ConnectionEvents } from '../../connection';
 import type { Front } from '../front';
 
@@ -129,31 +129,17 @@ export class MsyncWsConnection extends BaseConnection<Front> implements MsyncCon
  * length as a 4-byte big-endian unsigned integer. A length of 0 or above the
  * frame limit, or bytes that are not an MSync message, close the connection.
  */
-export class MsyncTcpConnection extends BaseConnection<Front> implements MsyncConnection {
+export class MsyncTcpConnection extends SocketConnection<Front> implements MsyncConnection {
   session?: MsyncSession;
   readonly transport = 'tcp' as const;
   private pending: Buffer = Buffer.alloc(0);
 
-  constructor(id: number, front: Front, private readonly socket: net.Socket, private readonly maxFrameBytes: number, events: ConnectionEvents) {
-    super(id, front, events, { maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES });
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => {
-      /* 'close' follows */
-    });
-    socket.on('close', () => this.markClosed());
-  }
-
-  get remoteAddress(): string {
-    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
-  }
-
-  protected get pendingBytes(): number {
-    return this.socket.writableLength;
+  constructor(id: number, front: Front, socket: net.Socket, private readonly maxFrameBytes: number, events: ConnectionEvents) {
+    super(id, front, socket, events, { maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES });
   }
 
   /** Frames are MSync envelopes (the front's); TCP puts each after its length. */
-  protected writeFrame(frame: Buffer): void {
+  protected override writeFrame(frame: Buffer): void {
     const prefix = Buffer.allocUnsafe(TCP_LENGTH_BYTES);
     prefix.writeUInt32BE(frame.length, 0);
     writeThisTick(this.socket, prefix);
@@ -164,21 +150,7 @@ export class MsyncTcpConnection extends BaseConnection<Front> implements MsyncCo
     this.close();
   }
 
-  protected endGracefully(): void {
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 2000).unref();
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-
-  protected pauseInput(): void {
-    this.socket.pause();
-  }
-
-  private onData(chunk: Buffer): void {
-    if (!this.received()) return;
+  protected onBytes(chunk: Buffer): void {
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     while (this.pending.length >= TCP_LENGTH_BYTES) {
       const length = this.pending.readUInt32BE(0);
@@ -192,9 +164,8 @@ export class MsyncTcpConnection extends BaseConnection<Front> implements MsyncCo
   }
 
   private fail(reason: string): void {
-    this.events.onFrameError(this, new Error(reason));
     this.pending = Buffer.alloc(0);
     this.reading = false;
-    this.socket.destroy();
+    this.brokenStream(new Error(reason));
   }
 }

@@ -1,7 +1,7 @@
 import type * as net from 'node:net';
 import { writeThisTick } from '@tt/codec';
 import { IM } from '@tt/proto';
-import { ClientConnection as BaseConnection } from '@tt/connection';
+import { SocketConnection } from '@tt/connection';
 import type { ConnectionEvents } from '../../connection';
 import type { Front } from '../front';
 import {
@@ -43,7 +43,7 @@ const MAX_REMEMBERED_MODES = 1024;
  * shared parts (identity, output cap, idle tracking, the request queue) are
  * @tt/connection's, as for every front.
  */
-export class Tcp12Connection extends BaseConnection<Front> {
+export class Tcp12Connection extends SocketConnection<Front> {
   private readonly decoder: Tcp12FrameDecoder;
   /** Compression/encryption of each request awaiting its answer, by seq (in order, for a seq used twice). */
   private readonly responseModes = new Map<number, number[]>();
@@ -52,23 +52,9 @@ export class Tcp12Connection extends BaseConnection<Front> {
   /** While set, frames are held back (the LOGIN answer must be the first thing a client sees). */
   private held?: Buffer[];
 
-  constructor(id: number, front: Front, private readonly socket: net.Socket, private readonly options: Tcp12ConnectionOptions, events: ConnectionEvents) {
-    super(id, front, events, { maxPendingWriteBytes: options.maxPendingWriteBytes });
+  constructor(id: number, front: Front, socket: net.Socket, private readonly options: Tcp12ConnectionOptions, events: ConnectionEvents) {
+    super(id, front, socket, events, { maxPendingWriteBytes: options.maxPendingWriteBytes });
     this.decoder = new Tcp12FrameDecoder(options.maxFrameBytes);
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => {
-      /* 'close' follows */
-    });
-    socket.on('close', () => this.markClosed());
-  }
-
-  get remoteAddress(): string {
-    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
-  }
-
-  protected get pendingBytes(): number {
-    return this.socket.writableLength;
   }
 
   /** Answers a request with a status and (for errors) an ErrorInfo body. */
@@ -83,7 +69,7 @@ export class Tcp12Connection extends BaseConnection<Front> {
   }
 
   /** Frames come plain from the front; they leave packed as the client asked. */
-  protected writeFrame(frame: Buffer): void {
+  protected override writeFrame(frame: Buffer): void {
     const packed = this.pack(frame);
     if (this.held) this.held.push(packed);
     else writeThisTick(this.socket, packed);
@@ -106,19 +92,9 @@ export class Tcp12Connection extends BaseConnection<Front> {
     for (const frame of held) writeThisTick(this.socket, frame);
   }
 
-  protected endGracefully(): void {
+  protected override endGracefully(): void {
     if (this.held) this.release();
-    this.socket.end();
-    // A peer that never reads must not keep the socket half-open.
-    setTimeout(() => this.socket.destroy(), 2000).unref();
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-
-  protected pauseInput(): void {
-    this.socket.pause();
+    super.endGracefully();
   }
 
   private pack(frame: Buffer): Buffer {
@@ -137,17 +113,12 @@ export class Tcp12Connection extends BaseConnection<Front> {
     return encodeFrame(frame.readUInt32BE(5), frame[9], makeFlag(mode.compression, mode.encryption, flow), frame[11], body, frame[4]);
   }
 
-  private onData(chunk: Buffer): void {
-    if (!this.received()) return;
+  protected onBytes(chunk: Buffer): void {
     try {
       this.decoder.push(chunk, (frame) => this.onFrame(frame));
     } catch (err) {
-      if (err instanceof Tcp12FrameError) {
-        // The stream cannot be followed any further: nothing can be answered reliably.
-        this.events.onFrameError(this, err);
-        this.socket.destroy();
-        return;
-      }
+      // The stream cannot be followed any further: nothing can be answered reliably.
+      if (err instanceof Tcp12FrameError) return this.brokenStream(err);
       throw err;
     }
   }
