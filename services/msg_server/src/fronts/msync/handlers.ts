@@ -7,6 +7,7 @@ import type { ClientConnection } from '../../connection';
 import type { MsgServerContext } from '../../context';
 import { teamTalkMsgType } from '../../core/content';
 import { CLIENT_TYPE_WEB } from '../../domain/client-type';
+import { admitClient } from '../admit';
 import { groupConversationId, parseDecimalId, singleConversationId } from '../ws/ids';
 import { WS_CLOSE_POLICY, envelopeDecoder, type MsyncConnection, type MsyncSession } from './connection';
 import { contentToCore, extToCore } from './content';
@@ -170,10 +171,7 @@ export function registerMsyncHandlers(router: CommandRouter, ctx: MsgServerConte
       ctx.directory.remember(userId, name);
       // The answer first, then the notices the connection may start getting. No compression is offered, so the client sends plain frames.
       answer(conn, Command.PROVISION, IM.MSync.Provision.encode({ status: { errorCode: ErrorCode.OK }, resource, compressType: [IM.MSync.Provision.CompressType.COMPRESS_NONE] }).finish());
-      ctx.registry.bindUser(conn);
-      ctx.presence.online(conn);
-      ctx.metrics.logins.inc({ result: '0' });
-      ctx.metrics.loggedIn.set(ctx.registry.loggedInCount);
+      admitClient(ctx, conn, CLIENT_TYPE_WEB);
     },
     { beforeLogin: true },
   );

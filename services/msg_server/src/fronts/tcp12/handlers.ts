@@ -6,7 +6,8 @@ import type { CommandContext, CommandRouter } from '../../command-router';
 import type { ClientConnection } from '../../connection';
 import type { MsgServerContext } from '../../context';
 import { teamTalkMsgType } from '../../core/content';
-import { CLIENT_TYPE_WEB, isMobileClient } from '../../domain/client-type';
+import { CLIENT_TYPE_WEB } from '../../domain/client-type';
+import { admitClient, maxSeqForLogin } from '../admit';
 import { clientTypeOfPlatform } from '../ws/handlers';
 import { groupConversationId, messageIdOf, parseConversationId, parseDecimalId, parseMessageId, singleConversationId } from '../ws/ids';
 import type { Tcp12Connection } from './connection';
@@ -15,7 +16,7 @@ import { CLIENT_MSG_ID_PREFIX, roomConversationId, type Tcp12Front } from './fro
 import { ROOM_SESSION_TYPE } from '../../core/rooms';
 
 const { IMCommand, RoomCommand, Status, ConversationType, MessageContentType } = IM.Tcp12;
-const { SessionType, UserStatType, KickReasonType } = IM.BaseDefine;
+const { SessionType, UserStatType } = IM.BaseDefine;
 
 export interface Tcp12HandlerOptions {
   /** AUTH_JWT_SECRET; empty: token logins are refused (account + password still work). */
@@ -151,21 +152,8 @@ export function registerTcp12Handlers(router: CommandRouter, ctx: MsgServerConte
       const mode = tcp.modeOfPending(seqNum);
       tcp.noticeMode = mode;
       tcp.hold();
-      // One PC and one phone connection per user across protocols; clients of other platforms never kick.
-      if (clientType !== CLIENT_TYPE_WEB) {
-        const mobile = isMobileClient(clientType);
-        ctx.kicker.kickUser(conn.userId, (other) => other !== CLIENT_TYPE_WEB && isMobileClient(other) === mobile, KickReasonType.KICK_REASON_DUPLICATE_USER, conn);
-      }
-      ctx.registry.bindUser(conn);
-      ctx.presence.online(conn);
-      ctx.metrics.logins.inc({ result: '0' });
-      ctx.metrics.loggedIn.set(ctx.registry.loggedInCount);
-      let maxSeq = 0;
-      try {
-        maxSeq = await ctx.core.maxSeq(conn.userId);
-      } catch (err) {
-        ctx.log.warn({ err, userId: conn.userId }, 'tcp12 login: max seq unknown');
-      }
+      admitClient(ctx, conn, clientType);
+      const maxSeq = await maxSeqForLogin(ctx, conn, 'tcp12');
       tcp.release(front.frame(IMCommand.LOGIN, seqNum, IM.Tcp12.LoginResponse.encode({ userId: user.name, maxSeq, serverTime: Date.now() }).finish()));
     },
     { beforeLogin: true },

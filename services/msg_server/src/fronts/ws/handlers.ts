@@ -5,14 +5,15 @@ import type { CommandRouter, CommandContext } from '../../command-router';
 import type { ClientConnection } from '../../connection';
 import type { MsgServerContext } from '../../context';
 import { teamTalkMsgType } from '../../core/content';
-import { CLIENT_TYPE_WEB, isMobileClient } from '../../domain/client-type';
+import { CLIENT_TYPE_WEB } from '../../domain/client-type';
+import { admitClient, maxSeqForLogin } from '../admit';
 import type { WsConnection } from './connection';
 import { WS_CLOSE_POLICY } from './connection';
 import type { WsFront } from './front';
 import { groupConversationId, messageIdOf, parseConversationId, parseDecimalId, parseMessageId, singleConversationId } from './ids';
 
 const { CommandType, ErrorCode } = IM.Ws;
-const { ClientType, SessionType, UserStatType, KickReasonType } = IM.BaseDefine;
+const { ClientType, SessionType, UserStatType } = IM.BaseDefine;
 const { ContentKind } = IM.Core;
 
 export interface WsHandlerOptions {
@@ -177,21 +178,8 @@ export function registerWsHandlers(router: CommandRouter, ctx: MsgServerContext,
       ctx.directory.remember(verified.userId, verified.name);
       // Pushes may start as soon as the connection is known; they wait for the auth response.
       ws.hold();
-      // One PC and one mobile connection per user, as TeamTalk: a new one kicks the older of its kind. Browsers (tabs) never kick.
-      if (clientType !== CLIENT_TYPE_WEB) {
-        const mobile = isMobileClient(clientType);
-        ctx.kicker.kickUser(conn.userId, (other) => other !== CLIENT_TYPE_WEB && isMobileClient(other) === mobile, KickReasonType.KICK_REASON_DUPLICATE_USER, conn);
-      }
-      ctx.registry.bindUser(conn);
-      ctx.presence.online(conn);
-      ctx.metrics.logins.inc({ result: '0' });
-      ctx.metrics.loggedIn.set(ctx.registry.loggedInCount);
-      let maxSeq = 0;
-      try {
-        maxSeq = await ctx.core.maxSeq(conn.userId);
-      } catch (err) {
-        ctx.log.warn({ err, userId: conn.userId }, 'ws auth: max seq unknown');
-      }
+      admitClient(ctx, conn, clientType);
+      const maxSeq = await maxSeqForLogin(ctx, conn, 'ws');
       ws.release(front.frame(CommandType.CMD_AUTH_RSP, seqNum, IM.Ws.AuthResponse.encode({ errorCode: ErrorCode.ERR_SUCCESS, errorMsg: '', maxSeq }).finish()));
     },
     { beforeLogin: true },
