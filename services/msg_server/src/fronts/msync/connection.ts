@@ -1,16 +1,13 @@
 import type * as net from 'node:net';
-import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { corkThisTick, writeThisTick } from '@tt/codec';
+import { writeThisTick } from '@tt/codec';
 import { IM } from '@tt/proto';
 import { ClientConnection as BaseConnection, SocketConnection } from '@tt/connection';
 import { MAX_PENDING_WRITE_BYTES, type ConnectionEvents } from '../../connection';
 import type { Front } from '../front';
+import { WS_CLOSE_INVALID_PAYLOAD, WebSocketConnection } from '../websocket-connection';
 
-/** WebSocket close codes (RFC 6455). */
-export const WS_CLOSE_UNSUPPORTED_DATA = 1003;
-export const WS_CLOSE_INVALID_PAYLOAD = 1007;
-export const WS_CLOSE_POLICY = 1008;
+export { WS_CLOSE_INVALID_PAYLOAD, WS_CLOSE_POLICY, WS_CLOSE_UNSUPPORTED_DATA } from '../websocket-connection';
 
 /** TCP framing: every MSync message follows its length, 4 bytes big-endian. */
 export const TCP_LENGTH_BYTES = 4;
@@ -63,64 +60,16 @@ function dispatchEnvelope(conn: BaseConnection<Front>, events: ConnectionEvents,
  * An MSync client over a WebSocket (the Web SDK): each binary message one
  * MSync envelope, no length prefix. Framing and size limits are `ws`'s.
  */
-export class MsyncWsConnection extends BaseConnection<Front> implements MsyncConnection {
+export class MsyncWsConnection extends WebSocketConnection implements MsyncConnection {
   session?: MsyncSession;
   readonly transport = 'ws' as const;
-  private closeCode = 1000;
-  private closeReason = '';
 
-  constructor(id: number, front: Front, private readonly socket: WebSocket, private readonly remote: string, events: ConnectionEvents) {
-    super(id, front, events, { maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES });
-    socket.on('message', (data, isBinary) => this.onMessage(data as Buffer | Buffer[], isBinary));
-    socket.on('error', () => {
-      /* 'close' follows */
-    });
-    socket.on('close', () => this.markClosed());
+  constructor(id: number, front: Front, socket: WebSocket, remote: string, events: ConnectionEvents) {
+    super(id, front, socket, remote, events, 'MSync');
   }
 
-  get remoteAddress(): string {
-    return this.remote;
-  }
-
-  protected get pendingBytes(): number {
-    return this.socket.bufferedAmount;
-  }
-
-  protected writeFrame(frame: Buffer): void {
-    const raw = (this.socket as unknown as { _socket?: Writable })._socket;
-    if (raw) corkThisTick(raw);
-    this.socket.send(frame, { binary: true });
-  }
-
-  closeWith(code: number, reason: string): void {
-    this.closeCode = code;
-    this.closeReason = reason.slice(0, 120);
-    this.close();
-  }
-
-  protected endGracefully(): void {
-    this.socket.close(this.closeCode, this.closeReason);
-    setTimeout(() => this.socket.terminate(), 2000).unref();
-  }
-
-  destroy(): void {
-    this.socket.terminate();
-  }
-
-  protected pauseInput(): void {
-    this.socket.pause();
-  }
-
-  private onMessage(data: Buffer | Buffer[], isBinary: boolean): void {
-    if (!this.received()) return;
-    if (!isBinary) return this.fail('text frames are not accepted: send binary MSync frames', WS_CLOSE_UNSUPPORTED_DATA);
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : data;
-    if (!dispatchEnvelope(this, this.events as ConnectionEvents, bytes)) this.fail('not an MSync message', WS_CLOSE_INVALID_PAYLOAD);
-  }
-
-  private fail(reason: string, code: number): void {
-    this.events.onFrameError(this, new Error(reason));
-    this.closeWith(code, reason);
+  protected onBinary(bytes: Buffer): void {
+    if (!dispatchEnvelope(this, this.events as ConnectionEvents, bytes)) this.refuse('not an MSync message', WS_CLOSE_INVALID_PAYLOAD);
   }
 }
 
