@@ -120,6 +120,26 @@ export class ConversationCore {
     return this.deps.db.sync({ userId, minSeq, maxSeq, limit });
   }
 
+  /**
+   * sync(), with a name for every user the entries mention (senders, single-chat
+   * peers, recallers, mentioned users), looked up in one go, for fronts that
+   * name users by account name. An unknown user is named by its id.
+   */
+  async syncNamed(userId: number, minSeq: number, maxSeq: number, limit: number): Promise<{ page: IM.DbProxy.SyncRsp; nameOf: (userId: number) => string }> {
+    const page = await this.sync(userId, minSeq, maxSeq, limit);
+    const ids = new Set<number>();
+    for (const e of page.entries) {
+      const m = e.message ?? e.recalled;
+      if (!m) continue;
+      ids.add(m.fromUserId);
+      if (m.sessionType === SessionType.SESSION_TYPE_SINGLE) ids.add(m.toId);
+      if (e.recalled) ids.add(e.recalled.recalledBy);
+      for (const id of e.message?.extra?.mentionUserIds ?? []) ids.add(id);
+    }
+    const names = await this.deps.directory.names(ids);
+    return { page, nameOf: (id) => names.get(id) ?? String(id) };
+  }
+
   async maxSeq(userId: number): Promise<number> {
     return Number((await this.deps.db.getMaxSeq({ userId })).maxSeq);
   }

@@ -237,18 +237,7 @@ export function registerTcp12Handlers(router: CommandRouter, ctx: MsgServerConte
       const maxSeq = Math.max(0, Number(req.maxSeq));
       if (maxSeq > 0 && maxSeq < minSeq) throw badRequest('maxSeq is below minSeq');
       const limit = req.limit > 0 ? Math.min(req.limit, MAX_PULL_LIMIT) : DEFAULT_PULL_LIMIT;
-      const rsp = await ctx.core.sync(conn.userId, minSeq, maxSeq, limit);
-      const ids = new Set<number>();
-      for (const e of rsp.entries) {
-        const m = e.message ?? e.recalled;
-        if (!m) continue;
-        ids.add(m.fromUserId);
-        if (m.sessionType === SessionType.SESSION_TYPE_SINGLE) ids.add(m.toId);
-        if (e.recalled) ids.add(e.recalled.recalledBy);
-        for (const id of e.message?.extra?.mentionUserIds ?? []) ids.add(id);
-      }
-      const names = await ctx.directory.names(ids);
-      const nameOf = (id: number) => names.get(id) ?? String(id);
+      const { page: rsp, nameOf } = await ctx.core.syncNamed(conn.userId, minSeq, maxSeq, limit);
       const entries: IM.Tcp12.IPullEntry[] = [];
       for (const e of rsp.entries) {
         const seq = Number(e.seq);

@@ -250,18 +250,7 @@ export function registerWsHandlers(router: CommandRouter, ctx: MsgServerContext,
       const maxSeq = Math.max(0, Number(req.maxSeq));
       if (maxSeq > 0 && maxSeq < minSeq) throw invalid('max_seq is below min_seq');
       const limit = req.limit > 0 ? Math.min(req.limit, MAX_SYNC_LIMIT) : DEFAULT_SYNC_LIMIT;
-      const rsp = await ctx.core.sync(conn.userId, minSeq, maxSeq, limit);
-      // Names of everyone the entries mention, in one look-up.
-      const ids = new Set<number>();
-      for (const e of rsp.entries) {
-        const m = e.message ?? e.recalled;
-        if (!m) continue;
-        ids.add(m.fromUserId);
-        if (m.sessionType === SessionType.SESSION_TYPE_SINGLE) ids.add(m.toId);
-        if (e.recalled) ids.add(e.recalled.recalledBy);
-      }
-      const names = await ctx.directory.names(ids);
-      const nameOf = (id: number) => names.get(id) ?? String(id);
+      const { page: rsp, nameOf } = await ctx.core.syncNamed(conn.userId, minSeq, maxSeq, limit);
       const messages: IM.Ws.IPushMessage[] = [];
       for (const e of rsp.entries) {
         const seq = Number(e.seq);
