@@ -432,6 +432,167 @@ export const MIGRATIONS: readonly Migration[] = [
     mysql: [`ALTER TABLE im_client_msg ADD INDEX idx_client_msg_created (created)`],
     sqlite: [`CREATE INDEX IF NOT EXISTS idx_client_msg_created ON im_client_msg (created)`],
   },
+  {
+    version: 9,
+    name: 'OMTP features: group info and admin, friends, attributes, birthdays, hidden and high-priority messages, session monitors',
+    mysql: [
+      `ALTER TABLE im_group ADD COLUMN description VARCHAR(1024) NOT NULL DEFAULT ''`,
+      `ALTER TABLE im_group ADD COLUMN member_limit INT UNSIGNED NOT NULL DEFAULT 0`,
+      `ALTER TABLE im_user ADD COLUMN birthday_ms BIGINT UNSIGNED NOT NULL DEFAULT 0`,
+      // A friendship is two rows (one per side, each with its own remark); deleted rows stay for sync.
+      `CREATE TABLE IF NOT EXISTS im_friend (
+        user_id INT UNSIGNED NOT NULL,
+        friend_id INT UNSIGNED NOT NULL,
+        remark VARCHAR(255) NOT NULL DEFAULT '',
+        status TINYINT UNSIGNED NOT NULL DEFAULT 0,
+        created INT UNSIGNED NOT NULL,
+        updated INT UNSIGNED NOT NULL,
+        PRIMARY KEY (user_id, friend_id),
+        KEY idx_friend_updated (user_id, updated)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS im_user_attr (
+        user_id INT UNSIGNED NOT NULL,
+        target_id INT UNSIGNED NOT NULL,
+        name VARCHAR(64) NOT NULL,
+        value VARCHAR(1024) NOT NULL,
+        updated INT UNSIGNED NOT NULL,
+        PRIMARY KEY (user_id, target_id, name)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      // peer_id as in im_recent_session: the other user (single chat) or the group, from user_id's side.
+      `CREATE TABLE IF NOT EXISTS im_session_attr (
+        user_id INT UNSIGNED NOT NULL,
+        session_type TINYINT UNSIGNED NOT NULL,
+        peer_id INT UNSIGNED NOT NULL,
+        name VARCHAR(64) NOT NULL,
+        value VARCHAR(1024) NOT NULL,
+        updated INT UNSIGNED NOT NULL,
+        PRIMARY KEY (user_id, session_type, peer_id, name)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      // Messages a user deleted from their own view (conversation key as in im_message).
+      `CREATE TABLE IF NOT EXISTS im_msg_hidden (
+        user_id INT UNSIGNED NOT NULL,
+        session_type TINYINT UNSIGNED NOT NULL,
+        id_a INT UNSIGNED NOT NULL,
+        id_b INT UNSIGNED NOT NULL,
+        msg_id INT UNSIGNED NOT NULL,
+        created INT UNSIGNED NOT NULL,
+        PRIMARY KEY (user_id, session_type, id_a, id_b, msg_id)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      // Each participant's high-priority stream: id is the cursor.
+      `CREATE TABLE IF NOT EXISTS im_priority_msg (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+        user_id INT UNSIGNED NOT NULL,
+        session_type TINYINT UNSIGNED NOT NULL,
+        id_a INT UNSIGNED NOT NULL,
+        id_b INT UNSIGNED NOT NULL,
+        msg_id INT UNSIGNED NOT NULL,
+        created INT UNSIGNED NOT NULL,
+        PRIMARY KEY (id),
+        KEY idx_priority_user (user_id, id)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS im_monitor_grant (
+        user_id INT UNSIGNED NOT NULL,
+        granted_by VARCHAR(128) NOT NULL,
+        created INT UNSIGNED NOT NULL,
+        PRIMARY KEY (user_id)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS im_session_monitor (
+        user_id INT UNSIGNED NOT NULL,
+        session_type TINYINT UNSIGNED NOT NULL,
+        id_a INT UNSIGNED NOT NULL,
+        id_b INT UNSIGNED NOT NULL,
+        started INT UNSIGNED NOT NULL,
+        PRIMARY KEY (user_id, session_type, id_a, id_b)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS im_monitor_log (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+        user_id INT UNSIGNED NOT NULL,
+        action VARCHAR(16) NOT NULL,
+        session_type TINYINT UNSIGNED NOT NULL DEFAULT 0,
+        id_a INT UNSIGNED NOT NULL DEFAULT 0,
+        id_b INT UNSIGNED NOT NULL DEFAULT 0,
+        by_whom VARCHAR(128) NOT NULL DEFAULT '',
+        at INT UNSIGNED NOT NULL,
+        PRIMARY KEY (id),
+        KEY idx_monitor_log_user (user_id, id)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+    ],
+    sqlite: [
+      `ALTER TABLE im_group ADD COLUMN description TEXT NOT NULL DEFAULT ''`,
+      `ALTER TABLE im_group ADD COLUMN member_limit INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE im_user ADD COLUMN birthday_ms INTEGER NOT NULL DEFAULT 0`,
+      `CREATE TABLE IF NOT EXISTS im_friend (
+        user_id INTEGER NOT NULL,
+        friend_id INTEGER NOT NULL,
+        remark TEXT NOT NULL DEFAULT '',
+        status INTEGER NOT NULL DEFAULT 0,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL,
+        PRIMARY KEY (user_id, friend_id)
+      ) STRICT, WITHOUT ROWID`,
+      `CREATE INDEX IF NOT EXISTS idx_friend_updated ON im_friend (user_id, updated)`,
+      `CREATE TABLE IF NOT EXISTS im_user_attr (
+        user_id INTEGER NOT NULL,
+        target_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated INTEGER NOT NULL,
+        PRIMARY KEY (user_id, target_id, name)
+      ) STRICT, WITHOUT ROWID`,
+      `CREATE TABLE IF NOT EXISTS im_session_attr (
+        user_id INTEGER NOT NULL,
+        session_type INTEGER NOT NULL,
+        peer_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated INTEGER NOT NULL,
+        PRIMARY KEY (user_id, session_type, peer_id, name)
+      ) STRICT, WITHOUT ROWID`,
+      `CREATE TABLE IF NOT EXISTS im_msg_hidden (
+        user_id INTEGER NOT NULL,
+        session_type INTEGER NOT NULL,
+        id_a INTEGER NOT NULL,
+        id_b INTEGER NOT NULL,
+        msg_id INTEGER NOT NULL,
+        created INTEGER NOT NULL,
+        PRIMARY KEY (user_id, session_type, id_a, id_b, msg_id)
+      ) STRICT, WITHOUT ROWID`,
+      `CREATE TABLE IF NOT EXISTS im_priority_msg (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL,
+        session_type INTEGER NOT NULL,
+        id_a INTEGER NOT NULL,
+        id_b INTEGER NOT NULL,
+        msg_id INTEGER NOT NULL,
+        created INTEGER NOT NULL
+      ) STRICT`,
+      `CREATE INDEX IF NOT EXISTS idx_priority_user ON im_priority_msg (user_id, id)`,
+      `CREATE TABLE IF NOT EXISTS im_monitor_grant (
+        user_id INTEGER NOT NULL PRIMARY KEY,
+        granted_by TEXT NOT NULL,
+        created INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID`,
+      `CREATE TABLE IF NOT EXISTS im_session_monitor (
+        user_id INTEGER NOT NULL,
+        session_type INTEGER NOT NULL,
+        id_a INTEGER NOT NULL,
+        id_b INTEGER NOT NULL,
+        started INTEGER NOT NULL,
+        PRIMARY KEY (user_id, session_type, id_a, id_b)
+      ) STRICT, WITHOUT ROWID`,
+      `CREATE TABLE IF NOT EXISTS im_monitor_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        session_type INTEGER NOT NULL DEFAULT 0,
+        id_a INTEGER NOT NULL DEFAULT 0,
+        id_b INTEGER NOT NULL DEFAULT 0,
+        by_whom TEXT NOT NULL DEFAULT '',
+        at INTEGER NOT NULL
+      ) STRICT`,
+      `CREATE INDEX IF NOT EXISTS idx_monitor_log_user ON im_monitor_log (user_id, id)`,
+    ],
+  },
 ];
 
 const ADD_COLUMN_RE = /^\s*ALTER\s+TABLE\s+\S+\s+ADD\s+COLUMN\s/i;

@@ -11,6 +11,10 @@ import { changeGroupMembers, checkGroupMessage, createGroup, groupInfos, normalG
 import { addOfflineFile, delOfflineFile, offlineFilesFor } from './domain/offline-files';
 import { readReceipt, recallMessage, resolveUsers, syncEntries } from './domain/core';
 import { checkRoomMessage, joinRoom, leaveRoom, listRooms, roomHistory } from './domain/rooms';
+import { groupAdminHandlers } from './handlers/group-admin';
+import { socialHandlers } from './handlers/social';
+import { messageViewsHandlers } from './handlers/message-views';
+import { monitorsHandlers } from './handlers/monitors';
 
 const { SessionType } = IM.BaseDefine;
 
@@ -46,6 +50,10 @@ export function createDbProxyHandlers(store: Store, cache: Cache, serverId: stri
     return { errorCode: e.code, errorMessage: e.message };
   };
   return {
+    ...groupAdminHandlers(store, knownUsers),
+    ...socialHandlers(store, knownUsers),
+    ...messageViewsHandlers(store, knownUsers),
+    ...monitorsHandlers(store, knownUsers),
     validateUser: async (req) => validateUser(store, cache, req.userName, req.password, options.passwordCheckCacheTtlSeconds) as Promise<IM.Server.IMValidateRsp>,
     saveMessage: async (req) => (await knownUsers.nameMessage(await storeChecked(store, await checkMessage(req)))) as IM.DbProxy.SavedMessage,
     // Every message joins the same group commit; each succeeds or fails on its own. The checks
