@@ -10,6 +10,8 @@ export type { Migration, MigrationResult, MigrateOptions } from './migrations';
 export { hashPassword, verifyPasswordHash, isMd5Hex, DEFAULT_SCRYPT_PARAMS } from './password';
 export type { ScryptParams } from './password';
 export { SessionType, SessionStatus, DepartStatus, UserStatus, GroupType, GroupStatus, GroupMemberStatus, SyncEventKind, RoomStatus } from './model';
+export { FriendStatus } from './model';
+export type { Friend, UserAttribute, SessionRef, SessionAttribute } from './model';
 export type {
   SessionTypeValue,
   ConversationKey,
@@ -39,6 +41,13 @@ export type {
   RoomJoinResult,
   DeviceToken,
   OfflineFile,
+  HighPriorityEntry,
+  HighPriorityPage,
+  ClientMsgRef,
+  MonitoredSession,
+  MonitorEntry,
+  MonitorAction,
+  MonitorLogEntry,
 } from './model';
 export { conversationKey } from './validate';
 export { UserRepository, type VerifiedCredentials } from './repos/users';
@@ -53,3 +62,5 @@ export { DeviceTokenRepository } from './repos/devices';
 export { MsyncDeviceRepository, type MsyncBindResult } from './repos/msync-devices';
 export { UserSettingsRepository } from './repos/settings';
 export { OfflineFileRepository } from './repos/offline-files';
+export { MonitorRepository } from './repos/monitors';
+export { FriendRepository, UserAttributeRepository, SessionAttributeRepository, MUTE_ATTRIBUTE, isMuteOn } from './repos/social';

@@ -37,6 +37,8 @@ export interface User {
   status: number;
   created: number;
   updated: number;
+  /** Milliseconds since the epoch; 0: not set. */
+  birthdayMs: number;
 }
 
 export interface NewUser {
@@ -55,7 +57,10 @@ export interface NewUser {
   status?: number;
 }
 
-export type UserPatch = Partial<Omit<NewUser, 'name' | 'passwordMd5Hex'>>;
+export type UserPatch = Partial<Omit<NewUser, 'name' | 'passwordMd5Hex'>> & {
+  /** Milliseconds since the epoch; 0 clears it. */
+  birthdayMs?: number;
+};
 
 export interface Department {
   id: number;
@@ -96,6 +101,11 @@ export interface NewMessage {
   clientMsgId?: string;
   /** Opaque bytes stored with the message (db_proxy stores an encoded IM.Core.MessageExtra). */
   extra?: Uint8Array;
+  /**
+   * A high-priority message (OMTP HIGHPRJ): also listed in the high-priority stream of each
+   * participant (the sender and every recipient). Ignored for chat rooms.
+   */
+  highPriority?: boolean;
 }
 
 /** A user's sequence number for one event of their sync stream. */
@@ -248,7 +258,7 @@ export interface GroupInfo {
   creatorId: number;
   /** See GroupType. */
   type: number;
-  /** Starts at 1; +1 on every member or shield change, so clients can cache group info by version. */
+  /** Starts at 1; +1 on every change (members, shields, info, owner, dismissal), so clients can cache group info by version. */
   version: number;
   /** See GroupStatus. */
   status: number;
@@ -256,6 +266,10 @@ export interface GroupInfo {
   updated: number;
   /** Active members, ascending. */
   memberIds: number[];
+  /** What the owner says the group is about (at most 1024 characters). */
+  description: string;
+  /** Most members allowed; 0 = the server's default. */
+  memberLimit: number;
 }
 
 export interface NewGroup {
@@ -267,6 +281,10 @@ export interface NewGroup {
   creatorId: number;
   /** Initial members (duplicates and the creator are fine). */
   memberIds?: readonly number[];
+  /** At most 1024 characters (default empty). */
+  description?: string;
+  /** Most members allowed; 0 or absent = the server's default. The initial members must fit. */
+  memberLimit?: number;
 }
 
 export interface GroupMember {
@@ -306,4 +324,93 @@ export interface OfflineFile {
   /** Unix seconds after which the record is no longer listed (and is purged). */
   expires: number;
   created: number;
+}
+
+/** One entry of a user's high-priority stream (im_priority_msg). */
+export interface HighPriorityEntry {
+  /** The entry's place in the user's stream (ascending, not consecutive). */
+  cursor: number;
+  sessionType: SessionTypeValue;
+  message: StoredMessage;
+}
+
+export interface HighPriorityPage {
+  /** Oldest first. */
+  entries: HighPriorityEntry[];
+  /** The user's newest cursor (0: none). */
+  lastCursor: number;
+}
+
+/** A message the sender named by its client_msg_id (im_client_msg), from the sender's side. */
+export interface ClientMsgRef {
+  sessionType: SessionTypeValue;
+  /** The other user (single chat; the sender itself when they wrote to themselves) or the group / room. */
+  peerId: number;
+  msgId: number;
+}
+
+/** A monitored conversation, named from no one's side: single (1, lower user id, higher user id); group (2, group id, 0). */
+export interface MonitoredSession {
+  sessionType: number;
+  idA: number;
+  idB: number;
+}
+
+export interface MonitorEntry {
+  userId: number;
+  session: MonitoredSession;
+  /** Unix seconds. */
+  started: number;
+}
+
+export type MonitorAction = 'grant' | 'revoke' | 'start' | 'stop';
+
+/** One line of im_monitor_log. */
+export interface MonitorLogEntry {
+  userId: number;
+  action: MonitorAction;
+  /** start/stop only. */
+  session?: MonitoredSession;
+  /** Who granted or revoked (an operator); empty for start/stop. */
+  by: string;
+  /** Unix seconds. */
+  at: number;
+}
+
+/** im_friend.status: one side of a friendship. Removed rows stay so an incremental sync can see the removal. */
+export const FriendStatus = { ACTIVE: 0, REMOVED: 1 } as const;
+
+/** One side of a friendship (im_friend): userId's row about friendId. */
+export interface Friend {
+  userId: number;
+  friendId: number;
+  /** userId's own name for the friend (may be empty). */
+  remark: string;
+  /** See FriendStatus. */
+  status: number;
+  created: number;
+  updated: number;
+}
+
+/** A user's named attribute about another user (im_user_attr), e.g. a remark name. */
+export interface UserAttribute {
+  userId: number;
+  targetId: number;
+  name: string;
+  value: string;
+  updated: number;
+}
+
+/** A conversation from one user's side: the other user (single chat) or the group. */
+export interface SessionRef {
+  sessionType: SessionTypeValue;
+  peerId: number;
+}
+
+/** A user's named attribute of one of their conversations (im_session_attr): "top", "mute", anything else. */
+export interface SessionAttribute extends SessionRef {
+  userId: number;
+  name: string;
+  value: string;
+  updated: number;
 }

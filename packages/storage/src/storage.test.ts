@@ -833,6 +833,8 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
         id: expect.any(Number),
         name: '研发群',
         avatar: 'http://img/g.png',
+        description: '',
+        memberLimit: 0,
         creatorId: owner,
         type: GroupType.NORMAL,
         version: 1,

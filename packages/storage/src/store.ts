@@ -7,10 +7,12 @@ import { DeviceTokenRepository } from './repos/devices';
 import { MsyncDeviceRepository } from './repos/msync-devices';
 import { GroupRepository } from './repos/groups';
 import { MessageRepository } from './repos/messages';
+import { MonitorRepository } from './repos/monitors';
 import { OfflineFileRepository } from './repos/offline-files';
 import { RoomRepository } from './repos/rooms';
 import { SessionRepository } from './repos/sessions';
 import { UserSettingsRepository } from './repos/settings';
+import { FriendRepository, SessionAttributeRepository, UserAttributeRepository } from './repos/social';
 import { UserRepository } from './repos/users';
 import { SqliteConfig, SqliteDatabase } from './sqlite';
 import { nowSeconds } from './validate';
@@ -42,6 +44,11 @@ export interface Store {
   readonly msyncDevices: MsyncDeviceRepository;
   readonly settings: UserSettingsRepository;
   readonly offlineFiles: OfflineFileRepository;
+  /** Session monitors (OMTP): permissions, active monitors, their record. */
+  readonly monitors: MonitorRepository;
+  readonly friends: FriendRepository;
+  readonly userAttributes: UserAttributeRepository;
+  readonly sessionAttributes: SessionAttributeRepository;
   /** What migrations did when the store was opened (null if migrate was false). */
   readonly migrations: MigrationResult | null;
   close(): Promise<void>;
@@ -77,6 +84,10 @@ export async function openStore(config: StoreConfig, options: StoreOptions = {})
     msyncDevices: new MsyncDeviceRepository(db, now),
     settings: new UserSettingsRepository(db, now),
     offlineFiles: new OfflineFileRepository(db, now),
+    monitors: new MonitorRepository(db, now),
+    friends: new FriendRepository(db, now),
+    userAttributes: new UserAttributeRepository(db, now),
+    sessionAttributes: new SessionAttributeRepository(db, now),
     migrations,
     close: () => db.close(),
   };

@@ -130,7 +130,7 @@ export function createDbProxyHandlers(store: Store, cache: Cache, serverId: stri
       return { userId, resultCode: 0, shieldStatus: await store.settings.pushShield(userId), attachData: req.attachData } as IM.Login.IMQueryPushShieldRsp;
     },
     removeDeviceTokens: async (req) => ({ removed: await removeDeviceTokens(store, (req.tokens ?? []).slice(0, 10_000)) }) as IM.DbProxy.RemoveDeviceTokensRsp,
-    getPushShields: async (req) => ({ shields: await pushShields(store, (req.userIds ?? []).slice(0, 10_000)) }) as IM.DbProxy.GetPushShieldsRsp,
+    getPushShields: async (req) => ({ shields: await pushShields(store, (req.userIds ?? []).slice(0, 10_000), req.conversation) }) as IM.DbProxy.GetPushShieldsRsp,
     getNormalGroupList: async (req) => ({ ...(await normalGroupList(store, requireUser(req.userId))), attachData: req.attachData }) as IM.Group.IMNormalGroupListRsp,
     getGroupInfo: async (req) => ({ ...(await groupInfos(store, requireUser(req.userId), req.groupVersionList ?? [])), attachData: req.attachData }) as IM.Group.IMGroupInfoListRsp,
     createGroup: async (req) => {

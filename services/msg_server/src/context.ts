@@ -12,6 +12,9 @@ import type { MessageStore } from './message-store';
 import type { ConversationCore } from './core/conversation-core';
 import type { UserDirectory } from './core/user-directory';
 import type { ContentCodec } from './core/content';
+import type { SessionMonitors } from './core/monitors';
+import type { GroupAdmin } from './core/groups';
+import type { Social } from './core/social';
 
 /** What the command handlers of a msg_server share. */
 export interface MsgServerContext {
@@ -20,6 +23,12 @@ export interface MsgServerContext {
   messages: MessageStore;
   /** What every front does with messages: send, sync, read, recall, typing. */
   core: ConversationCore;
+  /** Who listens to which conversation (OMTP session monitors). */
+  monitors: SessionMonitors;
+  /** Groups managed by their owner. */
+  groups: GroupAdmin;
+  /** Friends, attributes, profiles, business notifications. */
+  social: Social;
   /** Account names <-> user ids (string-id fronts). */
   directory: UserDirectory;
   /** Content between TeamTalk's form and plain. */

@@ -49,6 +49,7 @@ export class Delivery {
   private readonly requests: Batcher<RouteRequest, undefined>;
   private readonly requestTimeoutMs: number;
   private readonly retryForMs: number;
+  private readonly serverListeners: ((event: IM.Core.CoreEvent) => void)[] = [];
 
   constructor(
     private readonly registry: ConnectionRegistry,
@@ -86,13 +87,24 @@ export class Delivery {
     this.bus.subscribe(this.options.subjects.broadcast, (data) => {
       const b = IM.Cluster.Broadcast.decode(data);
       const except = b.exceptServerId === this.options.serverId ? b.exceptConnId : undefined;
-      const pass = new RenderPass(IM.Core.CoreEvent.decode(b.event));
+      const event = IM.Core.CoreEvent.decode(b.event);
+      // Events for the servers themselves (who monitors what), not their clients.
+      if (event.monitorChanged) {
+        if (b.exceptServerId !== this.options.serverId) for (const listener of this.serverListeners) listener(event);
+        return;
+      }
+      const pass = new RenderPass(event);
       for (const conn of this.registry.loggedIn()) {
         if (conn.id === except) continue;
         const frame = pass.frameFor(conn, conn.userId);
         if (frame) conn.write(frame);
       }
     });
+  }
+
+  /** Hears broadcast events meant for the msg_servers themselves (MonitorChangedEvent) from the other servers. */
+  onServerEvent(listener: (event: IM.Core.CoreEvent) => void): void {
+    this.serverListeners.push(listener);
   }
 
   /** Sends an event to every logged-in connection of the cluster except one of this server's. */

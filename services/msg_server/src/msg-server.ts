@@ -32,6 +32,9 @@ import { msyncRouterAnswers, registerMsyncHandlers, type MsyncHandlerOptions } f
 import { listenMsyncTcp, type MsyncTcpListener } from './fronts/msync/server';
 import { ConversationCore } from './core/conversation-core';
 import { UserDirectory } from './core/user-directory';
+import { SessionMonitors } from './core/monitors';
+import { GroupAdmin } from './core/groups';
+import { Social } from './core/social';
 import { ContentCodec } from './core/content';
 import { FileServerDirectory } from './file-servers';
 import { ClusterView } from './cluster-view';
@@ -259,11 +262,16 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   const content = new ContentCodec(config.contentKey || undefined);
   const push = new PushJobProducer(deps.pushJobs, (userId) => cluster.hasMobileOnline(userId), metrics, log);
   const nowSeconds = () => Math.floor(Date.now() / 1000);
-  const core = new ConversationCore({ db, messages, delivery, push, directory, metrics, log, nowSeconds, recallWindowSeconds: config.recallWindowSeconds ?? 120 });
+  const monitors = new SessionMonitors({ db, delivery, log });
+  delivery.onServerEvent((event) => event.monitorChanged && monitors.apply(event.monitorChanged));
+  const core = new ConversationCore({ db, messages, delivery, push, directory, metrics, log, nowSeconds, recallWindowSeconds: config.recallWindowSeconds ?? 120, monitors });
   const ctx: MsgServerContext = {
     db,
     messages,
     core,
+    monitors,
+    groups: new GroupAdmin({ db, delivery, directory }),
+    social: new Social({ db, delivery }),
     directory,
     content,
     registry,
@@ -498,6 +506,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   }
 
   delivery.listen();
+  monitors.start();
   presence.listen();
   cluster.listen();
   kicker.listen();
@@ -589,6 +598,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       // Messages stored before the drain still reach their recipients live.
       await Promise.race([delivery.settled(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
       clearInterval(reportTimer);
+      monitors.stop();
       sweeper.stop();
       cluster.close();
       fileServers.close();

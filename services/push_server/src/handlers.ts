@@ -72,11 +72,15 @@ export function messageJobHandler(deps: HandlerDeps): (job: Job) => Promise<JobO
     const { userTokenInfo: tokens } = await deps.db.getDeviceTokens({ userId: msg.recipientIds });
     const candidates = usersWithTokens(tokens, enabled);
     const group = isGroupMessage(msg.msgType);
+    // The conversation as each recipient sees it: a recipient who muted it (session attribute "mute") counts as shielded.
+    const conversation = group
+      ? { sessionType: IM.BaseDefine.SessionType.SESSION_TYPE_GROUP, peerId: msg.toSessionId }
+      : { sessionType: IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE, peerId: msg.fromUserId };
     let userShields = new Map<number, number>();
     let groupShields: Map<number, number> | undefined;
     if (candidates.length > 0) {
       const [shields, gShields] = await Promise.all([
-        deps.db.getPushShields({ userIds: candidates }),
+        deps.db.getPushShields({ userIds: candidates, conversation }),
         group ? deps.db.getGroupShield({ groupId: msg.toSessionId, userId: candidates }) : undefined,
       ]);
       userShields = new Map(shields.shields.map((s) => [s.userId, s.shieldStatus]));

@@ -29,6 +29,8 @@ function fakeDb() {
     tokens: [] as IM.BaseDefine.IUserTokenInfo[],
     shields: new Map<number, number>(),
     groupShields: new Map<number, number>(),
+    /** Conversations each user muted, "<session type>:<peer id>" as the user sees them. */
+    muted: new Map<number, Set<string>>(),
     unread: new Map<number, number>(),
     removed: [] as string[],
     failTokens: 0,
@@ -41,7 +43,13 @@ function fakeDb() {
       }
       return { userTokenInfo: state.tokens.filter((t) => req.userId!.includes(t.userId!)) };
     },
-    getPushShields: async (req: IM.DbProxy.IGetPushShieldsReq) => ({ shields: req.userIds!.map((userId) => ({ userId, shieldStatus: state.shields.get(userId) ?? 0 })) }),
+    // As db_proxy: a user who muted the conversation being pushed counts as shielded.
+    getPushShields: async (req: IM.DbProxy.IGetPushShieldsReq) => ({
+      shields: req.userIds!.map((userId) => {
+        const muted = req.conversation != null && (state.muted.get(userId)?.has(`${req.conversation.sessionType}:${req.conversation.peerId}`) ?? false);
+        return { userId, shieldStatus: muted ? 1 : (state.shields.get(userId) ?? 0) };
+      }),
+    }),
     getGroupShield: async (req: IM.Server.IIMGroupGetShieldReq) => ({ groupId: req.groupId, shieldStatusList: req.userId!.map((userId) => ({ userId, groupId: req.groupId, shieldStatus: state.groupShields.get(userId) ?? 0 })) }),
     getUsersInfo: async (req: IM.Buddy.IIMUsersInfoReq) => ({ userId: req.userId, userInfoList: req.userIdList!.map((userId) => ({ userId, userNickName: `Nick${userId}` })) }),
     getGroupInfo: async (req: IM.Group.IIMGroupInfoListReq) => ({ userId: req.userId, groupInfoList: req.groupVersionList!.map((g) => ({ groupId: g.groupId, groupName: 'Eng' })) }),
@@ -122,6 +130,31 @@ test('group message: "<group> <sender>: …", shields honoured per user and per 
   await new Promise((r) => setTimeout(r, 50));
   expect(fcm.sent.map((m) => [m.deviceToken, m.alert.body])).toEqual([['and-3', 'Eng Nick1: hello']]);
   expect(await metric('tt_push_skipped_total')).toEqual(expect.arrayContaining([expect.objectContaining({ labels: { reason: 'user_shield' }, value: 1 }), expect.objectContaining({ labels: { reason: 'group_shield' }, value: 1 })]));
+});
+
+test('a muted single chat gets no push: the recipient muted the sender; another sender still pushes', async () => {
+  f.state.tokens = [tok(2, ClientType.CLIENT_TYPE_ANDROID, 'and-2')];
+  // User 2 muted the chat with user 1 (single chat, peer 1 from 2's side).
+  f.state.muted.set(2, new Set(['1:1']));
+  await start();
+  await jobs.enqueue(PUSH_QUEUES.message, job({ fromUserId: 1, msgId: 1 }));
+  await jobs.enqueue(PUSH_QUEUES.message, job({ fromUserId: 3, msgId: 2 }));
+  await until(() => fcm.sent.length === 1, 'the unmuted notification');
+  await until(() => jobs.size(PUSH_QUEUES.message) === 0, 'both jobs to be taken');
+  await new Promise((r) => setTimeout(r, 50));
+  expect(fcm.sent.map((m) => [m.deviceToken, m.alert.body])).toEqual([['and-2', 'Nick3: hello']]);
+  expect(await metric('tt_push_skipped_total')).toEqual(expect.arrayContaining([expect.objectContaining({ labels: { reason: 'user_shield' }, value: 1 })]));
+});
+
+test('a muted group gets no push for the members who muted it; the same group id as a single-chat peer is not muted', async () => {
+  f.state.tokens = [3, 4].map((userId) => tok(userId, ClientType.CLIENT_TYPE_IOS, `ios-${userId}`));
+  f.state.muted.set(4, new Set(['2:40']));
+  f.state.muted.set(3, new Set(['1:40']));
+  await start();
+  await jobs.enqueue(PUSH_QUEUES.message, job({ toSessionId: 40, msgType: MsgType.MSG_TYPE_GROUP_TEXT, recipientIds: [3, 4] }));
+  await until(() => apns.sent.length === 1, 'one notification');
+  await new Promise((r) => setTimeout(r, 50));
+  expect(apns.sent.map((m) => m.deviceToken)).toEqual(['ios-3']);
 });
 
 test('a dead token is removed through db_proxy; a retry answer is retried; a refusal is dead-lettered', async () => {

@@ -14,9 +14,17 @@ interface GroupRow {
   status: number;
   created: number;
   updated: number;
+  description: string;
+  member_limit: number;
 }
 
-const GROUP_COLUMNS = 'id, name, avatar, creator_id, type, version, status, created, updated';
+const GROUP_COLUMNS = 'id, name, avatar, creator_id, type, version, status, created, updated, description, member_limit';
+/** GROUP_COLUMNS of im_group aliased g. */
+const G_COLUMNS = GROUP_COLUMNS.split(', ')
+  .map((c) => `g.${c}`)
+  .join(', ');
+const MAX_NAME_CHARS = 255;
+const MAX_DESCRIPTION_CHARS = 1024;
 const ID_CHUNK = 500;
 const INSERT_CHUNK = 200;
 
@@ -32,8 +40,30 @@ function toGroup(r: GroupRow, memberIds: number[]): GroupInfo {
     created: Number(r.created),
     updated: Number(r.updated),
     memberIds,
+    description: r.description,
+    memberLimit: Number(r.member_limit),
   };
 }
+
+/** Fields of a group its owner may change (absent: unchanged). */
+export interface GroupInfoPatch {
+  name?: string;
+  avatar?: string;
+  description?: string;
+  /** 0 = back to the server's default. */
+  memberLimit?: number;
+}
+
+/** What a user's client must learn about their groups since its last sync. */
+export interface GroupsChangedSince {
+  /** Active groups the user belongs to that changed at or after `since`, ascending by id. */
+  groups: GroupInfo[];
+  /** Groups dismissed while the user was a member, or the user was removed from, at or after `since`; ascending. */
+  deletedIds: number[];
+}
+
+/** A member change; `full` is set (and nothing changed) when the additions would pass the member limit. */
+export type GroupMembersOutcome = GroupMembersChange & { full?: true };
 
 function groupType(value: unknown): number {
   if (value !== GroupType.NORMAL && value !== GroupType.TEMPORARY) {
@@ -58,7 +88,8 @@ function upsertMembers(dialect: 'mysql' | 'sqlite', rows: string): string {
  * `SELECT ... FOR UPDATE`; SQLite transactions are `BEGIN IMMEDIATE`, i.e. already serialised), so
  * concurrent changes to one group are applied one after the other and each bumps the version.
  * Because the lock is taken by the transaction's first statement, the plain reads after it see
- * everything committed by the previous holder.
+ * everything committed by the previous holder (member counts against the member limit, the owner).
+ * Every change bumps the version and sets `updated`, which is what changedSince() goes by.
  */
 export class GroupRepository {
   constructor(
@@ -76,17 +107,22 @@ export class GroupRepository {
     const avatar = text('avatar', input.avatar ?? '', 255);
     const creatorId = u32('creatorId', input.creatorId);
     const memberIds = u32List('memberIds', [creatorId, ...u32List('memberIds', input.memberIds ?? [])]);
+    const description = text('description', input.description ?? '', MAX_DESCRIPTION_CHARS);
+    const memberLimit = u32('memberLimit', input.memberLimit ?? 0);
+    if (memberLimit > 0 && memberIds.length > memberLimit) {
+      throw new StorageError('INVALID_ARGUMENT', `${memberIds.length} members do not fit a member limit of ${memberLimit}`);
+    }
     return retryOnConflict(() =>
       this.db.transaction(async (tx) => {
         const now = this.now();
         const res = await tx.execute(
-          'INSERT INTO im_group (name, avatar, creator_id, type, version, status, created, updated) VALUES (?, ?, ?, ?, 1, ?, ?, ?)',
-          [name, avatar, creatorId, type, GroupStatus.ACTIVE, now, now],
+          'INSERT INTO im_group (name, avatar, creator_id, type, version, status, created, updated, description, member_limit) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)',
+          [name, avatar, creatorId, type, GroupStatus.ACTIVE, now, now, description, memberLimit],
         );
         const id = res.insertId;
         if (!id) throw new StorageError('INTERNAL', 'group insert returned no id');
         await this.addMemberRows(tx, id, memberIds, 0, now);
-        return { id, name, avatar, creatorId, type, version: 1, status: GroupStatus.ACTIVE, created: now, updated: now, memberIds };
+        return { id, name, avatar, creatorId, type, version: 1, status: GroupStatus.ACTIVE, created: now, updated: now, memberIds, description, memberLimit };
       }),
     );
   }
@@ -114,13 +150,7 @@ export class GroupRepository {
       );
       if (groups.length === 0) continue;
       const found = groups.map((g) => Number(g.id));
-      const members = new Map<number, number[]>(found.map((id) => [id, []]));
-      const memberRows = await this.db.query<{ group_id: number; user_id: number }>(
-        `SELECT group_id, user_id FROM im_group_member
-         WHERE status = ${GroupMemberStatus.MEMBER} AND group_id IN (${placeholders(found.length)}) ORDER BY group_id, user_id`,
-        found,
-      );
-      for (const r of memberRows) members.get(Number(r.group_id))?.push(Number(r.user_id));
+      const members = await activeMembersOf(this.db, found);
       const shields = new Map<number, number>();
       if (viewer !== undefined) {
         const shieldRows = await this.db.query<{ group_id: number; shield_status: number }>(
@@ -172,14 +202,20 @@ export class GroupRepository {
    * join_msg_id to the group's current last msg_id (0 if it has no message), so they cannot read
    * what was said before they joined; removing sets status 1. The version goes up by one if (and
    * only if) someone was actually added or removed. Unknown or dissolved group -> 'NOT_FOUND'.
+   *
+   * Additions respect the member limit: the group's own (member_limit), or `defaultLimit` when it
+   * has none (0 or absent: no limit). The count is taken under the group lock, so concurrent adds
+   * cannot pass it; additions that would are refused as a whole (`full`, nothing changed).
    */
-  async changeMembers(groupId: number, kind: 'add' | 'remove', userIds: readonly number[]): Promise<GroupMembersChange> {
+  async changeMembers(groupId: number, kind: 'add' | 'remove', userIds: readonly number[], options: { defaultLimit?: number } = {}): Promise<GroupMembersOutcome> {
     const gid = u32('groupId', groupId);
     if (kind !== 'add' && kind !== 'remove') throw new StorageError('INVALID_ARGUMENT', "kind must be 'add' or 'remove'");
     const ids = u32List('userIds', userIds);
+    const defaultLimit = u32('defaultLimit', options.defaultLimit ?? 0);
     return retryOnConflict(() =>
       this.db.transaction(async (tx) => {
-        let version = await lockActiveGroup(tx, gid);
+        const locked = await lockActiveGroup(tx, gid);
+        let version = locked.version;
         const current = new Map<number, number>();
         for (const chunk of chunks(ids, ID_CHUNK)) {
           const rows = await tx.query<{ user_id: number; status: number }>(
@@ -192,6 +228,11 @@ export class GroupRepository {
         let changed: number[];
         if (kind === 'add') {
           changed = ids.filter((id) => current.get(id) !== GroupMemberStatus.MEMBER);
+          const limit = locked.memberLimit > 0 ? locked.memberLimit : defaultLimit;
+          if (changed.length > 0 && limit > 0) {
+            const memberIds = await activeMemberIds(tx, gid);
+            if (memberIds.length + changed.length > limit) return { version, memberIds, changed: [], full: true as const };
+          }
           if (changed.length > 0) await this.addMemberRows(tx, gid, changed, await lastGroupMsgId(tx, gid), now);
         } else {
           changed = ids.filter((id) => current.get(id) === GroupMemberStatus.MEMBER);
@@ -249,7 +290,7 @@ export class GroupRepository {
     const shield = flag('status', status);
     return retryOnConflict(() =>
       this.db.transaction(async (tx) => {
-        const version = await lockActiveGroup(tx, gid);
+        const { version } = await lockActiveGroup(tx, gid);
         const rows = await tx.query<{ status: number }>('SELECT status FROM im_group_member WHERE group_id = ? AND user_id = ?', [gid, uid]);
         if (!rows[0] || Number(rows[0].status) !== GroupMemberStatus.MEMBER) {
           throw new StorageError('NOT_FOUND', `user ${uid} is not a member of group ${gid}`);
@@ -292,6 +333,115 @@ export class GroupRepository {
     );
   }
 
+  /**
+   * Changes the given fields of an active group (name non-empty, at most 255 characters; avatar 255;
+   * description 1024; memberLimit 0 = the default, else at least the current member count, checked
+   * under the group lock), version + 1. Returns the group after the change. No field given, or a
+   * limit below the member count -> 'INVALID_ARGUMENT'; unknown or dissolved group -> 'NOT_FOUND'.
+   */
+  async updateInfo(groupId: number, patch: GroupInfoPatch): Promise<GroupInfo> {
+    const gid = u32('groupId', groupId);
+    const sets: string[] = [];
+    const params: SqlValue[] = [];
+    if (patch.name !== undefined) {
+      sets.push('name = ?');
+      params.push(text('name', patch.name, MAX_NAME_CHARS, false));
+    }
+    if (patch.avatar !== undefined) {
+      sets.push('avatar = ?');
+      params.push(text('avatar', patch.avatar, MAX_NAME_CHARS));
+    }
+    if (patch.description !== undefined) {
+      sets.push('description = ?');
+      params.push(text('description', patch.description, MAX_DESCRIPTION_CHARS));
+    }
+    const memberLimit = patch.memberLimit === undefined ? undefined : u32('memberLimit', patch.memberLimit);
+    if (memberLimit !== undefined) {
+      sets.push('member_limit = ?');
+      params.push(memberLimit);
+    }
+    if (sets.length === 0) throw new StorageError('INVALID_ARGUMENT', 'nothing to change');
+    return retryOnConflict(() =>
+      this.db.transaction(async (tx) => {
+        await lockActiveGroup(tx, gid);
+        if (memberLimit) {
+          const count = (await activeMemberIds(tx, gid)).length;
+          if (count > memberLimit) throw new StorageError('INVALID_ARGUMENT', `member limit ${memberLimit} is below the group's ${count} members`);
+        }
+        await tx.execute(`UPDATE im_group SET ${sets.join(', ')}, version = version + 1, updated = ? WHERE id = ?`, [...params, this.now(), gid]);
+        return readGroup(tx, gid);
+      }),
+    );
+  }
+
+  /**
+   * Makes an active member the owner (creator_id), version + 1; returns the group after. Not an
+   * active member, or already the owner -> 'INVALID_ARGUMENT'; unknown or dissolved group -> 'NOT_FOUND'.
+   */
+  async transferOwner(groupId: number, newOwnerId: number): Promise<GroupInfo> {
+    const gid = u32('groupId', groupId);
+    const owner = u32('newOwnerId', newOwnerId);
+    return retryOnConflict(() =>
+      this.db.transaction(async (tx) => {
+        const locked = await lockActiveGroup(tx, gid);
+        if (locked.creatorId === owner) throw new StorageError('INVALID_ARGUMENT', `user ${owner} already owns group ${gid}`);
+        const rows = await tx.query<{ status: number }>('SELECT status FROM im_group_member WHERE group_id = ? AND user_id = ?', [gid, owner]);
+        if (!rows[0] || Number(rows[0].status) !== GroupMemberStatus.MEMBER) {
+          throw new StorageError('INVALID_ARGUMENT', `user ${owner} is not a member of group ${gid}`);
+        }
+        await tx.execute('UPDATE im_group SET creator_id = ?, version = version + 1, updated = ? WHERE id = ?', [owner, this.now(), gid]);
+        return readGroup(tx, gid);
+      }),
+    );
+  }
+
+  /**
+   * Dismisses an active group: status dissolved, version + 1, updated now. Member rows are kept as
+   * they were, so a later sync can tell each member the group is gone. Returns the group after,
+   * with the members it had. Unknown or already dissolved -> 'NOT_FOUND'.
+   */
+  async dismiss(groupId: number): Promise<GroupInfo> {
+    const gid = u32('groupId', groupId);
+    return retryOnConflict(() =>
+      this.db.transaction(async (tx) => {
+        await lockActiveGroup(tx, gid);
+        await tx.execute('UPDATE im_group SET status = ?, version = version + 1, updated = ? WHERE id = ?', [GroupStatus.DISSOLVED, this.now(), gid]);
+        return readGroup(tx, gid);
+      }),
+    );
+  }
+
+  /**
+   * The user's groups that changed at or after `since` (unix seconds) and those they lost since
+   * then (see GroupsChangedSince). `since` 0 is a first sync: every current group, nothing deleted.
+   */
+  async changedSince(userId: number, since: number): Promise<GroupsChangedSince> {
+    const user = u32('userId', userId);
+    const from = u32('since', since);
+    const rows = await this.db.query<GroupRow>(
+      `SELECT ${G_COLUMNS} FROM im_group_member m JOIN im_group g ON g.id = m.group_id
+       WHERE m.user_id = ? AND m.status = ${GroupMemberStatus.MEMBER} AND g.status = ${GroupStatus.ACTIVE} AND g.updated >= ?
+       ORDER BY g.id`,
+      [user, from],
+    );
+    const groups: GroupInfo[] = [];
+    for (const chunk of chunks(rows, ID_CHUNK)) {
+      const members = await activeMembersOf(this.db, chunk.map((g) => Number(g.id)));
+      for (const g of chunk) groups.push(toGroup(g, members.get(Number(g.id)) ?? []));
+    }
+    if (from === 0) return { groups, deletedIds: [] };
+    // A dismissal keeps member rows as they were: an active row of a dissolved group is a member at dismissal.
+    const gone = await this.db.query<{ id: number }>(
+      `SELECT g.id FROM im_group_member m JOIN im_group g ON g.id = m.group_id
+       WHERE m.user_id = ?
+         AND ((m.status = ${GroupMemberStatus.MEMBER} AND g.status = ${GroupStatus.DISSOLVED} AND g.updated >= ?)
+           OR (m.status = ${GroupMemberStatus.REMOVED} AND m.updated >= ?))
+       ORDER BY g.id`,
+      [user, from, from],
+    );
+    return { groups, deletedIds: gone.map((r) => Number(r.id)) };
+  }
+
   private async addMemberRows(tx: SqlExecutor, groupId: number, userIds: readonly number[], joinMsgId: number, now: number): Promise<void> {
     for (const chunk of chunks(userIds, INSERT_CHUNK)) {
       const params: SqlValue[] = [];
@@ -304,12 +454,35 @@ export class GroupRepository {
 
 const forUpdate = (ex: SqlExecutor) => (ex.dialect === 'mysql' ? ' FOR UPDATE' : '');
 
-/** Locks the group row for the rest of the transaction; returns its version. Unknown or dissolved -> 'NOT_FOUND'. */
-async function lockActiveGroup(tx: SqlExecutor, groupId: number): Promise<number> {
-  const rows = await tx.query<{ version: number; status: number }>(`SELECT version, status FROM im_group WHERE id = ?${forUpdate(tx)}`, [groupId]);
+/** Locks the group row for the rest of the transaction; returns what the caller checks. Unknown or dissolved -> 'NOT_FOUND'. */
+async function lockActiveGroup(tx: SqlExecutor, groupId: number): Promise<{ version: number; creatorId: number; memberLimit: number }> {
+  const rows = await tx.query<{ version: number; status: number; creator_id: number; member_limit: number }>(
+    `SELECT version, status, creator_id, member_limit FROM im_group WHERE id = ?${forUpdate(tx)}`,
+    [groupId],
+  );
   const row = rows[0];
   if (!row || Number(row.status) !== GroupStatus.ACTIVE) throw new StorageError('NOT_FOUND', `no active group ${groupId}`);
-  return Number(row.version);
+  return { version: Number(row.version), creatorId: Number(row.creator_id), memberLimit: Number(row.member_limit) };
+}
+
+/** The group (known to exist) with its member rows that are active. */
+async function readGroup(ex: SqlExecutor, groupId: number): Promise<GroupInfo> {
+  const rows = await ex.query<GroupRow>(`SELECT ${GROUP_COLUMNS} FROM im_group WHERE id = ?`, [groupId]);
+  if (!rows[0]) throw new StorageError('INTERNAL', `group ${groupId} vanished`);
+  return toGroup(rows[0], await activeMemberIds(ex, groupId));
+}
+
+/** Active member rows of each of the groups (at most ID_CHUNK ids), ascending; every group has an entry. */
+async function activeMembersOf(ex: SqlExecutor, groupIds: readonly number[]): Promise<Map<number, number[]>> {
+  const members = new Map<number, number[]>(groupIds.map((id) => [id, []]));
+  if (groupIds.length === 0) return members;
+  const rows = await ex.query<{ group_id: number; user_id: number }>(
+    `SELECT group_id, user_id FROM im_group_member
+     WHERE status = ${GroupMemberStatus.MEMBER} AND group_id IN (${placeholders(groupIds.length)}) ORDER BY group_id, user_id`,
+    groupIds,
+  );
+  for (const r of rows) members.get(Number(r.group_id))?.push(Number(r.user_id));
+  return members;
 }
 
 async function bumpVersion(tx: SqlExecutor, groupId: number, version: number, now: number): Promise<number> {

@@ -1,8 +1,10 @@
 import { BatchStatement, runBatch, SqlDatabase, SqlDialect, SqlExecutor, SqlValue } from '../db';
 import { isStorageError, StorageError } from '../errors';
 import {
+  ClientMsgRef,
   ConversationKey,
   GroupMemberStatus,
+  HighPriorityPage,
   NewMessage,
   RecallOutcome,
   RecallRequest,
@@ -67,7 +69,8 @@ const CONFLICT_RETRIES = 4;
  * (user, session) with the batch's totals; (6) every user's sync counter advances by their number of
  * events in the batch (one upsert) and is read back; (7) one multi-row insert of the sync pointer
  * rows, one per run: a user's consecutive seqs pointing at consecutive msg_ids of one conversation
- * (a member of a group gets one row for all of the batch's messages in it); (8) the client_msg_id rows. Multi-row statements are chunked to stay
+ * (a member of a group gets one row for all of the batch's messages in it); only when the batch holds
+ * high-priority messages, one multi-row insert of their participants' stream rows; (8) the client_msg_id rows. Multi-row statements are chunked to stay
  * under the drivers' parameter limits; rows are sorted wherever they lock existing rows.
  */
 function bumpCounters(dialect: SqlDialect, rows: number): string {
@@ -130,6 +133,12 @@ function readSeqs(rows: number): string {
 const POINTER_COLUMNS = 9;
 function insertPointers(rows: number): string {
   return cachedSql('insertPointers', 'mysql', rows, () => `INSERT INTO im_user_sync (user_id, seq, kind, session_type, id_a, id_b, msg_id, created, run_len) VALUES ${values(rows, POINTER_COLUMNS)}`);
+}
+
+/** A high-priority stream row: (user_id, session_type, id_a, id_b, msg_id, created); the id is the cursor. */
+const PRIORITY_COLUMNS = 6;
+function insertPriorityRows(rows: number): string {
+  return cachedSql('insertPriority', 'mysql', rows, () => `INSERT INTO im_priority_msg (user_id, session_type, id_a, id_b, msg_id, created) VALUES ${values(rows, PRIORITY_COLUMNS)}`);
 }
 
 function insertClientMsgs(rows: number): string {
@@ -269,6 +278,12 @@ export const DEFAULT_SYNC_LIMIT = 100;
 export const MAX_SYNC_LIMIT = 500;
 /** Longest client_msg_id (characters). */
 export const MAX_CLIENT_MSG_ID = 128;
+/** High-priority page size when none is asked for, and the largest. */
+export const DEFAULT_PRIORITY_LIMIT = 100;
+export const MAX_PRIORITY_LIMIT = 500;
+/** Largest history page, and most msg_ids one hide names. */
+export const MAX_HISTORY_LIMIT = 500;
+export const MAX_HIDE_IDS = 500;
 
 interface PreparedMessage {
   key: ConversationKey;
@@ -282,6 +297,8 @@ interface PreparedMessage {
   recipientPeer: number;
   clientMsgId: string | null;
   extra: Buffer | null;
+  /** Listed in the participants' high-priority streams (never for a chat room). */
+  highPriority: boolean;
 }
 
 /** Validates a message and works out who it touches, before it joins a batch. */
@@ -317,6 +334,7 @@ function prepareMessage(msg: NewMessage): PreparedMessage {
     recipientPeer: type === SessionType.SINGLE ? from : to,
     clientMsgId,
     extra: msg.extra ? asBuffer(msg.extra) : null,
+    highPriority: msg.highPriority === true && type !== SessionType.ROOM,
   };
 }
 
@@ -607,6 +625,18 @@ export class MessageRepository {
       addRun(user, seq - 1, runLastAt, runLength);
     }
     flushPointers();
+    // (6b) High-priority messages: one stream row per participant (the sender, then the recipients),
+    // in batch order. Nothing at all when the batch has none (the common case). Every participant's
+    // sync counter row is locked since round trip 1, so a user's cursors (auto-increment ids taken
+    // now) commit in ascending order: a reader never sees a cursor before a smaller one commits.
+    if (rows.some(({ m }) => m.highPriority)) {
+      const priority: SqlValue[][] = [];
+      for (const { m, id } of rows) {
+        if (!m.highPriority) continue;
+        for (const user of [m.from, ...m.recipients]) priority.push([user, m.key.sessionType, m.key.idA, m.key.idB, id, m.created]);
+      }
+      for (const chunk of chunks(priority, POINTER_ROWS_PER_STATEMENT)) second.push({ sql: insertPriorityRows(chunk.length), params: chunk.flat() });
+    }
     // (7) client_msg_ids. Another process saving the same one concurrently makes this insert fail
     // (unique key) once it commits: CONFLICT, so the batch is retried and then answers with its message.
     const claimed = rows.flatMap(({ m, id }, i) => (m.clientMsgId === null ? [] : [[m.from, m.clientMsgId, m.key.sessionType, m.key.idA, m.key.idB, id, results[i].seqs[0]?.seq ?? 0, m.created] as SqlValue[]]));
@@ -839,5 +869,106 @@ export class MessageRepository {
       out.push(...rows.map(toMessage));
     }
     return out.sort((a, b) => a.msgId - b.msgId);
+  }
+
+  /**
+   * The user's high-priority stream after cursor `afterCursor` (0: from the start), oldest first, at
+   * most `limit` (0: DEFAULT_PRIORITY_LIMIT; at most MAX_PRIORITY_LIMIT), with the user's newest
+   * cursor. Recalled messages stay, flagged (StoredMessage.recalled).
+   */
+  async highPrioritySince(userId: number, afterCursor: number, limit: number): Promise<HighPriorityPage> {
+    const user = u32('userId', userId);
+    const after = u53('afterCursor', afterCursor);
+    const asked = u32('limit', limit);
+    const n = asked === 0 ? DEFAULT_PRIORITY_LIMIT : Math.min(asked, MAX_PRIORITY_LIMIT);
+    const rows = await this.db.query<MessageRow & { priority_id: number; session_type: number }>(
+      `SELECT p.id AS priority_id, p.session_type, ${MESSAGE_COLUMNS.split(', ').map((c) => `m.${c}`).join(', ')}
+       FROM im_priority_msg p
+       JOIN im_message m ON m.session_type = p.session_type AND m.id_a = p.id_a AND m.id_b = p.id_b AND m.msg_id = p.msg_id
+       WHERE p.user_id = ? AND p.id > ? ORDER BY p.id LIMIT ?`,
+      [user, after, n],
+    );
+    const [last] = await this.db.query<{ last: number | null }>('SELECT MAX(id) AS last FROM im_priority_msg WHERE user_id = ?', [user]);
+    return {
+      entries: rows.map((r) => ({ cursor: Number(r.priority_id), sessionType: sessionType(Number(r.session_type)), message: toMessage(r) })),
+      lastCursor: Number(last?.last ?? 0),
+    };
+  }
+
+  /**
+   * Hides messages of the conversation between userId and peerId from the user's own history (OMTP
+   * delete; others still see them). Unknown msg_ids are ignored; hiding again changes nothing.
+   * Returns the msg_ids now hidden, ascending.
+   */
+  async hide(userId: number, type: number, peerId: number, msgIds: readonly number[]): Promise<number[]> {
+    const user = u32('userId', userId);
+    const key = conversationKey(sessionType(type), user, u32('peerId', peerId));
+    const wanted = [...new Set(msgIds.map((id) => u32('msgIds[]', id)))].filter((id) => id > 0);
+    if (wanted.length > MAX_HIDE_IDS) throw new StorageError('INVALID_ARGUMENT', `at most ${MAX_HIDE_IDS} msg_ids at once`);
+    if (wanted.length === 0) return [];
+    const found = await this.db.query<{ msg_id: number }>(
+      `SELECT msg_id FROM im_message WHERE ${KEY_WHERE} AND msg_id IN (${placeholders(wanted.length)})`,
+      [key.sessionType, key.idA, key.idB, ...wanted],
+    );
+    const ids = found.map((r) => Number(r.msg_id)).sort((a, b) => a - b);
+    if (ids.length === 0) return [];
+    const created = Math.floor(Date.now() / 1000);
+    const insert = `INTO im_msg_hidden (user_id, session_type, id_a, id_b, msg_id, created) VALUES ${values(ids.length, 6)}`;
+    await this.db.execute(
+      this.db.dialect === 'mysql' ? `INSERT IGNORE ${insert}` : `INSERT ${insert} ON CONFLICT (user_id, session_type, id_a, id_b, msg_id) DO NOTHING`,
+      ids.flatMap((id) => [user, key.sessionType, key.idA, key.idB, id, created]),
+    );
+    return ids;
+  }
+
+  /** The message `fromId` sent with this client_msg_id (while it is remembered), from the sender's side; null if none. */
+  async findClientMsg(fromId: number, clientMsgId: string): Promise<ClientMsgRef | null> {
+    const from = u32('fromId', fromId);
+    const id = text('clientMsgId', clientMsgId, MAX_CLIENT_MSG_ID);
+    if (id === '') return null;
+    const [row] = await this.db.query<{ session_type: number; id_a: number; id_b: number; msg_id: number }>(
+      'SELECT session_type, id_a, id_b, msg_id FROM im_client_msg WHERE from_id = ? AND client_msg_id = ?',
+      [from, id],
+    );
+    if (!row) return null;
+    const type = messageSessionType(Number(row.session_type));
+    const [a, b] = [Number(row.id_a), Number(row.id_b)];
+    return { sessionType: type, peerId: type === SessionType.SINGLE ? (a === from ? b : a) : a, msgId: Number(row.msg_id) };
+  }
+
+  /**
+   * A page of the conversation between userId and peerId (a user, or a group) as the user sees it:
+   * the newest `limit` (at most MAX_HISTORY_LIMIT) messages with msg_id < beforeMsgId (0: from the
+   * newest), oldest first; recalled ones flagged, ones the user hid left out. In a group only an
+   * active member sees anything, and only what was sent after they joined: null when the user is
+   * not a member.
+   */
+  async historyFor(userId: number, type: number, peerId: number, beforeMsgId: number, limit: number): Promise<StoredMessage[] | null> {
+    const user = u32('userId', userId);
+    const session = sessionType(type);
+    const key = conversationKey(session, user, u32('peerId', peerId));
+    const before = u32('beforeMsgId', beforeMsgId);
+    const n = Math.min(u32('limit', limit), MAX_HISTORY_LIMIT);
+    let after = 0;
+    if (session === SessionType.GROUP) {
+      const [member] = await this.db.query<{ status: number; join_msg_id: number }>('SELECT status, join_msg_id FROM im_group_member WHERE group_id = ? AND user_id = ?', [key.idA, user]);
+      if (!member || Number(member.status) !== GroupMemberStatus.MEMBER) return null;
+      after = Number(member.join_msg_id);
+    }
+    if (n === 0) return [];
+    const params: SqlValue[] = [key.sessionType, key.idA, key.idB, after];
+    let where = `${KEY_WHERE} AND msg_id > ?`;
+    if (before > 0) {
+      where += ' AND msg_id < ?';
+      params.push(before);
+    }
+    params.push(user, n);
+    const rows = await this.db.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM im_message m WHERE ${where}
+         AND NOT EXISTS (SELECT 1 FROM im_msg_hidden h WHERE h.user_id = ? AND h.session_type = m.session_type AND h.id_a = m.id_a AND h.id_b = m.id_b AND h.msg_id = m.msg_id)
+       ORDER BY msg_id DESC LIMIT ?`,
+      params,
+    );
+    return rows.map(toMessage).reverse();
   }
 }

@@ -116,6 +116,19 @@ export class SessionRepository {
   }
 
   /**
+   * The user's sessions (not deleted) changed at or after `sinceSeconds` (0: all), newest first, at
+   * most `limit`, each with its latest-message summary: what a hot-session sync sends.
+   */
+  async changedSince(userId: number, sinceSeconds: number, limit: number): Promise<RecentSession[]> {
+    const rows = await this.db.query<SessionRow>(
+      `${SELECT_WITH_SUMMARY} WHERE r.user_id = ? AND r.updated >= ? AND r.status = ${SessionStatus.OK}
+       ORDER BY r.updated DESC, r.session_type, r.peer_id LIMIT ?`,
+      [u32('userId', userId), u32('sinceSeconds', sinceSeconds), u32('limit', limit)],
+    );
+    return rows.map(toRecent);
+  }
+
+  /**
    * Creates the session (or revives a deleted one) without a message, e.g. when a user opens a chat
    * or joins a group. `updated` = now.
    */

@@ -20,10 +20,11 @@ interface UserRow {
   status: number;
   created: number;
   updated: number;
+  birthday_ms: number | string;
 }
 
 // Never select password_hash into a User: objects that might get logged must not carry it.
-const USER_COLUMNS = 'id, name, nick, real_name, sex, avatar, phone, email, domain, depart_id, sign_info, status, created, updated';
+const USER_COLUMNS = 'id, name, nick, real_name, sex, avatar, phone, email, domain, depart_id, sign_info, status, created, updated, birthday_ms';
 const CHUNK = 500;
 
 function toUser(r: UserRow): User {
@@ -42,7 +43,16 @@ function toUser(r: UserRow): User {
     status: Number(r.status),
     created: Number(r.created),
     updated: Number(r.updated),
+    birthdayMs: Number(r.birthday_ms ?? 0),
   };
+}
+
+/** A birthday in milliseconds since the epoch: a whole number JavaScript holds exactly (0: not set). */
+function birthdayMs(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new StorageError('INVALID_ARGUMENT', `${field} must be a non-negative integer (milliseconds)`);
+  }
+  return value;
 }
 
 /** Profile columns: [property, column, check]. */
@@ -57,6 +67,7 @@ const PROFILE_FIELDS: ReadonlyArray<[keyof UserPatch, string, (field: string, v:
   ['departId', 'depart_id', u32],
   ['signInfo', 'sign_info', (f, v) => text(f, v, 255)],
   ['status', 'status', u8],
+  ['birthdayMs', 'birthday_ms', birthdayMs],
 ];
 
 export class UserRepository {
@@ -85,6 +96,7 @@ export class UserRepository {
       status: u8('status', input.status ?? UserStatus.ACTIVE),
       created: 0,
       updated: 0,
+      birthdayMs: 0,
     };
     if (await this.findByName(name)) throw new StorageError('DUPLICATE', `user name ${JSON.stringify(name)} is taken`);
     const passwordHash = await hashPassword(input.passwordMd5Hex, this.scrypt);

@@ -1,6 +1,6 @@
 import { IM } from '@tt/proto';
 import { RpcError } from '@tt/rpc';
-import type { Store } from '@tt/storage';
+import { isStorageError, type Store } from '@tt/storage';
 import type { KnownUsers } from './users';
 import type { CheckedMessage } from './messages';
 
@@ -76,11 +76,21 @@ export async function changeGroupMembers(store: Store, users: KnownUsers, req: I
   const adding = changeType === GroupModifyType.GROUP_MODIFY_TYPE_ADD;
   const allowed = isCreator || (group.type === GroupType.GROUP_TYPE_TMP && (adding || (ids.length === 1 && ids[0] === userId)));
   if (!allowed) return refuse(GROUP_RESULT.NO_PERMISSION);
+  // The group's own member limit (set by its owner over OMTP), else the default.
+  const limit = group.memberLimit > 0 ? group.memberLimit : MAX_GROUP_MEMBERS;
   if (adding) {
-    if (group.memberIds.length + ids.length > MAX_GROUP_MEMBERS) return refuse(GROUP_RESULT.TOO_MANY);
-    for (const id of ids) if (!(await users.exists(id))) return refuse(GROUP_RESULT.NOT_FOUND);
+    const newcomers = ids.filter((id) => !group.memberIds.includes(id));
+    if (group.memberIds.length + newcomers.length > limit) return refuse(GROUP_RESULT.TOO_MANY);
+    for (const id of newcomers) if (!(await users.exists(id))) return refuse(GROUP_RESULT.NOT_FOUND);
   }
-  const result = await store.groups.changeMembers(groupId, adding ? 'add' : 'remove', ids);
+  // The store counts again under the group's lock, so concurrent adds cannot pass the limit.
+  // NOT_FOUND there: dismissed since it was read.
+  const result = await store.groups.changeMembers(groupId, adding ? 'add' : 'remove', ids, { defaultLimit: MAX_GROUP_MEMBERS }).catch((err: unknown) => {
+    if (isStorageError(err, 'NOT_FOUND')) return null;
+    throw err;
+  });
+  if (!result) return refuse(GROUP_RESULT.NOT_FOUND);
+  if (result.full) return refuse(GROUP_RESULT.TOO_MANY);
   // As in the original: a change that changes nothing (all already members, or none of them) fails.
   if (result.changed.length === 0) return refuse(GROUP_RESULT.FAILED);
   const notifyUserIds = [...new Set([...result.memberIds, ...(adding ? [] : result.changed)])];

@@ -30,14 +30,21 @@ export interface CheckedMessage {
 
 /**
  * Stores a checked message with its extra (IM.Core.MessageExtra, stamped with server_time_ms and
- * stored encoded; its client_msg_id de-duplicates resends). A message without an extra (TeamTalk's)
+ * stored encoded; its client_msg_id de-duplicates resends; high_priority also lists it in the
+ * participants' high-priority streams). A message without an extra (TeamTalk's)
  * stores none: its time is its create time. Its save is queued before this returns (so saves queued
  * in a loop keep that order).
  */
 export function storeChecked(store: Store, checked: CheckedMessage, extra?: IM.Core.IMessageExtra | null, nowMs = Date.now()): Promise<IM.DbProxy.ISavedMessage> {
   const hasExtra = !!extra && Object.keys(extra).length > 0;
   const message: NewMessage = hasExtra
-    ? { ...checked.message, extra: IM.Core.MessageExtra.encode({ ...extra, serverTimeMs: nowMs }).finish(), clientMsgId: extra.clientMsgId || undefined }
+    ? {
+        ...checked.message,
+        extra: IM.Core.MessageExtra.encode({ ...extra, serverTimeMs: nowMs }).finish(),
+        clientMsgId: extra.clientMsgId || undefined,
+        // Also listed in each participant's high-priority stream (OMTP HIGHPRJ).
+        highPriority: extra.highPriority === true || undefined,
+      }
     : checked.message;
   const serverTimeMs = hasExtra ? nowMs : checked.message.createTime * 1000;
   return store.messages.saveMessage(message).then((saved) => savedMessage(message, checked.recipientIds, saved, serverTimeMs));

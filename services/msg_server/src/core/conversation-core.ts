@@ -7,6 +7,7 @@ import type { PushJobProducer } from '../push-jobs';
 import type { MsgServerMetrics } from '../metrics';
 import type { UserDirectory } from './user-directory';
 import { isRoomSession } from './rooms';
+import { monitoredSessionOf, type SessionMonitors } from './monitors';
 
 const { SessionType } = IM.BaseDefine;
 
@@ -47,6 +48,8 @@ export interface ConversationCoreDeps {
   nowSeconds(): number;
   /** How long a sender may recall a message (group owners: always). */
   recallWindowSeconds: number;
+  /** Who listens to which conversation (OMTP session monitors). */
+  monitors?: SessionMonitors;
 }
 
 /**
@@ -112,7 +115,15 @@ export class ConversationCore {
       messageStored: { message: stored, seqs: saved.seqs, teamtalkAttachData: message.teamtalkAttachData?.length ? message.teamtalkAttachData : undefined },
     };
     // To the peer (or every group member) and to the sender's other devices.
-    await this.deps.delivery.inOrder(conn, [...saved.recipientIds, senderId], event, conn.id);
+    const audience = [...saved.recipientIds, senderId];
+    const delivered = this.deps.delivery.inOrder(conn, audience, event, conn.id);
+    const monitors = this.deps.monitors?.monitorsOf(monitoredSessionOf(message.sessionType, senderId, message.toId));
+    if (monitors && monitors.length > 0) {
+      // A copy for those listening in who are not in the conversation themselves.
+      const listeners = monitors.filter((id) => !audience.includes(id));
+      if (listeners.length > 0) void this.deps.delivery.inOrder(conn, listeners, { messageMonitored: { message: stored } });
+    }
+    await delivered;
   }
 
   /** The user's sync entries in [minSeq, maxSeq] (maxSeq 0: to the newest). */

@@ -76,6 +76,23 @@ export class TeamTalkFront implements Front {
       const pdu = encodePdu(ServiceID.SID_SWITCH_SERVICE, SwitchServiceCmdID.CID_SWITCH_P2P_CMD, 0, body);
       return (viewerId) => (viewerId === t.userId ? undefined : pdu);
     }
+    if (event.groupChanged) {
+      // Member changes (a dismissal removes everyone) as TeamTalk's member-change notify; a new
+      // owner or new info only bumps the group version, which TeamTalk clients refetch by.
+      const g = event.groupChanged;
+      const added = g.change === IM.Core.GroupChange.GROUP_MEMBERS_ADDED || g.change === IM.Core.GroupChange.GROUP_CREATED;
+      const removed = g.change === IM.Core.GroupChange.GROUP_MEMBERS_REMOVED || g.change === IM.Core.GroupChange.GROUP_DISMISSED;
+      if (!added && !removed) return undefined;
+      const notify = IM.Group.IMGroupChangeMemberNotify.encode({
+        userId: g.operatorId,
+        changeType: added ? IM.BaseDefine.GroupModifyType.GROUP_MODIFY_TYPE_ADD : IM.BaseDefine.GroupModifyType.GROUP_MODIFY_TYPE_DEL,
+        groupId: g.group!.groupId,
+        curUserIdList: g.memberIds ?? [],
+        chgUserIdList: g.changedIds ?? [],
+      }).finish();
+      const pdu = encodePdu(ServiceID.SID_GROUP, IM.BaseDefine.GroupCmdID.CID_GROUP_CHANGE_MEMBER_NOTIFY, 0, notify);
+      return () => pdu;
+    }
     if (event.frontPayload?.front === this.name) {
       const pdu = Buffer.from(event.frontPayload.payload!);
       return () => pdu;

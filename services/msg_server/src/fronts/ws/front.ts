@@ -71,6 +71,32 @@ export class WsFront implements Front {
       const frame = this.frame(CommandType.CMD_TYPING_STATUS_PUSH, 0, IM.Ws.TypingStatusPush.encode(push).finish());
       return (viewerId) => (viewerId === t.userId ? undefined : frame);
     }
+    if (event.groupChanged) {
+      // Seed 003 has no group events: a system entry (message_type 0) with extra.event, like a recall's sync entry.
+      const g = event.groupChanged;
+      const change = GROUP_CHANGE_EVENTS[g.change!];
+      if (!change) return undefined;
+      const conversationId = groupConversationId(g.group!.groupId!);
+      const push: IM.Ws.IPushMessage = {
+        messageId: '',
+        conversationId,
+        senderId: nameOf(g.operatorId!),
+        groupId: String(g.group!.groupId),
+        messageType: 0,
+        content: Buffer.alloc(0),
+        serverTime: Date.now(),
+        sendTime: Date.now(),
+        extra: {
+          event: change,
+          operator: nameOf(g.operatorId!),
+          members: (g.changedIds ?? []).map(nameOf).join(','),
+          owner: g.group!.creatorName || nameOf(g.group!.creatorId!),
+          name: g.group!.name ?? '',
+        },
+      };
+      const frame = this.frame(CommandType.CMD_PUSH_MSG, 0, IM.Ws.PushMessage.encode(push).finish());
+      return () => frame;
+    }
     if (event.frontPayload?.front === this.name) {
       const frame = Buffer.from(event.frontPayload.payload!);
       return () => frame;
@@ -134,3 +160,13 @@ export class WsFront implements Front {
     return (userId) => names?.get(userId) ?? this.directory.cachedName(userId) ?? String(userId);
   }
 }
+
+/** extra.event of the system entry each group change becomes. */
+const GROUP_CHANGE_EVENTS: Record<number, string> = {
+  [IM.Core.GroupChange.GROUP_CREATED]: 'group_created',
+  [IM.Core.GroupChange.GROUP_MEMBERS_ADDED]: 'group_members_added',
+  [IM.Core.GroupChange.GROUP_MEMBERS_REMOVED]: 'group_members_removed',
+  [IM.Core.GroupChange.GROUP_DISMISSED]: 'group_dismissed',
+  [IM.Core.GroupChange.GROUP_OWNER_CHANGED]: 'group_owner_changed',
+  [IM.Core.GroupChange.GROUP_INFO_UPDATED]: 'group_info_updated',
+};
