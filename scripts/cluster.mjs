@@ -41,6 +41,8 @@ const wsBasePort = Number(process.env.MSG_SERVER_WS_PORT ?? 8081);
 // The tcp12 fronts (seed 001): 8200, 8201, … — clear of the WebSocket range,
 // which takes 8082 (tcp12's single-server default) from the second msg_server on (0 = off).
 const tcp12BasePort = Number(process.env.MSG_SERVER_TCP12_PORT ?? 8200);
+// The OMTP fronts (seed 004): 8250, 8251, … (0 = off).
+const omtpBasePort = Number(process.env.MSG_SERVER_OMTP_PORT ?? 8250);
 // The MSync fronts (seed 002): WebSocket 8300, 8301, …, TCP 8400, 8401, … (0 = off).
 const msyncWsBasePort = Number(process.env.MSG_SERVER_MSYNC_WS_PORT ?? 8300);
 const msyncTcpBasePort = Number(process.env.MSG_SERVER_MSYNC_TCP_PORT ?? 8400);
@@ -78,6 +80,7 @@ for (let n = 0; n < count; n++) {
     MSG_SERVER_PORT: String(basePort + n),
     MSG_SERVER_WS_PORT: String(wsBasePort ? wsBasePort + n : 0),
     MSG_SERVER_TCP12_PORT: String(tcp12BasePort ? tcp12BasePort + n : 0),
+    MSG_SERVER_OMTP_PORT: String(omtpBasePort ? omtpBasePort + n : 0),
     MSG_SERVER_MSYNC_WS_PORT: String(msyncWsBasePort ? msyncWsBasePort + n : 0),
     MSG_SERVER_MSYNC_TCP_PORT: String(msyncTcpBasePort ? msyncTcpBasePort + n : 0),
     MSG_SERVER_ID: process.env.MSG_SERVER_ID ? `${process.env.MSG_SERVER_ID}-${n + 1}` : `msg_server-${n + 1}`,

@@ -212,10 +212,12 @@ export async function startCluster(opts: StartOptions = {}): Promise<Deployment>
   const common = { AUTH_JWT_SECRET: randomBytes(32).toString('base64url'), ...settings, TT_SUBJECT_PREFIX: `ttbench${id}`, ADMIN_HOST: '127.0.0.1', MYSQL_DATABASE: database };
   // Then `count` for each msg_server's tcp12 front (its default, 8082, would collide between them),
   // and 2 × `count` for each one's MSync front (WebSocket, TCP; defaults 8083/8084, the same).
-  const allPorts = await freePorts(6 + 6 * count);
+  const allPorts = await freePorts(6 + 7 * count);
   const ports = allPorts.slice(0, 6 + 3 * count);
   const tcp12Ports = allPorts.slice(6 + 3 * count, 6 + 4 * count);
-  const msyncPorts = allPorts.slice(6 + 4 * count);
+  const msyncPorts = allPorts.slice(6 + 4 * count, 6 + 6 * count);
+  // And `count` for each one's OMTP front (default 8085).
+  const omtpPorts = allPorts.slice(6 + 6 * count);
   const [dbPort, dbAdmin, routeAdmin, loginPort, loginAdmin, pushAdmin] = ports;
   const processes: RoleProcess[] = [];
   const add = (p: RoleProcess) => {
@@ -237,7 +239,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<Deployment>
       startRole(
         `msg_server-${i + 1}`,
         'services/msg_server/dist/main.js',
-        { ...common, MSG_SERVER_HOST: '127.0.0.1', MSG_SERVER_PORT: String(port), MSG_SERVER_WS_PORT: wsPort, MSG_SERVER_TCP12_PORT: settings.MSG_SERVER_TCP12_PORT === '0' ? '0' : String(tcp12Ports[i]), MSG_SERVER_MSYNC_WS_PORT: settings.MSG_SERVER_MSYNC_WS_PORT === '0' ? '0' : String(msyncPorts[2 * i]), MSG_SERVER_MSYNC_TCP_PORT: settings.MSG_SERVER_MSYNC_TCP_PORT === '0' ? '0' : String(msyncPorts[2 * i + 1]), MSG_SERVER_ID: `bench-ms${i + 1}`, DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, ADMIN_PORT: String(admin) },
+        { ...common, MSG_SERVER_HOST: '127.0.0.1', MSG_SERVER_PORT: String(port), MSG_SERVER_WS_PORT: wsPort, MSG_SERVER_TCP12_PORT: settings.MSG_SERVER_TCP12_PORT === '0' ? '0' : String(tcp12Ports[i]), MSG_SERVER_MSYNC_WS_PORT: settings.MSG_SERVER_MSYNC_WS_PORT === '0' ? '0' : String(msyncPorts[2 * i]), MSG_SERVER_MSYNC_TCP_PORT: settings.MSG_SERVER_MSYNC_TCP_PORT === '0' ? '0' : String(msyncPorts[2 * i + 1]), MSG_SERVER_OMTP_PORT: settings.MSG_SERVER_OMTP_PORT === '0' ? '0' : String(omtpPorts[i]), MSG_SERVER_ID: `bench-ms${i + 1}`, DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, ADMIN_PORT: String(admin) },
         admin,
         opts.cpuProfDir,
       ),

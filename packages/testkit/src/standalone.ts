@@ -7,6 +7,8 @@ export interface StandalonePorts {
   msgServerWs: number;
   /** msg_server's tcp12 front (seed 001). */
   msgServerTcp12: number;
+  /** msg_server's OMTP front (seed 004). */
+  msgServerOmtp: number;
   /** msg_server's MSync front (seed 002): WebSocket and TCP. */
   msgServerMsyncWs: number;
   msgServerMsyncTcp: number;
@@ -23,14 +25,15 @@ export interface StandalonePorts {
  * (parallel tests, benchmark runs) never collide.
  */
 export async function standaloneListeners(): Promise<{ ports: StandalonePorts; env: Record<string, string> }> {
-  const [login, msgServer, dbProxy, admin, fileServer, fileServerHttp, fileServerRpc, msgServerWs, msgServerTcp12, msgServerMsyncWs, msgServerMsyncTcp] = await freePorts(11);
+  const [login, msgServer, dbProxy, admin, fileServer, fileServerHttp, fileServerRpc, msgServerWs, msgServerTcp12, msgServerMsyncWs, msgServerMsyncTcp, msgServerOmtp] = await freePorts(12);
   return {
-    ports: { login, msgServer, msgServerWs, msgServerTcp12, msgServerMsyncWs, msgServerMsyncTcp, dbProxy, admin, fileServer, fileServerHttp, fileServerRpc },
+    ports: { login, msgServer, msgServerWs, msgServerTcp12, msgServerOmtp, msgServerMsyncWs, msgServerMsyncTcp, dbProxy, admin, fileServer, fileServerHttp, fileServerRpc },
     env: {
       LOGIN_HTTP_PORT: String(login),
       MSG_SERVER_PORT: String(msgServer),
       MSG_SERVER_WS_PORT: String(msgServerWs),
       MSG_SERVER_TCP12_PORT: String(msgServerTcp12),
+      MSG_SERVER_OMTP_PORT: String(msgServerOmtp),
       MSG_SERVER_MSYNC_WS_PORT: String(msgServerMsyncWs),
       MSG_SERVER_MSYNC_TCP_PORT: String(msgServerMsyncTcp),
       DB_PROXY_PORT: String(dbProxy),

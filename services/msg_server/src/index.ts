@@ -1,1 +1,1 @@
-export { startMsgServer, wsFrontConfig, msyncFrontConfig, type MsyncFrontConfig, tcp12FrontConfig, contentKeyOf, type MsgServerConfig, type MsgServerDeps, type RunningMsgServer, type WsFrontConfig, type Tcp12FrontConfig } from './msg-server';
+export { startMsgServer, wsFrontConfig, msyncFrontConfig, type MsyncFrontConfig, tcp12FrontConfig, omtpFrontConfig, type OmtpFrontConfig, contentKeyOf, type MsgServerConfig, type MsgServerDeps, type RunningMsgServer, type WsFrontConfig, type Tcp12FrontConfig } from './msg-server';

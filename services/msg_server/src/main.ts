@@ -6,7 +6,7 @@ import { createMetrics, startAdminServer } from '@tt/observability';
 import { DbProxyService, clusterSubjects, type DbProxyClient } from '@tt/proto';
 import { createRpcClient } from '@tt/rpc';
 import { runService } from '@tt/runtime';
-import { contentKeyOf, msyncFrontConfig, startMsgServer, tcp12FrontConfig, wsFrontConfig } from './msg-server';
+import { contentKeyOf, msyncFrontConfig, omtpFrontConfig, startMsgServer, tcp12FrontConfig, wsFrontConfig } from './msg-server';
 
 runService(
   'msg_server',
@@ -44,6 +44,7 @@ runService(
         ws: wsFrontConfig(cfg, cfg.MSG_SERVER_HOST),
         msync: msyncFrontConfig(cfg, cfg.MSG_SERVER_HOST),
         tcp12: tcp12FrontConfig(cfg, cfg.MSG_SERVER_HOST),
+        omtp: omtpFrontConfig(cfg, cfg.MSG_SERVER_HOST),
         jwtSecret: cfg.AUTH_JWT_SECRET,
         contentKey: contentKeyOf(cfg),
         recallWindowSeconds: cfg.MSG_SERVER_RECALL_WINDOW_S,

@@ -24,13 +24,18 @@ import { listenWs, type WsListener } from './fronts/ws/server';
 import { Tcp12Front } from './fronts/tcp12/front';
 import { Tcp12Connection } from './fronts/tcp12/connection';
 import { registerTcp12Handlers } from './fronts/tcp12/handlers';
-import { createTcp12Router, listenTcp12, type Tcp12Listener } from './fronts/tcp12/server';
+import { createTcp12Router } from './fronts/tcp12/server';
+import { listenTcp, type TcpListener } from './fronts/tcp-listener';
 import { BodyCipher } from './fronts/tcp12/codec';
 import { MsyncFront } from './fronts/msync/front';
 import { MsyncTcpConnection, MsyncWsConnection } from './fronts/msync/connection';
 import { msyncRouterAnswers, registerMsyncHandlers, type MsyncHandlerOptions } from './fronts/msync/handlers';
-import { listenMsyncTcp, type MsyncTcpListener } from './fronts/msync/server';
 import { ConversationCore } from './core/conversation-core';
+import { OmtpFront } from './fronts/omtp/front';
+import { OmtpConnection, ReplayCache } from './fronts/omtp/connection';
+import { registerOmtpHandlers } from './fronts/omtp/handlers';
+import { createOmtpRouter } from './fronts/omtp/server';
+import { parseAesKey } from '@tt/omtp';
 import { UserDirectory } from './core/user-directory';
 import { SessionMonitors } from './core/monitors';
 import { GroupAdmin } from './core/groups';
@@ -82,6 +87,8 @@ export interface MsgServerConfig {
   tcp12?: Tcp12FrontConfig;
   /** The MSync front (seed 002, Easemob clients); absent or both ports 0: off. */
   msync?: MsyncFrontConfig;
+  /** The OMTP front (seed 004); absent or port 0: off. */
+  omtp?: OmtpFrontConfig;
   /** HMAC secret of login tokens (AUTH_JWT_SECRET); empty: token logins are refused. */
   jwtSecret?: string;
   /** TeamTalk clients' content key (TT_CONTENT_KEY): content is converted between fronts with it. */
@@ -124,6 +131,49 @@ export function tcp12FrontConfig(
     aesKeyHex: cfg.MSG_SERVER_TCP12_AES_KEY,
     maxContentBytes: cfg.MSG_SERVER_MAX_CONTENT_BYTES,
   };
+}
+
+/** The OMTP front's settings from the MSG_SERVER_OMTP_* variables (port 0: off). */
+export function omtpFrontConfig(
+  cfg: {
+    MSG_SERVER_OMTP_PORT: number;
+    MSG_SERVER_OMTP_ADVERTISE_PORT: number;
+    MSG_SERVER_OMTP_MAX_FRAME_BYTES: number;
+    MSG_SERVER_OMTP_IDLE_TIMEOUT_MS: number;
+    MSG_SERVER_OMTP_AES_KEY: string;
+    MSG_SERVER_OMTP_HOT_SESSIONS: number;
+    MSG_SERVER_OMTP_HOT_SESSION_MESSAGES: number;
+    MSG_SERVER_MAX_CONTENT_BYTES: number;
+  },
+  host: string,
+): OmtpFrontConfig | undefined {
+  if (cfg.MSG_SERVER_OMTP_PORT === 0) return undefined;
+  return {
+    port: cfg.MSG_SERVER_OMTP_PORT,
+    host,
+    advertisePort: cfg.MSG_SERVER_OMTP_ADVERTISE_PORT,
+    maxFrameBytes: cfg.MSG_SERVER_OMTP_MAX_FRAME_BYTES,
+    idleTimeoutMs: cfg.MSG_SERVER_OMTP_IDLE_TIMEOUT_MS,
+    aesKeyHex: cfg.MSG_SERVER_OMTP_AES_KEY,
+    hotSessions: cfg.MSG_SERVER_OMTP_HOT_SESSIONS,
+    hotSessionMessages: cfg.MSG_SERVER_OMTP_HOT_SESSION_MESSAGES,
+    maxContentBytes: cfg.MSG_SERVER_MAX_CONTENT_BYTES,
+  };
+}
+
+export interface OmtpFrontConfig {
+  port: number;
+  host?: string;
+  /** Port handed to clients; 0 = port. */
+  advertisePort?: number;
+  /** Largest frame (and inflated payload). */
+  maxFrameBytes: number;
+  idleTimeoutMs: number;
+  /** AES-256 key, 64 hex digits; empty: CRYPTO 1 is refused. */
+  aesKeyHex: string;
+  hotSessions: number;
+  hotSessionMessages: number;
+  maxContentBytes: number;
 }
 
 export interface Tcp12FrontConfig {
@@ -428,7 +478,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   }
 
   // The tcp12 front (seed 001): 12-byte-header frames on its own port, its own router, the same core.
-  let tcp12Listener: Tcp12Listener | undefined;
+  let tcp12Listener: TcpListener | undefined;
   if (config.tcp12) {
     const tcp12 = config.tcp12;
     const tcp12Front = new Tcp12Front({ idleTimeoutMs: tcp12.idleTimeoutMs }, content, directory);
@@ -440,7 +490,8 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       metrics.pdusDropped.inc({ reason: 'tcp12_rejected' });
       log.debug({ connId: c.id, userId: c.userId, command, status, reason }, 'tcp12 frame rejected');
     };
-    tcp12Listener = await listenTcp12(
+    tcp12Listener = await listenTcp(
+      'tcp12',
       {
         host: tcp12.host ?? config.host,
         port: tcp12.port,
@@ -453,7 +504,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
 
   // The MSync front (seed 002): WebSocket and length-prefixed TCP, one router, the same core.
   let msyncWs: WsListener | undefined;
-  let msyncTcp: MsyncTcpListener | undefined;
+  let msyncTcp: TcpListener | undefined;
   if (config.msync) {
     const msync = config.msync;
     const msyncFront = new MsyncFront({ idleTimeoutMs: msync.idleTimeoutMs }, content, directory);
@@ -498,11 +549,38 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       });
     }
     if (msync.tcpPort) {
-      msyncTcp = await listenMsyncTcp(
+      msyncTcp = await listenTcp(
+        'msync',
         { host: msync.host ?? config.host, port: msync.tcpPort, accepting: () => !draining, onConnection: (socket) => accept(new MsyncTcpConnection(nextId(), msyncFront, socket, msync.maxFrameBytes, msyncEvents)) },
         log,
       );
     }
+  }
+
+  // The OMTP front (seed 004): length-prefixed Tars packs on its own port, its own router, the same core.
+  let omtpListener: TcpListener | undefined;
+  if (config.omtp) {
+    const o = config.omtp;
+    const omtpFront = new OmtpFront({ idleTimeoutMs: o.idleTimeoutMs }, content, directory);
+    const omtpRouter = createOmtpRouter(metrics, log, (command) => handledCounter(command).inc());
+    registerOmtpHandlers(omtpRouter, ctx, omtpFront, { jwtSecret: config.jwtSecret ?? '', maxContentBytes: o.maxContentBytes, hotSessions: o.hotSessions, hotSessionMessages: o.hotSessionMessages });
+    const omtpEvents = connectionEvents((c, request) => omtpRouter.dispatch(c, request));
+    const aesKey = parseAesKey(o.aesKeyHex);
+    const replays = new ReplayCache();
+    const onRejected = (c: OmtpConnection, type: number, code: number, reason: string) => {
+      metrics.pdusDropped.inc({ reason: 'omtp_rejected' });
+      log.debug({ connId: c.id, userId: c.userId, type, code, reason }, 'omtp packet rejected');
+    };
+    omtpListener = await listenTcp(
+      'omtp',
+      {
+        host: o.host ?? config.host,
+        port: o.port,
+        accepting: () => !draining,
+        onConnection: (socket) => accept(new OmtpConnection(nextId(), omtpFront, socket, { maxFrameBytes: o.maxFrameBytes, maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES, aesKey, onRejected, replays }, omtpEvents)),
+      },
+      log,
+    );
   }
 
   delivery.listen();
@@ -517,6 +595,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   if (msyncWs) fronts.push({ protocol: 'msync', port: config.msync!.wsAdvertisePort || msyncWs.port, path: config.msync!.wsPath });
   if (msyncTcp) fronts.push({ protocol: 'msync-tcp', port: config.msync!.tcpAdvertisePort || msyncTcp.port });
   if (tcp12Listener) fronts.push({ protocol: 'tcp12', port: config.tcp12!.advertisePort || tcp12Listener.port });
+  if (omtpListener) fronts.push({ protocol: 'omtp', port: config.omtp!.advertisePort || omtpListener.port });
   const report = () => {
     const info = {
       ip1: config.advertiseIp,
@@ -537,7 +616,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   // Logged-in connections: each front's idle limit and heartbeat; the others: the login deadline.
   const sweeper = startIdleSweeper({
     connections: () => registry.values(),
-    limitsMs: [config.pcIdleTimeoutMs, config.mobileIdleTimeoutMs, ...(wsListener ? [config.ws!.idleTimeoutMs] : []), ...(config.msync ? [config.msync.idleTimeoutMs] : []), ...(tcp12Listener ? [config.tcp12!.idleTimeoutMs] : [])],
+    limitsMs: [config.pcIdleTimeoutMs, config.mobileIdleTimeoutMs, ...(wsListener ? [config.ws!.idleTimeoutMs] : []), ...(config.msync ? [config.msync.idleTimeoutMs] : []), ...(tcp12Listener ? [config.tcp12!.idleTimeoutMs] : []), ...(omtpListener ? [config.omtp!.idleTimeoutMs] : [])],
     loginTimeoutMs: config.loginTimeoutMs,
     idleLimitMs: (conn) => conn.front.idleLimitMs(conn),
     onIdle: (conn) => log.info({ connId: conn.id, front: conn.front.name, userId: conn.userId }, 'client silent too long; closed'),
@@ -572,6 +651,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       msyncWs?.close();
       msyncTcp?.close();
       tcp12Listener?.close();
+      omtpListener?.close();
       report(); // login_server stops sending clients here
       const deadline = Date.now() + config.drainTimeoutMs;
       const rate = config.drainRate ?? 2000;

@@ -12,7 +12,7 @@ import { runService } from '@tt/runtime';
 import { openStore } from '@tt/storage';
 import { startDbProxy } from '@tt/db-proxy';
 import { startRouteServer } from '@tt/route-server';
-import { msyncFrontConfig, startMsgServer, tcp12FrontConfig, wsFrontConfig } from '@tt/msg-server';
+import { msyncFrontConfig, omtpFrontConfig, startMsgServer, tcp12FrontConfig, wsFrontConfig } from '@tt/msg-server';
 import { startLoginServer } from '@tt/login-server';
 import { pushProvidersFromEnv, startPushServer } from '@tt/push-server';
 import { startFileServer } from '@tt/file-server';
@@ -129,6 +129,7 @@ runService(
         ws: wsFrontConfig(cfg, cfg.STANDALONE_BIND_HOST),
         msync: msyncFrontConfig(cfg, cfg.STANDALONE_BIND_HOST),
         tcp12: tcp12FrontConfig(cfg, cfg.STANDALONE_BIND_HOST),
+        omtp: omtpFrontConfig(cfg, cfg.STANDALONE_BIND_HOST),
         jwtSecret,
         contentKey: push.contentKey,
         recallWindowSeconds: cfg.MSG_SERVER_RECALL_WINDOW_S,

@@ -82,7 +82,7 @@ export interface Deployment {
   mode: Mode;
   loginUrl: string;
   /** msg_server addresses, in start order. */
-  msgServers: Array<{ host: string; port: number; process?: RoleProcess; /** The WebSocket front's URL (seed 003). */ wsUrl?: string; /** The tcp12 front's port (seed 001), same host. */ tcp12Port?: number; /** The MSync front (seed 002): its WebSocket URL and TCP port. */ msyncUrl?: string; msyncTcpPort?: number }>;
+  msgServers: Array<{ host: string; port: number; process?: RoleProcess; /** The WebSocket front's URL (seed 003). */ wsUrl?: string; /** The tcp12 front's port (seed 001), same host. */ tcp12Port?: number; /** The MSync front (seed 002): its WebSocket URL and TCP port. */ msyncUrl?: string; msyncTcpPort?: number; /** The OMTP front's port (seed 004), same host. */ omtpPort?: number }>;
   processes: RoleProcess[];
   /** Env that points ttctl (and the storage layer) at this deployment's store. */
   storeEnv: NodeJS.ProcessEnv;
@@ -126,12 +126,12 @@ export async function startDeployment(mode: Mode, opts: DeploymentOptions = {}):
 async function startStandalone(opts: DeploymentOptions): Promise<Deployment> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tt-e2e-'));
   const listeners = await standaloneListeners();
-  const { login: loginPort, msgServer: msgPort, msgServerWs: wsPort, msgServerTcp12: tcp12Port, msgServerMsyncWs: msyncWsPort, msgServerMsyncTcp: msyncTcpPort, fileServer: filePort, fileServerHttp: fileHttpPort } = listeners.ports;
+  const { login: loginPort, msgServer: msgPort, msgServerWs: wsPort, msgServerTcp12: tcp12Port, msgServerMsyncWs: msyncWsPort, msgServerMsyncTcp: msyncTcpPort, msgServerOmtp: omtpPort, fileServer: filePort, fileServerHttp: fileHttpPort } = listeners.ports;
   const env = { ...FAST_TEST_ENV, ...listeners.env, TT_DATA_DIR: dataDir, ...opts.env };
   const proc = startRole('standalone', 'services/standalone/dist/main.js', env);
   const storeEnv = { TT_MODE: 'standalone', TT_DATA_DIR: dataDir, PASSWORD_SCRYPT_N: '1024' };
   const fileServers = [{ host: '127.0.0.1', port: filePort, httpUrl: `http://127.0.0.1:${fileHttpPort}`, dataDir: path.join(dataDir, 'files'), process: proc }];
-  const deployment = makeDeployment('standalone', `http://127.0.0.1:${loginPort}`, [{ host: '127.0.0.1', port: msgPort, process: proc, wsUrl: `ws://127.0.0.1:${wsPort}/ws`, tcp12Port, msyncUrl: `ws://127.0.0.1:${msyncWsPort}/ws`, msyncTcpPort }], [proc], storeEnv, async () => {
+  const deployment = makeDeployment('standalone', `http://127.0.0.1:${loginPort}`, [{ host: '127.0.0.1', port: msgPort, process: proc, wsUrl: `ws://127.0.0.1:${wsPort}/ws`, tcp12Port, msyncUrl: `ws://127.0.0.1:${msyncWsPort}/ws`, msyncTcpPort, omtpPort }], [proc], storeEnv, async () => {
     if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   }, fileServers);
   await waitReady(deployment);
@@ -190,13 +190,14 @@ async function startCluster(opts: DeploymentOptions): Promise<Deployment> {
   processes.push(login);
   const msgServers: Deployment['msgServers'] = [];
   for (let i = 0; i < (opts.msgServers ?? 1); i++) {
-    const [port, wsPort, tcp12Port, msyncWsPort, msyncTcpPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    const [port, wsPort, tcp12Port, msyncWsPort, msyncTcpPort, omtpPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
     const ms = startRole('msg_server', 'services/msg_server/dist/main.js', {
       ...common,
       MSG_SERVER_HOST: '127.0.0.1',
       MSG_SERVER_PORT: String(port),
       MSG_SERVER_WS_PORT: String(wsPort),
       MSG_SERVER_TCP12_PORT: String(tcp12Port),
+      MSG_SERVER_OMTP_PORT: String(omtpPort),
       MSG_SERVER_MSYNC_WS_PORT: String(msyncWsPort),
       MSG_SERVER_MSYNC_TCP_PORT: String(msyncTcpPort),
       MSG_SERVER_ID: `ms${i + 1}`,
@@ -205,7 +206,7 @@ async function startCluster(opts: DeploymentOptions): Promise<Deployment> {
       ADMIN_PORT: String(await freePort()),
     });
     processes.push(ms);
-    msgServers.push({ host: '127.0.0.1', port, process: ms, wsUrl: `ws://127.0.0.1:${wsPort}/ws`, tcp12Port, msyncUrl: `ws://127.0.0.1:${msyncWsPort}/ws`, msyncTcpPort });
+    msgServers.push({ host: '127.0.0.1', port, process: ms, wsUrl: `ws://127.0.0.1:${wsPort}/ws`, tcp12Port, msyncUrl: `ws://127.0.0.1:${msyncWsPort}/ws`, msyncTcpPort, omtpPort });
   }
   const storeEnv = { TT_MODE: 'cluster', MYSQL_DATABASE: database, PASSWORD_SCRYPT_N: '1024' };
   const deployment = makeDeployment('cluster', `http://127.0.0.1:${loginPort}`, msgServers, processes, storeEnv, async () => {

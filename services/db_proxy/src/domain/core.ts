@@ -19,7 +19,18 @@ export function recalledEvent(sessionType: number, m: StoredMessage, seqs: UserS
     recalledBy: m.recalled?.by ?? 0,
     recalledAtMs: m.recalled?.atMs ?? 0,
     seqs: seqs.map(({ userId, seq }) => ({ userId, seq })),
+    clientMsgId: clientMsgIdOf(m) || undefined,
   };
+}
+
+/** The client_msg_id stored in a message's extra ('' when none). */
+function clientMsgIdOf(m: StoredMessage): string {
+  if (!m.extra || m.extra.length === 0) return '';
+  try {
+    return IM.Core.MessageExtra.decode(m.extra).clientMsgId ?? '';
+  } catch {
+    return '';
+  }
 }
 
 /** The user's sync entries in [min_seq, max_seq] (see SyncReq): messages as stored, recalls as events. */

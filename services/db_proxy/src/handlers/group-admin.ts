@@ -25,6 +25,7 @@ export function groupAdminHandlers(store: Store, users: KnownUsers): Pick<DbProx
       return admin.run(req);
     },
     groupSync: async (req) => admin.sync(required('user_id', req.userId), req.since ?? 0),
-    groupMembers: async (req) => admin.members(req.userId ?? 0, required('group_id', req.groupId)) // user_id 0: the system (operators),
+    // user_id 0: the system (an operator's notification to a group).
+    groupMembers: async (req) => admin.members(req.userId ?? 0, required('group_id', req.groupId)),
   };
 }

@@ -2,7 +2,7 @@ import type { IM } from '@tt/proto';
 import type { ClientConnection } from '../connection';
 
 /** The client protocols msg_server speaks; each is one front. */
-export type FrontName = 'teamtalk' | 'ws' | 'tcp12' | 'msync';
+export type FrontName = 'teamtalk' | 'ws' | 'tcp12' | 'msync' | 'omtp';
 
 /** Shows one event to one viewer (a user id): the frame to write, or undefined when the protocol has nothing to show. */
 export type EventRenderer = (viewerId: number) => Buffer | undefined;

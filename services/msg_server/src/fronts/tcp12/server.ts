@@ -1,4 +1,3 @@
-import * as net from 'node:net';
 import { IM } from '@tt/proto';
 import type { Logger } from '@tt/observability';
 import { CommandRouter } from '../../command-router';
@@ -38,36 +37,4 @@ export function createTcp12Router(metrics: MsgServerMetrics, log: Logger, handle
     },
     handled,
   });
-}
-
-export interface Tcp12ListenerOptions {
-  host: string;
-  port: number;
-  onConnection(socket: net.Socket): void;
-  /** Refuses new connections (draining). */
-  accepting(): boolean;
-}
-
-export interface Tcp12Listener {
-  port: number;
-  close(): void;
-}
-
-export async function listenTcp12(options: Tcp12ListenerOptions, log: Logger): Promise<Tcp12Listener> {
-  const server = net.createServer((socket) => {
-    if (!options.accepting()) {
-      socket.destroy();
-      return;
-    }
-    options.onConnection(socket);
-  });
-  server.on('error', (err) => log.error({ err }, 'tcp12 listener error'));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
 }

@@ -1,13 +1,21 @@
 import * as net from 'node:net';
 import type { Logger } from '@tt/observability';
 
-export interface MsyncTcpListener {
+export interface TcpListenerOptions {
+  host: string;
+  port: number;
+  onConnection(socket: net.Socket): void;
+  /** Refuses new connections (draining). */
+  accepting(): boolean;
+}
+
+export interface TcpListener {
   port: number;
   close(): void;
 }
 
-/** The MSync TCP listener (length-prefixed frames; see MsyncTcpConnection). */
-export async function listenMsyncTcp(options: { host: string; port: number; accepting(): boolean; onConnection(socket: net.Socket): void }, log: Logger): Promise<MsyncTcpListener> {
+/** A front's TCP listener (tcp12, MSync over TCP, OMTP): hands each accepted socket to the front, refuses while draining. */
+export async function listenTcp(name: string, options: TcpListenerOptions, log: Logger): Promise<TcpListener> {
   const server = net.createServer((socket) => {
     if (!options.accepting()) {
       socket.destroy();
@@ -15,7 +23,7 @@ export async function listenMsyncTcp(options: { host: string; port: number; acce
     }
     options.onConnection(socket);
   });
-  server.on('error', (err) => log.error({ err }, 'msync tcp listener error'));
+  server.on('error', (err) => log.error({ err, front: name }, 'front listener error'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
