@@ -44,3 +44,45 @@ describe('OMTP front smoke (standalone)', () => {
     expect(oa.decodeErrors).toEqual([]);
   });
 });
+
+describe('operators (standalone)', () => {
+  let d: Deployment;
+  let f: Fixture;
+  const clients: OmtpClient[] = [];
+  beforeAll(async () => {
+    d = await startDeployment('standalone');
+    f = new Fixture(d, 'oops_');
+  }, 90_000);
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await d?.stop();
+  });
+
+  it('ttctl notify reaches an online OMTP client as BIZ_NOTIFY; ttctl monitor grant lets a user listen in', async () => {
+    const [a, b, m] = await f.newUsers(3);
+    const ms = d.msgServers[0];
+    const connect = async (name: string) => {
+      const c = await OmtpClient.connect(ms.host, ms.omtpPort!);
+      clients.push(c);
+      expect((await c.login(name, PASSWORD)).code).toBe(0);
+      return c;
+    };
+    const [ca, cb, cm] = [await connect(a.name), await connect(b.name), await connect(m.name)];
+    const biz = ca.waitForPush(T.PT_MSG_BIZ_NOTIFY, omtp.MsgReq);
+    expect(await d.ttctl('notify', '--user', a.name, 'payroll is out')).toMatch(/sent to 1 user/);
+    expect((await biz).body).toMatchObject({ sessionId: 'biz', content: 'payroll is out', to: a.name, from: 'operator' });
+
+    const session = (await ca.sendSingle(b.name, 'first')).sessionId;
+    const refused = await cm.request(T.PT_SESSION_MONITOR_START, omtp.SessionMonitor, { sessionId: session });
+    expect((refused.body as omtp.CommonErrorCode).code).toBe(403);
+    await d.ttctl('monitor', 'grant', m.name);
+    const started = await cm.request(T.PT_SESSION_MONITOR_START, omtp.SessionMonitor, { sessionId: session });
+    expect((started.body as omtp.CommonErrorCode).code).toBe(0);
+    const copy = cm.waitForPush(T.PT_MSG_SINGLE_CHAT, omtp.MsgReq);
+    await cb.sendSingle(a.name, 'second');
+    expect((await copy).body).toMatchObject({ from: b.name, to: a.name, content: 'second', sessionId: session });
+    const synced = await cm.request(T.PT_SESSION_MONITOR_SYNC);
+    expect((synced.body as omtp.HotSessionResp).sessions.map((s) => s.sessionId)).toEqual([session]);
+    expect(await d.ttctl('monitor', 'log', '--user', m.name)).toMatch(/start/);
+  });
+});

@@ -19,8 +19,8 @@ export interface MessageType<T> {
 }
 
 /**
- * A delivered chat message, the same for both protocols. A TeamTalk delivery
- * is the decoded IMMsgData itself; a WebSocket push is translated into one
+ * A delivered chat message, the same for every protocol. A TeamTalk delivery
+ * is the decoded IMMsgData itself; another front's push is translated into one
  * object per connection, refilled for every push: valid only during the
  * onDeliver call.
  */
@@ -35,9 +35,12 @@ export interface Delivery {
   msgData: Uint8Array;
 }
 
+/** The front a simulated client uses (--protocol, mixed aside). */
+export type ClientProtocol = 'teamtalk' | 'ws' | 'tcp12' | 'msync' | 'omtp';
+
 /** What the chat scenarios need of a connection, whatever its protocol. */
 export interface ChatConnection {
-  readonly protocol: 'teamtalk' | 'ws' | 'tcp12' | 'msync';
+  readonly protocol: ClientProtocol;
   /** TeamTalk user id (WebSocket connections: the id of the account they authenticated as). */
   userId: number;
   closed: boolean;

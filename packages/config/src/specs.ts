@@ -14,6 +14,7 @@ const aesKeyHex = makeValidator<string>((input: string) => {
 export const commonSpec = {
   LOG_LEVEL: str({ default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], desc: 'pino log level.' }),
   ADMIN_HOST: str({ default: '0.0.0.0', desc: 'Address of the HTTP admin server (/healthz, /readyz, /metrics).' }),
+  ADMIN_TOKEN: str({ default: '', desc: 'Bearer token of the operator actions on the admin port (POST /admin/..., e.g. msg_server\'s notify, used by ttctl notify). Empty: only callers on the same host (loopback) may use them.' }),
   TT_SUBJECT_PREFIX: str({ default: 'tt', desc: 'Prefix of every NATS subject, so several clusters can share one NATS.' }),
 };
 
@@ -281,6 +282,8 @@ export const ttctlSpec = {
   ...modeSpec,
   ...mysqlSpec,
   ...passwordSpec,
+  TT_ADMIN_URL: str({ default: '', desc: 'ttctl notify: the admin URL of a msg_server (or of the standalone server); empty = http://127.0.0.1:9100 in standalone mode, :9102 in cluster mode.' }),
+  ADMIN_TOKEN: str({ default: '', desc: 'ttctl notify: the bearer token the msg_server expects (its ADMIN_TOKEN), if it has one.' }),
   LOG_LEVEL: commonSpec.LOG_LEVEL,
 };
 

@@ -21,6 +21,39 @@ export interface AdminServerOptions {
   };
   /** A readiness check that takes longer counts as not ready, ms (default 2000). */
   readyTimeoutMs?: number;
+  /**
+   * Operator actions served as `POST /admin/<name>` with a JSON body (at most
+   * 64 KB); the answer is the action's result as JSON. An action throws an
+   * AdminInputError for a bad request (400).
+   */
+  operations?: Record<string, (body: unknown) => Promise<unknown>>;
+  /** ADMIN_TOKEN: operations need `Authorization: Bearer <token>`. Empty: only callers on this host (loopback) may use them. */
+  adminToken?: string;
+}
+
+/** A bad operator request: answered 400 with its message. */
+export class AdminInputError extends Error {}
+
+const MAX_OPERATION_BODY = 64 * 1024;
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_OPERATION_BODY) throw new AdminInputError(`body larger than ${MAX_OPERATION_BODY} bytes`);
+    chunks.push(chunk);
+  }
+  if (size === 0) return {};
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new AdminInputError('body is not JSON');
+  }
 }
 
 export interface AdminServer {
@@ -54,6 +87,7 @@ async function runReady(check: () => Promise<ReadyResult>, timeoutMs: number): P
  * - GET /healthz: liveness, 200 {"status":"ok"} while the process can answer at all;
  * - GET /readyz: 200 {"status":"ready",...} or 503 {"status":"not ready",...}, with the check's details;
  * - GET /metrics: the registry in Prometheus text format;
+ * - POST /admin/<operation>: the role's operator actions (see AdminServerOptions.operations);
  * anything else 404 (405 for another method on these paths).
  */
 export function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
@@ -63,6 +97,28 @@ export function startAdminServer(options: AdminServerOptions): Promise<AdminServ
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?', 1)[0];
+    const operation = path.startsWith('/admin/') ? options.operations?.[path.slice('/admin/'.length)] : undefined;
+    if (operation) {
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST');
+        sendJson(res, 405, { error: 'method not allowed' }, false);
+        return;
+      }
+      const allowed = options.adminToken ? req.headers.authorization === `Bearer ${options.adminToken}` : isLoopback(req.socket.remoteAddress);
+      if (!allowed) {
+        sendJson(res, options.adminToken ? 401 : 403, { error: options.adminToken ? 'a valid admin token is required' : 'operator actions are served to this host only (set ADMIN_TOKEN to allow others)' }, false);
+        return;
+      }
+      try {
+        const result = await operation(await readJson(req));
+        logger.info({ operation: path }, 'operator action done');
+        sendJson(res, 200, result ?? {}, false);
+      } catch (err) {
+        if (!(err instanceof AdminInputError)) throw err;
+        sendJson(res, 400, { error: err.message }, false);
+      }
+      return;
+    }
     if (path !== '/healthz' && path !== '/readyz' && path !== '/metrics') {
       sendJson(res, 404, { error: 'not found' }, req.method === 'HEAD');
       return;

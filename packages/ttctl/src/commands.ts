@@ -21,6 +21,13 @@ export const USAGE = `usage: ttctl <command>
   room list [--user <user>]
   room show <room id>
   room dissolve <room id>
+  monitor grant <user> [--by <operator>]     (may listen to any session over OMTP)
+  monitor revoke <user> [--by <operator>]    (stops the user's monitors too)
+  monitor list                               (who may monitor, and what is monitored now)
+  monitor log [--user <user>] [--limit <n>]  (who monitored what, when; newest first)
+  notify (--user <user,user,...> | --group <group id>) <text> [--type <n>] [--from <operator>]
+                                             (an OMTP business notification to whoever is online;
+                                              sent through a msg_server's admin port, TT_ADMIN_URL)
 
 The store is chosen like the servers choose it: TT_MODE=standalone (default) opens
 the SQLite file in TT_DATA_DIR; TT_MODE=cluster opens MySQL (MYSQL_* variables).`;
@@ -61,7 +68,28 @@ function passwordOf(values: { password?: string }): string {
 }
 
 /** Runs one command; returns the lines to print. */
-export async function runCommand(store: Store, argv: string[]): Promise<string[]> {
+/** Where ttctl reaches a running server for actions that are not database edits (notify). */
+export interface ServerAccess {
+  adminUrl: string;
+  adminToken: string;
+}
+
+async function postAdmin(access: ServerAccess | undefined, operation: string, body: unknown): Promise<Record<string, unknown>> {
+  if (!access) throw new UsageError(`${operation} needs a running server (TT_ADMIN_URL)`);
+  const url = `${access.adminUrl.replace(/\/+$/, '')}/admin/${operation}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(access.adminToken ? { authorization: `Bearer ${access.adminToken}` } : {}) }, body: JSON.stringify(body) });
+  } catch (err) {
+    throw new Error(`cannot reach ${url}: ${(err as Error).message}`);
+  }
+  const answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  if (res.status === 400) throw new UsageError(String(answer.error ?? 'refused'));
+  if (!res.ok) throw new Error(`${url} answered ${res.status}: ${String(answer.error ?? '')}`);
+  return answer;
+}
+
+export async function runCommand(store: Store, argv: string[], access?: ServerAccess): Promise<string[]> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -83,11 +111,47 @@ export async function runCommand(store: Store, argv: string[]): Promise<string[]
       temporary: { type: 'boolean' },
       user: { type: 'string' },
       'max-members': { type: 'string' },
+      by: { type: 'string' },
+      limit: { type: 'string' },
+      group: { type: 'string' },
+      type: { type: 'string' },
+      from: { type: 'string' },
     },
   });
   const [noun, verb, name] = positionals;
+  if (noun === 'notify') {
+    const text = positionals.slice(1).join(' ');
+    if (!text) throw new UsageError('notify needs a text');
+    if (!!values.user === !!values.group) throw new UsageError('notify needs --user or --group (one of them)');
+    const body = { content: text, contentType: values.type ? Number(values.type) : 1, from: values.from ?? 'operator', ...(values.group ? { group: Number(values.group) } : { users: values.user!.split(',').map((u) => u.trim()).filter(Boolean) }) };
+    const answer = await postAdmin(access, 'notify', body);
+    return [`notification sent to ${Number(answer.addressed ?? 0)} user(s) (those online receive it)`];
+  }
   const command = `${noun ?? ''} ${verb ?? ''}`.trim();
   switch (command) {
+    case 'monitor grant':
+    case 'monitor revoke': {
+      const userId = await resolveUser(store, name, 'a user');
+      const by = values.by ?? process.env.USER ?? 'ttctl';
+      const changed = verb === 'grant' ? await store.monitors.grant(userId, by) : await store.monitors.revoke(userId, by);
+      const what = verb === 'grant' ? 'may now monitor sessions' : 'may no longer monitor sessions (msg_servers notice within 30 s)';
+      return [changed ? `${name} ${what}` : `${name}: nothing to change`];
+    }
+    case 'monitor list': {
+      const all = await store.monitors.listAll();
+      const names = new Map<number, string>();
+      for (const id of [...all.grantedUserIds, ...all.entries.map((e) => e.userId)]) names.set(id, (await store.users.findById(id))?.name ?? String(id));
+      const sessionText = (s: { sessionType: number; idA: number; idB: number }) => (s.sessionType === 2 ? `group ${s.idA}` : `users ${s.idA} and ${s.idB}`);
+      return [`may monitor\t${all.grantedUserIds.map((id) => names.get(id)).join(',')}`, ...all.entries.map((e) => `${names.get(e.userId)}\tmonitors ${sessionText(e.session)}\tsince ${new Date(e.started * 1000).toISOString()}`)];
+    }
+    case 'monitor log': {
+      const userId = values.user ? await resolveUser(store, values.user, '--user') : 0;
+      const entries = await store.monitors.log(userId, values.limit ? Number(values.limit) : 100);
+      return [
+        'at\tuser\taction\tsession\tby',
+        ...entries.map((e) => `${new Date(e.at * 1000).toISOString()}\t${e.userId}\t${e.action}\t${e.session ? (e.session.sessionType === 2 ? `group ${e.session.idA}` : `users ${e.session.idA},${e.session.idB}`) : ''}\t${e.by}`),
+      ];
+    }
     case 'user add': {
       if (!name) throw new UsageError('user add needs a name');
       const user = await store.users.create({

@@ -16,7 +16,8 @@ async function main(): Promise<number> {
       ? await openStore({ kind: 'mysql', host: cfg.MYSQL_HOST, port: cfg.MYSQL_PORT, user: cfg.MYSQL_USER, password: cfg.MYSQL_PASSWORD, database: cfg.MYSQL_DATABASE, connectionLimit: 2}, { scrypt: { N: cfg.PASSWORD_SCRYPT_N } })
       : await openStore({ kind: 'sqlite', file: path.join(path.resolve(cfg.TT_DATA_DIR), 'teamtalk.sqlite')}, { scrypt: { N: cfg.PASSWORD_SCRYPT_N } });
   try {
-    for (const line of await runCommand(store, argv)) process.stdout.write(`${line}\n`);
+    const adminUrl = cfg.TT_ADMIN_URL || `http://127.0.0.1:${cfg.TT_MODE === 'cluster' ? 9102 : 9100}`;
+    for (const line of await runCommand(store, argv, { adminUrl, adminToken: cfg.ADMIN_TOKEN })) process.stdout.write(`${line}\n`);
     return 0;
   } finally {
     await store.close();

@@ -57,7 +57,7 @@ runService(
       pushJobs,
     });
     onShutdown(() => server.drain());
-    const admin = await startAdminServer({ host: cfg.ADMIN_HOST, port: cfg.ADMIN_PORT, registry: metricsRegistry, logger: log, checks: { ready: server.readiness } });
+    const admin = await startAdminServer({ host: cfg.ADMIN_HOST, port: cfg.ADMIN_PORT, registry: metricsRegistry, logger: log, checks: { ready: server.readiness }, operations: server.operations, adminToken: cfg.ADMIN_TOKEN });
     onShutdown(() => admin.close());
   },
   { shutdownTimeoutMs: 60_000 },

@@ -40,6 +40,7 @@ import { UserDirectory } from './core/user-directory';
 import { SessionMonitors } from './core/monitors';
 import { GroupAdmin } from './core/groups';
 import { Social } from './core/social';
+import { AdminInputError } from '@tt/observability';
 import { ContentCodec } from './core/content';
 import { FileServerDirectory } from './file-servers';
 import { ClusterView } from './cluster-view';
@@ -277,6 +278,8 @@ export interface RunningMsgServer {
   readiness(): Promise<{ ok: boolean; details: Record<string, unknown> }>;
   /** Stops taking clients, closes them, tells the cluster it left. */
   drain(): Promise<void>;
+  /** Operator actions served on the admin port (POST /admin/<name>). */
+  operations: Record<string, (body: unknown) => Promise<unknown>>;
 }
 
 
@@ -639,6 +642,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   return {
     instanceId,
     port,
+    operations: { notify: (body) => businessNotify(ctx, body) },
     readiness: async () => {
       const deps = dependencies.state();
       return { ok: !draining && deps.ok, details: { ...deps.details, draining } };
@@ -688,4 +692,35 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       log.info({ instanceId }, 'msg_server drained');
     },
   };
+}
+
+/**
+ * POST /admin/notify {"users": [names] | "group": id, "content": text, "contentType"?: n, "from"?: operator}:
+ * an operator's business notification (OMTP BIZ_NOTIFY) to users or a group's members, now online anywhere.
+ */
+async function businessNotify(ctx: MsgServerContext, body: unknown): Promise<{ addressed: number }> {
+  const b = (body ?? {}) as { users?: unknown; group?: unknown; content?: unknown; contentType?: unknown; from?: unknown };
+  if (typeof b.content !== 'string' || b.content === '') throw new AdminInputError('content (a string) is required');
+  if (Buffer.byteLength(b.content) > 16 * 1024) throw new AdminInputError('content is longer than 16 KB');
+  const contentType = b.contentType === undefined ? 1 : Number(b.contentType);
+  if (!Number.isInteger(contentType) || contentType < 0 || contentType > 0x7fffffff) throw new AdminInputError('contentType is a number');
+  const from = typeof b.from === 'string' ? b.from.slice(0, 128) : 'operator';
+  if (b.group !== undefined) {
+    const groupId = Number(b.group);
+    if (!Number.isInteger(groupId) || groupId <= 0) throw new AdminInputError('group is a group id');
+    try {
+      return { addressed: await ctx.social.businessNotify({ groupId }, { from, contentType, content: b.content }) };
+    } catch (err) {
+      if (err instanceof Error && err.message.startsWith('no group')) throw new AdminInputError(err.message);
+      throw err;
+    }
+  }
+  if (!Array.isArray(b.users) || b.users.length === 0 || b.users.length > 10_000 || !b.users.every((u) => typeof u === 'string')) throw new AdminInputError('users (account names) or group is required');
+  const userIds: number[] = [];
+  for (const name of b.users as string[]) {
+    const id = await ctx.directory.idOf(name);
+    if (id === undefined) throw new AdminInputError(`no user ${JSON.stringify(name.slice(0, 80))}`);
+    userIds.push(id);
+  }
+  return { addressed: await ctx.social.businessNotify({ userIds }, { from, contentType, content: b.content }) };
 }

@@ -153,6 +153,8 @@ runService(
           return { ok: Object.values(parts).every((p) => p.ok), details: parts };
         },
       },
+      operations: msg.operations,
+      adminToken: cfg.ADMIN_TOKEN,
     });
     onShutdown(() => admin.close());
     log.info({ loginHttpPort: login.port, msgServerPort: msg.port, fileServerPort: files.port, imageStoreUrl: files.httpUrl, adminPort: admin.port, dataDir }, 'TeamTalk standalone server ready');

@@ -221,7 +221,10 @@ async function startCluster(opts: DeploymentOptions): Promise<Deployment> {
 
 function makeDeployment(mode: Mode, loginUrl: string, msgServers: Deployment['msgServers'], processes: RoleProcess[], storeEnv: NodeJS.ProcessEnv, cleanup: () => Promise<void>, fileServers: Deployment['fileServers'] = []): Deployment {
   const ttctl = async (...args: string[]) => {
-    const { stdout } = await execFileAsync(process.execPath, [path.join(REPO_ROOT, 'packages/ttctl/dist/main.js'), ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...storeEnv } });
+    // notify goes through a msg_server's admin port (the first one's).
+    const adminPort = msgServers[0]?.process?.adminPort;
+    const adminEnv = adminPort ? { TT_ADMIN_URL: `http://127.0.0.1:${adminPort}` } : {};
+    const { stdout } = await execFileAsync(process.execPath, [path.join(REPO_ROOT, 'packages/ttctl/dist/main.js'), ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...storeEnv, ...adminEnv } });
     return stdout;
   };
   return {
