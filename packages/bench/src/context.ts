@@ -3,16 +3,19 @@
 // counters shared by all connections, bounds, and a place for warnings.
 // Connections speak TeamTalk (conn.ts) or use the WebSocket front
 // (ws-conn.ts: a token from login_server once per user, the front's URL
-// from login_server for every connection, then CMD_AUTH_REQ).
+// from login_server for every connection, then CMD_AUTH_REQ), or one of the
+// TCP fronts with account-name ids (stream-conn.ts: tcp12, MSync, OMTP).
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { IM } from '@tt/proto';
-import { BenchConnection, ConnStats, md5Hex, type ChatConnection } from './conn';
+import { BenchConnection, ConnStats, md5Hex, type ChatConnection, type ClientProtocol } from './conn';
 import { assertLoopback, REPO_ROOT, type Deployment } from './deployment';
 import type { BenchOptions } from './options';
 import { Directory, wsPlatform, WsBenchConnection } from './ws-conn';
 import { Tcp12BenchConnection } from './tcp12-conn';
 import { MsyncBenchConnection } from './msync-conn';
+import { OmtpBenchConnection } from './omtp-conn';
+import type { StreamBenchConnection, StreamConnOptions } from './stream-conn';
 import type { LatencySummary, HistogramBin } from './stats';
 import { createUsers, type BenchUser } from './users';
 
@@ -28,6 +31,25 @@ export interface ScenarioResult {
   distribution: { title: string; bins: HistogramBin[]; markers: Array<{ label: string; ms: number }> };
   /** Scenario-specific details for the JSON. */
   details?: Record<string, unknown>;
+}
+
+/** The steps of a log-in, timed (ms); tokenMs only for fronts that log in with a token. */
+export interface TimedLogin<C extends ChatConnection = ChatConnection> {
+  conn: C;
+  tokenMs?: number;
+  askMs: number;
+  connectMs: number;
+  loginMs: number;
+}
+
+/** How one TCP front with account-name ids is reached and logged in to (see loginStreamTimed). */
+interface StreamFront<C extends StreamBenchConnection> {
+  name: string;
+  /** Logs in with a token from POST /auth/token (else with the password). */
+  token: boolean;
+  address(): Promise<{ host: string; port: number }>;
+  connect(opts: StreamConnOptions): Promise<C>;
+  logIn(conn: C, token: string): Promise<void>;
 }
 
 export class RunContext {
@@ -132,7 +154,7 @@ export class RunContext {
    * everyone; mixed: senders TeamTalk and receivers ws (single-chat), or
    * alternating by index, even TeamTalk (group members, connections).
    */
-  protocolFor(role: 'sender' | 'receiver' | 'member', index: number): 'teamtalk' | 'ws' | 'tcp12' | 'msync' {
+  protocolFor(role: 'sender' | 'receiver' | 'member', index: number): ClientProtocol {
     const p = this.opts.common.protocol;
     if (p !== 'mixed') return p;
     if (role === 'sender') return 'teamtalk';
@@ -205,7 +227,7 @@ export class RunContext {
   }
 
   /** Token (cached per user), the front's URL, WebSocket connect, CMD_AUTH_REQ; the time of each step (ms). */
-  async loginWsTimed(user: BenchUser, options: { heartbeat?: boolean } = {}): Promise<{ conn: WsBenchConnection; tokenMs: number; askMs: number; connectMs: number; loginMs: number }> {
+  async loginWsTimed(user: BenchUser, options: { heartbeat?: boolean } = {}): Promise<TimedLogin<WsBenchConnection>> {
     const t0 = performance.now();
     const token = await this.token(user);
     const t1 = performance.now();
@@ -224,41 +246,14 @@ export class RunContext {
     }
   }
 
-  /** The tcp12 front to use: login_server's answer to GET /msg_server?protocol=tcp12 (asked once per connection). */
-  async tcp12Address(): Promise<{ host: string; port: number }> {
+  /** A front that login_server names by address (tcp12, OMTP): its answer to GET /msg_server?protocol=<protocol> (asked once per connection). */
+  async frontAddress(protocol: 'tcp12' | 'omtp'): Promise<{ host: string; port: number }> {
     this.loginServerAsks += 1;
-    const res = await fetch(`${this.deployment.loginUrl}/msg_server?protocol=tcp12`, { signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${this.deployment.loginUrl}/msg_server?protocol=${protocol}`, { signal: AbortSignal.timeout(10_000) });
     const body = (await res.json()) as { code: number; msg?: string; priorIP?: string; port?: string };
-    if (body.code !== 0 || !body.priorIP) throw new Error(`login_server answered GET /msg_server?protocol=tcp12 with code ${body.code}: ${body.msg ?? ''}`);
-    assertLoopback(body.priorIP, 'tcp12 front address from login_server');
+    if (body.code !== 0 || !body.priorIP || !body.port) throw new Error(`login_server answered GET /msg_server?protocol=${protocol} with code ${body.code}: ${body.msg ?? ''}`);
+    assertLoopback(body.priorIP, `${protocol} front address from login_server`);
     return { host: body.priorIP, port: Number(body.port) };
-  }
-
-  /** Token (cached per user), the front's address, TCP connect, LOGIN; the time of each step (ms). */
-  async loginTcp12Timed(user: BenchUser, options: { heartbeat?: boolean } = {}): Promise<{ conn: Tcp12BenchConnection; tokenMs: number; askMs: number; connectMs: number; loginMs: number }> {
-    const t0 = performance.now();
-    const token = await this.token(user);
-    const t1 = performance.now();
-    const addr = await this.tcp12Address();
-    const t2 = performance.now();
-    const conn = await Tcp12BenchConnection.connect({
-      ...addr,
-      localAddress: net.isIPv4(addr.host) ? this.sourceIps[this.nextSource++ % this.sourceIps.length] : undefined,
-      heartbeatMs: options.heartbeat === false ? 0 : this.opts.common.heartbeatMs,
-      stats: this.stats,
-      directory: this.directory,
-    });
-    this.open.add(conn);
-    conn.onClosed = () => this.open.delete(conn);
-    const t3 = performance.now();
-    try {
-      await conn.loginWithToken(user.name, token, this.opts.common.clientTypeName === 'windows' || this.opts.common.clientTypeName === 'mac' ? 'pc' : this.opts.common.clientTypeName);
-      if (conn.userId !== user.id) throw new Error(`tcp12 login of ${user.name}: user id ${conn.userId}, expected ${user.id}`);
-      return { conn, tokenMs: t1 - t0, askMs: t2 - t1, connectMs: t3 - t2, loginMs: performance.now() - t3 };
-    } catch (err) {
-      conn.close();
-      throw err;
-    }
   }
 
   /** The MSync front's TCP transport: the `tcp` of login_server's answer to GET /msg_server?protocol=msync (asked once per connection). */
@@ -271,14 +266,14 @@ export class RunContext {
     return { host: body.tcp.host, port: Number(body.tcp.port) };
   }
 
-  /** Token (cached per user), the front's address, TCP connect, PROVISION and the log-in pull; the time of each step (ms). */
-  async loginMsyncTimed(user: BenchUser, options: { heartbeat?: boolean } = {}): Promise<{ conn: MsyncBenchConnection; tokenMs: number; askMs: number; connectMs: number; loginMs: number }> {
+  /** Token (cached per user) when the front wants one, the front's address, TCP connect, the front's log-in; the time of each step (ms). */
+  private async loginStreamTimed<C extends StreamBenchConnection>(user: BenchUser, front: StreamFront<C>, options: { heartbeat?: boolean }): Promise<TimedLogin<C>> {
     const t0 = performance.now();
-    const token = await this.token(user);
+    const token = front.token ? await this.token(user) : '';
     const t1 = performance.now();
-    const addr = await this.msyncAddress();
+    const addr = await front.address();
     const t2 = performance.now();
-    const conn = await MsyncBenchConnection.connect({
+    const conn = await front.connect({
       ...addr,
       localAddress: net.isIPv4(addr.host) ? this.sourceIps[this.nextSource++ % this.sourceIps.length] : undefined,
       heartbeatMs: options.heartbeat === false ? 0 : this.opts.common.heartbeatMs,
@@ -289,24 +284,56 @@ export class RunContext {
     conn.onClosed = () => this.open.delete(conn);
     const t3 = performance.now();
     try {
-      await conn.loginWithToken(user.name, token);
-      if (conn.userId !== user.id) throw new Error(`MSync login of ${user.name}: user id ${conn.userId}, expected ${user.id}`);
-      return { conn, tokenMs: t1 - t0, askMs: t2 - t1, connectMs: t3 - t2, loginMs: performance.now() - t3 };
+      await front.logIn(conn, token);
+      if (conn.userId !== user.id) throw new Error(`${front.name} login of ${user.name}: user id ${conn.userId}, expected ${user.id}`);
+      return { conn, ...(front.token ? { tokenMs: t1 - t0 } : {}), askMs: t2 - t1, connectMs: t3 - t2, loginMs: performance.now() - t3 };
     } catch (err) {
       conn.close();
       throw err;
     }
   }
 
+  /** tcp12: a token, the address from login_server, LOGIN. */
+  loginTcp12Timed(user: BenchUser, options: { heartbeat?: boolean } = {}): Promise<TimedLogin<Tcp12BenchConnection>> {
+    const t = this.opts.common.clientTypeName;
+    const platform = t === 'windows' || t === 'mac' ? 'pc' : t;
+    return this.loginStreamTimed(user, { name: 'tcp12', token: true, address: () => this.frontAddress('tcp12'), connect: (o) => Tcp12BenchConnection.connect(o), logIn: (c, token) => c.loginWithToken(user.name, token, platform) }, options);
+  }
+
+  /** MSync over TCP: a token, the address from login_server, PROVISION and the log-in pull. */
+  loginMsyncTimed(user: BenchUser, options: { heartbeat?: boolean } = {}): Promise<TimedLogin<MsyncBenchConnection>> {
+    return this.loginStreamTimed(user, { name: 'MSync', token: true, address: () => this.msyncAddress(), connect: (o) => MsyncBenchConnection.connect(o), logIn: (c, token) => c.loginWithToken(user.name, token) }, options);
+  }
+
+  /** OMTP: the address from login_server, PT_LOGIN with the password (one device id per user). */
+  loginOmtpTimed(user: BenchUser, options: { heartbeat?: boolean } = {}): Promise<TimedLogin<OmtpBenchConnection>> {
+    const password = this.opts.common.password;
+    return this.loginStreamTimed(user, { name: 'OMTP', token: false, address: () => this.frontAddress('omtp'), connect: (o) => OmtpBenchConnection.connect({ ...o, deviceId: `tt-bench-${user.name}` }), logIn: (c) => c.loginWithPassword(user.name, password) }, options);
+  }
+
+  /** Logs a user in over the given protocol; the time of each step (ms). */
+  loginTimedAs(user: BenchUser, protocol: ClientProtocol, options: { heartbeat?: boolean } = {}): Promise<TimedLogin> {
+    switch (protocol) {
+      case 'ws':
+        return this.loginWsTimed(user, options);
+      case 'tcp12':
+        return this.loginTcp12Timed(user, options);
+      case 'msync':
+        return this.loginMsyncTimed(user, options);
+      case 'omtp':
+        return this.loginOmtpTimed(user, options);
+      default:
+        return this.loginTimed(user, options);
+    }
+  }
+
   /** Logs a user in over the given protocol. */
-  async loginAs(user: BenchUser, protocol: 'teamtalk' | 'ws' | 'tcp12' | 'msync', options: { heartbeat?: boolean } = {}): Promise<ChatConnection> {
-    if (protocol === 'tcp12') return (await this.loginTcp12Timed(user, options)).conn;
-    if (protocol === 'msync') return (await this.loginMsyncTimed(user, options)).conn;
-    return protocol === 'ws' ? (await this.loginWsTimed(user, options)).conn : this.login(user, options);
+  async loginAs(user: BenchUser, protocol: ClientProtocol, options: { heartbeat?: boolean } = {}): Promise<ChatConnection> {
+    return (await this.loginTimedAs(user, protocol, options)).conn;
   }
 
   /** Logs users in, `--concurrency` at a time, each over protocolOf(i); returns the connections in the users' order. */
-  async loginAllAs(users: readonly BenchUser[], what: string, protocolOf: (i: number) => 'teamtalk' | 'ws' | 'tcp12' | 'msync'): Promise<ChatConnection[]> {
+  async loginAllAs(users: readonly BenchUser[], what: string, protocolOf: (i: number) => ClientProtocol): Promise<ChatConnection[]> {
     const conns: ChatConnection[] = new Array(users.length);
     await pool(users.length, this.opts.common.concurrency, async (i) => {
       conns[i] = await this.loginAs(users[i], protocolOf(i));
@@ -314,10 +341,10 @@ export class RunContext {
       for (const c of conns) c?.close();
       throw err;
     });
+    const first = conns[0]?.protocol ?? 'teamtalk';
     const ws = conns.filter((c) => c.protocol === 'ws').length;
-    const tcp12 = conns.filter((c) => c.protocol === 'tcp12').length;
-    const msync = conns.filter((c) => c.protocol === 'msync').length;
-    this.log(`${users.length} ${what} logged in${tcp12 === users.length ? ' (tcp12)' : msync === users.length ? ' (MSync)' : ws === 0 ? '' : ws === users.length ? ' (WebSocket)' : ` (${ws} WebSocket, ${users.length - ws} TeamTalk)`}`);
+    const how = conns.some((c) => c.protocol !== first) ? ` (${ws} WebSocket, ${users.length - ws} TeamTalk)` : first === 'teamtalk' ? '' : ` (${protocolLabel(first)})`;
+    this.log(`${users.length} ${what} logged in${how}`);
     return conns;
   }
 
@@ -359,7 +386,7 @@ export class RunContext {
   }
 
   /** login() with the time of each step: asking login_server, TCP connect, the login request (ms). */
-  async loginTimed(user: BenchUser, options: { heartbeat?: boolean } = {}): Promise<{ conn: BenchConnection; askMs: number; connectMs: number; loginMs: number }> {
+  async loginTimed(user: BenchUser, options: { heartbeat?: boolean } = {}): Promise<TimedLogin<BenchConnection>> {
     const t0 = performance.now();
     const addr = await this.msgServerAddress();
     const t1 = performance.now();
@@ -407,6 +434,11 @@ export async function pool(count: number, concurrency: number, fn: (i: number) =
     }),
   );
   if (failed !== undefined) throw failed;
+}
+
+/** A front's name in logs and headlines. */
+export function protocolLabel(protocol: ClientProtocol): string {
+  return { teamtalk: 'TeamTalk', ws: 'WebSocket', tcp12: 'tcp12', msync: 'MSync', omtp: 'OMTP' }[protocol];
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

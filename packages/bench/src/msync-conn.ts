@@ -7,33 +7,23 @@
 // queue (SYNC{queue, key}), one pull in flight at a time, each pull
 // confirming the previous answer's next_key, every chat meta going to
 // onDeliver in queue order. The rest is only counted.
-import * as net from 'node:net';
 import { IM } from '@tt/proto';
 import { decodeSyncAnswer, msyncUint64Field } from '@tt/client';
-import { spreadHeartbeat, type ChatConnection, type ConnStats, type Delivery } from './conn';
-import type { Directory } from './ws-conn';
+import { connectSocket, EMPTY, StreamBenchConnection, type StreamConnOptions } from './stream-conn';
 
 const M = IM.MSync;
 const { Command } = IM.MSync.MSync;
 const BodyType = IM.MSync.MessageBody.Type;
 const ContentType = IM.MSync.MessageBody.Content.Type;
 const { MsgType } = IM.BaseDefine;
-const EMPTY = new Uint8Array(0);
 const USER_DOMAIN = 'easemob.com';
 const GROUP_DOMAIN = 'conference.easemob.com';
 const LOW32 = 0xffffffffn;
 
-export interface MsyncConnOptions {
-  host: string;
-  port: number;
-  localAddress?: string;
-  /** UNREAD (the Web SDK's heartbeat) this often; 0 = never. */
-  heartbeatMs?: number;
-  requestTimeoutMs?: number;
+/** heartbeatMs: UNREAD (the Web SDK's heartbeat). */
+export interface MsyncConnOptions extends StreamConnOptions {
   /** The device (Provision.resource); one per user, so reruns against the same users reuse it. */
   resource?: string;
-  stats: ConnStats;
-  directory: Directory;
 }
 
 function varint(n: number): Buffer {
@@ -46,21 +36,13 @@ function varint(n: number): Buffer {
   return Buffer.from(out);
 }
 
-export class MsyncBenchConnection implements ChatConnection {
+export class MsyncBenchConnection extends StreamBenchConnection<MsyncConnOptions> {
   readonly protocol = 'msync';
-  userId = 0;
-  userName = '';
-  closed = false;
-  onDeliver?: (msg: Delivery, at: number) => void;
-  onMsgAck?: (seqNum: number, msgId: number, at: number) => void;
-  onMsgReject?: (seqNum: number, errorCode: number, at: number) => void;
-  onClosed?: () => void;
   /** Pull answers received (each NOTICE costs at least two: the metas, then the confirming empty one). */
   pulls = 0;
   private seq = 0;
   /** Meta ids are metaBase + the bench's sequence number: unique per user across runs (the server de-duplicates by meta id). */
   private readonly metaBase = BigInt(Date.now()) << 22n;
-  private buffered: Buffer = Buffer.alloc(0);
   private waiter?: { command: number; resolve: (m: IM.MSync.MSync) => void };
   /** The key to confirm with the next pull (the last answer's next_key; 0 = where the device is). */
   private key = 0;
@@ -68,33 +50,10 @@ export class MsyncBenchConnection implements ChatConnection {
   private pullAgain = false;
   /** Deliveries held back until login's first drain is over (that drain only skips the backlog). */
   private live = false;
-  private readonly delivery: Delivery = { fromUserId: 0, toSessionId: 0, msgId: 0, msgType: 0, msgData: EMPTY };
-  private readonly stopHeartbeat: () => void;
-  private closingByUs = false;
   private drained?: () => void;
 
-  private constructor(
-    private readonly socket: net.Socket,
-    private readonly opts: MsyncConnOptions,
-  ) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => {
-      opts.stats.socketErrors += 1;
-    });
-    socket.on('close', () => this.onClose());
-    this.stopHeartbeat = spreadHeartbeat(opts.heartbeatMs, () => this.write(Command.UNREAD, EMPTY));
-  }
-
-  static connect(opts: MsyncConnOptions): Promise<MsyncBenchConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: opts.host, port: opts.port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
-      socket.once('error', reject);
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve(new MsyncBenchConnection(socket, opts));
-      });
-    });
+  static async connect(opts: MsyncConnOptions): Promise<MsyncBenchConnection> {
+    return new MsyncBenchConnection(await connectSocket(opts), opts);
   }
 
   /**
@@ -103,21 +62,7 @@ export class MsyncBenchConnection implements ChatConnection {
    * user that already has messages starts with a backlog. Throws when refused.
    */
   async loginWithToken(userName: string, token: string): Promise<void> {
-    const timeoutMs = this.opts.requestTimeoutMs ?? 10_000;
-    const answer = new Promise<IM.MSync.MSync>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.opts.stats.requestTimeouts += 1;
-        this.waiter = undefined;
-        reject(new Error(`no PROVISION answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiter = {
-        command: Command.PROVISION,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-      };
-    });
+    const answer = this.answerWithin<IM.MSync.MSync>('PROVISION answer', (resolve) => (this.waiter = { command: Command.PROVISION, resolve }));
     const resource = this.opts.resource ?? 'tt-bench';
     this.write(Command.PROVISION, M.Provision.encode({ resource, authToken: JSON.stringify({ token: `$t$${token}` }) }).finish(), {
       guid: { name: userName, domain: USER_DOMAIN, clientResource: resource },
@@ -128,16 +73,7 @@ export class MsyncBenchConnection implements ChatConnection {
     if (code !== M.Status.ErrorCode.OK) throw new Error(`MSync PROVISION of ${userName} refused: ${M.Status.ErrorCode[code] ?? code} ${rsp.status?.reason ?? ''}`);
     this.userName = userName;
     this.userId = this.opts.directory.ids.get(userName) ?? 0;
-    const drained = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.opts.stats.requestTimeouts += 1;
-        reject(new Error(`MSync log-in pull of ${userName} not done within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.drained = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    const drained = this.answerWithin<void>(`end of the MSync log-in pull of ${userName}`, (resolve) => (this.drained = resolve));
     this.pull();
     await drained;
   }
@@ -158,11 +94,8 @@ export class MsyncBenchConnection implements ChatConnection {
     return seq;
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closingByUs = true;
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 2000).unref();
+  protected heartbeat(): void {
+    this.write(Command.UNREAD, EMPTY);
   }
 
   private write(command: number, payload: Uint8Array, header: Partial<IM.MSync.IMSync> = {}): void {
@@ -171,9 +104,7 @@ export class MsyncBenchConnection implements ChatConnection {
     const frame = Buffer.allocUnsafe(4 + bytes.length);
     frame.writeUInt32BE(bytes.length, 0);
     frame.set(bytes, 4);
-    this.opts.stats.pdusOut += 1;
-    this.opts.stats.bytesOut += frame.length;
-    this.socket.write(frame);
+    this.writeFrame(frame);
   }
 
   private pull(): void {
@@ -186,17 +117,8 @@ export class MsyncBenchConnection implements ChatConnection {
     this.write(Command.SYNC, M.CommSyncUL.encode({ queue: { name: this.userName, domain: USER_DOMAIN }, key: this.key }).finish());
   }
 
-  private onData(chunk: Buffer): void {
-    let data = this.buffered.length > 0 ? Buffer.concat([this.buffered, chunk]) : chunk;
-    let at = 0;
-    while (data.length - at >= 4) {
-      const len = data.readUInt32BE(at);
-      if (data.length - at < 4 + len) break;
-      this.onFrame(data.subarray(at + 4, at + 4 + len));
-      at += 4 + len;
-    }
-    data = data.subarray(at);
-    this.buffered = data.length > 0 ? Buffer.from(data) : Buffer.alloc(0);
+  protected onData(chunk: Buffer): void {
+    this.cutFrames(chunk, 4, (data, at, len) => this.onFrame(data.subarray(at + 4, at + 4 + len)));
   }
 
   private onFrame(bytes: Uint8Array): void {
@@ -257,7 +179,7 @@ export class MsyncBenchConnection implements ChatConnection {
       if (this.pullAgain) this.pull();
       return;
     }
-    if (this.live) for (const meta of answer.metas) this.deliver(meta, now);
+    if (this.live) for (const meta of answer.metas) this.deliverMeta(meta, now);
     if (answer.dl.nextKey != null && Number(answer.dl.nextKey) > this.key) this.key = Number(answer.dl.nextKey);
     if (!answer.dl.isLast || this.pullAgain) {
       this.pull();
@@ -271,7 +193,7 @@ export class MsyncBenchConnection implements ChatConnection {
     }
   }
 
-  private deliver(meta: ReturnType<typeof decodeSyncAnswer>['metas'][number], now: number): void {
+  private deliverMeta(meta: ReturnType<typeof decodeSyncAnswer>['metas'][number], now: number): void {
     const stats = this.opts.stats;
     const body = meta.body;
     if (!body || (body.type !== BodyType.CHAT && body.type !== BodyType.GROUPCHAT)) return; // recalls, receipts: not the bench's
@@ -279,8 +201,7 @@ export class MsyncBenchConnection implements ChatConnection {
     if (!content || content.type !== ContentType.TEXT) return;
     const dir = this.opts.directory;
     const d = this.delivery;
-    d.fromUserId = dir.ids.get(body.from?.name ?? '') ?? -1;
-    if (d.fromUserId === -1) stats.wsUnknownNames += 1;
+    d.fromUserId = this.idOf(body.from?.name ?? '');
     const group = body.type === BodyType.GROUPCHAT;
     d.toSessionId = group ? Number(body.to?.name) : (dir.ids.get(body.to?.name ?? '') ?? -1);
     d.msgType = group ? MsgType.MSG_TYPE_GROUP_TEXT : MsgType.MSG_TYPE_SINGLE_TEXT;
@@ -288,15 +209,6 @@ export class MsyncBenchConnection implements ChatConnection {
     if (!(msgId > 0)) stats.wsIdErrors += 1;
     d.msgId = msgId > 0 ? msgId : 0;
     d.msgData = Buffer.from(content.text ?? '', 'utf8');
-    this.onDeliver?.(d, now);
-    d.msgData = EMPTY;
-  }
-
-  private onClose(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (!this.closingByUs) this.opts.stats.closedByServer += 1;
-    this.stopHeartbeat();
-    this.onClosed?.();
+    this.deliver(now);
   }
 }

@@ -55,7 +55,9 @@ common
                                tcp12: every client uses the tcp12 front (seed 001; token login,
                                address from GET /msg_server?protocol=tcp12); msync: every client
                                uses the MSync front's TCP transport (seed 002; token PROVISION,
-                               address from GET /msg_server?protocol=msync, NOTICE then pull).
+                               address from GET /msg_server?protocol=msync, NOTICE then pull);
+                               omtp: every client uses the OMTP front (seed 004; PT_LOGIN with the
+                               password, address from GET /msg_server?protocol=omtp, plain Tars).
                                connections, single-chat and group-chat
   --client-type T              android (default), ios, windows or mac. PC types receive every
                                user status change of the organisation (IMUserStatNotify)
@@ -81,7 +83,7 @@ offline-sync   --messages M (1000)  --sessions S (10)  --page N messages per IMG
                --rate R seeding msgs/s in all (default: max with --start, else 18/s per sender,
                  under the default per-user limit of 20/s)`;
 
-export const PROTOCOLS = ['teamtalk', 'ws', 'tcp12', 'msync', 'mixed'] as const;
+export const PROTOCOLS = ['teamtalk', 'ws', 'tcp12', 'msync', 'omtp', 'mixed'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 export interface CommonOptions {

@@ -4,87 +4,33 @@
 // once, answers resolve their request or go to onMsgAck/onMsgReject, MPS
 // deliveries to onDeliver, the rest is only counted. Bodies are sent plain
 // (no gzip, no AES): the bench measures the front, not zlib.
-import * as net from 'node:net';
 import { IM } from '@tt/proto';
 import { TCP12_HEADER, encodeTcp12Frame } from '@tt/client';
-import { spreadHeartbeat, type ChatConnection, type ConnStats, type Delivery } from './conn';
-import type { Directory } from './ws-conn';
+import { connectSocket, StreamBenchConnection, type StreamConnOptions } from './stream-conn';
 
 const T = IM.Tcp12;
 const { IMCommand, Status, ConversationType, MessageContentType } = IM.Tcp12;
 const { MsgType } = IM.BaseDefine;
-const EMPTY = new Uint8Array(0);
 const FLOW_RESPONSE = 1;
 
-export interface Tcp12ConnOptions {
-  host: string;
-  port: number;
-  localAddress?: string;
-  heartbeatMs?: number;
-  requestTimeoutMs?: number;
-  stats: ConnStats;
-  directory: Directory;
-}
+export type Tcp12ConnOptions = StreamConnOptions;
 
-export class Tcp12BenchConnection implements ChatConnection {
+export class Tcp12BenchConnection extends StreamBenchConnection<Tcp12ConnOptions> {
   readonly protocol = 'tcp12';
-  userId = 0;
-  userName = '';
-  closed = false;
   maxSeq = 0;
-  onDeliver?: (msg: Delivery, at: number) => void;
-  onMsgAck?: (seqNum: number, msgId: number, at: number) => void;
-  onMsgReject?: (seqNum: number, errorCode: number, at: number) => void;
-  onClosed?: () => void;
   private seq = 0;
   private sentMsgs = 0;
-  private buffered: Buffer = Buffer.alloc(0);
   /** The LOGIN request waiting for its answer. */
   private login?: { seq: number; resolve: (f: { status: number; body: Buffer }) => void };
-  private readonly delivery: Delivery = { fromUserId: 0, toSessionId: 0, msgId: 0, msgType: 0, msgData: EMPTY };
-  private readonly stopHeartbeat: () => void;
-  private closingByUs = false;
 
-  private constructor(
-    private readonly socket: net.Socket,
-    private readonly opts: Tcp12ConnOptions,
-  ) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => {
-      opts.stats.socketErrors += 1;
-    });
-    socket.on('close', () => this.onClose());
-    this.stopHeartbeat = spreadHeartbeat(opts.heartbeatMs, () => this.write(IMCommand.PING, this.nextSeq(), EMPTY));
-  }
-
-  static connect(opts: Tcp12ConnOptions): Promise<Tcp12BenchConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: opts.host, port: opts.port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
-      socket.once('error', reject);
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve(new Tcp12BenchConnection(socket, opts));
-      });
-    });
+  static async connect(opts: Tcp12ConnOptions): Promise<Tcp12BenchConnection> {
+    return new Tcp12BenchConnection(await connectSocket(opts), opts);
   }
 
   /** LOGIN with a token from POST /auth/token; throws when refused. */
   async loginWithToken(userName: string, token: string, platform: string): Promise<void> {
     const seq = this.nextSeq();
-    const answer = new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.opts.stats.requestTimeouts += 1;
-        reject(new Error(`no LOGIN answer within ${this.opts.requestTimeoutMs ?? 10_000} ms`));
-      }, this.opts.requestTimeoutMs ?? 10_000);
-      this.login = {
-        seq,
-        resolve: (f) => {
-          clearTimeout(timer);
-          resolve(f);
-        },
-      };
-    });
+    const answer = this.answerWithin<{ status: number; body: Buffer }>('LOGIN answer', (resolve) => (this.login = { seq, resolve }));
     this.write(IMCommand.LOGIN, seq, T.LoginRequest.encode({ token, platform }).finish());
     const { status, body } = await answer;
     if (status !== Status.OK) throw new Error(`tcp12 LOGIN of ${userName} refused: ${T.Status[status] ?? status}`);
@@ -104,19 +50,12 @@ export class Tcp12BenchConnection implements ChatConnection {
     return seq;
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closingByUs = true;
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 2000).unref();
+  protected heartbeat(): void {
+    this.write(IMCommand.PING, this.nextSeq(), new Uint8Array(0));
   }
 
   private write(command: number, seq: number, body: Uint8Array): void {
-    if (this.closed) return;
-    const frame = encodeTcp12Frame({ seq, command }, body);
-    this.opts.stats.pdusOut += 1;
-    this.opts.stats.bytesOut += frame.length;
-    this.socket.write(frame);
+    this.writeFrame(encodeTcp12Frame({ seq, command }, body));
   }
 
   private nextSeq(): number {
@@ -124,17 +63,8 @@ export class Tcp12BenchConnection implements ChatConnection {
     return this.seq;
   }
 
-  private onData(chunk: Buffer): void {
-    let data = this.buffered.length > 0 ? Buffer.concat([this.buffered, chunk]) : chunk;
-    let at = 0;
-    while (data.length - at >= TCP12_HEADER) {
-      const len = data.readUInt32BE(at);
-      if (data.length - at < TCP12_HEADER + len) break;
-      this.onFrame(data, at, len);
-      at += TCP12_HEADER + len;
-    }
-    data = data.subarray(at);
-    this.buffered = data.length > 0 ? Buffer.from(data) : Buffer.alloc(0);
+  protected onData(chunk: Buffer): void {
+    this.cutFrames(chunk, TCP12_HEADER, (data, at, len) => this.onFrame(data, at, len));
   }
 
   private onFrame(data: Buffer, at: number, len: number): void {
@@ -192,8 +122,7 @@ export class Tcp12BenchConnection implements ChatConnection {
     if (!msg || msg.messageContent?.contentType !== MessageContentType.TEXT) return;
     const dir = this.opts.directory;
     const d = this.delivery;
-    d.fromUserId = dir.ids.get(msg.from ?? '') ?? -1;
-    if (d.fromUserId === -1) stats.wsUnknownNames += 1;
+    d.fromUserId = this.idOf(msg.from ?? '');
     const group = msg.conversation?.type === ConversationType.GROUP;
     d.toSessionId = group ? Number(msg.to) : (dir.ids.get(msg.to ?? '') ?? -1);
     d.msgType = group ? MsgType.MSG_TYPE_GROUP_TEXT : MsgType.MSG_TYPE_SINGLE_TEXT;
@@ -203,15 +132,6 @@ export class Tcp12BenchConnection implements ChatConnection {
     if (!(Number(m.seq) > 0)) stats.wsMissingSeq += 1;
     d.msgId = msgId > 0 ? msgId : 0;
     d.msgData = Buffer.from(msg.messageContent.searchableContent ?? '', 'utf8');
-    this.onDeliver?.(d, now);
-    d.msgData = EMPTY;
-  }
-
-  private onClose(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (!this.closingByUs) this.opts.stats.closedByServer += 1;
-    this.stopHeartbeat();
-    this.onClosed?.();
+    this.deliver(now);
   }
 }

@@ -37,7 +37,7 @@ export interface LoginHttpOptions {
 }
 
 /** The protocols GET /msg_server?protocol= knows. */
-const PROTOCOLS = new Set([TEAMTALK_PROTOCOL, 'ws', 'tcp12', 'msync']);
+const PROTOCOLS = new Set([TEAMTALK_PROTOCOL, 'ws', 'tcp12', 'msync', 'omtp']);
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const CORS_ROUTES = new Set(['/auth/token', '/msg_server']);
@@ -58,7 +58,8 @@ function urlHost(ip: string): string {
  * - GET /msg_server, answered exactly as TeamTalk clients expect: code 0 with
  *   the addresses, 1 when no msg_server is registered, 2 when all are full;
  *   `?protocol=ws`: the WebSocket URL of the least-loaded msg_server with a ws front;
- *   `?protocol=tcp12`: the TCP address of the least-loaded one with a tcp12 front (seed 001).
+ *   `?protocol=tcp12`: the TCP address of the least-loaded one with a tcp12 front (seed 001);
+ *   `?protocol=omtp`: the same for the OMTP front (seed 004).
  * - POST /auth/token: an access token for the WebSocket front.
  * - GET /chat/…: the browser chat page.
  * A browser page from any origin may call the first two (CORS).
@@ -70,7 +71,7 @@ export function createLoginHttpHandler(opts: LoginHttpOptions): http.RequestList
     const protocol = query.get('protocol') || TEAMTALK_PROTOCOL;
     if (!PROTOCOLS.has(protocol)) {
       opts.onRequest?.(400);
-      sendJson(res, 400, { code: 400, msg: `unknown protocol "${protocol.slice(0, 64)}" (teamtalk, ws, tcp12 or msync)` }, cors);
+      sendJson(res, 400, { code: 400, msg: `unknown protocol "${protocol.slice(0, 64)}" (teamtalk, ws, tcp12, msync or omtp)` }, cors);
       return;
     }
     const pick = opts.registry.pick(protocol);
@@ -87,7 +88,7 @@ export function createLoginHttpHandler(opts: LoginHttpOptions): http.RequestList
         msfsBackup: opts.msfsUrl,
         discovery: opts.discoveryUrl,
       };
-    else if (protocol === 'tcp12') body = { code: 0, msg: '', protocol, priorIP: pick.server.priorIp, backupIP: pick.server.backupIp, port: String(pick.front!.port) };
+    else if (protocol === 'tcp12' || protocol === 'omtp') body = { code: 0, msg: '', protocol, priorIP: pick.server.priorIp, backupIP: pick.server.backupIp, port: String(pick.front!.port) };
     else {
       const front = pick.front!;
       const path = front.path ? (front.path.startsWith('/') ? front.path : `/${front.path}`) : '/ws';

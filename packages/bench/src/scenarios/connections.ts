@@ -1,10 +1,11 @@
 // connections: N logged-in idle connections held for a while. Measures the
 // login rate, msg_server RSS and heap per connection (against a baseline
 // taken before the ramp) and its CPU while the connections only heartbeat.
-// --protocol ws: WebSocket clients (a token from login_server first, timed
-// as its own step); mixed: every other one.
+// --protocol ws, tcp12, msync: clients of that front (a token from
+// login_server first, timed as its own step); omtp: OMTP clients (password
+// log-in, no token); mixed: every other one WebSocket.
 import type { ChatConnection } from '../conn';
-import { pool, sleep, type RunContext, type ScenarioResult } from '../context';
+import { pool, protocolLabel, sleep, type RunContext, type ScenarioResult } from '../context';
 import type { ServerSampler, ServerSnapshot } from '../metrics';
 import { LatencyHistogram, round1, TimeSeries } from '../stats';
 
@@ -48,11 +49,10 @@ export async function runConnections(ctx: RunContext, sampler: ServerSampler): P
       }
       const start = performance.now();
       try {
-        const p = ctx.protocolFor('member', i);
-        const r = p === 'ws' ? await ctx.loginWsTimed(users[i]) : p === 'tcp12' ? await ctx.loginTcp12Timed(users[i]) : p === 'msync' ? await ctx.loginMsyncTimed(users[i]) : await ctx.loginTimed(users[i]);
+        const r = await ctx.loginTimedAs(users[i], ctx.protocolFor('member', i));
         conns.push(r.conn);
         const end = performance.now();
-        if ('tokenMs' in r) tokenLatency.record(r.tokenMs);
+        if (r.tokenMs !== undefined) tokenLatency.record(r.tokenMs);
         askLatency.record(r.askMs);
         connectLatency.record(r.connectMs);
         loginLatency.record(r.loginMs);
@@ -97,7 +97,7 @@ export async function runConnections(ctx: RunContext, sampler: ServerSampler): P
     kicked: ctx.stats.kicked,
   };
   const headline: Record<string, number | string> = {
-    ...(protocol !== 'teamtalk' ? { protocol: protocol === 'ws' ? 'WebSocket' : protocol === 'tcp12' ? 'tcp12' : protocol === 'msync' ? 'MSync' : 'mixed: every other one WebSocket' } : {}),
+    ...(protocol !== 'teamtalk' ? { protocol: protocol === 'mixed' ? 'mixed: every other one WebSocket' : protocolLabel(protocol) } : {}),
     'connections logged in': loggedIn,
     'login rate (logins/s)': round1(rampSeconds > 0 ? loggedIn / rampSeconds : 0),
     'login latency p50 / p99 (ms), all steps': `${latency.summary().p50} / ${latency.summary().p99}`,

@@ -12,7 +12,7 @@
 // out, before anyone logs in); mixed: members alternate, even ones TeamTalk.
 import { IM } from '@tt/proto';
 import type { BenchConnection } from '../conn';
-import { sleep, waitFor, type RunContext, type ScenarioResult } from '../context';
+import { protocolLabel, sleep, waitFor, type RunContext, type ScenarioResult } from '../context';
 import type { ServerSampler } from '../metrics';
 import { LatencyHistogram, round1, TimeSeries } from '../stats';
 import { checkDelivery, newStream, newTotals, Receipt, StreamSender } from '../traffic';
@@ -32,7 +32,7 @@ export async function runGroupChat(ctx: RunContext, sampler: ServerSampler): Pro
   const protocol = ctx.opts.common.protocol;
   const protocolOf = (i: number) => ctx.protocolFor('member', i);
   // The first member creates the group with everyone in it: over its own connection, or (a
-  // WebSocket, tcp12 or MSync member) over a TeamTalk one of its own, closed before the members log in.
+  // WebSocket, tcp12, MSync or OMTP member) over a TeamTalk one of its own, closed before the members log in.
   const tempCreator = protocolOf(0) !== 'teamtalk' ? await ctx.login(users[0], { heartbeat: false }) : undefined;
   let conns: Awaited<ReturnType<RunContext['loginAllAs']>> = [];
   if (!tempCreator) conns = await ctx.loginAllAs(users.slice(0, online), 'group members', protocolOf);
@@ -182,7 +182,7 @@ export async function runGroupChat(ctx: RunContext, sampler: ServerSampler): Pro
   const ack = ackLatency.summary();
   return {
     headline: {
-      ...(protocol !== 'teamtalk' ? { protocol: protocol === 'ws' ? 'WebSocket' : protocol === 'tcp12' ? 'tcp12' : protocol === 'msync' ? 'MSync' : 'mixed: members alternate TeamTalk / WebSocket' } : {}),
+      ...(protocol !== 'teamtalk' ? { protocol: protocol === 'mixed' ? 'mixed: members alternate TeamTalk / WebSocket' : protocolLabel(protocol) } : {}),
       'members / online / senders': `${o.members} / ${online} / ${senderCount}`,
       'messages sent / acked': `${sent} / ${sender.acked}`,
       'deliveries / expected': `${deliveries} / ${expected}`,

@@ -7,7 +7,7 @@
 // --protocol ws: every client on the WebSocket front; mixed: TeamTalk senders,
 // WebSocket receivers (the server converts between the fronts).
 import { IM } from '@tt/proto';
-import { sleep, waitFor, type RunContext, type ScenarioResult } from '../context';
+import { protocolLabel, sleep, waitFor, type RunContext, type ScenarioResult } from '../context';
 import type { ServerSampler } from '../metrics';
 import { LatencyHistogram, round1, TimeSeries } from '../stats';
 import { checkDelivery, newStream, newTotals, Receipt, StreamSender } from '../traffic';
@@ -120,7 +120,7 @@ export async function runSingleChat(ctx: RunContext, sampler: ServerSampler): Pr
   const rates = series.rates();
   return {
     headline: {
-      ...(protocol !== 'teamtalk' ? { protocol: protocol === 'ws' ? 'WebSocket' : protocol === 'tcp12' ? 'tcp12' : protocol === 'msync' ? 'MSync' : 'mixed: TeamTalk senders, WebSocket receivers' } : {}),
+      ...(protocol !== 'teamtalk' ? { protocol: protocol === 'mixed' ? 'mixed: TeamTalk senders, WebSocket receivers' : protocolLabel(protocol) } : {}),
       pairs: o.pairs,
       'messages sent / acked / delivered': `${sent} / ${acked} / ${deliveredCount}`,
       'stored+acked per second': round1(ackWindow > 0 ? acked / ackWindow : 0),
