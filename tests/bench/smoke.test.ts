@@ -156,6 +156,30 @@ test('connections over the MSync front', async () => {
   expect(r.result.counts).toMatchObject({ requested: 6, loggedIn: 6, failed: 0, stillOpenAfterHold: 6, closedByServer: 0 });
 });
 
+// OMTP (seed 004, Tars over TCP): PT_LOGIN with the password, sends answered with a MsgAck carrying the seqId, pushes acknowledged.
+test('single-chat over the OMTP front: every message delivered once and in order', async () => {
+  const r = await bench('single-chat', '--protocol', 'omtp', '--pairs', '3', '--messages', '30', '--window', '8');
+  expectPassed(r);
+  expect(r.result.headline.protocol).toBe('OMTP');
+  expect(r.result.counts).toMatchObject({ sent: 90, acked: 90, delivered: 90, lost: 0, duplicates: 0, outOfOrder: 0, msgIdOrderErrors: 0, ackDeliveryMismatch: 0, rejected: 0, misrouted: 0, corrupt: 0, wsIdErrors: 0, wsUnknownNames: 0, wsErrorResponses: 0 });
+  expect(r.result.counts.serverStored).toBe(90);
+  expect((r.result.generator as any).tokenFetches).toBe(0);
+});
+
+test('group-chat over the OMTP front (the group created over TeamTalk first)', async () => {
+  const r = await bench('group-chat', '--protocol', 'omtp', '--members', '4', '--senders', '2', '--messages', '10');
+  expectPassed(r);
+  expect(r.result.counts).toMatchObject({ membersOnline: 4, sent: 20, acked: 20, expectedDeliveries: 60, delivered: 60, lost: 0, duplicates: 0, outOfOrder: 0, msgIdOrderErrors: 0, wsIdErrors: 0 });
+});
+
+test('connections over the OMTP front', async () => {
+  const r = await bench('connections', '--protocol', 'omtp', '--count', '6', '--hold', '1');
+  expectPassed(r);
+  expect(r.result.headline.protocol).toBe('OMTP');
+  expect(r.result.counts).toMatchObject({ requested: 6, loggedIn: 6, failed: 0, stillOpenAfterHold: 6, closedByServer: 0 });
+  expect(r.result.latencyMs.token).toBeUndefined();
+});
+
 test('refuses targets off the loopback range', async () => {
   await expect(runBench(['connections', '--login-url', 'http://192.168.1.10:8080'])).rejects.toThrow(/loopback/);
 });

@@ -44,7 +44,7 @@ test('source addresses: a count, a list, or enough for the connections', () => {
   expect(defaultSourceIps(200_000).length).toBeGreaterThan(4);
 });
 
-test('--protocol: teamtalk by default, ws, tcp12, msync or mixed for the chat scenarios and connections', () => {
+test('--protocol: teamtalk by default, ws, tcp12, msync, omtp or mixed for the chat scenarios and connections', () => {
   expect(parseOptions(['single-chat', '--start', 'standalone']).common.protocol).toBe('teamtalk');
   expect(parseOptions(['single-chat', '--start', 'standalone', '--protocol', 'ws']).common.protocol).toBe('ws');
   expect(parseOptions(['group-chat', '--start', 'standalone', '--protocol', 'mixed']).common.protocol).toBe('mixed');
@@ -52,7 +52,10 @@ test('--protocol: teamtalk by default, ws, tcp12, msync or mixed for the chat sc
   expect(parseOptions(['group-chat', '--start', 'standalone', '--protocol', 'tcp12']).common.protocol).toBe('tcp12');
   expect(parseOptions(['single-chat', '--start', 'standalone', '--protocol', 'msync']).common.protocol).toBe('msync');
   expect(parseOptions(['connections', '--start', 'standalone', '--protocol', 'msync']).common.protocol).toBe('msync');
-  expect(() => parseOptions(['single-chat', '--start', 'standalone', '--protocol', 'http'])).toThrow(/--protocol must be one of teamtalk, ws, tcp12, msync, mixed/);
+  expect(parseOptions(['group-chat', '--start', 'standalone', '--protocol', 'omtp']).common.protocol).toBe('omtp');
+  expect(parseOptions(['connections', '--start', 'standalone', '--protocol', 'omtp']).common.protocol).toBe('omtp');
+  expect(() => parseOptions(['single-chat', '--start', 'standalone', '--protocol', 'http'])).toThrow(/--protocol must be one of teamtalk, ws, tcp12, msync, omtp, mixed/);
+  expect(() => parseOptions(['offline-sync', '--start', 'standalone', '--protocol', 'omtp'])).toThrow(/offline-sync/);
   expect(() => parseOptions(['offline-sync', '--start', 'standalone', '--protocol', 'tcp12'])).toThrow(/offline-sync/);
   expect(() => parseOptions(['offline-sync', '--start', 'standalone', '--protocol', 'msync'])).toThrow(/offline-sync/);
   expect(() => parseOptions(['offline-sync', '--start', 'standalone', '--protocol', 'ws'])).toThrow(/offline-sync/);

@@ -6,6 +6,7 @@ import { FailureThrottle } from './throttle';
 import { serveChatFile, type ChatFiles } from './static-files';
 import { TEAMTALK_PROTOCOL, type MsgServerRegistry } from './msg-server-registry';
 import { EASEMOB_CORS, EASEMOB_TOKEN_PATH, handleEasemobToken } from './easemob-token';
+import { EASEMOB_CONTACTS_PATH, handleEasemobContacts, type FriendDirectory } from './easemob-contacts';
 
 /** db_proxy's ValidateUser (IM.Server.IMValidateReq, password = lowercase hex MD5). */
 export type ValidateUser = (req: IM.Server.IIMValidateReq) => Promise<IM.Server.IIMValidateRsp>;
@@ -34,6 +35,8 @@ export interface LoginHttpOptions {
   auth?: TokenEndpointOptions;
   /** GET /chat/…: the browser chat page (exactly these files); absent = 404. */
   chat?: ChatFiles;
+  /** GET /{org}/{app}/users/{user}/contacts…: the Easemob Web SDK's contact list (needs auth's secret); absent = 404. */
+  contacts?: FriendDirectory;
 }
 
 /** The protocols GET /msg_server?protocol= knows. */
@@ -61,6 +64,7 @@ function urlHost(ip: string): string {
  *   `?protocol=tcp12`: the TCP address of the least-loaded one with a tcp12 front (seed 001);
  *   `?protocol=omtp`: the same for the OMTP front (seed 004).
  * - POST /auth/token: an access token for the WebSocket front.
+ * - Easemob's REST token and contact-list calls (easemob-token.ts, easemob-contacts.ts).
  * - GET /chat/…: the browser chat page.
  * A browser page from any origin may call the first two (CORS).
  */
@@ -164,6 +168,15 @@ export function createLoginHttpHandler(opts: LoginHttpOptions): http.RequestList
       return;
     }
     if (path === '/msg_server' && req.method === 'GET') return msgServer(req, res, query, cors);
+    if (opts.contacts && EASEMOB_CONTACTS_PATH.test(path)) {
+      const onError = opts.auth?.onError;
+      handleEasemobContacts(req, res, path, query, { secret: opts.auth?.secret ?? '', db: opts.contacts, onError }).catch((err: unknown) => {
+        onError?.(err);
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal_error', error_description: 'internal error' }, EASEMOB_CORS);
+        else res.destroy();
+      });
+      return;
+    }
     // Easemob's REST token endpoint (the Easemob Web SDK's password login): POST /{org}/{app}/token.
     if (opts.auth && EASEMOB_TOKEN_PATH.test(path)) {
       if (req.method === 'OPTIONS') {

@@ -6,6 +6,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { createLoginHttpHandler, type TokenResult, type ValidateUser } from './http-api';
 import { MsgServerRegistry } from './msg-server-registry';
 import { defaultChatFiles, type ChatFiles } from './static-files';
+import type { FriendDirectory } from './easemob-contacts';
 import type { FailureThrottle } from './throttle';
 
 export interface LoginServerDeps {
@@ -23,6 +24,8 @@ export interface LoginServerDeps {
   auth: { secret: string; ttlSeconds: number; throttle?: FailureThrottle };
   /** The browser chat page (URL path → file); default: @tt/webchat's webchatFiles(). */
   chat?: ChatFiles;
+  /** db_proxy's FriendSync and ResolveUsers, for the Easemob contact list; absent = that path answers 404. */
+  friends?: FriendDirectory;
 }
 
 export interface RunningLoginServer {
@@ -87,6 +90,7 @@ export async function startLoginServer(deps: LoginServerDeps): Promise<RunningLo
         onError: (err) => deps.log.warn({ err }, 'POST /auth/token: db_proxy call failed'),
       },
       chat,
+      contacts: deps.friends,
     }),
   );
   server.keepAliveTimeout = 5000;

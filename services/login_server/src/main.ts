@@ -26,6 +26,7 @@ runService('login_server', async ({ log, onShutdown }) => {
     msfsUrl: cfg.LOGIN_MSFS_URL,
     discoveryUrl: cfg.LOGIN_DISCOVERY_URL,
     validateUser: (req) => db.validateUser(req),
+    friends: db,
     auth: { secret: cfg.AUTH_JWT_SECRET, ttlSeconds: cfg.AUTH_JWT_TTL_S },
   });
   onShutdown(() => server.close());

@@ -324,7 +324,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     core,
     monitors,
     groups: new GroupAdmin({ db, delivery, directory }),
-    social: new Social({ db, delivery }),
+    social: new Social({ db, delivery, directory }),
     directory,
     content,
     registry,

@@ -87,6 +87,7 @@ runService(
       discoveryUrl: '',
       validateUser: (req) => db.validateUser(req),
       auth: { secret: jwtSecret, ttlSeconds: cfg.AUTH_JWT_TTL_S },
+      friends: db,
     });
     onShutdown(() => login.close());
 

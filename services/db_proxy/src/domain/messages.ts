@@ -61,6 +61,8 @@ function savedMessage(m: NewMessage, recipientIds: number[], saved: SaveMessageR
       seqs,
       duplicate: true,
       stored: toCoreMessage(type, saved.original),
+      // The original's time, so a resend is answered exactly as the first send was.
+      serverTimeMs: decodeExtra(saved.original).serverTimeMs ?? saved.original.createTime * 1000,
     };
   }
   // ack.session_type is TeamTalk's enum on the wire; a room's 3 travels as a plain number (TeamTalk never sees it).

@@ -1,6 +1,7 @@
 import { IM, type DbProxyClient } from '@tt/proto';
 import type { ClientConnection } from '../connection';
 import type { Delivery } from '../delivery';
+import type { UserDirectory } from './user-directory';
 
 /** SYNC_DATA_CMD commands (OMTP): what a client should sync again. */
 export const SyncData = { FRIENDS: 1, SESSIONS: 2, GROUPS: 3 } as const;
@@ -8,6 +9,7 @@ export const SyncData = { FRIENDS: 1, SESSIONS: 2, GROUPS: 3 } as const;
 export interface SocialDeps {
   db: Pick<DbProxyClient, 'friendUpdate' | 'friendSync' | 'userAttrSet' | 'userAttrGet' | 'sessionAttrSet' | 'userProfiles' | 'userProfileUpdate' | 'groupMembers'>;
   delivery: Delivery;
+  directory: UserDirectory;
 }
 
 /**
@@ -26,11 +28,13 @@ export class Social {
       ...rsp.addedIds.map((friendId) => ({ userId, friendId, added: true })),
       ...rsp.removedIds.map((friendId) => ({ userId, friendId, added: false })),
     ];
-    // A remark change alone concerns only the user's own other devices.
-    if (changes.length === 0 && add.length > 0) changes.push({ userId, friendId: add[0].friendId!, added: true });
-    for (const change of changes) {
-      const audience = change.friendId === userId ? [userId] : [userId, change.friendId!];
-      await this.deps.delivery.toUsers(audience, { friendChanged: change }, conn.id);
+    const names = await this.deps.directory.names([userId, ...changes.map((c) => c.friendId!), ...add.map((a) => a.friendId!)]).catch(() => new Map<number, string>());
+    const named = [...names].map(([id, name]) => ({ userId: id, name }));
+    for (const change of changes) await this.deps.delivery.toUsers([userId, change.friendId!], { friendChanged: change, names: named }, conn.id);
+    // A remark change alone concerns only the user's own other devices: told to sync their friends.
+    if (changes.length === 0 && add.length > 0) {
+      const content = JSON.stringify({ friendId: names.get(add[0].friendId!) ?? String(add[0].friendId), added: true, remark: add[0].remark ?? '' });
+      await this.deps.delivery.toUsers([userId], { notify: syncData(SyncData.FRIENDS, content) }, conn.id);
     }
     return rsp;
   }

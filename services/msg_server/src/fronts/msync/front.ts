@@ -6,6 +6,7 @@ import { groupConversationId, messageIdOf, singleConversationId } from '../ws/id
 import { ROOM_SESSION_TYPE } from '../../core/rooms';
 import type { EventRenderer, Front } from '../front';
 import { WS_CLOSE_POLICY, type MsyncConnection } from './connection';
+import { friendChangeMeta, groupChangeMeta, type ChangeMeta, type KnownName } from './changes';
 import { contentFromCore, extFromCore } from './content';
 import { bytesField, recallEventIdOf, serverIdOf, uint64Field } from './wire';
 
@@ -24,12 +25,15 @@ export interface MsyncFrontOptions {
 type NameOf = (userId: number) => string;
 
 /**
- * MSync clients (seed 002): every frame is one MSync envelope. A core event
- * is shown as a NOTICE of the viewer's queue; the client then pulls the
- * queue with SYNC, which renders the entries as metas (toMeta).
+ * MSync clients (seed 002): every frame is one MSync envelope. A message or
+ * recall is shown as a NOTICE of the viewer's queue; the client then pulls
+ * the queue with SYNC, which renders the entries as metas (messageMeta,
+ * recallMeta). What has no seq (chat-room traffic, friend and group changes)
+ * goes out at once as an unrequested SYNC answer carrying the meta.
  */
 export class MsyncFront implements Front {
   readonly name = 'msync' as const;
+  private changeCounter = 0;
 
   constructor(
     private readonly options: MsyncFrontOptions,
@@ -42,6 +46,7 @@ export class MsyncFront implements Front {
   }
 
   renderer(event: IM.Core.ICoreEvent): EventRenderer | undefined {
+    if (event.friendChanged || event.groupChanged) return this.changeRenderer(event);
     if (!event.messageStored && !event.messageRecalled) return undefined;
     const names = new Map((event.names ?? []).map((n) => [n.userId!, n.name!]));
     const m = event.messageStored?.message;
@@ -58,6 +63,34 @@ export class MsyncFront implements Front {
     }
     // Messages and recalls get a seq in the viewer's stream: the device pulls them.
     return (viewerId) => this.frame(Command.NOTICE, 0, IM.MSync.CommNotice.encode({ queue: userQueue(names.get(viewerId) ?? this.directory.cachedName(viewerId) ?? '') }).finish());
+  }
+
+  /**
+   * Friend and group changes have no seq: like a chat room's messages, each
+   * viewer gets its meta at once, as an unrequested SYNC answer naming the
+   * friend's or the group's JID (is_last: nothing to confirm). A viewer or a
+   * user the meta names whose account name is unknown gets nothing.
+   */
+  private changeRenderer(event: IM.Core.ICoreEvent): EventRenderer {
+    const names = new Map((event.names ?? []).map((n) => [n.userId!, n.name!]));
+    const nameOf: KnownName = (id) => names.get(id) ?? this.directory.cachedName(id);
+    const domains = { user: USER_DOMAIN, group: GROUP_DOMAIN };
+    const now = Date.now();
+    const metaId = this.nextChangeMetaId(now);
+    return (viewerId) => {
+      let change: ChangeMeta | undefined;
+      if (event.friendChanged) change = friendChangeMeta(event.friendChanged, viewerId, nameOf, domains, now);
+      else change = groupChangeMeta(event.groupChanged!, viewerId, nameOf, domains, now);
+      if (!change) return undefined;
+      const dl = encodeSyncDL({ status: { errorCode: 0 }, queue: change.queue, isLast: true, timestamp: now }, { metaId: 0n, metas: [encodeMeta(metaId, change.meta)] });
+      return this.frame(Command.SYNC, 0, dl);
+    };
+  }
+
+  /** Ids of change metas: the time in ms and a counter (the SDK does not look them up anywhere). */
+  private nextChangeMetaId(nowMs: number): bigint {
+    this.changeCounter = (this.changeCounter + 1) & 0xffff;
+    return (BigInt(nowMs) << 16n) | BigInt(this.changeCounter);
   }
 
   kick(conn: ClientConnection, _reason: number): void {
