@@ -21,12 +21,19 @@ export class GroupAdmin {
 
   async act(conn: ClientConnection, req: Omit<IM.DbProxy.IGroupAdminReq, 'operatorId'>): Promise<IM.DbProxy.GroupAdminRsp> {
     const rsp = await this.deps.db.groupAdmin({ ...req, operatorId: conn.userId } as IM.DbProxy.IGroupAdminReq);
-    if (rsp.result === IM.DbProxy.GroupAdminResult.GROUP_ADMIN_OK && rsp.event) {
-      const audience = [...new Set([...(rsp.event.memberIds ?? []), ...(rsp.event.changedIds ?? []), conn.userId])];
-      const names = await this.deps.directory.names([rsp.event.operatorId, rsp.event.group.creatorId, ...audience]).catch(() => new Map<number, string>());
-      await this.deps.delivery.toUsers(audience, { groupChanged: rsp.event, names: [...names].map(([userId, name]) => ({ userId, name })) }, conn.id);
-    }
+    if (rsp.result === IM.DbProxy.GroupAdminResult.GROUP_ADMIN_OK && rsp.event) await this.announce(conn, rsp.event);
     return rsp;
+  }
+
+  /**
+   * Tells every member before and after a change (and the operator's other
+   * connections), in each front's terms. Also used for changes made through
+   * TeamTalk's own group commands.
+   */
+  async announce(conn: ClientConnection, event: IM.Core.IGroupChangedEvent): Promise<void> {
+    const audience = [...new Set([...(event.memberIds ?? []), ...(event.changedIds ?? []), conn.userId])];
+    const names = await this.deps.directory.names([event.operatorId!, event.group!.creatorId!, ...audience]).catch(() => new Map<number, string>());
+    await this.deps.delivery.toUsers(audience, { groupChanged: event, names: [...names].map(([userId, name]) => ({ userId, name })) }, conn.id);
   }
 
   sync(userId: number, since: number): Promise<IM.DbProxy.GroupSyncRsp> {

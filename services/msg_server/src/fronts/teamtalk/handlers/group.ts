@@ -26,6 +26,19 @@ export function registerGroupHandlers(router: CommandRouter, ctx: MsgServerConte
     const { rsp, notifyUserIds } = await ctx.db.changeGroupMember({ ...req, userId: conn.userId });
     reply(GroupCmdID.CID_GROUP_CHANGE_MEMBER_RESPONSE, IM.Group.IMGroupChangeMemberRsp, rsp);
     if (rsp.resultCode !== 0 || !rsp.chgUserIdList?.length) return;
+    // Every front hears of it as a group change (TeamTalk clients: IMGroupChangeMemberNotify, as before).
+    const detail = await ctx.groups.members(0, rsp.groupId).catch(() => undefined);
+    if (detail?.group) {
+      const added = rsp.changeType === IM.BaseDefine.GroupModifyType.GROUP_MODIFY_TYPE_ADD;
+      await ctx.groups.announce(conn, {
+        change: added ? IM.Core.GroupChange.GROUP_MEMBERS_ADDED : IM.Core.GroupChange.GROUP_MEMBERS_REMOVED,
+        operatorId: conn.userId,
+        group: detail.group,
+        memberIds: rsp.curUserIdList,
+        changedIds: rsp.chgUserIdList,
+      });
+      return;
+    }
     const notify = IM.Group.IMGroupChangeMemberNotify.encode({
       userId: conn.userId,
       changeType: rsp.changeType,
