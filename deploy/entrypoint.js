@@ -10,13 +10,13 @@
 //
 // Before a role starts, "{ordinal}", "{hostname}", "{podIP}" and "{hostIP}" in
 // MSG_SERVER_ID, MSG_SERVER_ADVERTISE_IP, MSG_SERVER_ADVERTISE_IP2,
-// MSG_SERVER_ADVERTISE_PORT, MSG_SERVER_WS_ADVERTISE_PORT and
-// MSG_SERVER_TCP12_ADVERTISE_PORT are replaced
+// MSG_SERVER_ADVERTISE_PORT, MSG_SERVER_WS_ADVERTISE_PORT,
+// MSG_SERVER_TCP12_ADVERTISE_PORT and MSG_SERVER_OMTP_ADVERTISE_PORT are replaced
 // (ordinal: the number ending the host name, as in a StatefulSet pod
 // "teamtalk-msg-server-3"; podIP: $POD_IP; hostIP: $HOST_IP, the node's), and
 // the ports may be a sum such as "30000+{ordinal}" (also the port of
 // FILE_SERVER_HTTP_PUBLIC_URL: "http://files.example.com:31700+{ordinal}"). This is how each msg_server pod of a StatefulSet
-// advertises its own address (TeamTalk, WebSocket and tcp12 fronts) to login_server. The same goes for FILE_SERVER_ID, FILE_SERVER_ADVERTISE_IP,
+// advertises its own address (TeamTalk, WebSocket, tcp12 and OMTP fronts) to login_server. The same goes for FILE_SERVER_ID, FILE_SERVER_ADVERTISE_IP,
 // FILE_SERVER_ADVERTISE_PORT, FILE_SERVER_HTTP_PUBLIC_URL and
 // FILE_SERVER_RPC_ADVERTISE: each file_server pod of its StatefulSet keeps its
 // own name (offline file records point at it) and tells clients its own address.
@@ -46,13 +46,14 @@ const TEMPLATED = [
   'MSG_SERVER_ADVERTISE_PORT',
   'MSG_SERVER_WS_ADVERTISE_PORT',
   'MSG_SERVER_TCP12_ADVERTISE_PORT',
+  'MSG_SERVER_OMTP_ADVERTISE_PORT',
   'FILE_SERVER_ID',
   'FILE_SERVER_ADVERTISE_IP',
   'FILE_SERVER_ADVERTISE_PORT',
   'FILE_SERVER_HTTP_PUBLIC_URL',
   'FILE_SERVER_RPC_ADVERTISE',
 ];
-const SUMMABLE = ['MSG_SERVER_ADVERTISE_PORT', 'MSG_SERVER_WS_ADVERTISE_PORT', 'MSG_SERVER_TCP12_ADVERTISE_PORT', 'FILE_SERVER_ADVERTISE_PORT'];
+const SUMMABLE = ['MSG_SERVER_ADVERTISE_PORT', 'MSG_SERVER_WS_ADVERTISE_PORT', 'MSG_SERVER_TCP12_ADVERTISE_PORT', 'MSG_SERVER_OMTP_ADVERTISE_PORT', 'FILE_SERVER_ADVERTISE_PORT'];
 
 function normalizeRole(name) {
   return String(name).trim().toLowerCase().replace(/-/g, '_');

@@ -50,10 +50,10 @@ test('runs MariaDB, Redis 7, NATS 2 with JetStream and every role, with two msg_
   expect(running.map(roleOf).filter(Boolean).sort()).toEqual(['db_proxy', 'file_server', 'login_server', 'msg_server', 'msg_server', 'push_server', 'route_server']);
   const msgServers = running.filter((s) => roleOf(s) === 'msg_server');
   expect(msgServers).toHaveLength(2);
-  // Distinct ids, ports and advertised addresses, published as advertised (TeamTalk, WebSocket, tcp12, MSync WebSocket and TCP).
+  // Distinct ids, ports and advertised addresses, published as advertised (TeamTalk, WebSocket, tcp12, MSync WebSocket and TCP, OMTP).
   expect(new Set(msgServers.map((s) => env(s).MSG_SERVER_ID)).size).toBe(2);
-  const allPorts = msgServers.flatMap((s) => [env(s).MSG_SERVER_PORT, env(s).MSG_SERVER_WS_PORT, env(s).MSG_SERVER_TCP12_PORT, env(s).MSG_SERVER_MSYNC_WS_PORT, env(s).MSG_SERVER_MSYNC_TCP_PORT]);
-  expect(new Set([...allPorts, env('login-server').LOGIN_HTTP_PORT]).size).toBe(11);
+  const allPorts = msgServers.flatMap((s) => [env(s).MSG_SERVER_PORT, env(s).MSG_SERVER_WS_PORT, env(s).MSG_SERVER_TCP12_PORT, env(s).MSG_SERVER_MSYNC_WS_PORT, env(s).MSG_SERVER_MSYNC_TCP_PORT, env(s).MSG_SERVER_OMTP_PORT]);
+  expect(new Set([...allPorts, env('login-server').LOGIN_HTTP_PORT]).size).toBe(13);
   for (const s of msgServers) {
     const port = env(s).MSG_SERVER_PORT;
     const ws = env(s).MSG_SERVER_WS_PORT;
@@ -62,7 +62,8 @@ test('runs MariaDB, Redis 7, NATS 2 with JetStream and every role, with two msg_
     expect(env(s).MSG_SERVER_WS_ADVERTISE_PORT).toBeUndefined(); // published as is: the listen port is what clients reach
     const tcp12 = env(s).MSG_SERVER_TCP12_PORT;
     const [msyncWs, msyncTcp] = [env(s).MSG_SERVER_MSYNC_WS_PORT, env(s).MSG_SERVER_MSYNC_TCP_PORT];
-    expect([...services[s].ports].sort()).toEqual([`${port}:${port}`, `${ws}:${ws}`, `${tcp12}:${tcp12}`, `${msyncWs}:${msyncWs}`, `${msyncTcp}:${msyncTcp}`].sort());
+    const omtp = env(s).MSG_SERVER_OMTP_PORT;
+    expect([...services[s].ports].sort()).toEqual([`${port}:${port}`, `${ws}:${ws}`, `${tcp12}:${tcp12}`, `${msyncWs}:${msyncWs}`, `${msyncTcp}:${msyncTcp}`, `${omtp}:${omtp}`].sort());
     expect(env(s).MSG_SERVER_ADVERTISE_IP).toBe(`\${TT_PUBLIC_HOST:-${s}}`);
     expect(services[s].stop_grace_period).toBe(`${Number(env(s).MSG_SERVER_DRAIN_TIMEOUT_MS) / 1000 + 10}s`);
     // The drain adds up: a full msg_server's clients are closed within the drain time-out.

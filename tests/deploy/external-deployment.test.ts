@@ -41,10 +41,11 @@ beforeAll(async () => {
       MSG_SERVER_HOST: '127.0.0.1',
       MSG_SERVER_PORT: String(port),
       MSG_SERVER_WS_PORT: String(wsPorts[i]),
-      // Its own tcp12 and MSync ports too (the defaults, 8082-8084, would be taken by the first one, or by anything else on the host).
+      // Its own tcp12, MSync and OMTP ports too (the defaults, 8082-8085, would be taken by the first one, or by anything else on the host).
       MSG_SERVER_TCP12_PORT: String(await freePort()),
       MSG_SERVER_MSYNC_WS_PORT: String(await freePort()),
       MSG_SERVER_MSYNC_TCP_PORT: String(await freePort()),
+      MSG_SERVER_OMTP_PORT: String(await freePort()),
       MSG_SERVER_ID: `ext-ms-${i}`,
       DB_PROXY_ADDR: `127.0.0.1:${dbPort}`,
       AUTH_JWT_SECRET: authJwtSecret,

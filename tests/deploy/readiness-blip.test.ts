@@ -102,7 +102,7 @@ beforeAll(async () => {
   // db_proxy reaches MariaDB only through the forwarder; the grace period is the chart's default (60 s).
   start('db_proxy', { ADMIN_PORT: String(dbAdmin), DB_PROXY_HOST: '127.0.0.1', DB_PROXY_PORT: String(dbPort), MYSQL_HOST: '127.0.0.1', MYSQL_PORT: String(forwarder.port) });
   await until(async () => (await readyz(dbAdmin)).status === 200, 'db_proxy ready');
-  start('msg_server', { ADMIN_PORT: String(msAdmin), MSG_SERVER_HOST: '127.0.0.1', MSG_SERVER_PORT: String(msPort), MSG_SERVER_WS_PORT: '0', MSG_SERVER_TCP12_PORT: '0', MSG_SERVER_MSYNC_WS_PORT: '0', MSG_SERVER_MSYNC_TCP_PORT: '0', DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, DB_PROXY_TIMEOUT_MS: '1500' });
+  start('msg_server', { ADMIN_PORT: String(msAdmin), MSG_SERVER_HOST: '127.0.0.1', MSG_SERVER_PORT: String(msPort), MSG_SERVER_WS_PORT: '0', MSG_SERVER_TCP12_PORT: '0', MSG_SERVER_MSYNC_WS_PORT: '0', MSG_SERVER_MSYNC_TCP_PORT: '0', MSG_SERVER_OMTP_PORT: '0', DB_PROXY_ADDR: `127.0.0.1:${dbPort}`, DB_PROXY_TIMEOUT_MS: '1500' });
   await until(async () => (await readyz(msAdmin)).status === 200, 'msg_server ready');
   // Users, created straight in MariaDB (not through the forwarder) by the admin CLI.
   for (const user of ['alice', 'bob', 'carol']) {

@@ -219,6 +219,21 @@ describe.each<Mode>(MODES)('OMTP front (%s mode)', (mode) => {
     expect((await co.sendSingle(tt.name, 'next')).seqId).toBe(2);
   });
 
+  it('a DUP resend of a group creation gets the first answer again and creates no second group', async () => {
+    const [o, m] = await f.newUsers(2);
+    const co = await login(o, 1);
+    const packId = `create-${mode}-${o.name}`;
+    const create = { groupInfo: { groupId: '', name: 'made once', avatar: '', creatorId: o.name, desc: '', memberLimit: 0, createTime: 0, updateTime: 0 }, memberIds: [m.name] };
+    const first = await ask<omtp.GroupChatCreateResp>(co, T.PT_GROUPCHAT_CREATE, omtp.GroupChatCreateReq, create, { packId });
+    expect(first.errorCode.code).toBe(0);
+    const again = await ask<omtp.GroupChatCreateResp>(co, T.PT_GROUPCHAT_CREATE, omtp.GroupChatCreateReq, create, { packId, flags: Flags.DUP });
+    expect(again).toEqual(first);
+    expect((await groupSync(co)).groupchats.filter((g) => g.name === 'made once').map((g) => g.groupId)).toEqual([first.groupId]);
+    // Without DUP a request is new, whatever its packId.
+    const other = await ask<omtp.GroupChatCreateResp>(co, T.PT_GROUPCHAT_CREATE, omtp.GroupChatCreateReq, create, { packId });
+    expect(other.groupId).not.toBe(first.groupId);
+  });
+
   it('group chat both ways with TeamTalk, WebSocket and another OMTP member; outsiders may not send', async () => {
     const [o, o2, tt, web, outsider] = await f.newUsers(5);
     const groupId = await newGroup('OmtpMixed', o, [o2, tt, web]);

@@ -1,14 +1,9 @@
 /**
- * Contract suite: the same tests against SQLite (fresh temp dir) and MariaDB/MySQL (fresh database
- * tt_test_<random>, dropped afterwards).
- * MySQL connection: TT_TEST_MYSQL_HOST/PORT/USER/PASSWORD (default 127.0.0.1:3306 root, empty password);
+ * Contract suite: the same tests against SQLite (fresh temp dir) and MariaDB/MySQL (fresh databases
+ * tt_storage_<random>, dropped afterwards); see testing/backends.ts for the MySQL connection settings.
  * TT_TEST_SKIP_MYSQL=1 skips that backend.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import mysql from 'mysql2/promise';
 import {
   GroupType,
   isStorageError,
@@ -24,65 +19,17 @@ import {
   UserStatus,
 } from './index';
 import { runBatch } from './db';
+import { sqliteTestBackend, testBackends, type TestBackend } from './testing/backends';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-const mysqlServer = {
-  host: process.env.TT_TEST_MYSQL_HOST ?? '127.0.0.1',
-  port: Number(process.env.TT_TEST_MYSQL_PORT ?? 3306),
-  user: process.env.TT_TEST_MYSQL_USER ?? 'root',
-  password: process.env.TT_TEST_MYSQL_PASSWORD ?? '',
-};
-
-/** A backend environment: `config()` names one database/file; `fresh()` makes a new, empty one. */
-interface Backend {
-  name: string;
-  /** Config for a new empty database (each call a different one). */
-  fresh(): StoreConfig;
-  cleanup(): Promise<void>;
-}
-
-function sqliteBackend(): Backend {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tt-storage-'));
-  let n = 0;
-  return {
-    name: 'sqlite',
-    // A nested directory that does not exist yet: openStore must create it.
-    fresh: () => ({ kind: 'sqlite', file: path.join(dir, `db${n++}`, 'tt.sqlite') }),
-    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
-
-function mysqlBackend(): Backend {
-  const created: string[] = [];
-  return {
-    name: 'mysql',
-    fresh: () => {
-      const database = `tt_test_${randomBytes(6).toString('hex')}`;
-      created.push(database);
-      return { kind: 'mysql', ...mysqlServer, database, connectionLimit: 8 };
-    },
-    cleanup: async () => {
-      const conn = await mysql.createConnection(mysqlServer);
-      try {
-        for (const db of created) await conn.query(`DROP DATABASE IF EXISTS \`${db}\``);
-      } finally {
-        await conn.end();
-      }
-    },
-  };
-}
-
-const backends: Array<[string, () => Backend]> = [['sqlite', sqliteBackend]];
-if (process.env.TT_TEST_SKIP_MYSQL !== '1') backends.push(['mysql', mysqlBackend]);
 
 const FAST_SCRYPT = { N: 1024, r: 8, p: 1 };
 const ALL_VERSIONS = MIGRATIONS.map((m) => m.version);
 const LATEST = ALL_VERSIONS[ALL_VERSIONS.length - 1];
 
-describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
-  let backend: Backend;
+describe.each(testBackends('storage'))('storage contract: %s', (_name, makeBackend) => {
+  let backend: TestBackend;
   let config: StoreConfig;
   let store: Store;
   let clock = 1_700_000_000;
@@ -94,7 +41,7 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
 
   beforeAll(async () => {
     backend = makeBackend();
-    config = backend.fresh();
+    config = backend.config;
     store = await open();
   });
 
@@ -1206,8 +1153,8 @@ describe.each(backends)('storage contract: %s', (_name, makeBackend) => {
 
 describe('backend specifics', () => {
   test('sqlite: using the database object inside its own transaction fails fast instead of deadlocking (check on)', async () => {
-    const b = sqliteBackend();
-    const s = await openStore({ ...b.fresh(), detectReentry: true } as StoreConfig, { scrypt: FAST_SCRYPT });
+    const b = sqliteTestBackend('storage');
+    const s = await openStore({ ...b.config, detectReentry: true } as StoreConfig, { scrypt: FAST_SCRYPT });
     try {
       const err = await s.db.transaction(() => s.db.query('SELECT 1')).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'INTERNAL' });
@@ -1219,8 +1166,8 @@ describe('backend specifics', () => {
   });
 
   test('sqlite: a second connection waits for the write lock asynchronously (event loop stays live)', async () => {
-    const b = sqliteBackend();
-    const cfg = b.fresh();
+    const b = sqliteTestBackend('storage');
+    const cfg = b.config;
     const [s1, s2] = [await openStore(cfg, { scrypt: FAST_SCRYPT }), await openStore(cfg, { scrypt: FAST_SCRYPT })];
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);

@@ -1,27 +1,16 @@
 // Group administration through db_proxy's handlers (GroupAdmin, GroupSync, GroupMembers) on SQLite:
 // every action's permission matrix, the arguments refused, the events answered, and the
 // TeamTalk paths (member limit, dismissed groups).
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { createHash } from 'node:crypto';
 import { IM, type DbProxyHandlers } from '@tt/proto';
-import { MemoryCache } from '@tt/cache';
-import { openStore, type Store } from '@tt/storage';
-import { createDbProxyHandlers } from './handlers';
+import type { Store } from '@tt/storage';
+import { md5, openTestDbProxy, wire, type TestDbProxy } from './testing';
 
 const { GroupAdminAction: Action, GroupAdminResult: Result } = IM.DbProxy;
 const { GroupChange } = IM.Core;
 const { GroupModifyType } = IM.BaseDefine;
-const md5 = (s: string) => createHash('md5').update(s).digest('hex');
-
-/** Encodes and decodes an answer, as gRPC would: fails if a required field is missing. */
-function wire<T>(type: { encode(m: T): { finish(): Uint8Array }; decode(b: Uint8Array): T; toObject(m: T, o?: object): object }, message: T) {
-  return type.toObject(type.decode(type.encode(message).finish()), { defaults: false, longs: Number }) as Record<string, any>;
-}
 
 describe('db_proxy group administration (SQLite)', () => {
-  let dir: string;
+  let proxy: TestDbProxy;
   let store: Store;
   let h: DbProxyHandlers;
   const ids: Record<string, number> = {};
@@ -30,15 +19,13 @@ describe('db_proxy group administration (SQLite)', () => {
   const id = (name: Name) => ids[name]!;
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tt-dbproxy-group-admin-'));
-    store = await openStore({ kind: 'sqlite', file: path.join(dir, 'db.sqlite') }, { scrypt: { N: 1024 } });
-    h = createDbProxyHandlers(store, new MemoryCache(), 'test');
+    proxy = await openTestDbProxy('group-admin');
+    ({ store, handlers: h } = proxy);
     for (const name of names) ids[name] = (await store.users.create({ name, passwordMd5Hex: md5('pw') })).id;
   });
 
   afterAll(async () => {
-    await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await proxy?.close();
   });
 
   const admin = async (req: Partial<IM.DbProxy.IGroupAdminReq> & { action: IM.DbProxy.GroupAdminAction; operatorId: number }) =>

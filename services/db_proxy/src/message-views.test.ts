@@ -1,24 +1,13 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { createHash } from 'node:crypto';
 import { IM, type DbProxyHandlers } from '@tt/proto';
-import { MemoryCache } from '@tt/cache';
-import { GroupType, openStore, type Store } from '@tt/storage';
-import { createDbProxyHandlers } from './handlers';
+import { GroupType, type Store } from '@tt/storage';
+import { md5, openTestDbProxy, wire, type TestDbProxy } from './testing';
 
 const { MsgType, SessionType } = IM.BaseDefine;
 const { MonitorResult } = IM.DbProxy;
-const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-/** Encodes and decodes an answer, as gRPC would: fails if a required field is missing. */
-function wire<T>(type: { encode(m: T): { finish(): Uint8Array }; decode(b: Uint8Array): T; toObject(m: T, o?: object): object }, message: T) {
-  return type.toObject(type.decode(type.encode(message).finish()), { defaults: false, longs: Number }) as Record<string, any>;
-}
-
 describe('db_proxy message views and session monitors (through the handlers, SQLite)', () => {
-  let dir: string;
+  let proxy: TestDbProxy;
   let store: Store;
   let h: DbProxyHandlers;
   let alice: number;
@@ -28,16 +17,14 @@ describe('db_proxy message views and session monitors (through the handlers, SQL
   let groupId: number;
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tt-dbproxy-views-'));
-    store = await openStore({ kind: 'sqlite', file: path.join(dir, 'db.sqlite') }, { scrypt: { N: 1024 } });
-    h = createDbProxyHandlers(store, new MemoryCache(), 'test');
+    proxy = await openTestDbProxy('views');
+    ({ store, handlers: h } = proxy);
     [alice, bob, carol, mona] = await Promise.all(['alice', 'bob', 'carol', 'mona'].map(async (name) => (await store.users.create({ name, passwordMd5Hex: md5('pw') })).id));
     groupId = (await store.groups.create({ type: GroupType.NORMAL, name: 'team', creatorId: alice, memberIds: [bob] })).id;
   });
 
   afterAll(async () => {
-    await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await proxy?.close();
   });
 
   const text = (from: number, to: number, body: string, createTime = nowSeconds()): IM.Message.IIMMsgData => ({ fromUserId: from, toSessionId: to, msgId: 0, createTime, msgType: MsgType.MSG_TYPE_SINGLE_TEXT, msgData: Buffer.from(body) });

@@ -1,30 +1,14 @@
 // Friends, attributes, session attributes (mute ↔ group shield, muted pushes) and profiles through
 // db_proxy's handlers on SQLite. Requests and answers go through the protobuf codec, as gRPC would
 // carry them: optional fields are present only when set, and a missing required field fails.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { createHash } from 'node:crypto';
 import { IM, type DbProxyHandlers } from '@tt/proto';
-import { MemoryCache } from '@tt/cache';
-import { openStore, type Store } from '@tt/storage';
-import { createDbProxyHandlers } from './handlers';
+import type { Store } from '@tt/storage';
+import { md5, openTestDbProxy, request, wire, type Codec, type TestDbProxy } from './testing';
 
 const { SessionType } = IM.BaseDefine;
-const md5 = (s: string) => createHash('md5').update(s).digest('hex');
-
-interface Codec<T> {
-  encode(m: T): { finish(): Uint8Array };
-  decode(b: Uint8Array): T;
-  toObject(m: T, o?: object): object;
-}
-/** A request as the server decodes it off the wire. */
-const request = <T>(type: Codec<T>, message: T): T => type.decode(type.encode(message).finish());
-/** An answer as the client decodes it (fails when a required field is missing). */
-const wire = <T>(type: Codec<T>, message: T) => type.toObject(type.decode(type.encode(message).finish()), { defaults: false, longs: Number }) as Record<string, any>;
 
 describe('db_proxy friends, attributes, session attributes and profiles (SQLite)', () => {
-  let dir: string;
+  let proxy: TestDbProxy;
   let store: Store;
   let h: DbProxyHandlers;
   let alice: number;
@@ -46,9 +30,8 @@ describe('db_proxy friends, attributes, session attributes and profiles (SQLite)
     );
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tt-dbproxy-social-'));
-    store = await openStore({ kind: 'sqlite', file: path.join(dir, 'db.sqlite') }, { scrypt: { N: 1024 } });
-    h = createDbProxyHandlers(store, new MemoryCache(), 'test');
+    proxy = await openTestDbProxy('social');
+    ({ store, handlers: h } = proxy);
     // One after the other: the tests expect ids in this order.
     const create = async (name: string) => (await store.users.create({ name, passwordMd5Hex: md5('pw'), nick: name.toUpperCase() })).id;
     alice = await create('alice');
@@ -58,8 +41,7 @@ describe('db_proxy friends, attributes, session attributes and profiles (SQLite)
   });
 
   afterAll(async () => {
-    await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await proxy?.close();
   });
 
   describe('friends', () => {

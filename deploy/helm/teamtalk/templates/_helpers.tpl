@@ -75,7 +75,7 @@ variables it reads (packages/config/src/specs.ts). dict: root, component.
 {{- define "teamtalk.roleSecretKeys" -}}
 {{- $keys := dict
   "login-server" "NATS_URL AUTH_JWT_SECRET"
-  "msg-server" "NATS_URL AUTH_JWT_SECRET TT_CONTENT_KEY MSG_SERVER_TCP12_AES_KEY"
+  "msg-server" "NATS_URL AUTH_JWT_SECRET TT_CONTENT_KEY MSG_SERVER_TCP12_AES_KEY MSG_SERVER_OMTP_AES_KEY"
   "db-proxy" "MYSQL_PASSWORD REDIS_URL"
   "route-server" "NATS_URL"
   "push-server" "NATS_URL TT_CONTENT_KEY"
@@ -92,11 +92,12 @@ variables it reads (packages/config/src/specs.ts). dict: root, component.
   "NATS_URL" (include "teamtalk.natsUrl" $root)
   "AUTH_JWT_SECRET" (include "teamtalk.authJwtSecret" $root)
   "TT_CONTENT_KEY" (include "teamtalk.contentKey" $root)
-  "MSG_SERVER_TCP12_AES_KEY" (toString $root.Values.msgServer.tcp12.aesKey) -}}
+  "MSG_SERVER_TCP12_AES_KEY" (toString $root.Values.msgServer.tcp12.aesKey)
+  "MSG_SERVER_OMTP_AES_KEY" (toString $root.Values.msgServer.omtp.aesKey) -}}
 {{- $data := dict -}}
 {{- range splitList " " (include "teamtalk.roleSecretKeys" .) }}
-{{- /* An empty content key (or tcp12 AES key) is left out: the role then runs without one. */ -}}
-{{- if or (not (has . (list "TT_CONTENT_KEY" "MSG_SERVER_TCP12_AES_KEY"))) (index $all .) }}
+{{- /* An empty content key (or tcp12 / OMTP AES key) is left out: the role then runs without one. */ -}}
+{{- if or (not (has . (list "TT_CONTENT_KEY" "MSG_SERVER_TCP12_AES_KEY" "MSG_SERVER_OMTP_AES_KEY"))) (index $all .) }}
 {{- $_ := set $data . (index $all .) }}
 {{- end }}
 {{- end }}

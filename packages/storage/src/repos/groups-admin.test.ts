@@ -1,57 +1,11 @@
 // Group administration (description, member limit, info updates, owner transfer, dismissal, sync
 // since a time) on both backends: SQLite in a temp dir, and MySQL (the local MariaDB; database
 // tt_groups_<random>, dropped afterwards; TT_TEST_SKIP_MYSQL=1 skips it).
-import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import mysql from 'mysql2/promise';
-import { GroupStatus, GroupType, openStore, type Store, type StoreConfig } from '../index';
+import { GroupStatus, GroupType, openStore, type Store } from '../index';
+import { testBackends, type TestBackend } from '../testing/backends';
 
-const mysqlServer = {
-  host: process.env.TT_TEST_MYSQL_HOST ?? '127.0.0.1',
-  port: Number(process.env.TT_TEST_MYSQL_PORT ?? 3306),
-  user: process.env.TT_TEST_MYSQL_USER ?? 'root',
-  password: process.env.TT_TEST_MYSQL_PASSWORD ?? '',
-};
-
-/** A fresh empty database and how to get rid of it. */
-interface Backend {
-  config: StoreConfig;
-  drop(): Promise<void>;
-}
-
-const backends: Array<[string, () => Backend]> = [
-  [
-    'sqlite',
-    () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tt-groups-admin-'));
-      return { config: { kind: 'sqlite', file: path.join(dir, 'db.sqlite') }, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-    },
-  ],
-];
-if (process.env.TT_TEST_SKIP_MYSQL !== '1') {
-  backends.push([
-    'mysql',
-    () => {
-      const database = `tt_groups_${randomBytes(6).toString('hex')}`;
-      return {
-        config: { kind: 'mysql', ...mysqlServer, database, connectionLimit: 8 },
-        drop: async () => {
-          const conn = await mysql.createConnection(mysqlServer);
-          try {
-            await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
-          } finally {
-            await conn.end();
-          }
-        },
-      };
-    },
-  ]);
-}
-
-describe.each(backends)('GroupRepository administration (%s)', (_name, makeBackend) => {
-  let backend: Backend;
+describe.each(testBackends('groups'))('GroupRepository administration (%s)', (_name, makeBackend) => {
+  let backend: TestBackend;
   let store: Store;
   let clock = 1_700_000_000;
   const now = () => clock;
@@ -67,7 +21,7 @@ describe.each(backends)('GroupRepository administration (%s)', (_name, makeBacke
 
   afterAll(async () => {
     await store?.close();
-    await backend?.drop();
+    await backend?.cleanup();
   });
 
   test('create keeps description and member limit; defaults are empty and 0; initial members must fit the limit', async () => {

@@ -1,52 +1,12 @@
 /**
- * Session monitors (grants, start/stop, the record) against SQLite and MariaDB/MySQL (see storage.test.ts for the connection settings; TT_TEST_SKIP_MYSQL=1
- * skips MySQL).
+ * Session monitors (grants, start/stop, the record) against SQLite and MariaDB/MySQL (see
+ * testing/backends.ts for the connection settings; TT_TEST_SKIP_MYSQL=1 skips MySQL).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import mysql from 'mysql2/promise';
-import { SessionType, openStore, type Store, type StoreConfig } from '../index';
+import { SessionType, openStore, type Store } from '../index';
+import { testBackends, type TestBackend } from '../testing/backends';
 
-const mysqlServer = {
-  host: process.env.TT_TEST_MYSQL_HOST ?? '127.0.0.1',
-  port: Number(process.env.TT_TEST_MYSQL_PORT ?? 3306),
-  user: process.env.TT_TEST_MYSQL_USER ?? 'root',
-  password: process.env.TT_TEST_MYSQL_PASSWORD ?? '',
-};
-
-/** A fresh database and how to throw it away. */
-interface Backend {
-  config: StoreConfig;
-  cleanup(): Promise<void>;
-}
-
-function sqliteBackend(): Backend {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tt-monitors-'));
-  return { config: { kind: 'sqlite', file: path.join(dir, 'tt.sqlite') }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-function mysqlBackend(): Backend {
-  const database = `tt_test_${randomBytes(6).toString('hex')}`;
-  return {
-    config: { kind: 'mysql', ...mysqlServer, database, connectionLimit: 8 },
-    cleanup: async () => {
-      const conn = await mysql.createConnection(mysqlServer);
-      try {
-        await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
-      } finally {
-        await conn.end();
-      }
-    },
-  };
-}
-
-const backends: Array<[string, () => Backend]> = [['sqlite', sqliteBackend]];
-if (process.env.TT_TEST_SKIP_MYSQL !== '1') backends.push(['mysql', mysqlBackend]);
-
-describe.each(backends)('session monitors: %s', (_name, makeBackend) => {
-  let backend: Backend;
+describe.each(testBackends('monitors'))('session monitors: %s', (_name, makeBackend) => {
+  let backend: TestBackend;
   let store: Store;
   let clock = 1_700_000_000;
   const now = () => clock;

@@ -1,52 +1,20 @@
 // MSync device positions on both backends: SQLite in a temp file, and MySQL
 // (the local MariaDB; TT_TEST_SKIP_MYSQL=1 skips it) in a database of its own.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import mysql from 'mysql2/promise';
-import { openStore, type Store, type StoreConfig } from '../index';
+import { openStore, type Store } from '../index';
+import { testBackends, type TestBackend } from '../testing/backends';
 
-const mysqlConn = { host: process.env.TT_TEST_MYSQL_HOST ?? '127.0.0.1', port: Number(process.env.TT_TEST_MYSQL_PORT ?? 3306), user: process.env.TT_TEST_MYSQL_USER ?? 'root', password: process.env.TT_TEST_MYSQL_PASSWORD ?? '' };
-
-const backends: Array<[string, () => Promise<{ config: StoreConfig; drop(): Promise<void> }>]> = [
-  [
-    'sqlite',
-    async () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tt-msync-'));
-      return { config: { kind: 'sqlite', file: path.join(dir, 'db.sqlite') } as StoreConfig, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-    },
-  ],
-];
-if (process.env.TT_TEST_SKIP_MYSQL !== '1') {
-  backends.push([
-    'mysql',
-    async () => {
-      const database = `tt_msync_${process.pid}_${Date.now() % 100000}`;
-      return {
-        config: { kind: 'mysql', ...mysqlConn, database } as StoreConfig,
-        drop: async () => {
-          const c = await mysql.createConnection(mysqlConn);
-          await c.query(`DROP DATABASE IF EXISTS ${database}`);
-          await c.end();
-        },
-      };
-    },
-  ]);
-}
-
-describe.each(backends)('MsyncDeviceRepository (%s)', (_name, make) => {
+describe.each(testBackends('msync'))('MsyncDeviceRepository (%s)', (_name, makeBackend) => {
   let store: Store;
-  let drop: () => Promise<void>;
+  let backend: TestBackend;
   let clock = 1_000_000;
 
   beforeAll(async () => {
-    const b = await make();
-    drop = b.drop;
-    store = await openStore(b.config, { now: () => clock, scrypt: { N: 1024 } });
+    backend = makeBackend();
+    store = await openStore(backend.config, { now: () => clock, scrypt: { N: 1024 } });
   });
   afterAll(async () => {
     await store?.close();
-    await drop?.();
+    await backend?.cleanup();
   });
 
   it('a new device starts at its initial seq; bound again it keeps its confirmed seq, which never goes back', async () => {

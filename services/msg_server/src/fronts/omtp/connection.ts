@@ -26,6 +26,8 @@ interface PendingRequest {
   type: number;
   packId: string;
   version: number;
+  /** The request's header flags (HIGHPRJ, COUNTER… of a message; COMPRESS of a login). */
+  flags: number;
   compress: number;
   crypto: number;
   /** The answer may be replayed to a DUP resend. */
@@ -91,9 +93,8 @@ export class OmtpConnection extends SocketConnection<Front> {
 
   /** The flags a request under way was sent with. */
   flagsOf(seqNum: number): number {
-    return this.requestFlags.get(seqNum) ?? 0;
+    return this.pending.get(seqNum)?.flags ?? 0;
   }
-  private readonly requestFlags = new Map<number, number>();
 
   hold(): void {
     this.held ??= [];
@@ -148,7 +149,7 @@ export class OmtpConnection extends SocketConnection<Front> {
     const flags = header.flags;
     // A client's ACK=1 packet acknowledges a push: nothing to answer.
     if (!omtp.hasReservedBits(flags) && omtp.hasFlag(flags, Flags.ACK)) return;
-    const request: PendingRequest = { type: header.type, packId: header.packId, version: header.version || omtp.OMTP_VERSION, compress: 0, crypto: 0, replayable: false };
+    const request: PendingRequest = { type: header.type, packId: header.packId, version: header.version || omtp.OMTP_VERSION, flags, compress: 0, crypto: 0, replayable: false };
     const reject = (code: number, reason: string) => {
       this.options.onRejected?.(this, header.type, code, reason);
       this.write(this.answerFrame(request, errorAnswer(header.type, code, reason)));
@@ -170,14 +171,8 @@ export class OmtpConnection extends SocketConnection<Front> {
     }
     request.replayable = REPLAYABLE.has(header.type) && header.packId !== '';
     const seq = (this.nextSeq = (this.nextSeq % 0x7fffffff) + 1);
-    if (this.pending.size >= MAX_PENDING) {
-      const oldest = this.pending.keys().next().value!;
-      this.pending.delete(oldest);
-      this.requestFlags.delete(oldest);
-    }
+    if (this.pending.size >= MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
     this.pending.set(seq, request);
-    this.requestFlags.set(seq, flags);
-    if (this.requestFlags.size > MAX_PENDING) this.requestFlags.delete(this.requestFlags.keys().next().value!);
     this.events.onRequest(this, { commandId: header.type, seqNum: seq, body: payload });
   }
 
