@@ -44,6 +44,7 @@ function advertised(objs: K8sObject[], i: number) {
     client: Number(e.MSG_SERVER_ADVERTISE_PORT) || Number(e.MSG_SERVER_PORT),
     ws: Number(e.MSG_SERVER_WS_ADVERTISE_PORT) || Number(e.MSG_SERVER_WS_PORT),
     tcp12: Number(e.MSG_SERVER_TCP12_ADVERTISE_PORT) || Number(e.MSG_SERVER_TCP12_PORT),
+    omtp: Number(e.MSG_SERVER_OMTP_ADVERTISE_PORT) || Number(e.MSG_SERVER_OMTP_PORT),
   };
 }
 
@@ -53,11 +54,11 @@ function advertised(objs: K8sObject[], i: number) {
  * (loadBalancer; a NodePort only when pinned) or the node's host port.
  * Also checks the route ends at the container port the role listens on.
  */
-function exposedPort(objs: K8sObject[], i: number, portName: 'client' | 'ws' | 'tcp12'): number {
+function exposedPort(objs: K8sObject[], i: number, portName: 'client' | 'ws' | 'tcp12' | 'omtp'): number {
   const c = container(msgServer(objs));
   const cPort = c.ports.find((p: { name: string }) => p.name === portName);
   expect(cPort).toBeDefined();
-  expect(String(cPort.containerPort)).toBe(envOf(c)[{ client: 'MSG_SERVER_PORT', ws: 'MSG_SERVER_WS_PORT', tcp12: 'MSG_SERVER_TCP12_PORT' }[portName]]);
+  expect(String(cPort.containerPort)).toBe(envOf(c)[{ client: 'MSG_SERVER_PORT', ws: 'MSG_SERVER_WS_PORT', tcp12: 'MSG_SERVER_TCP12_PORT', omtp: 'MSG_SERVER_OMTP_PORT' }[portName]]);
   const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === `tt-teamtalk-msg-server-${i}`) ?? objs.find((o) => o.kind === 'Service' && o.metadata.name === 'tt-teamtalk-msg-server');
   if (!svc) return cPort.hostPort;
   const p = svc.spec.ports.find((x: { targetPort: string }) => x.targetPort === portName);
@@ -185,12 +186,14 @@ describe('default values', () => {
       { name: 'client', port: 8000, targetPort: 'client', protocol: 'TCP' },
       { name: 'ws', port: 8081, targetPort: 'ws', protocol: 'TCP' },
       { name: 'tcp12', port: 8082, targetPort: 'tcp12', protocol: 'TCP' },
+      { name: 'omtp', port: 8085, targetPort: 'omtp', protocol: 'TCP' },
     ]);
     expect(container(ms).ports).toContainEqual({ name: 'client', containerPort: 8000, protocol: 'TCP' });
     expect(container(ms).ports).toContainEqual({ name: 'ws', containerPort: 8081, protocol: 'TCP' });
     expect(envOf(container(ms)).MSG_SERVER_ADVERTISE_IP).toBe('tt-teamtalk-msg-server.chat.svc.cluster.local');
     expect(envOf(container(ms))).toMatchObject({ MSG_SERVER_WS_PORT: '8081', MSG_SERVER_WS_PATH: '/ws', MSG_SERVER_WS_ADVERTISE_PORT: '8081' });
     expect(find(objs(), 'Service', 'tt-teamtalk-msg-server-headless').spec.ports).toContainEqual({ name: 'ws', port: 8081, targetPort: 'ws', protocol: 'TCP' });
+    expect(find(objs(), 'Service', 'tt-teamtalk-msg-server-headless').spec.ports).toContainEqual({ name: 'omtp', port: 8085, targetPort: 'omtp', protocol: 'TCP' });
     const hpa = find(objs(), 'HorizontalPodAutoscaler', 'tt-teamtalk-msg-server');
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'tt-teamtalk-msg-server' });
     expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 10 });
@@ -251,7 +254,8 @@ describe('scaled values (ci/scaled-values.yaml): 5 msg_servers with per-pod Serv
       expect(launch.envChanges.MSG_SERVER_ADVERTISE_IP).toBe(`msg-${i}.chat.example.com`);
       // The WebSocket front on the same per-pod Service and name.
       expect(svc.spec.ports).toContainEqual({ name: 'ws', port: 8081, targetPort: 'ws', protocol: 'TCP' });
-      expect(advertised(objs(), i)).toEqual({ host: `msg-${i}.chat.example.com`, client: 8000, ws: 8081, tcp12: 8082 });
+      expect(svc.spec.ports).toContainEqual({ name: 'omtp', port: 8085, targetPort: 'omtp', protocol: 'TCP' });
+      expect(advertised(objs(), i)).toEqual({ host: `msg-${i}.chat.example.com`, client: 8000, ws: 8081, tcp12: 8082, omtp: 8085 });
     }
     expect(objs().filter((o) => o.kind === 'Service' && /msg-server-\d+$/.test(o.metadata.name))).toHaveLength(5);
     const drain = Number(env.MSG_SERVER_DRAIN_TIMEOUT_MS) / 1000;
@@ -306,10 +310,12 @@ describe('hostport values (ci/hostport-values.yaml): host ports, autoscaling on 
     const ms = find(objs(), 'StatefulSet', 'tt-teamtalk-msg-server');
     expect(container(ms).ports).toContainEqual({ name: 'client', containerPort: 8000, hostPort: 8000, protocol: 'TCP' });
     expect(container(ms).ports).toContainEqual({ name: 'ws', containerPort: 8081, hostPort: 8081, protocol: 'TCP' });
+    expect(container(ms).ports).toContainEqual({ name: 'omtp', containerPort: 8085, hostPort: 8085, protocol: 'TCP' });
     const env = envOf(container(ms));
     expect(env.MSG_SERVER_ADVERTISE_IP).toEqual({ fieldRef: { fieldPath: 'status.hostIP' } });
     expect(env.MSG_SERVER_ADVERTISE_PORT).toBe('8000');
     expect(env.MSG_SERVER_WS_ADVERTISE_PORT).toBe('8081');
+    expect(env.MSG_SERVER_OMTP_ADVERTISE_PORT).toBe('8085');
     expect(objs().filter((o) => o.kind === 'Service' && /msg-server-\d+$/.test(o.metadata.name))).toEqual([]);
   });
 
@@ -339,9 +345,11 @@ describe('values', () => {
     const ports = [0, 1, 2].map((i) => find(objs, 'Service', `tt-teamtalk-msg-server-${i}`).spec.ports[0].nodePort);
     expect(ports).toEqual([30800, 30801, 30802]);
     const env = envOf(container(find(objs, 'StatefulSet', 'tt-teamtalk-msg-server')));
-    expect(resolveLaunch(['msg_server'], env, 'tt-teamtalk-msg-server-2').envChanges).toEqual({ MSG_SERVER_ADVERTISE_PORT: '30802', MSG_SERVER_WS_ADVERTISE_PORT: '30902', MSG_SERVER_TCP12_ADVERTISE_PORT: '31102' });
+    expect(resolveLaunch(['msg_server'], env, 'tt-teamtalk-msg-server-2').envChanges).toEqual({ MSG_SERVER_ADVERTISE_PORT: '30802', MSG_SERVER_WS_ADVERTISE_PORT: '30902', MSG_SERVER_TCP12_ADVERTISE_PORT: '31102', MSG_SERVER_OMTP_ADVERTISE_PORT: '31202' });
     const wsPorts = [0, 1, 2].map((i) => find(objs, 'Service', `tt-teamtalk-msg-server-${i}`).spec.ports.find((p: { name: string }) => p.name === 'ws').nodePort);
     expect(wsPorts).toEqual([30902 - 2, 30902 - 1, 30902]);
+    const omtpPorts = [0, 1, 2].map((i) => find(objs, 'Service', `tt-teamtalk-msg-server-${i}`).spec.ports.find((p: { name: string }) => p.name === 'omtp').nodePort);
+    expect(omtpPorts).toEqual([31200, 31201, 31202]);
   });
 
   test.each([
@@ -381,6 +389,9 @@ test.each(Object.entries(VARIANTS))('NOTES.txt renders (%s values) and says how 
     hostport: [/http:\/\/127\.0\.0\.1:8080\/chat\//, /ws:\/\/<node IP>:8081\/ws/],
   };
   for (const re of expected[name]) expect(notes).toMatch(re);
+  expect(notes).toMatch(/GET \/msg_server\?protocol=tcp12/);
+  expect(notes).toMatch(/GET \/msg_server\?protocol=omtp \(port "omtp"/);
+  expect(notes).toContain('msgServer.omtp.aesKey is empty');
 });
 
 // ---- the WebSocket front, AUTH_JWT_SECRET and TT_CONTENT_KEY ----------------------------------
@@ -412,7 +423,7 @@ describe('the WebSocket front is exposed and advertised like the TeamTalk port i
     'loadBalancer, LoadBalancer Service': [],
     'loadBalancer, other Service ports and host': ['msgServer.exposure.loadBalancer.port=443', 'msgServer.exposure.loadBalancer.wsPort=8443', 'msgServer.exposure.loadBalancer.advertiseHost=msg.example.com'],
     'loadBalancer, ClusterIP Service': ['msgServer.exposure.loadBalancer.serviceType=ClusterIP'],
-    'loadBalancer, NodePort Service with pinned node ports': ['msgServer.exposure.loadBalancer.serviceType=NodePort', 'msgServer.exposure.loadBalancer.nodePort=30000', 'msgServer.exposure.loadBalancer.wsNodePort=30001', 'msgServer.exposure.loadBalancer.tcp12NodePort=30002', 'msgServer.exposure.loadBalancer.advertiseHost=203.0.113.7'],
+    'loadBalancer, NodePort Service with pinned node ports': ['msgServer.exposure.loadBalancer.serviceType=NodePort', 'msgServer.exposure.loadBalancer.nodePort=30000', 'msgServer.exposure.loadBalancer.wsNodePort=30001', 'msgServer.exposure.loadBalancer.tcp12NodePort=30002', 'msgServer.exposure.loadBalancer.omtpNodePort=30003', 'msgServer.exposure.loadBalancer.advertiseHost=203.0.113.7'],
     'perPod, LoadBalancer Services': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=msg-{ordinal}.chat.example.com', 'msgServer.autoscaling.maxReplicas=3', 'msgServer.exposure.perPod.idleLoadBalancers=true'],
     'perPod, NodePort Services': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=msg-{ordinal}.chat.example.com', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.exposure.perPod.wsNodePortBase=31000', 'msgServer.autoscaling.maxReplicas=3'],
     'perPod, NodePort Services, other container ports': ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=nodes.chat.example.com', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.port=7000', 'msgServer.ws.port=7001', 'msgServer.autoscaling.maxReplicas=3'],
@@ -424,18 +435,18 @@ describe('the WebSocket front is exposed and advertised like the TeamTalk port i
     expect(schemaErrors(objs)).toEqual([]);
     for (const i of [0, 1, 2]) {
       const a = advertised(objs, i);
-      expect({ pod: i, client: a.client, ws: a.ws, tcp12: a.tcp12 }).toEqual({ pod: i, client: exposedPort(objs, i, 'client'), ws: exposedPort(objs, i, 'ws'), tcp12: exposedPort(objs, i, 'tcp12') });
-      expect(new Set([a.client, a.ws, a.tcp12]).size).toBe(3);
+      expect({ pod: i, client: a.client, ws: a.ws, tcp12: a.tcp12, omtp: a.omtp }).toEqual({ pod: i, client: exposedPort(objs, i, 'client'), ws: exposedPort(objs, i, 'ws'), tcp12: exposedPort(objs, i, 'tcp12'), omtp: exposedPort(objs, i, 'omtp') });
+      expect(new Set([a.client, a.ws, a.tcp12, a.omtp]).size).toBe(4);
     }
     expect(envOf(container(msgServer(objs))).MSG_SERVER_WS_PATH).toBe('/ws');
   });
 
   test('the advertised ports per mode, spelled out', () => {
     const ports = (set: string[]) => [0, 2].map((i) => advertised(helmTemplate([], { set }), i));
-    expect(ports(EXPOSURES['loadBalancer, other Service ports and host'])).toEqual([0, 2].map(() => ({ host: 'msg.example.com', client: 443, ws: 8443, tcp12: 8082 })));
-    expect(ports(EXPOSURES['loadBalancer, NodePort Service with pinned node ports'])).toEqual([0, 2].map(() => ({ host: '203.0.113.7', client: 30000, ws: 30001, tcp12: 30002 })));
-    expect(ports(EXPOSURES['perPod, NodePort Services'])).toEqual([0, 2].map((i) => ({ host: `msg-${i}.chat.example.com`, client: 30800 + i, ws: 31000 + i, tcp12: 31100 + i })));
-    expect(ports(EXPOSURES['perPod, host ports'])).toEqual([0, 2].map(() => ({ host: '<status.hostIP>', client: 9000, ws: 9443, tcp12: 8082 })));
+    expect(ports(EXPOSURES['loadBalancer, other Service ports and host'])).toEqual([0, 2].map(() => ({ host: 'msg.example.com', client: 443, ws: 8443, tcp12: 8082, omtp: 8085 })));
+    expect(ports(EXPOSURES['loadBalancer, NodePort Service with pinned node ports'])).toEqual([0, 2].map(() => ({ host: '203.0.113.7', client: 30000, ws: 30001, tcp12: 30002, omtp: 30003 })));
+    expect(ports(EXPOSURES['perPod, NodePort Services'])).toEqual([0, 2].map((i) => ({ host: `msg-${i}.chat.example.com`, client: 30800 + i, ws: 31000 + i, tcp12: 31100 + i, omtp: 31200 + i })));
+    expect(ports(EXPOSURES['perPod, host ports'])).toEqual([0, 2].map(() => ({ host: '<status.hostIP>', client: 9000, ws: 9443, tcp12: 8082, omtp: 8085 })));
   });
 
   test('path and limits come from msgServer.ws; ws.enabled=false turns the front and its ports off', () => {
@@ -519,9 +530,49 @@ describe('the tcp12 front (seed 001)', () => {
     [['msgServer.tcp12.port=8081'], /tcp12.port must differ/],
     [['msgServer.tcp12.aesKey=not-a-key'], /aesKey/],
     [['msgServer.exposure.loadBalancer.tcp12Port=8000'], /tcp12Port must differ/],
-    [['msgServer.exposure.loadBalancer.serviceType=NodePort', 'msgServer.exposure.loadBalancer.nodePort=30000', 'msgServer.exposure.loadBalancer.wsNodePort=30001'], /needs loadBalancer.tcp12NodePort/],
+    [['msgServer.exposure.loadBalancer.serviceType=NodePort', 'msgServer.exposure.loadBalancer.nodePort=30000', 'msgServer.exposure.loadBalancer.wsNodePort=30001', 'msgServer.exposure.loadBalancer.omtpNodePort=30003'], /needs loadBalancer.tcp12NodePort/],
     [['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=m-{ordinal}.example.com', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.exposure.perPod.tcp12NodePortBase=30905'], /tcp12NodePortBase \(30905-30914\) overlap those of wsNodePortBase/],
     [['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.type=hostPort', 'msgServer.exposure.perPod.tcp12HostPort=8081'], /tcp12HostPort must differ/],
+  ])('%j is refused', (set, message) => {
+    expect(() => helmTemplate([], { set })).toThrow(message);
+  });
+});
+
+describe('the OMTP front (seed 004)', () => {
+  test('limits, hot sessions and the AES key come from msgServer.omtp (the key in msg_server\'s Secret only); enabled=false turns it and its ports off', () => {
+    expect(envOf(container(msgServer(rendered.default)))).toMatchObject({ MSG_SERVER_OMTP_PORT: '8085', MSG_SERVER_OMTP_ADVERTISE_PORT: '8085', MSG_SERVER_OMTP_HOT_SESSIONS: '200', MSG_SERVER_OMTP_HOT_SESSION_MESSAGES: '3' });
+    expect(envOf(container(msgServer(rendered.default))).MSG_SERVER_OMTP_MAX_FRAME_BYTES).toBeUndefined(); // the server's default
+    const key = 'cd'.repeat(32);
+    const objs = helmTemplate([], { set: ['msgServer.omtp.maxFrameBytes=65536', 'msgServer.omtp.idleTimeoutSeconds=60', 'msgServer.omtp.hotSessions=50', 'msgServer.omtp.hotSessionMessages=0', `msgServer.omtp.aesKey=${key}`] });
+    expect(envOf(container(msgServer(objs)))).toMatchObject({ MSG_SERVER_OMTP_MAX_FRAME_BYTES: '65536', MSG_SERVER_OMTP_IDLE_TIMEOUT_MS: '60000', MSG_SERVER_OMTP_HOT_SESSIONS: '50', MSG_SERVER_OMTP_HOT_SESSION_MESSAGES: '0' });
+    expect(envOf(container(msgServer(objs))).MSG_SERVER_OMTP_AES_KEY).toBeUndefined(); // from the Secret, not the pod spec
+    expect(find(objs, 'Secret', 'tt-teamtalk-msg-server-secret').stringData!.MSG_SERVER_OMTP_AES_KEY).toBe(key);
+    expect(find(objs, 'Secret', 'tt-teamtalk-login-server-secret').stringData!.MSG_SERVER_OMTP_AES_KEY).toBeUndefined();
+    expect(find(rendered.default, 'Secret', 'tt-teamtalk-msg-server-secret').stringData!.MSG_SERVER_OMTP_AES_KEY).toBeUndefined(); // empty: AES off
+    // With an existing Secret, msg_server reads the key from it (optional: absent = AES off).
+    expect(envOf(container(msgServer(helmTemplate([], { set: ['secret.existingSecret=my-secret'] })))).MSG_SERVER_OMTP_AES_KEY).toEqual(secretRef('my-secret', 'MSG_SERVER_OMTP_AES_KEY'));
+    for (const set of [[], ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=msg-{ordinal}.chat.example.com', 'msgServer.autoscaling.enabled=false'], ['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.type=hostPort']]) {
+      const off = helmTemplate([], { set: ['msgServer.omtp.enabled=false', ...set] });
+      const c = container(msgServer(off));
+      expect(envOf(c).MSG_SERVER_OMTP_PORT).toBe('0');
+      expect(Object.keys(envOf(c)).filter((k) => k.startsWith('MSG_SERVER_OMTP_') && k !== 'MSG_SERVER_OMTP_PORT')).toEqual([]);
+      expect(JSON.stringify(off.filter((o) => o.kind === 'Service' || o.kind === 'Deployment' || o.kind === 'StatefulSet'))).not.toContain('omtp');
+    }
+    // Off, a NodePort Service needs no OMTP node port.
+    expect(() => helmTemplate([], { set: ['msgServer.omtp.enabled=false', 'msgServer.exposure.loadBalancer.serviceType=NodePort', 'msgServer.exposure.loadBalancer.nodePort=30000', 'msgServer.exposure.loadBalancer.wsNodePort=30001', 'msgServer.exposure.loadBalancer.tcp12NodePort=30002'] })).not.toThrow();
+  });
+
+  test.each([
+    [['msgServer.omtp.port=8082'], /omtp.port must differ/],
+    [['msgServer.omtp.port=9102'], /omtp.port must differ/],
+    [['msgServer.omtp.aesKey=not-a-key'], /aesKey/],
+    [['msgServer.omtp.hotSessions=0'], /hotSessions/],
+    [['msgServer.omtp.hotSessionMessages=51'], /hotSessionMessages/],
+    [['msgServer.exposure.loadBalancer.omtpPort=8082'], /omtpPort must differ/],
+    [['msgServer.exposure.loadBalancer.serviceType=NodePort', 'msgServer.exposure.loadBalancer.nodePort=30000', 'msgServer.exposure.loadBalancer.wsNodePort=30001', 'msgServer.exposure.loadBalancer.tcp12NodePort=30002'], /needs loadBalancer.omtpNodePort/],
+    [['msgServer.exposure.loadBalancer.serviceType=NodePort', 'msgServer.exposure.loadBalancer.nodePort=30000', 'msgServer.exposure.loadBalancer.wsNodePort=30001', 'msgServer.exposure.loadBalancer.tcp12NodePort=30002', 'msgServer.exposure.loadBalancer.omtpNodePort=30002'], /omtpNodePort must differ/],
+    [['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.advertiseHostTemplate=m-{ordinal}.example.com', 'msgServer.exposure.perPod.serviceType=NodePort', 'msgServer.exposure.perPod.omtpNodePortBase=31105'], /omtpNodePortBase \(31105-31114\) overlap those of tcp12NodePortBase/],
+    [['msgServer.exposure.mode=perPod', 'msgServer.exposure.perPod.type=hostPort', 'msgServer.exposure.perPod.omtpHostPort=8082'], /omtpHostPort must differ/],
   ])('%j is refused', (set, message) => {
     expect(() => helmTemplate([], { set })).toThrow(message);
   });

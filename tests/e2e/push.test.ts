@@ -3,11 +3,12 @@
 // mode, in-process in standalone mode) notifies fake APNs and FCM servers on
 // 127.0.0.1 that check JWTs, paths, headers and bodies as Apple and Google do.
 import { IM, DbProxyService, type DbProxyClient } from '@tt/proto';
-import { encryptContent, type TeamTalkClient } from '@tt/client';
+import { OmtpClient, encryptContent, type TeamTalkClient } from '@tt/client';
+import * as omtp from '@tt/omtp';
 import { createRpcClient } from '@tt/rpc';
 import { FakeApnsServer, FakeFcmServer, makeTestCredentials, testDeviceToken, type TestCredentials } from '@tt/push';
 import { MODES, describeLocal, startDeployment, waitUntil, type Deployment, type Mode } from './support/deployment';
-import { Fixture, type TestUser } from './support/fixtures';
+import { Fixture, PASSWORD, type TestUser } from './support/fixtures';
 
 jest.setTimeout(60_000);
 
@@ -183,6 +184,30 @@ describeLocal.each<Mode>(MODES)('push notifications (%s mode)', (mode) => {
     await sender.sendText(quiet.id, 'shh');
     await drained();
     expect(apnsRequestsTo(token)).toHaveLength(0);
+  });
+
+  it('a session muted over OMTP (session attribute mute) gets no push; the user\'s other sessions still do', async () => {
+    const token = `fcm-muter-${mode}`;
+    const muter = await phoneUser(ClientType.CLIENT_TYPE_ANDROID, token);
+    const other = await f.newUser('--nick', 'Olga');
+    const otherClient = await f.login(other, 0);
+    // The muter's desktop (OMTP) mutes the conversation with Alice; it then logs out, leaving no one online.
+    const ms = d.msgServers[phoneServer];
+    const desk = await OmtpClient.connect(ms.host, ms.omtpPort!);
+    expect((await desk.login(muter.name, PASSWORD, omtp.DeviceType.DEVICE_WINDOWS)).code).toBe(0);
+    const session = [alice.name, muter.name].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))).join('_');
+    const set = await desk.request(omtp.PackType.PT_SESSIONATTRIBUTE_SET, omtp.SessionAttrSetReq, { userId: muter.name, sessionId: `si_${session}`, attrName: 'mute', attrValue: '1' });
+    expect((set.body as omtp.CommonErrorCode).code).toBe(0);
+    desk.close();
+    await waitUntil(async () => (await statusSeenBySender(muter.id)) === UserStatType.USER_STATUS_OFFLINE, 10_000, 'the desktop to be offline');
+
+    await sender.sendText(muter.id, 'muted chat');
+    await otherClient.sendText(muter.id, 'not muted');
+    const bodies = () => fcmTo(token).map((x) => (x.message.notification as { body: string }).body);
+    await waitUntil(() => bodies().includes('Olga: not muted'), 15_000, 'the unmuted session\'s notification');
+    await drained();
+    expect(bodies()).toEqual(['Olga: not muted']);
+    otherClient.close();
   });
 
   it('group message: "<group> <sender>: <text>" to members, except one who shielded the group', async () => {
