@@ -455,11 +455,21 @@ describe.each<Mode>(MODES)('OMTP front (%s mode)', (mode) => {
     expect(await omtpArrivesWithin(cm, isType(T.PT_MSG_SINGLE_CHAT), 500)).toBe(false);
     expect((await ask<omtp.HotSessionResp>(cm, T.PT_SESSION_MONITOR_SYNC, undefined)).sessions).toEqual([]);
 
+    // Revoking the grant stops a running monitor at once, on every msg_server.
+    expect((await ask<omtp.CommonErrorCode>(cm, T.PT_SESSION_MONITOR_START, omtp.SessionMonitor, { sessionId })).code).toBe(0);
+    await ca.sendSingle(b.name, 'monitored again');
+    await cm.waitForPush(T.PT_MSG_SINGLE_CHAT, omtp.MsgReq, (m) => m.content === 'monitored again');
+    expect(await d.ttctl('monitor', 'revoke', mon.name)).toMatch(/may no longer monitor sessions$/m);
+    await ca.sendSingle(b.name, 'after the revoke');
+    expect(await omtpArrivesWithin(cm, isType(T.PT_MSG_SINGLE_CHAT), 500)).toBe(false);
+    expect((await ask<omtp.CommonErrorCode>(cm, T.PT_SESSION_MONITOR_START, omtp.SessionMonitor, { sessionId })).code).toBe(403);
+
     const log = await d.ttctl('monitor', 'log');
-    // Lines: at, user id, action, session, by.
+    // Lines: at, user id, user, action, session, by.
     const lines = log.split('\n').filter((l) => l.split('\t')[1] === String(mon.id));
-    expect(lines.some((l) => /start/i.test(l))).toBe(true);
-    expect(lines.some((l) => /stop/i.test(l))).toBe(true);
+    expect(lines.some((l) => l.split('\t')[3] === 'start' && l.split('\t')[4] === `${a.name} and ${b.name}`)).toBe(true);
+    expect(lines.some((l) => /\tstop\t/.test(l))).toBe(true);
+    expect(lines.some((l) => /\trevoke\t/.test(l))).toBe(true);
   });
 
   it('BIZ_NOTIFY: ttctl notify reaches an online OMTP user and a group\'s members; a client may not send one', async () => {

@@ -134,8 +134,14 @@ export async function runCommand(store: Store, argv: string[], access?: ServerAc
       const userId = await resolveUser(store, name, 'a user');
       const by = values.by ?? process.env.USER ?? 'ttctl';
       const changed = verb === 'grant' ? await store.monitors.grant(userId, by) : await store.monitors.revoke(userId, by);
-      const what = verb === 'grant' ? 'may now monitor sessions' : 'may no longer monitor sessions (msg_servers notice within 30 s)';
-      return [changed ? `${name} ${what}` : `${name}: nothing to change`];
+      if (!changed) return [`${name}: nothing to change`];
+      if (verb === 'grant') return [`${name} may now monitor sessions`];
+      // The running msg_servers drop the user's monitors now; if none answers, they do within 30 s.
+      const told = await postAdmin(access, 'monitors-reload', {}).then(
+        () => true,
+        () => false,
+      );
+      return [`${name} may no longer monitor sessions${told ? '' : ' (no msg_server reached: they notice within 30 s)'}`];
     }
     case 'monitor list': {
       const all = await store.monitors.listAll();
@@ -147,10 +153,18 @@ export async function runCommand(store: Store, argv: string[], access?: ServerAc
     case 'monitor log': {
       const userId = values.user ? await resolveUser(store, values.user, '--user') : 0;
       const entries = await store.monitors.log(userId, values.limit ? Number(values.limit) : 100);
-      return [
-        'at\tuser\taction\tsession\tby',
-        ...entries.map((e) => `${new Date(e.at * 1000).toISOString()}\t${e.userId}\t${e.action}\t${e.session ? (e.session.sessionType === 2 ? `group ${e.session.idA}` : `users ${e.session.idA},${e.session.idB}`) : ''}\t${e.by}`),
-      ];
+      const names = new Map<number, string>();
+      const nameOf = async (id: number) => {
+        if (!names.has(id)) names.set(id, (await store.users.findById(id))?.name ?? String(id));
+        return names.get(id)!;
+      };
+      const lines = ['at\tuser id\tuser\taction\tsession\tby'];
+      for (const e of entries) {
+        const s = e.session;
+        const session = !s ? '' : s.sessionType === 2 ? `group ${s.idA}` : `${await nameOf(s.idA)} and ${await nameOf(s.idB)}`;
+        lines.push(`${new Date(e.at * 1000).toISOString()}\t${e.userId}\t${await nameOf(e.userId)}\t${e.action}\t${session}\t${e.by}`);
+      }
+      return lines;
     }
     case 'user add': {
       if (!name) throw new UsageError('user add needs a name');

@@ -642,7 +642,14 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   return {
     instanceId,
     port,
-    operations: { notify: (body) => businessNotify(ctx, body) },
+    operations: {
+      notify: (body) => businessNotify(ctx, body),
+      // After ttctl monitor revoke: every msg_server stops copying at once (else within the 30 s reload).
+      'monitors-reload': async () => {
+        await monitors.reloadEverywhere();
+        return { reloaded: true };
+      },
+    },
     readiness: async () => {
       const deps = dependencies.state();
       return { ok: !draining && deps.ok, details: { ...deps.details, draining } };

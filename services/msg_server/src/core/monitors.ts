@@ -65,8 +65,12 @@ export class SessionMonitors {
     return set ? [...set] : NO_ONE;
   }
 
-  /** Applies a broadcast MonitorChangedEvent. */
+  /** Applies a broadcast MonitorChangedEvent (user 0: reload everything). */
   apply(e: IM.Core.IMonitorChangedEvent): void {
+    if (!e.userId) {
+      void this.reload().catch((err) => this.deps.log.warn({ err }, 'session monitors not reloaded'));
+      return;
+    }
     const session = { sessionType: e.sessionType!, idA: e.idA!, idB: e.idB! };
     if (e.started) this.add(e.userId!, session);
     else this.remove(e.userId!, session);
@@ -81,6 +85,12 @@ export class SessionMonitors {
       if (rsp.changed) this.deps.delivery.broadcast({ monitorChanged: event });
     }
     return rsp;
+  }
+
+  /** Reloads here and tells every other msg_server to reload (an operator changed grants). */
+  async reloadEverywhere(): Promise<void> {
+    await this.reload();
+    this.deps.delivery.broadcast({ monitorChanged: { userId: 0, sessionType: 0, idA: 0, idB: 0, started: false } });
   }
 
   /** The sessions the user monitors. */
