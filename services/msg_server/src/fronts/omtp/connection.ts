@@ -213,27 +213,50 @@ const REPLAYABLE = new Set<number>([
 /**
  * Recent answers by (user, packId), so a DUP resend of a request that changes
  * something gets the same answer without doing it again: per user the last
- * 256, for 10 minutes, on this msg_server.
+ * 64, for 10 minutes, on this msg_server; 16 MiB in all (the users heard from
+ * least recently are forgotten first).
  */
 export class ReplayCache {
   private readonly byUser = new Map<number, Map<string, { frame: Buffer; at: number }>>();
+  private bytes = 0;
 
-  constructor(private readonly perUser = 256, private readonly ttlMs = 10 * 60_000, private readonly maxUsers = 100_000) {}
+  constructor(
+    private readonly perUser = 64,
+    private readonly ttlMs = 10 * 60_000,
+    private readonly maxBytes = 16 * 1024 * 1024,
+  ) {}
+
+  /** Bytes of answers kept (for tests and metrics). */
+  get size(): number {
+    return this.bytes;
+  }
 
   remember(userId: number, packId: string, frame: Buffer): void {
     let answers = this.byUser.get(userId);
-    if (!answers) {
-      if (this.byUser.size >= this.maxUsers) this.byUser.delete(this.byUser.keys().next().value!);
-      this.byUser.set(userId, (answers = new Map()));
-    }
-    answers.delete(packId);
+    if (answers) this.byUser.delete(userId); // re-inserted below: the map's order is least recent first
+    else answers = new Map();
+    this.byUser.set(userId, answers);
+    this.drop(answers, packId);
     answers.set(packId, { frame, at: Date.now() });
-    if (answers.size > this.perUser) answers.delete(answers.keys().next().value!);
+    this.bytes += frame.length;
+    if (answers.size > this.perUser) this.drop(answers, answers.keys().next().value!);
+    while (this.bytes > this.maxBytes && this.byUser.size > 0) {
+      const [oldestUser, oldest] = this.byUser.entries().next().value!;
+      for (const key of [...oldest.keys()]) this.drop(oldest, key);
+      this.byUser.delete(oldestUser);
+    }
   }
 
   find(userId: number, packId: string): Buffer | undefined {
     const hit = this.byUser.get(userId)?.get(packId);
     if (!hit) return undefined;
     return Date.now() - hit.at <= this.ttlMs ? hit.frame : undefined;
+  }
+
+  private drop(answers: Map<string, { frame: Buffer }>, packId: string): void {
+    const old = answers.get(packId);
+    if (!old) return;
+    this.bytes -= old.frame.length;
+    answers.delete(packId);
   }
 }
