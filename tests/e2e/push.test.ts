@@ -196,8 +196,8 @@ describeLocal.each<Mode>(MODES)('push notifications (%s mode)', (mode) => {
     const desk = await OmtpClient.connect(ms.host, ms.omtpPort!);
     expect((await desk.login(muter.name, PASSWORD, omtp.DeviceType.DEVICE_WINDOWS)).code).toBe(0);
     const session = [alice.name, muter.name].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))).join('_');
-    const set = await desk.request(omtp.PackType.PT_SESSIONATTRIBUTE_SET, omtp.SessionAttrSetReq, { userId: muter.name, sessionId: `si_${session}`, attrName: 'mute', attrValue: '1' });
-    expect((set.body as omtp.CommonErrorCode).code).toBe(0);
+    const set = await desk.request<omtp.CommonErrorCode, omtp.SessionAttrSetReq>(omtp.PackType.PT_SESSIONATTRIBUTE_SET, omtp.SessionAttrSetReq, { userId: muter.name, sessionId: `si_${session}`, attrName: 'mute', attrValue: '1' });
+    expect(set.body.code).toBe(0);
     desk.close();
     await waitUntil(async () => (await statusSeenBySender(muter.id)) === UserStatType.USER_STATUS_OFFLINE, 10_000, 'the desktop to be offline');
 

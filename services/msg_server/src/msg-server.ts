@@ -440,6 +440,28 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     metrics.frontConnections.inc({ front: conn.front.name });
     countConnections();
   };
+  /**
+   * Mounts a TCP front that has its own router (tcp12, OMTP): its connections report to that router, a frame
+   * answered before it reached a handler is counted (pdusDropped `<name>_rejected`) and logged, and each
+   * accepted socket becomes a registered connection. Each front states only what differs.
+   */
+  const mountTcpFront = (front: {
+    name: string;
+    host: string;
+    port: number;
+    router: CommandRouter;
+    /** The debug line of a rejected frame, and its fields' names for the command and the status answered. */
+    rejectedLog: { message: string; fields: [command: string, status: string] };
+    connect(id: number, socket: net.Socket, events: ConnectionEvents, onRejected: (c: ClientConnection, command: number, status: number, reason: string) => void): ClientConnection;
+  }): Promise<TcpListener> => {
+    const events = connectionEvents((c, request) => front.router.dispatch(c, request));
+    const [commandField, statusField] = front.rejectedLog.fields;
+    const onRejected = (c: ClientConnection, command: number, status: number, reason: string) => {
+      metrics.pdusDropped.inc({ reason: `${front.name}_rejected` });
+      log.debug({ connId: c.id, userId: c.userId, [commandField]: command, [statusField]: status, reason }, front.rejectedLog.message);
+    };
+    return listenTcp(front.name, { host: front.host, port: front.port, accepting: () => !draining, onConnection: (socket) => accept(front.connect(nextId(), socket, events, onRejected)) }, log);
+  };
 
   // The TeamTalk front: TCP, 16-byte-header PDUs.
   const teamTalkFront = new TeamTalkFront({ pcIdleTimeoutMs: config.pcIdleTimeoutMs, mobileIdleTimeoutMs: config.mobileIdleTimeoutMs });
@@ -487,22 +509,16 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     const tcp12Front = new Tcp12Front({ idleTimeoutMs: tcp12.idleTimeoutMs }, content, directory);
     const tcp12Router = createTcp12Router(metrics, log, (command) => handledCounter(command).inc());
     registerTcp12Handlers(tcp12Router, ctx, tcp12Front, { jwtSecret: config.jwtSecret ?? '', maxContentBytes: tcp12.maxContentBytes });
-    const tcp12Events = connectionEvents((c, request) => tcp12Router.dispatch(c, request));
     const cipher = BodyCipher.fromHex(tcp12.aesKeyHex);
-    const onRejected = (c: Tcp12Connection, command: number, status: number, reason: string) => {
-      metrics.pdusDropped.inc({ reason: 'tcp12_rejected' });
-      log.debug({ connId: c.id, userId: c.userId, command, status, reason }, 'tcp12 frame rejected');
-    };
-    tcp12Listener = await listenTcp(
-      'tcp12',
-      {
-        host: tcp12.host ?? config.host,
-        port: tcp12.port,
-        accepting: () => !draining,
-        onConnection: (socket) => accept(new Tcp12Connection(nextId(), tcp12Front, socket, { maxFrameBytes: tcp12.maxFrameBytes, maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES, cipher, onRejected }, tcp12Events)),
-      },
-      log,
-    );
+    tcp12Listener = await mountTcpFront({
+      name: 'tcp12',
+      host: tcp12.host ?? config.host,
+      port: tcp12.port,
+      router: tcp12Router,
+      rejectedLog: { message: 'tcp12 frame rejected', fields: ['command', 'status'] },
+      connect: (id, socket, events, onRejected) =>
+        new Tcp12Connection(id, tcp12Front, socket, { maxFrameBytes: tcp12.maxFrameBytes, maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES, cipher, onRejected }, events),
+    });
   }
 
   // The MSync front (seed 002): WebSocket and length-prefixed TCP, one router, the same core.
@@ -567,23 +583,17 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     const omtpFront = new OmtpFront({ idleTimeoutMs: o.idleTimeoutMs }, content, directory);
     const omtpRouter = createOmtpRouter(metrics, log, (command) => handledCounter(command).inc());
     registerOmtpHandlers(omtpRouter, ctx, omtpFront, { jwtSecret: config.jwtSecret ?? '', maxContentBytes: o.maxContentBytes, hotSessions: o.hotSessions, hotSessionMessages: o.hotSessionMessages });
-    const omtpEvents = connectionEvents((c, request) => omtpRouter.dispatch(c, request));
     const aesKey = parseAesKey(o.aesKeyHex);
     const replays = new ReplayCache();
-    const onRejected = (c: OmtpConnection, type: number, code: number, reason: string) => {
-      metrics.pdusDropped.inc({ reason: 'omtp_rejected' });
-      log.debug({ connId: c.id, userId: c.userId, type, code, reason }, 'omtp packet rejected');
-    };
-    omtpListener = await listenTcp(
-      'omtp',
-      {
-        host: o.host ?? config.host,
-        port: o.port,
-        accepting: () => !draining,
-        onConnection: (socket) => accept(new OmtpConnection(nextId(), omtpFront, socket, { maxFrameBytes: o.maxFrameBytes, maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES, aesKey, onRejected, replays }, omtpEvents)),
-      },
-      log,
-    );
+    omtpListener = await mountTcpFront({
+      name: 'omtp',
+      host: o.host ?? config.host,
+      port: o.port,
+      router: omtpRouter,
+      rejectedLog: { message: 'omtp packet rejected', fields: ['type', 'code'] },
+      connect: (id, socket, events, onRejected) =>
+        new OmtpConnection(id, omtpFront, socket, { maxFrameBytes: o.maxFrameBytes, maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES, aesKey, onRejected, replays }, events),
+    });
   }
 
   delivery.listen();

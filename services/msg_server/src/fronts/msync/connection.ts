@@ -1,6 +1,6 @@
 import type * as net from 'node:net';
 import type { WebSocket } from 'ws';
-import { writeThisTick } from '@tt/codec';
+import { FrameError, LengthPrefixedSplitter, writeThisTick } from '@tt/codec';
 import { IM } from '@tt/proto';
 import { ClientConnection as BaseConnection, SocketConnection } from '@tt/connection';
 import { MAX_PENDING_WRITE_BYTES, type ConnectionEvents } from '../../connection';
@@ -81,10 +81,20 @@ export class MsyncWsConnection extends WebSocketConnection implements MsyncConne
 export class MsyncTcpConnection extends SocketConnection<Front> implements MsyncConnection {
   session?: MsyncSession;
   readonly transport = 'tcp' as const;
-  private pending: Buffer = Buffer.alloc(0);
+  private readonly splitter: LengthPrefixedSplitter<Buffer>;
+  /** Set once the stream was found broken: what follows in the same read is dropped. */
+  private broken = false;
 
-  constructor(id: number, front: Front, socket: net.Socket, private readonly maxFrameBytes: number, events: ConnectionEvents) {
+  constructor(id: number, front: Front, socket: net.Socket, maxFrameBytes: number, events: ConnectionEvents) {
     super(id, front, socket, events, { maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES });
+    // A length of 0 or over the limit is a FrameError: "frame length N is outside 1..max".
+    this.splitter = new LengthPrefixedSplitter({
+      headerBytes: TCP_LENGTH_BYTES,
+      lengthIncludesHeader: false,
+      minLength: 1,
+      maxLength: maxFrameBytes,
+      frame: (bytes, start, end) => bytes.subarray(start + TCP_LENGTH_BYTES, end),
+    });
   }
 
   /** Frames are MSync envelopes (the front's); TCP puts each after its length. */
@@ -100,20 +110,19 @@ export class MsyncTcpConnection extends SocketConnection<Front> implements Msync
   }
 
   protected onBytes(chunk: Buffer): void {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    while (this.pending.length >= TCP_LENGTH_BYTES) {
-      const length = this.pending.readUInt32BE(0);
-      if (length === 0 || length > this.maxFrameBytes) return this.fail(`frame length ${length} is outside 1..${this.maxFrameBytes}`);
-      if (this.pending.length < TCP_LENGTH_BYTES + length) return;
-      const bytes = this.pending.subarray(TCP_LENGTH_BYTES, TCP_LENGTH_BYTES + length);
-      this.pending = this.pending.subarray(TCP_LENGTH_BYTES + length);
-      if (!dispatchEnvelope(this, this.events as ConnectionEvents, bytes)) return this.fail('not an MSync message');
-      if (this.closed) return;
+    try {
+      this.splitter.push(chunk, (bytes) => {
+        if (this.closed || this.broken) return;
+        if (!dispatchEnvelope(this, this.events as ConnectionEvents, bytes)) this.fail('not an MSync message');
+      });
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      if (!this.broken) this.fail(err.message);
     }
   }
 
   private fail(reason: string): void {
-    this.pending = Buffer.alloc(0);
+    this.broken = true;
     this.reading = false;
     this.brokenStream(new Error(reason));
   }

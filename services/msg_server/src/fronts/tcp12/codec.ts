@@ -5,6 +5,7 @@
 // 3-2 encryption, 1-0 flow.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { LengthPrefixedSplitter } from '@tt/codec';
 import { IM } from '@tt/proto';
 
 export const TCP12_HEADER_LENGTH = 12;
@@ -58,35 +59,32 @@ export function encodeFrame(seq: number, command: number, flag: number, status: 
 export class Tcp12FrameError extends Error {}
 
 /**
- * Cuts a byte stream into frames. Throws Tcp12FrameError at the first
- * header the connection cannot survive: reserved bits set (the seed: close
- * at once) or a body longer than maxBodyBytes.
+ * Cuts a byte stream into frames (the shared LengthPrefixedSplitter: a
+ * 12-byte header, its length counting the body only). Throws Tcp12FrameError
+ * at the first header the connection cannot survive: reserved bits set (the
+ * seed: close at once) or a body longer than maxBodyBytes.
  */
-export class Tcp12FrameDecoder {
-  private buffered: Buffer = Buffer.alloc(0);
-
-  constructor(private readonly maxBodyBytes: number) {}
-
-  push(chunk: Buffer, onFrame: (frame: Tcp12Frame) => void): void {
-    let data = this.buffered.length > 0 ? Buffer.concat([this.buffered, chunk]) : chunk;
-    let at = 0;
-    while (data.length - at >= TCP12_HEADER_LENGTH) {
-      const length = data.readUInt32BE(at);
-      const flag = data[at + 10];
-      if (flag >> 6 !== 0) throw new Tcp12FrameError(`reserved bits of the connect flag are set (0x${flag.toString(16)})`);
-      if (length > this.maxBodyBytes) throw new Tcp12FrameError(`frame body of ${length} bytes is over the limit of ${this.maxBodyBytes}`);
-      if (data.length - at < TCP12_HEADER_LENGTH + length) break;
-      const body = data.subarray(at + TCP12_HEADER_LENGTH, at + TCP12_HEADER_LENGTH + length);
-      onFrame({ version: data[at + 4], seq: data.readUInt32BE(at + 5), command: data[at + 9], flags: flag, status: data[at + 11], body });
-      at += TCP12_HEADER_LENGTH + length;
-    }
-    // Keep only the unfinished part (a copy, so the big chunk can be freed).
-    data = data.subarray(at);
-    this.buffered = data.length > 0 ? Buffer.from(data) : Buffer.alloc(0);
-  }
-
-  get pendingBytes(): number {
-    return this.buffered.length;
+export class Tcp12FrameDecoder extends LengthPrefixedSplitter<Tcp12Frame> {
+  constructor(maxBodyBytes: number) {
+    super({
+      headerBytes: TCP12_HEADER_LENGTH,
+      lengthIncludesHeader: false,
+      minLength: 0,
+      maxLength: maxBodyBytes,
+      lengthError: (length) => new Tcp12FrameError(`frame body of ${length} bytes is over the limit of ${maxBodyBytes}`),
+      checkHeader: (bytes, start) => {
+        const flag = bytes[start + 10];
+        if (flag >> 6 !== 0) throw new Tcp12FrameError(`reserved bits of the connect flag are set (0x${flag.toString(16)})`);
+      },
+      frame: (bytes, start, end) => ({
+        version: bytes[start + 4],
+        seq: bytes.readUInt32BE(start + 5),
+        command: bytes[start + 9],
+        flags: bytes[start + 10],
+        status: bytes[start + 11],
+        body: bytes.subarray(start + TCP12_HEADER_LENGTH, end),
+      }),
+    });
   }
 }
 

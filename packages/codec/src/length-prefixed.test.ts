@@ -1,0 +1,156 @@
+import { FrameError, LengthPrefixedSplitter, MAX_PINNED_BYTES, type LengthPrefixedFormat } from './index';
+
+/** Where a frame lies: bytes start..end of `bytes`. */
+interface Place {
+  bytes: Buffer;
+  start: number;
+  end: number;
+}
+type Format = LengthPrefixedFormat<Place>;
+const place = (bytes: Buffer, start: number, end: number): Place => ({ bytes, start, end });
+
+/** A frame of `format`: the length field, the rest of the header filled with `tag`, then the body. */
+function frame(format: { headerBytes: number; lengthIncludesHeader: boolean }, body: Buffer, tag = 0): Buffer {
+  const out = Buffer.alloc(format.headerBytes + body.length, tag);
+  out.writeUInt32BE(format.lengthIncludesHeader ? out.length : body.length, 0);
+  body.copy(out, format.headerBytes);
+  return out;
+}
+
+/** Bodies of the frames cut from `chunks` (copied: views may point into reused chunks). */
+function split(splitter: LengthPrefixedSplitter<Place>, headerBytes: number, chunks: Buffer[]): string[] {
+  const out: string[] = [];
+  for (const chunk of chunks) splitter.push(chunk, ({ bytes, start, end }) => out.push(bytes.subarray(start + headerBytes, end).toString()));
+  return out;
+}
+
+function randomChunks(stream: Buffer, seed: number, maxSize: number): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let off = 0; off < stream.length; ) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const size = 1 + (seed % maxSize);
+    chunks.push(stream.subarray(off, off + size));
+    off += size;
+  }
+  return chunks;
+}
+
+const formats: Array<[string, Format]> = [
+  ['length counts the header (16)', { headerBytes: 16, lengthIncludesHeader: true, minLength: 16, maxLength: 1 << 20, frame: place }],
+  ['length counts the body only (12)', { headerBytes: 12, lengthIncludesHeader: false, minLength: 0, maxLength: 1 << 20, frame: place }],
+  ['a bare 4-byte prefix counting itself', { headerBytes: 4, lengthIncludesHeader: true, minLength: 4, maxLength: 1 << 20, frame: place }],
+  ['a bare 4-byte prefix counting the body', { headerBytes: 4, lengthIncludesHeader: false, minLength: 0, maxLength: 1 << 20, frame: place }],
+];
+
+describe('LengthPrefixedSplitter', () => {
+  it.each(formats)('%s: same frames whatever the chunking', (_name, format) => {
+    const bodies = Array.from({ length: 120 }, (_, i) => `body ${i} `.repeat(i % 9));
+    const stream = Buffer.concat(bodies.map((b, i) => frame(format, Buffer.from(b), i & 0xff)));
+    for (const chunks of [[stream], [...stream].map((x) => Buffer.from([x])), randomChunks(stream, 7, 50), randomChunks(stream, 42, 700)]) {
+      const splitter = new LengthPrefixedSplitter(format);
+      expect(split(splitter, format.headerBytes, chunks)).toEqual(bodies);
+      expect(splitter.pendingBytes).toBe(0);
+    }
+  });
+
+  it('hands each frame as a view of the read that holds it, header included', () => {
+    const format = formats[1][1];
+    const a = frame(format, Buffer.from('one'), 0xaa);
+    const b = frame(format, Buffer.from('two'), 0xbb);
+    const chunk = Buffer.concat([a, b]);
+    const seen: Place[] = [];
+    new LengthPrefixedSplitter(format).push(chunk, (p) => seen.push(p));
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toEqual({ bytes: chunk, start: 0, end: a.length });
+    expect(seen[0].bytes).toBe(chunk);
+    expect(seen[1]).toEqual({ bytes: chunk, start: a.length, end: chunk.length });
+  });
+
+  it('keeps a trailing partial frame as a view of its read, or as a copy when much was handled before it', () => {
+    const format = formats[0][1];
+    const whole = frame(format, Buffer.alloc(100, 1));
+    /** The completed last frame's body byte, when the read's bytes change after the split (a view sees it). */
+    const keptByte = (framesBefore: number): number => {
+      const splitter = new LengthPrefixedSplitter(format);
+      const chunk = Buffer.concat([...Array<Buffer>(framesBefore).fill(whole), whole.subarray(0, 30)]);
+      expect(split(splitter, 16, [chunk])).toHaveLength(framesBefore);
+      expect(splitter.pendingBytes).toBe(30);
+      chunk.fill(7, chunk.length - 10);
+      let completed: Place | undefined;
+      splitter.push(whole.subarray(30), (p) => (completed = p));
+      return completed!.bytes[completed!.start + 29];
+    };
+    expect(keptByte(1)).toBe(7);
+    expect(keptByte(Math.ceil(MAX_PINNED_BYTES / whole.length) + 1)).toBe(1);
+  });
+
+  it('takes a large frame sent byte by byte without joining on every read', () => {
+    const format = formats[2][1];
+    const big = frame(format, Buffer.alloc(512 * 1024, 2));
+    const splitter = new LengthPrefixedSplitter(format);
+    let got = 0;
+    const started = Date.now();
+    for (let i = 0; i < big.length; i++) splitter.push(big.subarray(i, i + 1), () => got++);
+    expect(got).toBe(1);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('throws a FrameError carrying the length as soon as the 4 length bytes are in', () => {
+    const format: Format = { headerBytes: 12, lengthIncludesHeader: false, minLength: 1, maxLength: 100, frame: place };
+    const over = new LengthPrefixedSplitter(format);
+    over.push(Buffer.from([0, 0]), () => undefined);
+    let error: unknown;
+    try {
+      over.push(Buffer.from([0, 101]), () => undefined);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(FrameError);
+    expect((error as FrameError).length).toBe(101);
+    expect((error as FrameError).message).toBe('frame length 101 is outside 1..100');
+    // After whole frames in the same read, too.
+    const good = frame(format, Buffer.from('ok'));
+    expect(() => new LengthPrefixedSplitter(format).push(Buffer.concat([good, Buffer.from([0, 0, 0, 0])]), () => undefined)).toThrow('frame length 0 is outside 1..100');
+  });
+
+  it('accepts lengths exactly at the bounds', () => {
+    const format: Format = { headerBytes: 4, lengthIncludesHeader: false, minLength: 1, maxLength: 8, frame: place };
+    const frames = [frame(format, Buffer.from('a')), frame(format, Buffer.from('12345678'))];
+    expect(split(new LengthPrefixedSplitter(format), 4, frames)).toEqual(['a', '12345678']);
+  });
+
+  it('throws the caller-made error for a bad length', () => {
+    class MyError extends Error {}
+    const splitter = new LengthPrefixedSplitter({ headerBytes: 4, lengthIncludesHeader: true, minLength: 5, maxLength: 10, lengthError: (length) => new MyError(`bad ${length}`), frame: place });
+    expect(() => splitter.push(Buffer.from([0, 0, 0, 4]), () => undefined)).toThrow(new MyError('bad 4'));
+  });
+
+  it('checks a header once it is complete, before the body is in, and before the length', () => {
+    const checked: number[] = [];
+    const format: Format = {
+      frame: place,
+      headerBytes: 8,
+      lengthIncludesHeader: false,
+      minLength: 0,
+      maxLength: 100,
+      checkHeader: (bytes, start) => {
+        checked.push(bytes[start + 7]);
+        if (bytes[start + 7] === 0xee) throw new Error('bad header');
+      },
+    };
+    const bad = frame(format, Buffer.alloc(50), 0xee);
+    const splitter = new LengthPrefixedSplitter(format);
+    splitter.push(bad.subarray(0, 5), () => undefined);
+    expect(checked).toEqual([]);
+    expect(() => splitter.push(bad.subarray(5, 9), () => undefined)).toThrow('bad header');
+    // A bad header wins over a bad length when both are in.
+    const both = Buffer.alloc(8, 0xee);
+    both.writeUInt32BE(1000, 0);
+    expect(() => new LengthPrefixedSplitter(format).push(both, () => undefined)).toThrow('bad header');
+  });
+
+  it('refuses a format whose frames could be shorter than their header', () => {
+    expect(() => new LengthPrefixedSplitter({ headerBytes: 16, lengthIncludesHeader: true, minLength: 15, maxLength: 100, frame: place })).toThrow(RangeError);
+    expect(() => new LengthPrefixedSplitter({ headerBytes: 2, lengthIncludesHeader: false, minLength: 0, maxLength: 100, frame: place })).toThrow(RangeError);
+  });
+});

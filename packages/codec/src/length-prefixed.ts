@@ -1,0 +1,137 @@
+// Cutting a TCP byte stream into length-prefixed frames, for every TCP front:
+// a fixed-size header whose first 4 bytes are a big-endian u32 length (of the
+// whole frame, or of the body only), then the body. The protocols differ only
+// in the header size, what the length counts, and the limits.
+
+/** Bytes of the length field at the start of every header. */
+export const LENGTH_FIELD_BYTES = 4;
+/**
+ * A partial frame kept between reads is a view into the read that brought it,
+ * unless that read had more than this many bytes before it: then it is copied,
+ * so one connection never keeps much more than its unfinished frame alive.
+ */
+export const MAX_PINNED_BYTES = 16 * 1024;
+
+/** The stream is no longer framed correctly; the only safe answer is to close it. */
+export class FrameError extends Error {
+  constructor(
+    message: string,
+    /** The offending length (field value or byte count). */
+    readonly length: number,
+  ) {
+    super(message);
+    this.name = 'FrameError';
+  }
+}
+
+export interface LengthPrefixedFormat<F> {
+  /** Bytes before the body; the length field is the first 4 of them. */
+  headerBytes: number;
+  /** True: the length counts the header too (TeamTalk, OMTP); false: the body only (tcp12, MSync). */
+  lengthIncludesHeader: boolean;
+  /** Smallest acceptable value of the length field. */
+  minLength: number;
+  /** Largest acceptable value of the length field. */
+  maxLength: number;
+  /** The error to throw for a length outside minLength..maxLength; by default a FrameError. */
+  lengthError?(length: number): Error;
+  /** Checks a complete header (at `start` of `bytes`) before its frame is taken; throws to break the stream. */
+  checkHeader?(bytes: Buffer, start: number): void;
+  /** What a complete frame is handed on as: made from bytes start..end of `bytes` (the header included; views, not copies). */
+  frame(bytes: Buffer, start: number, end: number): F;
+}
+
+/**
+ * Splits a byte stream into frames, whatever the chunking: partial headers,
+ * bodies split over many reads, many frames in one read. Chunks are joined
+ * only when a frame actually spans them (joining on every read would copy a
+ * slowly sent frame over and over). A bad length throws as soon as its 4
+ * bytes are known, before the body is buffered.
+ */
+export class LengthPrefixedSplitter<F> {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  // The format, flattened into fields: this runs for every frame of every TCP front.
+  private readonly headerBytes: number;
+  /** What to add to the length field to get the frame's size in bytes. */
+  private readonly lengthToFrameBytes: number;
+  private readonly minLength: number;
+  private readonly maxLength: number;
+  private readonly checkHeader: ((bytes: Buffer, start: number) => void) | undefined;
+  private readonly lengthError: ((length: number) => Error) | undefined;
+  private readonly frame: (bytes: Buffer, start: number, end: number) => F;
+
+  constructor(format: LengthPrefixedFormat<F>) {
+    if (format.headerBytes < LENGTH_FIELD_BYTES) throw new RangeError(`a header of ${format.headerBytes} bytes cannot hold the length field`);
+    // A frame shorter than its header would never move the stream forward.
+    if (format.lengthIncludesHeader && format.minLength < format.headerBytes) throw new RangeError(`minLength ${format.minLength} is under the ${format.headerBytes}-byte header`);
+    this.headerBytes = format.headerBytes;
+    this.lengthToFrameBytes = format.lengthIncludesHeader ? 0 : format.headerBytes;
+    this.minLength = format.minLength;
+    this.maxLength = format.maxLength;
+    this.checkHeader = format.checkHeader;
+    this.lengthError = format.lengthError;
+    this.frame = format.frame;
+  }
+
+  /** Bytes received but not yet part of a complete frame. */
+  get pendingBytes(): number {
+    return this.buffered;
+  }
+
+  /** Feeds bytes in; calls onFrame for each complete frame, in order. Throws on a bad length or header. */
+  push(chunk: Buffer, onFrame: (frame: F) => void): void {
+    let data: Buffer;
+    if (this.buffered === 0) {
+      data = chunk;
+    } else {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+      const needed = this.frontFrameBytes();
+      if (needed === undefined || this.buffered < needed) return;
+      data = Buffer.concat(this.chunks, this.buffered);
+      this.chunks = [];
+      this.buffered = 0;
+    }
+
+    const { headerBytes, checkHeader, frame } = this;
+    let offset = 0;
+    while (data.length - offset >= headerBytes) {
+      if (checkHeader !== undefined) checkHeader(data, offset);
+      const frameBytes = this.frameBytes(data.readUInt32BE(offset));
+      if (data.length - offset < frameBytes) break;
+      onFrame(frame(data, offset, offset + frameBytes));
+      offset += frameBytes;
+    }
+    if (offset < data.length) {
+      // A view, unless it would keep many bytes already handled alive: then a copy.
+      const rest = offset > MAX_PINNED_BYTES ? Buffer.from(data.subarray(offset)) : data.subarray(offset);
+      this.chunks = [rest];
+      this.buffered = rest.length;
+      // A partial header may already show a length the stream cannot survive.
+      if (rest.length >= LENGTH_FIELD_BYTES && rest.length < headerBytes) this.frameBytes(rest.readUInt32BE(0));
+    }
+  }
+
+  /** The size of the frame at the front of the buffer, once its length field is in (its header checked once complete). */
+  private frontFrameBytes(): number | undefined {
+    if (this.buffered < LENGTH_FIELD_BYTES) return undefined;
+    const { checkHeader } = this;
+    const headerIn = checkHeader !== undefined && this.buffered >= this.headerBytes;
+    const contiguous = headerIn ? this.headerBytes : LENGTH_FIELD_BYTES;
+    if (this.chunks[0].length < contiguous) this.chunks = [Buffer.concat(this.chunks, this.buffered)];
+    const first = this.chunks[0];
+    if (headerIn) checkHeader(first, 0);
+    return this.frameBytes(first.readUInt32BE(0));
+  }
+
+  /** The frame's size in bytes from its length field; throws when the length is out of bounds. */
+  private frameBytes(length: number): number {
+    if (length < this.minLength || length > this.maxLength) throw this.badLength(length);
+    return length + this.lengthToFrameBytes;
+  }
+
+  private badLength(length: number): Error {
+    return this.lengthError?.(length) ?? new FrameError(`frame length ${length} is outside ${this.minLength}..${this.maxLength}`, length);
+  }
+}
