@@ -113,11 +113,21 @@ export const readinessSpec = {
   READINESS_GRACE_MS: int({ default: 60000, min: 0, max: 3600000, desc: 'How long a dependency (msg_server: NATS, db_proxy; db_proxy: MySQL, Redis) may fail without a break before GET /readyz answers 503. Every replica sees a blip at once: a short one must not take them all out of their Service. A dependency never reached since start counts at once; 0 = at once always.' }),
 };
 
+/** The operator HTTP API (/api/v1), served by login_server (and the standalone process). */
+export const adminApiSpec = {
+  ADMIN_API_TOKEN_TTL_S: int({ default: 900, min: 60, max: 86400, desc: 'Lifetime of an operator log-in token (POST /api/v1/auth/login), in seconds. The token is signed with a key derived from AUTH_JWT_SECRET for this purpose only: it never works as a chat token, nor a chat token here.' }),
+  ADMIN_API_RATE_LIMIT: int({ default: 600, min: 0, max: 1_000_000, desc: 'Operator API requests per minute per client address (then 429 with Retry-After); 0 = no limit.' }),
+  ADMIN_API_CORS_ORIGINS: str({ default: '', desc: 'Comma-separated origins (e.g. https://ops.example.com) whose pages may call the operator API from a browser; empty = no CORS headers (the console is served from the same origin and needs none).' }),
+};
+
 export const loginServerSpec = {
   ...commonSpec,
   ...natsSpec,
   ...dbProxyClientSpec,
+  // The operator API's message search shows TeamTalk text decrypted with it.
+  ...contentKeySpec,
   ...authTokenSpec,
+  ...adminApiSpec,
   ADMIN_PORT: port({ default: 9101, desc: 'login_server admin HTTP port.' }),
   LOGIN_HTTP_HOST: str({ default: '0.0.0.0', desc: 'Address login_server listens on.' }),
   LOGIN_HTTP_PORT: port({ default: 8080, desc: 'login_server HTTP port (GET /msg_server, POST /auth/token, the browser chat page under /chat/).' }),
@@ -148,6 +158,7 @@ export const msgServerSpec = {
   MSG_SERVER_PC_IDLE_TIMEOUT_MS: int({ default: 120000, min: 100, desc: 'A PC client silent this long is closed.' }),
   MSG_SERVER_MOBILE_IDLE_TIMEOUT_MS: int({ default: 300000, min: 100, desc: 'A mobile client silent this long is closed.' }),
   MSG_SERVER_HEARTBEAT_INTERVAL_MS: int({ default: 30000, min: 100, desc: 'The server sends a heartbeat to a client it has not written to for this long.' }),
+  ADMIN_SYSTEM_ACCOUNT: str({ default: 'system', desc: "Account name of the system sender (the operator API's messages from_id 0); created disabled on first use if missing, so nobody logs in as it." }),
   MSG_SERVER_REPORT_INTERVAL_MS: int({ default: 2000, min: 100, desc: 'How often msg_server reports its load over NATS; it is dead after 3 missed reports.' }),
   MSG_SERVER_STATUS_NOTIFY_BATCH_MS: int({ default: 200, min: 10, max: 10000, desc: 'User status changes are coalesced over this window before IMUserStatNotify goes to PC clients.' }),
   MSG_SERVER_DRAIN_TIMEOUT_MS: int({ default: 25000, min: 0, desc: 'On SIGTERM: the longest a drain may take before the process exits.' }),
@@ -254,6 +265,7 @@ export const standaloneSpec = {
   LOGIN_HTTP_PORT: loginServerSpec.LOGIN_HTTP_PORT,
   AUTH_JWT_SECRET: str({ default: '', desc: 'Secret of the access tokens (POST /auth/token, WebSocket logins). Empty: a random secret kept in <TT_DATA_DIR>/jwt-secret (created with mode 0600 on first start), so tokens survive restarts.' }),
   AUTH_JWT_TTL_S: authTokenSpec.AUTH_JWT_TTL_S,
+  ...adminApiSpec,
   LOGIN_MSFS_URL: str({ default: '', desc: "File/image store URL returned as msfsPrior and msfsBackup; default: the embedded file_server's image store URL." }),
   MSG_SERVER_PORT: msgServerSpec.MSG_SERVER_PORT,
   MSG_SERVER_ADVERTISE_IP: msgServerSpec.MSG_SERVER_ADVERTISE_IP,
@@ -263,6 +275,7 @@ export const standaloneSpec = {
   MSG_SERVER_LOGIN_TIMEOUT_MS: msgServerSpec.MSG_SERVER_LOGIN_TIMEOUT_MS,
   MSG_SERVER_PC_IDLE_TIMEOUT_MS: msgServerSpec.MSG_SERVER_PC_IDLE_TIMEOUT_MS,
   MSG_SERVER_MOBILE_IDLE_TIMEOUT_MS: msgServerSpec.MSG_SERVER_MOBILE_IDLE_TIMEOUT_MS,
+  ADMIN_SYSTEM_ACCOUNT: msgServerSpec.ADMIN_SYSTEM_ACCOUNT,
   ...frontsSpec,
   DB_PROXY_PORT: { ...dbProxySpec.DB_PROXY_PORT },
   STANDALONE_BIND_HOST: str({ default: '0.0.0.0', desc: 'Standalone: address the client-facing ports (login HTTP, msg_server TCP, file_server TCP and HTTP) listen on; internal gRPC stays on 127.0.0.1.' }),

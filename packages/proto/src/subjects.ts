@@ -21,6 +21,10 @@ export function clusterSubjects(prefix: string) {
     broadcast: `${prefix}.broadcast`,
     /** Kick one connection of one msg_server (IM.Cluster.KickConnection). */
     msgServerKick: (serverId: string) => `${prefix}.ms.${serverId}.kick`,
+    /** Operator requests any msg_server serves (IM.Cluster.AdminRequest → AdminReply; queue group `msg_server`). */
+    admin: `${prefix}.admin`,
+    /** Operator requests for one msg_server (drain). */
+    msgServerAdmin: (serverId: string) => `${prefix}.ms.${serverId}.admin`,
     /**
      * Push jobs (JetStream work queues): `<prefix>.push.jobs.message` (IM.Cluster.PushJob, from msg_server),
      * `<prefix>.push.jobs.send` (IM.Cluster.PushSend); failed jobs go to `<prefix>.push.dead.<queue>`.

@@ -64,3 +64,8 @@ export { UserSettingsRepository } from './repos/settings';
 export { OfflineFileRepository } from './repos/offline-files';
 export { MonitorRepository } from './repos/monitors';
 export { FriendRepository, UserAttributeRepository, SessionAttributeRepository, MUTE_ATTRIBUTE, isMuteOn } from './repos/social';
+export { OperatorRepository, OPERATOR_PASSWORD_MIN_CHARS, OPERATOR_PASSWORD_MAX_CHARS } from './repos/operators';
+export { ApiKeyRepository } from './repos/api-keys';
+export { AuditLogRepository, MAX_AUDIT_DETAIL_BYTES, MAX_AUDIT_PAGE } from './repos/audit';
+export { AdminRepository, MAX_ADMIN_PAGE } from './repos/admin';
+export type { OperatorRoleName, OperatorAccount, ApiKeyRecord, AuditRecord, AdminPage, GroupListing, MessagePosition, FoundMessage } from './model';

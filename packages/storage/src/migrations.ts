@@ -593,6 +593,85 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS idx_monitor_log_user ON im_monitor_log (user_id, id)`,
     ],
   },
+  {
+    version: 10,
+    name: 'operator HTTP API: operator accounts, API keys, the audit log; messages by sender',
+    // Operators are not chat users: their own table, scrypt password hashes, role admin|viewer.
+    // API keys are random and high-entropy, so key_hash is a plain SHA-256 hex (no KDF needed);
+    // prefix is the key's first characters, shown in lists. Audit rows: at_ms is unix milliseconds.
+    // idx_message_from serves history search by sender (newest first) without a table scan.
+    mysql: [
+      `CREATE TABLE IF NOT EXISTS im_operator (
+        id INT UNSIGNED NOT NULL AUTO_INCREMENT,
+        name VARCHAR(64) NOT NULL,
+        password_hash VARCHAR(255) NOT NULL,
+        role VARCHAR(16) NOT NULL,
+        disabled TINYINT UNSIGNED NOT NULL DEFAULT 0,
+        created INT UNSIGNED NOT NULL,
+        updated INT UNSIGNED NOT NULL,
+        PRIMARY KEY (id),
+        UNIQUE KEY uk_operator_name (name)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS im_api_key (
+        id INT UNSIGNED NOT NULL AUTO_INCREMENT,
+        name VARCHAR(64) NOT NULL,
+        prefix VARCHAR(16) NOT NULL,
+        key_hash CHAR(64) NOT NULL,
+        role VARCHAR(16) NOT NULL,
+        created_by VARCHAR(128) NOT NULL,
+        created INT UNSIGNED NOT NULL,
+        last_used INT UNSIGNED NOT NULL DEFAULT 0,
+        revoked INT UNSIGNED NOT NULL DEFAULT 0,
+        PRIMARY KEY (id),
+        UNIQUE KEY uk_api_key_hash (key_hash)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS im_audit_log (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+        actor VARCHAR(128) NOT NULL,
+        action VARCHAR(64) NOT NULL,
+        target VARCHAR(128) NOT NULL DEFAULT '',
+        detail TEXT NOT NULL,
+        at_ms BIGINT UNSIGNED NOT NULL,
+        PRIMARY KEY (id),
+        KEY idx_audit_at (at_ms),
+        KEY idx_audit_actor (actor, id)
+      ) ${MYSQL_TABLE_OPTIONS}`,
+      `ALTER TABLE im_message ADD INDEX idx_message_from (from_id, created)`,
+    ],
+    sqlite: [
+      `CREATE TABLE IF NOT EXISTS im_operator (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL
+      ) STRICT`,
+      `CREATE TABLE IF NOT EXISTS im_api_key (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        key_hash TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        last_used INTEGER NOT NULL DEFAULT 0,
+        revoked INTEGER NOT NULL DEFAULT 0
+      ) STRICT`,
+      `CREATE TABLE IF NOT EXISTS im_audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+      ) STRICT`,
+      `CREATE INDEX IF NOT EXISTS idx_audit_at ON im_audit_log (at_ms)`,
+      `CREATE INDEX IF NOT EXISTS idx_audit_actor ON im_audit_log (actor, id)`,
+      `CREATE INDEX IF NOT EXISTS idx_message_from ON im_message (from_id, created)`,
+    ],
+  },
 ];
 
 const ADD_COLUMN_RE = /^\s*ALTER\s+TABLE\s+\S+\s+ADD\s+COLUMN\s/i;

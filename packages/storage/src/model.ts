@@ -414,3 +414,83 @@ export interface SessionAttribute extends SessionRef {
   value: string;
   updated: number;
 }
+
+// --- The operator HTTP API (issue 15): operators, API keys, the audit log, admin queries ---
+
+/** What an operator (or an API key) may do: admin changes things, viewer only reads. */
+export type OperatorRoleName = 'admin' | 'viewer';
+
+/** An operator account (im_operator); never carries the password hash. */
+export interface OperatorAccount {
+  id: number;
+  name: string;
+  role: OperatorRoleName;
+  disabled: boolean;
+  created: number;
+  updated: number;
+}
+
+/** An API key's record (im_api_key); the key itself is shown once, at creation, and never stored. */
+export interface ApiKeyRecord {
+  id: number;
+  name: string;
+  /** The key's first characters, to recognise it in lists. */
+  prefix: string;
+  role: OperatorRoleName;
+  createdBy: string;
+  created: number;
+  /** Unix seconds; 0: never used. */
+  lastUsed: number;
+  /** Unix seconds; 0: active. */
+  revoked: number;
+}
+
+/** One line of the audit log (im_audit_log). */
+export interface AuditRecord {
+  id: number;
+  actor: string;
+  action: string;
+  target: string;
+  /** JSON text, at most 8 KB. */
+  detail: string;
+  /** Unix milliseconds. */
+  atMs: number;
+}
+
+/** A page of rows and where the next one starts (0 / null: this was the last page). */
+export interface AdminPage<T, C = number> {
+  items: T[];
+  /** Pass back to get the next page; null when there is none. */
+  next: C | null;
+  /** Rows matching the filter in all (-1 when not counted). */
+  total: number;
+}
+
+/** A group as operators list it: no member ids, their number instead. */
+export interface GroupListing {
+  id: number;
+  name: string;
+  avatar: string;
+  creatorId: number;
+  type: number;
+  memberCount: number;
+  memberLimit: number;
+  version: number;
+  description: string;
+  created: number;
+  updated: number;
+}
+
+/** Where a message sits in the newest-first order of a history search; the next page starts after it. */
+export interface MessagePosition {
+  created: number;
+  sessionType: SessionTypeValue;
+  idA: number;
+  idB: number;
+  msgId: number;
+}
+
+/** A stored message with its conversation, as history search returns it. */
+export interface FoundMessage extends StoredMessage {
+  key: ConversationKey;
+}

@@ -80,7 +80,7 @@ describe.each(testBackends('storage'))('storage contract: %s', (_name, makeBacke
       const cfg = backend.fresh();
       const [a, b] = await Promise.all([open(cfg), open(cfg)]);
       try {
-        expect([...a.migrations!.applied, ...b.migrations!.applied].sort()).toEqual(ALL_VERSIONS);
+        expect([...a.migrations!.applied, ...b.migrations!.applied].sort((x, y) => x - y)).toEqual(ALL_VERSIONS);
         const rows = await b.db.query('SELECT version FROM tt_schema_migrations');
         expect(rows).toHaveLength(ALL_VERSIONS.length);
         // Both work.

@@ -14,6 +14,10 @@ import { SessionRepository } from './repos/sessions';
 import { UserSettingsRepository } from './repos/settings';
 import { FriendRepository, SessionAttributeRepository, UserAttributeRepository } from './repos/social';
 import { UserRepository } from './repos/users';
+import { OperatorRepository } from './repos/operators';
+import { ApiKeyRepository } from './repos/api-keys';
+import { AuditLogRepository } from './repos/audit';
+import { AdminRepository } from './repos/admin';
 import { SqliteConfig, SqliteDatabase } from './sqlite';
 import { nowSeconds } from './validate';
 
@@ -49,6 +53,12 @@ export interface Store {
   readonly friends: FriendRepository;
   readonly userAttributes: UserAttributeRepository;
   readonly sessionAttributes: SessionAttributeRepository;
+  /** The operator API's accounts, keys and audit log (issue 15). */
+  readonly operators: OperatorRepository;
+  readonly apiKeys: ApiKeyRepository;
+  readonly audit: AuditLogRepository;
+  /** Operator queries: paged user / group listings with search, department edits, history search. */
+  readonly admin: AdminRepository;
   /** What migrations did when the store was opened (null if migrate was false). */
   readonly migrations: MigrationResult | null;
   close(): Promise<void>;
@@ -88,6 +98,10 @@ export async function openStore(config: StoreConfig, options: StoreOptions = {})
     friends: new FriendRepository(db, now),
     userAttributes: new UserAttributeRepository(db, now),
     sessionAttributes: new SessionAttributeRepository(db, now),
+    operators: new OperatorRepository(db, now, options.scrypt),
+    apiKeys: new ApiKeyRepository(db, now),
+    audit: new AuditLogRepository(db),
+    admin: new AdminRepository(db, now),
     migrations,
     close: () => db.close(),
   };

@@ -81,4 +81,43 @@ describe('ttctl', () => {
     await expect(run('user set bob')).rejects.toThrow('at least one field');
     await expect(run('fly away')).rejects.toThrow('unknown command "fly away"');
   });
+
+  it('admin add / list / passwd / disable / enable: operator accounts of the HTTP API, each change audited as ttctl', async () => {
+    expect(await run('admin add root --password first-admin-pw')).toEqual([expect.stringMatching(/^operator root \(admin\) created with id \d+$/)]);
+    expect(await run('admin add watcher --password watcher-pw --role viewer')).toEqual([expect.stringMatching(/^operator watcher \(viewer\) created/)]);
+    expect(await store.operators.authenticate('root', 'first-admin-pw')).toMatchObject({ name: 'root', role: 'admin' });
+    const list = await run('admin list');
+    expect(list[0]).toBe('id\tname\trole\tstate\tcreated');
+    expect(list.slice(1).map((l) => l.split('\t').slice(1, 4))).toEqual([
+      ['root', 'admin', 'enabled'],
+      ['watcher', 'viewer', 'enabled'],
+    ]);
+
+    expect(await run('admin passwd root --password second-admin-pw')).toEqual(['password of operator root changed']);
+    expect(await store.operators.authenticate('root', 'first-admin-pw')).toBeNull();
+    expect(await run('admin disable root')).toEqual(['operator root disabled']);
+    expect(await store.operators.authenticate('root', 'second-admin-pw')).toBeNull();
+    expect(await run('admin disable root')).toEqual(['operator root is already disabled']);
+    expect((await run('admin list'))[1]!.split('\t')[3]).toBe('disabled');
+    expect(await run('admin enable root')).toEqual(['operator root enabled']);
+    expect(await store.operators.authenticate('root', 'second-admin-pw')).toMatchObject({ name: 'root' });
+
+    const audit = await store.audit.list({ actor: 'ttctl', limit: 10 });
+    expect(audit.items.map((e) => [e.action, e.target])).toEqual([
+      ['operator.enable', 'operator:root'],
+      ['operator.disable', 'operator:root'],
+      ['operator.password', 'operator:root'],
+      ['operator.create', 'operator:watcher'],
+      ['operator.create', 'operator:root'],
+    ]);
+    expect(audit.items.every((e) => !e.detail.includes('pw'))).toBe(true);
+
+    await expect(run('admin add root --password another-pw')).rejects.toMatchObject({ code: 'DUPLICATE' });
+    await expect(run('admin add x --password short')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(run('admin add x')).rejects.toThrow('--password is required');
+    await expect(run('admin add x --password long-enough --role owner')).rejects.toThrow('--role is admin or viewer');
+    await expect(run('admin passwd nobody --password long-enough')).rejects.toThrow(UsageError);
+    await expect(run('admin enable')).rejects.toThrow('needs an operator name');
+    await expect(run('admin remove root')).rejects.toThrow('unknown command "admin remove"');
+  });
 });

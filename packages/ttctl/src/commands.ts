@@ -28,6 +28,12 @@ export const USAGE = `usage: ttctl <command>
   notify (--user <user,user,...> | --group <group id>) <text> [--type <n>] [--from <operator>]
                                              (an OMTP business notification to whoever is online;
                                               sent through a msg_server's admin port, TT_ADMIN_URL)
+  admin add <name> --password <pw> [--role admin|viewer]
+                                             (an operator of the HTTP API and console; default role admin)
+  admin list
+  admin passwd <name> --password <pw>
+  admin disable <name>
+  admin enable <name>
 
 The store is chosen like the servers choose it: TT_MODE=standalone (default) opens
 the SQLite file in TT_DATA_DIR; TT_MODE=cluster opens MySQL (MYSQL_* variables).`;
@@ -116,6 +122,7 @@ export async function runCommand(store: Store, argv: string[], access?: ServerAc
       group: { type: 'string' },
       type: { type: 'string' },
       from: { type: 'string' },
+      role: { type: 'string' },
     },
   });
   const [noun, verb, name] = positionals;
@@ -128,6 +135,7 @@ export async function runCommand(store: Store, argv: string[], access?: ServerAc
     return [`notification sent to ${Number(answer.addressed ?? 0)} user(s) (those online receive it)`];
   }
   const command = `${noun ?? ''} ${verb ?? ''}`.trim();
+  if (noun === 'admin') return runAdminCommand(store, command, name, values);
   switch (command) {
     case 'monitor grant':
     case 'monitor revoke': {
@@ -271,5 +279,52 @@ export async function runCommand(store: Store, argv: string[], access?: ServerAc
     }
     default:
       throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
+  }
+}
+
+/** An operator account by name, or a usage error naming it. */
+async function requireOperator(store: Store, name: string | undefined, command: string) {
+  if (!name) throw new UsageError(`${command} needs an operator name`);
+  const operator = await store.operators.findByName(name);
+  if (!operator) throw new UsageError(`no operator "${name}" (ttctl admin list shows them)`);
+  return operator;
+}
+
+/** `ttctl admin ...`: operator accounts of the HTTP API; every change goes to the audit log as actor `ttctl`. */
+async function runAdminCommand(store: Store, command: string, name: string | undefined, values: { password?: string; role?: string }): Promise<string[]> {
+  const audit = (action: string, operatorName: string, detail: Record<string, unknown> = {}) =>
+    store.audit.append({ actor: 'ttctl', action, target: `operator:${operatorName}`, detail: JSON.stringify(detail) });
+  switch (command) {
+    case 'admin add': {
+      if (!name) throw new UsageError('admin add needs a name');
+      if (!values.password) throw new UsageError('--password is required');
+      const role = values.role ?? 'admin';
+      if (role !== 'admin' && role !== 'viewer') throw new UsageError('--role is admin or viewer');
+      const operator = await store.operators.create(name, values.password, role);
+      await audit('operator.create', operator.name, { role });
+      return [`operator ${operator.name} (${operator.role}) created with id ${operator.id}`];
+    }
+    case 'admin list': {
+      const operators = await store.operators.list();
+      return ['id\tname\trole\tstate\tcreated', ...operators.map((o) => `${o.id}\t${o.name}\t${o.role}\t${o.disabled ? 'disabled' : 'enabled'}\t${new Date(o.created * 1000).toISOString()}`)];
+    }
+    case 'admin passwd': {
+      const operator = await requireOperator(store, name, command);
+      if (!values.password) throw new UsageError('--password is required');
+      await store.operators.update(operator.id, { password: values.password });
+      await audit('operator.password', operator.name);
+      return [`password of operator ${operator.name} changed`];
+    }
+    case 'admin disable':
+    case 'admin enable': {
+      const operator = await requireOperator(store, name, command);
+      const disabled = command === 'admin disable';
+      if (operator.disabled === disabled) return [`operator ${operator.name} is already ${disabled ? 'disabled' : 'enabled'}`];
+      await store.operators.update(operator.id, { disabled });
+      await audit(disabled ? 'operator.disable' : 'operator.enable', operator.name);
+      return [`operator ${operator.name} ${disabled ? 'disabled' : 'enabled'}`];
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
   }
 }

@@ -15,6 +15,7 @@ import { groupAdminHandlers } from './handlers/group-admin';
 import { socialHandlers } from './handlers/social';
 import { messageViewsHandlers } from './handlers/message-views';
 import { monitorsHandlers } from './handlers/monitors';
+import { adminHandlers } from './handlers/admin';
 
 const { SessionType } = IM.BaseDefine;
 
@@ -54,6 +55,7 @@ export function createDbProxyHandlers(store: Store, cache: Cache, serverId: stri
     ...socialHandlers(store, knownUsers),
     ...messageViewsHandlers(store, knownUsers),
     ...monitorsHandlers(store, knownUsers),
+    ...adminHandlers(store),
     validateUser: async (req) => validateUser(store, cache, req.userName, req.password, options.passwordCheckCacheTtlSeconds) as Promise<IM.Server.IMValidateRsp>,
     saveMessage: async (req) => (await knownUsers.nameMessage(await storeChecked(store, await checkMessage(req)))) as IM.DbProxy.SavedMessage,
     // Every message joins the same group commit; each succeeds or fails on its own. The checks

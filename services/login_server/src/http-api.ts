@@ -37,6 +37,8 @@ export interface LoginHttpOptions {
   chat?: ChatFiles;
   /** GET /{org}/{app}/users/{user}/contacts…: the Easemob Web SDK's contact list (needs auth's secret); absent = 404. */
   contacts?: FriendDirectory;
+  /** The operator API: every request under /api/ (api/server.ts, Fastify's routing); absent = 503 "not configured". */
+  adminApi?: http.RequestListener;
 }
 
 /** The protocols GET /msg_server?protocol= knows. */
@@ -168,6 +170,11 @@ export function createLoginHttpHandler(opts: LoginHttpOptions): http.RequestList
       return;
     }
     if (path === '/msg_server' && req.method === 'GET') return msgServer(req, res, query, cors);
+    if (path.startsWith('/api/')) {
+      if (opts.adminApi) return opts.adminApi(req, res);
+      req.resume();
+      return sendJson(res, 503, { error: { code: 'not_configured', message: 'the operator API is not configured on this login_server' } });
+    }
     if (opts.contacts && EASEMOB_CONTACTS_PATH.test(path)) {
       const onError = opts.auth?.onError;
       handleEasemobContacts(req, res, path, query, { secret: opts.auth?.secret ?? '', db: opts.contacts, onError }).catch((err: unknown) => {

@@ -8,6 +8,8 @@ import { MsgServerRegistry } from './msg-server-registry';
 import { defaultChatFiles, type ChatFiles } from './static-files';
 import type { FriendDirectory } from './easemob-contacts';
 import type { FailureThrottle } from './throttle';
+import type { AdminCluster, AdminStore } from './api/backend';
+import { buildAdminApi } from './api/server';
 
 export interface LoginServerDeps {
   bus: MessageBus;
@@ -26,6 +28,17 @@ export interface LoginServerDeps {
   chat?: ChatFiles;
   /** db_proxy's FriendSync and ResolveUsers, for the Easemob contact list; absent = that path answers 404. */
   friends?: FriendDirectory;
+  /** The operator API (/api/v1): its backends and settings (ADMIN_API_*); absent = /api/ answers 503 "not configured". */
+  admin?: {
+    store: AdminStore;
+    cluster: AdminCluster;
+    /** ADMIN_API_TOKEN_TTL_S; default 900. */
+    tokenTtlSeconds?: number;
+    /** ADMIN_API_RATE_LIMIT (per minute per client address, 0 = none); default 600. */
+    rateLimitPerMinute?: number;
+    /** ADMIN_API_CORS_ORIGINS; default none (no CORS headers). */
+    corsOrigins?: string[];
+  };
 }
 
 export interface RunningLoginServer {
@@ -75,6 +88,20 @@ export async function startLoginServer(deps: LoginServerDeps): Promise<RunningLo
   const tokenAnswers = new Counter({ name: 'tt_login_token_requests_total', help: 'POST /auth/token answers by result', labelNames: ['result'] as const, registers });
   if (!deps.auth.secret) deps.log.warn('AUTH_JWT_SECRET is empty: POST /auth/token answers 503 and WebSocket clients cannot log in');
 
+  const adminApi = deps.admin
+    ? await buildAdminApi({
+        store: deps.admin.store,
+        cluster: deps.admin.cluster,
+        jwtSecret: deps.auth.secret,
+        tokenTtlSeconds: deps.admin.tokenTtlSeconds ?? 900,
+        rateLimitPerMinute: deps.admin.rateLimitPerMinute ?? 600,
+        corsOrigins: deps.admin.corsOrigins ?? [],
+        metricsRegistry: deps.metricsRegistry,
+        log: deps.log,
+      })
+    : undefined;
+  if (!deps.admin) deps.log.info('the operator API is not configured: /api/ answers 503');
+
   const server = http.createServer(
     createLoginHttpHandler({
       registry,
@@ -91,6 +118,7 @@ export async function startLoginServer(deps: LoginServerDeps): Promise<RunningLo
       },
       chat,
       contacts: deps.friends,
+      adminApi: adminApi ? (req, res) => adminApi.routing(req, res) : undefined,
     }),
   );
   server.keepAliveTimeout = 5000;
@@ -108,6 +136,7 @@ export async function startLoginServer(deps: LoginServerDeps): Promise<RunningLo
     close: async () => {
       for (const s of subs) s.unsubscribe();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await adminApi?.close();
     },
   };
 }

@@ -7,6 +7,8 @@ import { createRpcClient } from '@tt/rpc';
 import { createMetrics, startAdminServer } from '@tt/observability';
 import { runService } from '@tt/runtime';
 import { startLoginServer } from './login-server';
+import { DbProxyAdminStore } from './api/store';
+import { BusAdminCluster } from './api/cluster';
 
 runService('login_server', async ({ log, onShutdown }) => {
   const cfg = loadConfig(loginServerSpec);
@@ -16,6 +18,9 @@ runService('login_server', async ({ log, onShutdown }) => {
   // POST /auth/token checks passwords with db_proxy's ValidateUser, as msg_server does for TeamTalk logins.
   const db = createRpcClient(DbProxyService, cfg.DB_PROXY_ADDR, { timeoutMs: cfg.DB_PROXY_TIMEOUT_MS }) as unknown as DbProxyClient & { close(): void };
   onShutdown(() => db.close());
+  // The operator API (/api/v1): accounts, users, groups, history through db_proxy; presence and actions over the bus.
+  const adminCluster = new BusAdminCluster({ bus, subjectPrefix: cfg.TT_SUBJECT_PREFIX }).start();
+  onShutdown(() => adminCluster.close());
   const server = await startLoginServer({
     bus,
     log,
@@ -28,6 +33,13 @@ runService('login_server', async ({ log, onShutdown }) => {
     validateUser: (req) => db.validateUser(req),
     friends: db,
     auth: { secret: cfg.AUTH_JWT_SECRET, ttlSeconds: cfg.AUTH_JWT_TTL_S },
+    admin: {
+      store: new DbProxyAdminStore(db, { contentKey: cfg.TT_CONTENT_KEY || undefined }),
+      cluster: adminCluster,
+      tokenTtlSeconds: cfg.ADMIN_API_TOKEN_TTL_S,
+      rateLimitPerMinute: cfg.ADMIN_API_RATE_LIMIT,
+      corsOrigins: cfg.ADMIN_API_CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+    },
   });
   onShutdown(() => server.close());
   const admin = await startAdminServer({ host: cfg.ADMIN_HOST, port: cfg.ADMIN_PORT, registry: metricsRegistry, logger: log, checks: { ready: server.readiness } });

@@ -45,6 +45,7 @@ runService(
         msync: msyncFrontConfig(cfg, cfg.MSG_SERVER_HOST),
         tcp12: tcp12FrontConfig(cfg, cfg.MSG_SERVER_HOST),
         omtp: omtpFrontConfig(cfg, cfg.MSG_SERVER_HOST),
+        systemAccount: cfg.ADMIN_SYSTEM_ACCOUNT,
         jwtSecret: cfg.AUTH_JWT_SECRET,
         contentKey: contentKeyOf(cfg),
         recallWindowSeconds: cfg.MSG_SERVER_RECALL_WINDOW_S,

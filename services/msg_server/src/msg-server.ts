@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { IM, clusterSubjects, type DbProxyClient } from '@tt/proto';
@@ -53,6 +54,7 @@ import { createMsgServerMetrics } from './metrics';
 import { PresencePublisher } from './presence';
 import { RateLimiter } from './rate-limiter';
 import { isMobileClient } from './domain/client-type';
+import { AdminService } from './admin';
 
 const { OtherCmdID, BuddyListCmdID, ServiceID, UserStatType } = IM.BaseDefine;
 
@@ -98,6 +100,10 @@ export interface MsgServerConfig {
   recallWindowSeconds?: number;
   /** READINESS_GRACE_MS: how long NATS or db_proxy may fail before /readyz reports it (default 60 s). */
   readinessGraceMs?: number;
+  /** ADMIN_SYSTEM_ACCOUNT: who the operator API's system messages come from (default `system`). */
+  systemAccount?: string;
+  /** Creates the system account, disabled, when it is missing (absent: it must exist). */
+  createSystemAccount?: (name: string) => Promise<number>;
 }
 
 /** The WebSocket front's settings from the MSG_SERVER_WS_* variables (port 0: off). */
@@ -609,7 +615,12 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   if (msyncTcp) fronts.push({ protocol: 'msync-tcp', port: config.msync!.tcpAdvertisePort || msyncTcp.port });
   if (tcp12Listener) fronts.push({ protocol: 'tcp12', port: config.tcp12!.advertisePort || tcp12Listener.port });
   if (omtpListener) fronts.push({ protocol: 'omtp', port: config.omtp!.advertisePort || omtpListener.port });
+  // The stored-messages counter as of the previous report (prom-client reads counters asynchronously).
+  let messagesStored = 0;
   const report = () => {
+    void metrics.messagesStored.get().then((m) => {
+      messagesStored = m.values[0]?.value ?? messagesStored;
+    });
     const info = {
       ip1: config.advertiseIp,
       ip2: config.advertiseIp2 || config.advertiseIp,
@@ -618,7 +629,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       curConnCnt: registry.size,
       hostName: name,
     };
-    bus.publish(subjects.msgServerReport, IM.Cluster.MsgServerReport.encode({ serverId: instanceId, info, ttlMs: config.reportIntervalMs * 3, draining, startedAt: startedAt, fronts }).finish());
+    bus.publish(subjects.msgServerReport, IM.Cluster.MsgServerReport.encode({ serverId: instanceId, info, ttlMs: config.reportIntervalMs * 3, draining, startedAt: startedAt, fronts, messagesStored }).finish());
   };
   const startedAt = Date.now();
   report();
@@ -649,7 +660,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     onChange: (dependency, up) => (up ? log.info({ dependency }, 'dependency back') : log.warn({ dependency }, 'dependency not answering')),
   });
 
-  return {
+  const running: RunningMsgServer = {
     instanceId,
     port,
     operations: {
@@ -704,11 +715,24 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       cluster.close();
       fileServers.close();
       statusNotifier.close();
+      admin.close();
       bus.publish(subjects.msgServerLeaving, IM.Cluster.MsgServerLeaving.encode({ serverId: instanceId }).finish());
       await bus.flush().catch(() => {});
       log.info({ instanceId }, 'msg_server drained');
     },
   };
+  // The operator API's requests (kick, send, notify, recall, group changes, drain) over the bus.
+  const admin = new AdminService({
+    ctx,
+    bus,
+    subjects,
+    serverId: instanceId,
+    systemAccount: config.systemAccount || 'system',
+    createSystemAccount: config.createSystemAccount ?? ((name) => createDisabledAccount(db, name)),
+    drain: () => running.drain(),
+  });
+  admin.listen();
+  return running;
 }
 
 /**
@@ -740,4 +764,23 @@ async function businessNotify(ctx: MsgServerContext, body: unknown): Promise<{ a
     userIds.push(id);
   }
   return { addressed: await ctx.social.businessNotify({ userIds }, { from, contentType, content: b.content }) };
+}
+
+/**
+ * Creates the system sender's account: a random password nobody knows, then
+ * disabled, so nobody can log in as it (a disabled account may still send:
+ * the operator API's system messages).
+ */
+async function createDisabledAccount(db: DbProxyClient, name: string): Promise<number> {
+  let user: IM.Admin.IChatUser;
+  try {
+    user = await db.adminUserCreate({ name, password: randomBytes(24).toString('base64url'), nick: name });
+  } catch (err) {
+    // Another msg_server created it first.
+    const found = await db.adminUserGet({ name });
+    if (!found.user) throw err;
+    return found.user.id!;
+  }
+  await db.adminUserUpdate({ id: user.id!, disabled: true });
+  return user.id!;
 }

@@ -13,7 +13,7 @@ import { openStore } from '@tt/storage';
 import { startDbProxy } from '@tt/db-proxy';
 import { startRouteServer } from '@tt/route-server';
 import { msyncFrontConfig, omtpFrontConfig, startMsgServer, tcp12FrontConfig, wsFrontConfig } from '@tt/msg-server';
-import { startLoginServer } from '@tt/login-server';
+import { BusAdminCluster, DbProxyAdminStore, startLoginServer } from '@tt/login-server';
 import { pushProvidersFromEnv, startPushServer } from '@tt/push-server';
 import { startFileServer } from '@tt/file-server';
 
@@ -76,6 +76,8 @@ runService(
     });
     onShutdown(() => files.close());
 
+    const adminCluster = new BusAdminCluster({ bus, subjectPrefix }).start();
+    onShutdown(() => adminCluster.close());
     const login = await startLoginServer({
       bus,
       log: log.child({ role: 'login_server' }),
@@ -88,6 +90,14 @@ runService(
       validateUser: (req) => db.validateUser(req),
       auth: { secret: jwtSecret, ttlSeconds: cfg.AUTH_JWT_TTL_S },
       friends: db,
+      // The operator API (/api/v1): the same store and cluster view as in cluster mode, in process.
+      admin: {
+        store: new DbProxyAdminStore(db, { contentKey: cfg.TT_CONTENT_KEY || undefined }),
+        cluster: adminCluster,
+        tokenTtlSeconds: cfg.ADMIN_API_TOKEN_TTL_S,
+        rateLimitPerMinute: cfg.ADMIN_API_RATE_LIMIT,
+        corsOrigins: cfg.ADMIN_API_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+      },
     });
     onShutdown(() => login.close());
 
@@ -131,6 +141,7 @@ runService(
         msync: msyncFrontConfig(cfg, cfg.STANDALONE_BIND_HOST),
         tcp12: tcp12FrontConfig(cfg, cfg.STANDALONE_BIND_HOST),
         omtp: omtpFrontConfig(cfg, cfg.STANDALONE_BIND_HOST),
+        systemAccount: cfg.ADMIN_SYSTEM_ACCOUNT,
         jwtSecret,
         contentKey: push.contentKey,
         recallWindowSeconds: cfg.MSG_SERVER_RECALL_WINDOW_S,

@@ -754,7 +754,7 @@ export class MessageRepository {
    * the recaller), each with their next seq; chat rooms have no sync streams (seqs: []).
    * Recalling a recalled message changes nothing ('already_recalled').
    */
-  async recall(req: RecallRequest): Promise<RecallOutcome> {
+  async recall(req: RecallRequest & { moderator?: boolean }): Promise<RecallOutcome> {
     const type = messageSessionType(req.sessionType);
     const user = u32('userId', req.userId);
     const key = conversationKey(type, user, u32('peerId', req.peerId));
@@ -768,7 +768,8 @@ export class MessageRepository {
         const message = toMessage(row);
         const bySender = message.fromId === user;
         // The sender may recall again what is already recalled (an idempotent retry); others need the owner's right.
-        let allowed = bySender && (nowMs <= (message.createTime + window) * 1000 || !!message.recalled);
+        // A moderator (an operator) may recall anything; userId then only names the conversation.
+        let allowed = req.moderator === true || (bySender && (nowMs <= (message.createTime + window) * 1000 || !!message.recalled));
         if (!allowed && type !== SessionType.SINGLE) {
           const table = type === SessionType.GROUP ? 'im_group' : 'im_room';
           const [owner] = await tx.query<{ creator_id: number }>(`SELECT creator_id FROM ${table} WHERE id = ?`, [key.idA]);
@@ -776,16 +777,17 @@ export class MessageRepository {
         }
         if (!allowed) return { result: bySender ? 'too_late' : 'not_allowed' };
         if (message.recalled) return { result: 'already_recalled', sessionType: type, message };
+        const recalledBy = req.moderator === true ? 0 : user;
         await tx.execute(`UPDATE im_message SET status = ?, recalled_by = ?, recalled_at_ms = ? WHERE ${KEY_WHERE} AND msg_id = ?`, [
           MessageStatus.RECALLED,
-          user,
+          recalledBy,
           nowMs,
           key.sessionType,
           key.idA,
           key.idB,
           msgId,
         ]);
-        message.recalled = { by: user, atMs: nowMs };
+        message.recalled = { by: recalledBy, atMs: nowMs };
         if (type === SessionType.ROOM) return { result: 'recalled', sessionType: type, message, seqs: [] };
         let others: number[];
         if (type === SessionType.SINGLE) others = [message.fromId, message.toId];
@@ -793,7 +795,9 @@ export class MessageRepository {
           const members = await tx.query<{ user_id: number }>(`SELECT user_id FROM im_group_member WHERE group_id = ? AND status = ${GroupMemberStatus.MEMBER}`, [key.idA]);
           others = members.map((m) => Number(m.user_id));
         }
-        const participants = [user, ...[...new Set(others)].filter((id) => id !== user).sort((a, b) => a - b)];
+        // A moderator is no participant: only the conversation's own users get a recall entry.
+        const participants =
+          req.moderator === true ? [...new Set(others)].sort((a, b) => a - b) : [user, ...[...new Set(others)].filter((id) => id !== user).sort((a, b) => a - b)];
         const first = await allocateSeqs(tx, new Map(participants.map((id) => [id, 1])));
         const pointers = new PointerWriter(tx);
         const created = Math.floor(nowMs / 1000);

@@ -46,10 +46,11 @@ export async function syncEntries(store: Store, req: IM.DbProxy.ISyncReq): Promi
   };
 }
 
-/** Recalls a message (the sender within window_seconds, a group's owner any time). */
+/** Recalls a message (the sender within window_seconds, a group's owner any time, an operator (moderator) always). */
 export async function recallMessage(store: Store, req: IM.DbProxy.IRecallReq): Promise<IM.DbProxy.IRecallRsp> {
   if (!req.msgId) throw RpcError.invalidArgument('msg_id is required');
-  const out = await store.messages.recall({ sessionType: req.sessionType!, userId: req.userId!, peerId: req.peerId!, msgId: req.msgId, windowSeconds: req.windowSeconds ?? 0 });
+  const moderator = req.moderator === true;
+  const out = await store.messages.recall({ sessionType: req.sessionType!, userId: req.userId!, peerId: req.peerId!, msgId: req.msgId, windowSeconds: req.windowSeconds ?? 0, moderator });
   switch (out.result) {
     case 'recalled':
       return { result: RecallResult.RECALL_OK, event: recalledEvent(out.sessionType, out.message, out.seqs) };

@@ -12,6 +12,9 @@ export const MAX_GROUP_DESCRIPTION = 1024;
 
 type AdminRsp = IM.DbProxy.IGroupAdminRsp;
 
+/** operator_id 0: the system itself (the operator API), which passes every permission check. */
+export const SYSTEM_OPERATOR = 0;
+
 /** What the owner asks to change; empty strings and a 0 limit leave a field as it is (OMTP's rule). */
 export interface GroupInfoChange {
   name?: string | null;
@@ -24,6 +27,9 @@ const refuse = (result: IM.DbProxy.GroupAdminResult, errorMessage: string): Admi
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 const unique = (ids: readonly number[] | null | undefined) => [...new Set(ids ?? [])].sort((a, b) => a - b);
 
+/** What CREATE takes. */
+type GroupCreation = { name?: string | null; avatar?: string | null; description?: string | null; memberLimit?: number | null; type?: number | null; memberIds?: number[] | null };
+
 /**
  * Groups managed by their owner (OMTP's group commands). Who may do what is the rule of
  * IM.DbProxy.GroupAdminReq: CREATE anyone; ADD_MEMBERS the owner (any member in a temporary
@@ -31,6 +37,8 @@ const unique = (ids: readonly number[] | null | undefined) => [...new Set(ids ??
  * never themselves; DISMISS, TRANSFER, UPDATE_INFO the owner. Checks go: the group (NOT_FOUND),
  * the operator's permission (NO_PERMISSION), the arguments (INVALID), the users named (NOT_FOUND),
  * the member limit (FULL). Every success answers with the IM.Core.GroupChangedEvent to deliver.
+ * The system (operator_id 0, SYSTEM_OPERATOR) may do everything an owner may; it creates a group
+ * for an owner (new_owner_id, required) and is never a member itself.
  */
 export class GroupAdmin {
   /**
@@ -49,7 +57,7 @@ export class GroupAdmin {
     const groupId = req.groupId ?? 0;
     switch (req.action) {
       case GroupAdminAction.GROUP_ACTION_CREATE:
-        return this.create(operatorId, req);
+        return operatorId === SYSTEM_OPERATOR ? this.createForOwner(req.newOwnerId ?? 0, req) : this.create(operatorId, req);
       case GroupAdminAction.GROUP_ACTION_ADD_MEMBERS:
         return this.addMembers(operatorId, groupId, req.memberIds ?? []);
       case GroupAdminAction.GROUP_ACTION_REMOVE_MEMBERS:
@@ -65,8 +73,16 @@ export class GroupAdmin {
     }
   }
 
+  /** The system creates a group owned by ownerId (who becomes a member); the event names the system as operator. */
+  async createForOwner(ownerId: number, req: GroupCreation): Promise<AdminRsp> {
+    if (!ownerId) return refuse(GroupAdminResult.GROUP_ADMIN_INVALID, 'new_owner_id (the owner) is required when the system creates a group');
+    const rsp = await this.create(ownerId, req);
+    if (rsp.event) rsp.event.operatorId = SYSTEM_OPERATOR;
+    return rsp;
+  }
+
   /** The operator creates a group and owns it; the initial members (and the operator) are its members. */
-  async create(operatorId: number, req: { name?: string | null; avatar?: string | null; description?: string | null; memberLimit?: number | null; type?: number | null; memberIds?: number[] | null }): Promise<AdminRsp> {
+  async create(operatorId: number, req: GroupCreation): Promise<AdminRsp> {
     const type = req.type || GroupType.GROUP_TYPE_NORMAL;
     if (type !== GroupType.GROUP_TYPE_NORMAL && type !== GroupType.GROUP_TYPE_TMP) return refuse(GroupAdminResult.GROUP_ADMIN_INVALID, `unknown group type ${type}`);
     const name = req.name ?? '';
@@ -89,8 +105,8 @@ export class GroupAdmin {
   async addMembers(operatorId: number, groupId: number, ids: readonly number[]): Promise<AdminRsp> {
     const group = await this.activeGroup(groupId);
     if (!group) return refuse(GroupAdminResult.GROUP_ADMIN_NOT_FOUND, `no group ${groupId}`);
-    const isOwner = group.creatorId === operatorId;
-    if (!group.memberIds.includes(operatorId) || (!isOwner && group.type !== GroupType.GROUP_TYPE_TMP)) {
+    const isOwner = group.creatorId === operatorId || operatorId === SYSTEM_OPERATOR;
+    if (operatorId !== SYSTEM_OPERATOR && (!group.memberIds.includes(operatorId) || (!isOwner && group.type !== GroupType.GROUP_TYPE_TMP))) {
       return refuse(GroupAdminResult.GROUP_ADMIN_NO_PERMISSION, 'only the owner adds members');
     }
     const wanted = unique(ids);
@@ -112,10 +128,11 @@ export class GroupAdmin {
   async removeMembers(operatorId: number, groupId: number, ids: readonly number[]): Promise<AdminRsp> {
     const group = await this.activeGroup(groupId);
     if (!group) return refuse(GroupAdminResult.GROUP_ADMIN_NOT_FOUND, `no group ${groupId}`);
-    if (!group.memberIds.includes(operatorId)) return refuse(GroupAdminResult.GROUP_ADMIN_NO_PERMISSION, 'not a member');
+    const system = operatorId === SYSTEM_OPERATOR;
+    if (!system && !group.memberIds.includes(operatorId)) return refuse(GroupAdminResult.GROUP_ADMIN_NO_PERMISSION, 'not a member');
     const wanted = unique(ids);
-    const isOwner = group.creatorId === operatorId;
-    if (isOwner && wanted.includes(operatorId)) return refuse(GroupAdminResult.GROUP_ADMIN_NO_PERMISSION, 'the owner transfers or dismisses the group instead of leaving');
+    const isOwner = group.creatorId === operatorId || system;
+    if (wanted.includes(group.creatorId) && (system || group.creatorId === operatorId)) return refuse(GroupAdminResult.GROUP_ADMIN_NO_PERMISSION, 'the owner is not removed: transfer or dismiss the group instead');
     if (!isOwner && wanted.some((id) => id !== operatorId)) return refuse(GroupAdminResult.GROUP_ADMIN_NO_PERMISSION, 'only the owner removes others');
     if (wanted.length === 0) return refuse(GroupAdminResult.GROUP_ADMIN_INVALID, 'nobody to remove');
     const unknown = await this.unknownUser(wanted);
@@ -131,7 +148,7 @@ export class GroupAdmin {
   async dismiss(operatorId: number, groupId: number): Promise<AdminRsp> {
     const group = await this.activeGroup(groupId);
     if (!group) return refuse(GroupAdminResult.GROUP_ADMIN_NOT_FOUND, `no group ${groupId}`);
-    if (group.creatorId !== operatorId) return refuse(GroupAdminResult.GROUP_ADMIN_NO_PERMISSION, 'only the owner dismisses the group');
+    if (!this.actsAsOwner(group, operatorId)) return refuse(GroupAdminResult.GROUP_ADMIN_NO_PERMISSION, 'only the owner dismisses the group');
     return this.lostRace(async () => {
       const gone = await this.store.groups.dismiss(groupId);
       return this.changed(GroupChange.GROUP_DISMISSED, operatorId, gone, [], gone.memberIds);
@@ -141,9 +158,9 @@ export class GroupAdmin {
   async transfer(operatorId: number, groupId: number, newOwnerId: number): Promise<AdminRsp> {
     const group = await this.activeGroup(groupId);
     if (!group) return refuse(GroupAdminResult.GROUP_ADMIN_NOT_FOUND, `no group ${groupId}`);
-    if (group.creatorId !== operatorId) return refuse(GroupAdminResult.GROUP_ADMIN_NO_PERMISSION, 'only the owner hands the group over');
+    if (!this.actsAsOwner(group, operatorId)) return refuse(GroupAdminResult.GROUP_ADMIN_NO_PERMISSION, 'only the owner hands the group over');
     if (!newOwnerId) return refuse(GroupAdminResult.GROUP_ADMIN_INVALID, 'new_owner_id is required');
-    if (newOwnerId === operatorId) return refuse(GroupAdminResult.GROUP_ADMIN_INVALID, 'already the owner');
+    if (newOwnerId === group.creatorId) return refuse(GroupAdminResult.GROUP_ADMIN_INVALID, 'already the owner');
     if (!(await this.users.exists(newOwnerId))) return refuse(GroupAdminResult.GROUP_ADMIN_NOT_FOUND, `no user ${newOwnerId}`);
     if (!group.memberIds.includes(newOwnerId)) return refuse(GroupAdminResult.GROUP_ADMIN_INVALID, `user ${newOwnerId} is not a member`);
     return this.lostRace(async () => {
@@ -155,7 +172,7 @@ export class GroupAdmin {
   async updateInfo(operatorId: number, groupId: number, change: GroupInfoChange): Promise<AdminRsp> {
     const group = await this.activeGroup(groupId);
     if (!group) return refuse(GroupAdminResult.GROUP_ADMIN_NOT_FOUND, `no group ${groupId}`);
-    if (group.creatorId !== operatorId) return refuse(GroupAdminResult.GROUP_ADMIN_NO_PERMISSION, 'only the owner changes the group');
+    if (!this.actsAsOwner(group, operatorId)) return refuse(GroupAdminResult.GROUP_ADMIN_NO_PERMISSION, 'only the owner changes the group');
     const patch: { name?: string; avatar?: string; description?: string; memberLimit?: number } = {};
     if (change.name) patch.name = change.name;
     if (change.avatar) patch.avatar = change.avatar;
@@ -209,6 +226,11 @@ export class GroupAdmin {
     const creatorName = await this.users.name(group.creatorId);
     if (creatorName !== undefined) detail.creatorName = creatorName;
     return detail;
+  }
+
+  /** The group's owner, or the system. */
+  private actsAsOwner(group: GroupInfo, operatorId: number): boolean {
+    return operatorId === SYSTEM_OPERATOR || group.creatorId === operatorId;
   }
 
   private limitOf(group: GroupInfo): number {

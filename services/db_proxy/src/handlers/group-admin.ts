@@ -19,7 +19,8 @@ export function groupAdminHandlers(store: Store, users: KnownUsers): Pick<DbProx
   const admin = new GroupAdmin(store, users);
   return {
     groupAdmin: async (req) => {
-      required('operator_id', req.operatorId);
+      // operator_id 0 is the system (the operator API): every permission passes.
+      if (req.operatorId === undefined || req.operatorId === null) throw RpcError.invalidArgument('operator_id is required');
       if (!ACTIONS.has(req.action)) throw RpcError.invalidArgument(`unknown action ${req.action}`);
       if (req.action !== GroupAdminAction.GROUP_ACTION_CREATE) required('group_id', req.groupId);
       return admin.run(req);

@@ -187,6 +187,26 @@ export class ConversationCore {
   }
 
   /**
+   * An operator recalls a message (moderation): any message of a single chat
+   * (named by its two users) or a group, whoever sent it, however old.
+   * recalled_by is 0 (the system); every participant hears of it as for
+   * recall().
+   */
+  async recallAsModerator(target: { sessionType: number; userA: number; userB: number; msgId: number } | { sessionType: number; groupId: number; msgId: number }): Promise<IM.DbProxy.RecallRsp> {
+    // A group is named by peer_id; user_id only has to be non-zero (db_proxy ignores it for moderators' group recalls).
+    const [userId, peerId] = 'groupId' in target ? [target.groupId, target.groupId] : [target.userA, target.userB];
+    const rsp = await this.deps.db.recallMessage({ userId, peerId, sessionType: target.sessionType, msgId: target.msgId, windowSeconds: 0, moderator: true });
+    const recalled = rsp.event;
+    if (rsp.result === IM.DbProxy.RecallResult.RECALL_OK && recalled) {
+      this.deps.metrics.messagesRecalled.inc();
+      const users = (recalled.seqs ?? []).map((s) => s.userId);
+      const names = await this.namesOf([recalled.fromUserId, ...(recalled.sessionType === SessionType.SESSION_TYPE_SINGLE ? [recalled.toId] : [])]);
+      await this.deps.delivery.toUsers(users, { messageRecalled: recalled, names });
+    }
+    return rsp;
+  }
+
+  /**
    * Joins a chat room (operators create rooms with ttctl). Its members, the
    * joiner's other connections included, hear of it (RoomMemberEvent).
    */

@@ -26,14 +26,28 @@ export class GroupAdmin {
   }
 
   /**
+   * A change made by the system (the operator API: operator_id 0, no owner
+   * permission needed); every member before and after hears of it.
+   */
+  async actAsSystem(req: Omit<IM.DbProxy.IGroupAdminReq, 'operatorId'>): Promise<IM.DbProxy.GroupAdminRsp> {
+    const rsp = await this.deps.db.groupAdmin({ ...req, operatorId: 0 } as IM.DbProxy.IGroupAdminReq);
+    if (rsp.result === IM.DbProxy.GroupAdminResult.GROUP_ADMIN_OK && rsp.event) await this.tell(rsp.event);
+    return rsp;
+  }
+
+  /**
    * Tells every member before and after a change (and the operator's other
    * connections), in each front's terms. Also used for changes made through
    * TeamTalk's own group commands.
    */
   async announce(conn: ClientConnection, event: IM.Core.IGroupChangedEvent): Promise<void> {
-    const audience = [...new Set([...(event.memberIds ?? []), ...(event.changedIds ?? []), conn.userId])];
+    await this.tell(event, conn);
+  }
+
+  private async tell(event: IM.Core.IGroupChangedEvent, conn?: ClientConnection): Promise<void> {
+    const audience = [...new Set([...(event.memberIds ?? []), ...(event.changedIds ?? []), ...(conn ? [conn.userId] : [])])];
     const names = await this.deps.directory.names([event.operatorId!, event.group!.creatorId!, ...audience]).catch(() => new Map<number, string>());
-    await this.deps.delivery.toUsers(audience, { groupChanged: event, names: [...names].map(([userId, name]) => ({ userId, name })) }, conn.id);
+    await this.deps.delivery.toUsers(audience, { groupChanged: event, names: [...names].map(([userId, name]) => ({ userId, name })) }, conn?.id);
   }
 
   sync(userId: number, since: number): Promise<IM.DbProxy.GroupSyncRsp> {
