@@ -177,6 +177,17 @@ describe('default values', () => {
     expect(envOf(container(login)).LOGIN_MSFS_URL).toBe('http://tt-teamtalk-file-server.chat.svc.cluster.local:8700');
   });
 
+  test('login_server serves the operator API and console on its HTTP port: API settings from values, the content key from its Secret', () => {
+    const login = find(objs(), 'Deployment', 'tt-teamtalk-login-server');
+    expect(envOf(container(login))).toMatchObject({ ADMIN_API_TOKEN_TTL_S: '900', ADMIN_API_RATE_LIMIT: '600', ADMIN_API_CORS_ORIGINS: '' });
+    const set = helmTemplate([], { set: ['loginServer.adminApi.tokenTtlSeconds=300', 'loginServer.adminApi.corsOrigins={https://ops.example.com}', 'contentKey=12345678901234567890123456789012'] });
+    const c = container(find(set, 'Deployment', 'tt-teamtalk-login-server'));
+    expect(envOf(c)).toMatchObject({ ADMIN_API_TOKEN_TTL_S: '300', ADMIN_API_CORS_ORIGINS: 'https://ops.example.com' });
+    // Its own Secret (envFrom) holds the key, so message search shows TeamTalk text decrypted.
+    const secretName = c.envFrom.map((e: { secretRef?: { name: string } }) => e.secretRef?.name).find(Boolean);
+    expect(find(set, 'Secret', secretName).stringData.TT_CONTENT_KEY).toBe('12345678901234567890123456789012');
+  });
+
   test('msg_server: a Deployment behind one TCP LoadBalancer, autoscaled on CPU by an HPA', () => {
     const ms = find(objs(), 'Deployment', 'tt-teamtalk-msg-server');
     expect(ms.spec.replicas).toBeUndefined(); // the HPA owns the count

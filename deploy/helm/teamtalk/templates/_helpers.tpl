@@ -74,7 +74,7 @@ variables it reads (packages/config/src/specs.ts). dict: root, component.
 {{/* Secret keys each role reads (space-separated). */}}
 {{- define "teamtalk.roleSecretKeys" -}}
 {{- $keys := dict
-  "login-server" "NATS_URL AUTH_JWT_SECRET"
+  "login-server" "NATS_URL AUTH_JWT_SECRET TT_CONTENT_KEY"
   "msg-server" "NATS_URL AUTH_JWT_SECRET TT_CONTENT_KEY MSG_SERVER_TCP12_AES_KEY MSG_SERVER_OMTP_AES_KEY"
   "db-proxy" "MYSQL_PASSWORD REDIS_URL"
   "route-server" "NATS_URL"
