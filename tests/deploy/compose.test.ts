@@ -149,9 +149,9 @@ test('one AUTH_JWT_SECRET, a required variable, for login_server, both msg_serve
   expect(env('login-server').DB_PROXY_ADDR).toBe(env('db-proxy').DB_PROXY_ADDR);
 });
 
-test('TT_CONTENT_KEY (or its old name PUSH_CONTENT_KEY) reaches both msg_servers and push_server', () => {
-  for (const s of ['msg-server-1', 'msg-server-2', 'push-server']) expect(env(s).TT_CONTENT_KEY).toBe('${TT_CONTENT_KEY:-${PUSH_CONTENT_KEY:-}}');
-  for (const s of ['login-server', 'db-proxy', 'route-server', 'file-server']) expect(env(s).TT_CONTENT_KEY).toBeUndefined();
+test('TT_CONTENT_KEY (or its old name PUSH_CONTENT_KEY) reaches both msg_servers, push_server and login_server (the operator API\'s message search), no other role', () => {
+  for (const s of ['msg-server-1', 'msg-server-2', 'push-server', 'login-server']) expect(env(s).TT_CONTENT_KEY).toBe('${TT_CONTENT_KEY:-${PUSH_CONTENT_KEY:-}}');
+  for (const s of ['db-proxy', 'route-server', 'file-server']) expect(env(s).TT_CONTENT_KEY).toBeUndefined();
 });
 
 test('file_server keeps its files on a volume, publishes what it advertises, and login_server hands out its image store', () => {
