@@ -184,8 +184,8 @@ describe('default values', () => {
     const c = container(find(set, 'Deployment', 'tt-teamtalk-login-server'));
     expect(envOf(c)).toMatchObject({ ADMIN_API_TOKEN_TTL_S: '300', ADMIN_API_CORS_ORIGINS: 'https://ops.example.com' });
     // Its own Secret (envFrom) holds the key, so message search shows TeamTalk text decrypted.
-    const secretName = c.envFrom.map((e: { secretRef?: { name: string } }) => e.secretRef?.name).find(Boolean);
-    expect(find(set, 'Secret', secretName).stringData.TT_CONTENT_KEY).toBe('12345678901234567890123456789012');
+    const secretName: string = c.envFrom.map((e: { secretRef?: { name: string } }) => e.secretRef?.name).find(Boolean);
+    expect(find(set, 'Secret', secretName).stringData!.TT_CONTENT_KEY).toBe('12345678901234567890123456789012');
   });
 
   test('msg_server: a Deployment behind one TCP LoadBalancer, autoscaled on CPU by an HPA', () => {

@@ -269,6 +269,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<Deployment>
         return;
       }
       await deleteJobStreams(settings.NATS_URL ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222', clusterSubjects(common.TT_SUBJECT_PREFIX).pushStream, clusterSubjects(common.TT_SUBJECT_PREFIX).pushJobs).catch((err) => opts.log?.(`could not delete the push streams: ${(err as Error).message}`));
+      await deleteJobStreams(settings.NATS_URL ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222', clusterSubjects(common.TT_SUBJECT_PREFIX).webhookStream, clusterSubjects(common.TT_SUBJECT_PREFIX).webhookJobs).catch((err) => opts.log?.(`could not delete the webhook streams: ${(err as Error).message}`));
       const db = await openDatabase(storeConfigFromEnv(storeEnv)).catch(() => undefined);
       if (db) {
         await db.execute(`DROP DATABASE IF EXISTS \`${database}\``).catch((err) => opts.log?.(`could not drop ${database}: ${(err as Error).message}`));

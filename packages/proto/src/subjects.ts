@@ -32,6 +32,12 @@ export function clusterSubjects(prefix: string) {
     pushJobs: `${prefix}.push`,
     /** JetStream stream of the push jobs (its dead letters: `<stream>_DEAD`). */
     pushStream: `${prefix.replace(/[^A-Za-z0-9_-]/g, '_').toUpperCase()}_PUSH`,
+    /** Webhook jobs (JSON, msg_server src/webhooks): `<prefix>.webhook.jobs.deliver`; given up on: `<prefix>.webhook.dead.deliver`. */
+    webhookJobs: `${prefix}.webhook`,
+    /** JetStream stream of the webhook jobs (its dead letters: `<stream>_DEAD`). */
+    webhookStream: `${prefix.replace(/[^A-Za-z0-9_-]/g, '_').toUpperCase()}_WEBHOOK`,
+    /** The webhook settings changed: every msg_server reads them again (empty message). */
+    webhooksChanged: `${prefix}.webhook.changed`,
     /** file_server liveness, addresses and load (IM.FileServer.FileServerReport). */
     fileServerReport: `${prefix}.fileserver.report`,
     /** A file_server stopped (IM.FileServer.FileServerLeaving). */

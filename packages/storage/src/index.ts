@@ -68,4 +68,5 @@ export { OperatorRepository, OPERATOR_PASSWORD_MIN_CHARS, OPERATOR_PASSWORD_MAX_
 export { ApiKeyRepository } from './repos/api-keys';
 export { AuditLogRepository, MAX_AUDIT_DETAIL_BYTES, MAX_AUDIT_PAGE } from './repos/audit';
 export { AdminRepository, MAX_ADMIN_PAGE } from './repos/admin';
+export { WebhookRepository, WEBHOOK_EVENTS, WEBHOOK_LIMITS, type WebhookEvent, type WebhookRecord, type NewWebhook, type WebhookPatch } from './repos/webhooks';
 export type { OperatorRoleName, OperatorAccount, ApiKeyRecord, AuditRecord, AdminPage, GroupListing, MessagePosition, FoundMessage } from './model';

@@ -18,6 +18,7 @@ import { OperatorRepository } from './repos/operators';
 import { ApiKeyRepository } from './repos/api-keys';
 import { AuditLogRepository } from './repos/audit';
 import { AdminRepository } from './repos/admin';
+import { WebhookRepository } from './repos/webhooks';
 import { SqliteConfig, SqliteDatabase } from './sqlite';
 import { nowSeconds } from './validate';
 
@@ -59,6 +60,8 @@ export interface Store {
   readonly audit: AuditLogRepository;
   /** Operator queries: paged user / group listings with search, department edits, history search. */
   readonly admin: AdminRepository;
+  /** Webhook settings (operators edit them; msg_servers call them). */
+  readonly webhooks: WebhookRepository;
   /** What migrations did when the store was opened (null if migrate was false). */
   readonly migrations: MigrationResult | null;
   close(): Promise<void>;
@@ -102,6 +105,7 @@ export async function openStore(config: StoreConfig, options: StoreOptions = {})
     apiKeys: new ApiKeyRepository(db, now),
     audit: new AuditLogRepository(db),
     admin: new AdminRepository(db, now),
+    webhooks: new WebhookRepository(db, now),
     migrations,
     close: () => db.close(),
   };

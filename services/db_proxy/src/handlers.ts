@@ -16,6 +16,7 @@ import { socialHandlers } from './handlers/social';
 import { messageViewsHandlers } from './handlers/message-views';
 import { monitorsHandlers } from './handlers/monitors';
 import { adminHandlers } from './handlers/admin';
+import { webhookHandlers } from './handlers/webhooks';
 
 const { SessionType } = IM.BaseDefine;
 
@@ -56,6 +57,7 @@ export function createDbProxyHandlers(store: Store, cache: Cache, serverId: stri
     ...messageViewsHandlers(store, knownUsers),
     ...monitorsHandlers(store, knownUsers),
     ...adminHandlers(store),
+    ...webhookHandlers(store),
     validateUser: async (req) => validateUser(store, cache, req.userName, req.password, options.passwordCheckCacheTtlSeconds) as Promise<IM.Server.IMValidateRsp>,
     saveMessage: async (req) => (await knownUsers.nameMessage(await storeChecked(store, await checkMessage(req)))) as IM.DbProxy.SavedMessage,
     // Every message joins the same group commit; each succeeds or fails on its own. The checks

@@ -4,6 +4,7 @@ import type { IM } from '@tt/proto';
 import { readTokenRequest, BodyError } from './token-request';
 import { FailureThrottle } from './throttle';
 import { serveChatFile, type ChatFiles } from './static-files';
+import { consoleFiles, serveConsoleFile } from '@tt/console';
 import { TEAMTALK_PROTOCOL, type MsgServerRegistry } from './msg-server-registry';
 import { EASEMOB_CORS, EASEMOB_TOKEN_PATH, handleEasemobToken } from './easemob-token';
 import { EASEMOB_CONTACTS_PATH, handleEasemobContacts, type FriendDirectory } from './easemob-contacts';
@@ -39,6 +40,8 @@ export interface LoginHttpOptions {
   contacts?: FriendDirectory;
   /** The operator API: every request under /api/ (api/server.ts, Fastify's routing); absent = 503 "not configured". */
   adminApi?: http.RequestListener;
+  /** GET /console/…: the operator web console (URL path → file); default: @tt/console's consoleFiles(); null = 404. */
+  console?: ReadonlyMap<string, string> | null;
 }
 
 /** The protocols GET /msg_server?protocol= knows. */
@@ -72,6 +75,7 @@ function urlHost(ip: string): string {
  */
 export function createLoginHttpHandler(opts: LoginHttpOptions): http.RequestListener {
   const throttle = opts.auth ? (opts.auth.throttle ?? new FailureThrottle()) : undefined;
+  const consolePage = opts.console === undefined ? defaultConsoleFiles() : opts.console;
 
   const msgServer = (req: http.IncomingMessage, res: http.ServerResponse, query: URLSearchParams, cors: http.OutgoingHttpHeaders) => {
     const protocol = query.get('protocol') || TEAMTALK_PROTOCOL;
@@ -227,7 +231,29 @@ export function createLoginHttpHandler(opts: LoginHttpOptions): http.RequestList
       });
       return;
     }
+    // The operator console (packages/console): static files; it talks to the API above like any program.
+    if (consolePage && (path === '/console' || path.startsWith('/console/'))) {
+      if (path === '/console') {
+        res.writeHead(308, { location: `/console/${q >= 0 ? url.slice(q) : ''}`, 'content-length': 0 });
+        res.end();
+        return;
+      }
+      serveConsoleFile(consolePage, req, res, path).catch(() => {
+        if (!res.headersSent) sendJson(res, 500, { code: 500, msg: 'internal error' });
+        else res.destroy();
+      });
+      return;
+    }
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ code: 404, msg: 'not found' }));
   };
+}
+
+/** @tt/console's files, or null (404 under /console/) when the package's files are missing from this install. */
+function defaultConsoleFiles(): ReadonlyMap<string, string> | null {
+  try {
+    return consoleFiles();
+  } catch {
+    return null;
+  }
 }

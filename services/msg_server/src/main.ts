@@ -20,6 +20,9 @@ runService(
     // Producer only: push_server creates the stream (until it has, push jobs are counted as failed).
     const subjects = clusterSubjects(cfg.TT_SUBJECT_PREFIX);
     const pushJobs = await JetStreamJobQueue.open({ connection: bus.connection, stream: subjects.pushStream, subjectPrefix: subjects.pushJobs, manage: false });
+    // Webhook calls: msg_servers queue them and work them (one durable consumer shared by all), so they manage the stream.
+    const webhookJobs = await JetStreamJobQueue.open({ connection: bus.connection, stream: subjects.webhookStream, subjectPrefix: subjects.webhookJobs });
+    onShutdown(() => webhookJobs.close());
     const server = await startMsgServer({
       config: {
         host: cfg.MSG_SERVER_HOST,
@@ -56,6 +59,7 @@ runService(
       log,
       metricsRegistry,
       pushJobs,
+      webhookJobs,
     });
     onShutdown(() => server.drain());
     const admin = await startAdminServer({ host: cfg.ADMIN_HOST, port: cfg.ADMIN_PORT, registry: metricsRegistry, logger: log, checks: { ready: server.readiness }, operations: server.operations, adminToken: cfg.ADMIN_TOKEN });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { IM, clusterSubjects, type DbProxyClient } from '@tt/proto';
-import type { JobQueue, MessageBus } from '@tt/bus';
+import { MemoryJobQueue, type JobQueue, type MessageBus } from '@tt/bus';
 import { watchDependencies, type Logger } from '@tt/observability';
 import type { Registry } from 'prom-client';
 import { CommandRouter } from './command-router';
@@ -47,6 +47,7 @@ import { FileServerDirectory } from './file-servers';
 import { ClusterView } from './cluster-view';
 import { Kicker } from './kicker';
 import { PushJobProducer } from './push-jobs';
+import { Webhooks, createWebhookMetrics } from './webhooks';
 import { StatusNotifier } from './status-notifier';
 import { MessageStore } from './message-store';
 import { encodePdu } from '@tt/codec';
@@ -274,6 +275,8 @@ export interface MsgServerDeps {
   metricsRegistry: Registry;
   /** Where push jobs for push_server go (JetStream or in-process); none = no push. */
   pushJobs?: Pick<JobQueue, 'enqueue'>;
+  /** Where webhook calls wait and are worked (JetStream in cluster mode); none: an in-process queue of this msg_server. */
+  webhookJobs?: Pick<JobQueue, 'enqueue' | 'work'>;
 }
 
 export interface RunningMsgServer {
@@ -296,7 +299,9 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   const instanceId = `${name.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   const metrics = createMsgServerMetrics(deps.metricsRegistry);
   const registry = new ConnectionRegistry();
-  const presence = new PresencePublisher(bus, registry, instanceId, subjects);
+  const presence = new PresencePublisher(bus, registry, instanceId, subjects, (conn, online) =>
+    webhooks.presenceChanged(online, { userId: conn.userId, name: conn.identity?.name, clientType: conn.identity?.clientType ?? 0, front: conn.front.name, connId: conn.id }),
+  );
   const delivery = new Delivery(
     registry,
     bus,
@@ -323,7 +328,10 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   const nowSeconds = () => Math.floor(Date.now() / 1000);
   const monitors = new SessionMonitors({ db, delivery, log });
   delivery.onServerEvent((event) => event.monitorChanged && monitors.apply(event.monitorChanged));
-  const core = new ConversationCore({ db, messages, delivery, push, directory, metrics, log, nowSeconds, recallWindowSeconds: config.recallWindowSeconds ?? 120, monitors });
+  // Webhook calls: the deployment's job queue, or (standalone) one in this process.
+  const ownWebhookJobs = deps.webhookJobs ? undefined : new MemoryJobQueue();
+  const webhooks = new Webhooks({ db, bus, subjectPrefix: config.subjectPrefix, jobs: deps.webhookJobs ?? ownWebhookJobs, metrics: createWebhookMetrics(deps.metricsRegistry), log, content, serverId: instanceId });
+  const core = new ConversationCore({ db, messages, delivery, push, directory, metrics, log, nowSeconds, recallWindowSeconds: config.recallWindowSeconds ?? 120, monitors, webhooks });
   const ctx: MsgServerContext = {
     db,
     messages,
@@ -603,6 +611,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   }
 
   delivery.listen();
+  await webhooks.start();
   monitors.start();
   presence.listen();
   cluster.listen();
@@ -716,6 +725,8 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       fileServers.close();
       statusNotifier.close();
       admin.close();
+      await webhooks.stop();
+      await ownWebhookJobs?.close();
       bus.publish(subjects.msgServerLeaving, IM.Cluster.MsgServerLeaving.encode({ serverId: instanceId }).finish());
       await bus.flush().catch(() => {});
       log.info({ instanceId }, 'msg_server drained');

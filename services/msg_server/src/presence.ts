@@ -16,6 +16,8 @@ export class PresencePublisher {
     private readonly registry: ConnectionRegistry,
     private readonly serverId: string,
     private readonly subjects: ReturnType<typeof clusterSubjects>,
+    /** Told of every login and logout too (webhooks). */
+    private readonly changed?: (conn: ClientConnection, online: boolean) => void,
   ) {}
 
   listen(): void {
@@ -42,6 +44,7 @@ export class PresencePublisher {
     this.seq += 1;
     const update = { serverId: this.serverId, seq: this.seq, conn: connectionInfo(conn), online };
     this.bus.publish(this.subjects.presence, IM.Cluster.PresenceUpdate.encode(update).finish());
+    this.changed?.(conn, online);
   }
 }
 

@@ -211,7 +211,9 @@ async function startCluster(opts: DeploymentOptions): Promise<Deployment> {
   const storeEnv = { TT_MODE: 'cluster', MYSQL_DATABASE: database, PASSWORD_SCRYPT_N: '1024' };
   const deployment = makeDeployment('cluster', `http://127.0.0.1:${loginPort}`, msgServers, processes, storeEnv, async () => {
     await execFileAsync('mariadb', ['-uroot', '-h127.0.0.1', '-e', `DROP DATABASE IF EXISTS ${database}`]).catch(() => {});
-    await deleteJobStreams(opts.env?.NATS_URL ?? 'nats://127.0.0.1:4222', clusterSubjects(common.TT_SUBJECT_PREFIX).pushStream, clusterSubjects(common.TT_SUBJECT_PREFIX).pushJobs).catch(() => {});
+    const subjects = clusterSubjects(common.TT_SUBJECT_PREFIX);
+    await deleteJobStreams(opts.env?.NATS_URL ?? 'nats://127.0.0.1:4222', subjects.pushStream, subjects.pushJobs).catch(() => {});
+    await deleteJobStreams(opts.env?.NATS_URL ?? 'nats://127.0.0.1:4222', subjects.webhookStream, subjects.webhookJobs).catch(() => {});
     for (const f of fileServers) if (f.dataDir) fs.rmSync(f.dataDir, { recursive: true, force: true });
   }, fileServers);
   deployment.authSecret = common.AUTH_JWT_SECRET;

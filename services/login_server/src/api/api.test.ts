@@ -396,7 +396,7 @@ describe('operator API: OpenAPI, rate limit, CORS, mounting', () => {
     const routes = app.printRoutes({ commonPrefix: false });
     const routeCount = [...routes.matchAll(/\(([A-Z, ]+)\)/g)].reduce((n, m) => n + m[1]!.split(',').length, 0);
     expect(operations.length).toBe(routeCount);
-    expect(routeCount).toBe(37);
+    expect(routeCount).toBe(41);
     expect(doc.paths['/api/v1/users/{id}'].patch.requestBody.content['application/json'].schema.additionalProperties).toBe(false);
     expect(Object.keys(doc.paths['/api/v1/users/import'].post.requestBody.content).sort()).toEqual(['application/json', 'text/csv']);
     expect(doc.paths['/api/v1/auth/login'].post.security).toEqual([]);

@@ -127,6 +127,33 @@ export interface StoredMessageView {
   recalled: boolean;
 }
 
+export type WebhookEvent = 'message.stored' | 'user.login' | 'user.logout' | 'message.before_send';
+
+/** A webhook as operators see it: the secret is never shown again after it was set. */
+export interface WebhookInfo {
+  id: number;
+  event: WebhookEvent;
+  url: string;
+  enabled: boolean;
+  timeoutMs: number;
+  /** message.before_send only: a timeout or failure lets the message through. */
+  failOpen: boolean;
+  created: number;
+  updated: number;
+}
+
+export interface NewWebhook {
+  event: WebhookEvent;
+  url: string;
+  /** The HMAC key of X-TT-Signature. */
+  secret: string;
+  enabled?: boolean;
+  timeoutMs?: number;
+  failOpen?: boolean;
+}
+
+export type WebhookPatch = Partial<NewWebhook>;
+
 /** A refusal the API turns into a 4xx: `code` is the API's error code. */
 export class AdminError extends Error {
   constructor(
@@ -187,6 +214,12 @@ export interface AdminStore {
     cursor?: string;
     limit: number;
   }): Promise<Page<StoredMessageView>>;
+
+  // Webhooks.
+  listWebhooks(): Promise<WebhookInfo[]>;
+  createWebhook(w: NewWebhook): Promise<WebhookInfo>;
+  updateWebhook(id: number, patch: WebhookPatch): Promise<WebhookInfo>;
+  deleteWebhook(id: number): Promise<void>;
 }
 
 export interface OnlineDevice {
@@ -228,4 +261,6 @@ export interface AdminCluster {
   stats(): Promise<{ onlineUsers: number; messagesPerSecond: number; msgServers: { id: string; connections: number }[] }>;
   /** Asks one msg_server to drain (stop taking clients, close them gently). */
   drain(msgServerId: string): Promise<void>;
+  /** Tells every msg_server to read the webhook settings again now (else within 10 s). */
+  webhooksChanged?(): void;
 }

@@ -136,6 +136,10 @@ export class BusAdminCluster implements AdminCluster {
     };
   }
 
+  webhooksChanged(): void {
+    this.options.bus.publish(this.subjects.webhooksChanged, new Uint8Array(0));
+  }
+
   async msgServers(): Promise<MsgServerView[]> {
     return this.registry
       .live()

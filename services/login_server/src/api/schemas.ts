@@ -125,7 +125,8 @@ export const groupSchema = {
   },
 } as const;
 
-export const messageIdSchema = { type: 'string', pattern: '^(si_[0-9]+_[0-9]+|sg_[0-9]+):[0-9]+$', maxLength: 64, description: '`si_<a>_<b>:<msg_id>` or `sg_<group>:<msg_id>`.' } as const;
+// Single-chat ids name the two accounts (as the WebSocket front and GET /messages give them), so they are not digits.
+export const messageIdSchema = { type: 'string', pattern: '^(si_.+_.+|sg_[0-9]+):[0-9]+$', maxLength: 300, description: '`si_<nameA>_<nameB>:<msg_id>` (account names in byte order) or `sg_<group>:<msg_id>`.' } as const;
 
 export const storedMessageSchema = {
   type: 'object',

@@ -23,6 +23,7 @@ import { groupRoutes } from './routes/groups';
 import { messageRoutes } from './routes/messages';
 import { clusterRoutes } from './routes/cluster';
 import { auditRoutes } from './routes/audit';
+import { webhookRoutes } from './routes/webhooks';
 
 export const API_PREFIX = '/api/v1';
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -90,7 +91,8 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
     exposeHeadRoutes: false,
     // Behind an ingress the client address is the proxy's; forwarded headers are not trusted (they could be forged).
     trustProxy: false,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 128 },
+    // A message id names two account names (up to 64 characters each, percent-encoded in the path).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
   });
   app.setValidatorCompiler(validatorCompilers());
   app.decorateRequest('principal', null);
@@ -153,7 +155,7 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
       security: [{ bearer: [] }],
       tags: [
         { name: 'auth' }, { name: 'operators' }, { name: 'api-keys' }, { name: 'audit' }, { name: 'users' },
-        { name: 'departments' }, { name: 'groups' }, { name: 'messages' }, { name: 'cluster' }, { name: 'meta' },
+        { name: 'departments' }, { name: 'groups' }, { name: 'messages' }, { name: 'cluster' }, { name: 'webhooks' }, { name: 'meta' },
       ],
     },
   });
@@ -201,6 +203,7 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
       groupRoutes(api, ctx);
       messageRoutes(api, ctx);
       clusterRoutes(api, ctx);
+      webhookRoutes(api, ctx);
       api.get('/openapi.json', {
         config: { access: 'public' },
         schema: { operationId: 'getOpenApiDocument', tags: ['meta'], summary: 'This API as an OpenAPI 3.1 document', security: [] },
@@ -232,11 +235,20 @@ function sendError(err: FastifyError | ApiError | AdminError, req: FastifyReques
 }
 
 /** Operators by id, read again at most every `ttlMs`, so a disabled or demoted operator loses access within that time. */
+/**
+ * Operators by id, re-read every ttlMs (a disabled or demoted operator loses
+ * access within that time), and at once when a token names an id the cache
+ * does not know (an operator created meanwhile, perhaps through another
+ * login_server): the token's signature was checked first, so only genuine
+ * tokens cause that read.
+ */
 function operatorDirectory(store: AdminStore, ttlMs: number, now: () => number) {
   let cache: { at: number; byId: Map<number, Operator> } | null = null;
+  const load = async () => (cache = { at: now(), byId: new Map((await store.listOperators()).map((o) => [o.id, o])) });
   return async (id: number): Promise<Operator | undefined> => {
-    if (!cache || now() - cache.at >= ttlMs) cache = { at: now(), byId: new Map((await store.listOperators()).map((o) => [o.id, o])) };
-    return cache.byId.get(id);
+    if (!cache || now() - cache.at >= ttlMs) await load();
+    else if (!cache.byId.has(id)) await load();
+    return cache!.byId.get(id);
   };
 }
 

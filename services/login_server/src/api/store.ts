@@ -18,10 +18,14 @@ import {
   type OperatorRole,
   type Page,
   type StoredMessageView,
+  type NewWebhook,
+  type WebhookEvent,
+  type WebhookInfo,
+  type WebhookPatch,
 } from './backend';
 
 /** The db_proxy calls this store uses. */
-export type AdminDbProxy = Pick<DbProxyClient, Extract<keyof DbProxyClient, `admin${string}`>>;
+export type AdminDbProxy = Pick<DbProxyClient, Extract<keyof DbProxyClient, `admin${string}` | `webhook${string}`>>;
 
 export interface DbProxyAdminStoreOptions {
   /** TeamTalk clients' content key (TT_CONTENT_KEY): text messages are shown decrypted with it. */
@@ -117,6 +121,18 @@ const toGroup = (g: IM.Admin.IGroupSummary): GroupSummary => ({
   version: g.version ?? 0,
   created: g.created ?? 0,
   updated: g.updated ?? 0,
+});
+
+/** Never the secret: it is shown once, when the API makes it. */
+const toWebhook = (w: IM.Admin.IWebhook): WebhookInfo => ({
+  id: w.id ?? 0,
+  event: (w.event ?? 'message.stored') as WebhookEvent,
+  url: w.url ?? '',
+  enabled: !!w.enabled,
+  timeoutMs: w.timeoutMs ?? 0,
+  failOpen: !!w.failOpen,
+  created: w.created ?? 0,
+  updated: w.updated ?? 0,
 });
 
 function page<T, W>(items: readonly W[] | null | undefined, map: (w: W) => T, rsp: { nextCursor?: string | null; total?: number | null }): Page<T> {
@@ -258,6 +274,22 @@ export class DbProxyAdminStore implements AdminStore {
     else if (c?.sessionType === 2) Object.assign(req, { sessionType: 2, groupId: c.groupId });
     const rsp = await this.call(() => this.db.adminMessageSearch(req));
     return page(rsp.messages, (m) => this.toMessageView(m), rsp);
+  }
+
+  async listWebhooks(): Promise<WebhookInfo[]> {
+    return ((await this.call(() => this.db.webhookList({}))).webhooks ?? []).map(toWebhook);
+  }
+
+  async createWebhook(w: NewWebhook): Promise<WebhookInfo> {
+    return toWebhook(await this.call(() => this.db.webhookCreate({ event: w.event, url: w.url, secret: w.secret, enabled: w.enabled, timeoutMs: w.timeoutMs, failOpen: w.failOpen })));
+  }
+
+  async updateWebhook(id: number, patch: WebhookPatch): Promise<WebhookInfo> {
+    return toWebhook(await this.call(() => this.db.webhookUpdate({ id, ...patch })));
+  }
+
+  async deleteWebhook(id: number): Promise<void> {
+    await this.call(() => this.db.webhookDelete({ id }));
   }
 
   private toMessageView(m: IM.Admin.IFoundMessage): StoredMessageView {

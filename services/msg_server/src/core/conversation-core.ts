@@ -6,6 +6,7 @@ import type { MessageStore } from '../message-store';
 import type { PushJobProducer } from '../push-jobs';
 import type { MsgServerMetrics } from '../metrics';
 import type { UserDirectory } from './user-directory';
+import type { Webhooks } from '../webhooks';
 import { isRoomSession } from './rooms';
 import { monitoredSessionOf, type SessionMonitors } from './monitors';
 
@@ -50,6 +51,8 @@ export interface ConversationCoreDeps {
   recallWindowSeconds: number;
   /** Who listens to which conversation (OMTP session monitors). */
   monitors?: SessionMonitors;
+  /** message.stored calls, and the before_send check. */
+  webhooks?: Webhooks;
 }
 
 /**
@@ -59,6 +62,9 @@ export interface ConversationCoreDeps {
  * are rendered by each recipient connection's front.
  */
 export class ConversationCore {
+  /** Per connection: resolves once its previous checked message was queued for storing (before_send keeps send order). */
+  private readonly checkTurns = new WeakMap<ClientConnection, Promise<void>>();
+
   constructor(private readonly deps: ConversationCoreDeps) {}
 
   /**
@@ -67,9 +73,42 @@ export class ConversationCore {
    * recipients and the sender's other connections, in order with the
    * sender connection's earlier messages. The save is queued before the
    * first await, so a front may pipeline a connection's messages.
-   * Throws when the message could not be stored (nothing was acknowledged).
+   * Throws when the message could not be stored (nothing was acknowledged),
+   * or a before_send webhook refused it (RpcError PERMISSION_DENIED).
    */
-  async send(conn: ClientConnection, message: OutgoingMessage, acknowledge: (result: SendResult) => void): Promise<void> {
+  send(conn: ClientConnection, message: OutgoingMessage, acknowledge: (result: SendResult) => void): Promise<void> {
+    // Without a before_send webhook (the usual case) the save is queued right here, with no await before it.
+    const hooks = this.deps.webhooks?.beforeSend;
+    return hooks ? this.sendChecked(conn, message, acknowledge, hooks) : this.store(conn, message, acknowledge);
+  }
+
+  /**
+   * Asks the before_send webhooks first. The checks of one connection's
+   * messages run at once, but each message is queued for storing only after
+   * the one before it, so a connection's messages keep their order.
+   */
+  private async sendChecked(conn: ClientConnection, message: OutgoingMessage, acknowledge: (result: SendResult) => void, hooks: NonNullable<Webhooks['beforeSend']>): Promise<void> {
+    const webhooks = this.deps.webhooks!;
+    const check = webhooks.checkBeforeSend(hooks, webhooks.messageData({ ...message, fromUserId: conn.userId }));
+    // Handled below, maybe only after the previous message's turn: no unhandled rejection meanwhile.
+    check.catch(() => undefined);
+    const previous = this.checkTurns.get(conn);
+    let queued!: () => void;
+    const turn = new Promise<void>((resolve) => (queued = resolve));
+    this.checkTurns.set(conn, turn);
+    let storing: Promise<void>;
+    try {
+      if (previous) await previous;
+      await check;
+      storing = this.store(conn, message, acknowledge);
+    } finally {
+      queued();
+      if (this.checkTurns.get(conn) === turn) this.checkTurns.delete(conn);
+    }
+    return storing;
+  }
+
+  private async store(conn: ClientConnection, message: OutgoingMessage, acknowledge: (result: SendResult) => void): Promise<void> {
     const senderId = conn.userId;
     const createTime = this.deps.nowSeconds();
     const data: IM.Message.IIMMsgData = {
@@ -111,6 +150,7 @@ export class ConversationCore {
       fromName: saved.fromName || undefined,
       toName: saved.toName || undefined,
     };
+    this.deps.webhooks?.messageStored(stored);
     const event: IM.Core.ICoreEvent = {
       messageStored: { message: stored, seqs: saved.seqs, teamtalkAttachData: message.teamtalkAttachData?.length ? message.teamtalkAttachData : undefined },
     };

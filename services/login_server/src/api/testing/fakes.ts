@@ -1,6 +1,6 @@
 // Small in-memory AdminStore and AdminCluster for the API's unit tests: they
 // keep just enough state to answer, and record every call.
-import { AdminError, type AdminCluster, type AdminStore, type ApiKey, type AuditEntry, type ChatUser, type DepartmentInfo, type GroupSummary, type Operator, type OnlineDevice } from '../backend';
+import { AdminError, type AdminCluster, type AdminStore, type ApiKey, type AuditEntry, type ChatUser, type DepartmentInfo, type GroupSummary, type Operator, type OnlineDevice, type NewWebhook, type WebhookInfo, type WebhookPatch } from '../backend';
 
 export interface Call {
   method: string;
@@ -128,6 +128,24 @@ export class FakeStore implements AdminStore {
   }
   async searchMessages(_q: Parameters<AdminStore['searchMessages']>[0]) {
     return { items: [{ messageId: 'si_1_2:5', sessionType: 1 as const, fromId: 1, fromName: 'a', toId: 2, msgId: 5, text: 'hi', kind: 'text', sentAt: 1000, recalled: false }], nextCursor: '', total: 1 };
+  }
+  webhooks = new Map<number, WebhookInfo>();
+  async listWebhooks() {
+    return [...this.webhooks.values()];
+  }
+  async createWebhook(w: NewWebhook) {
+    const hook: WebhookInfo = { id: this.nextId++, event: w.event, url: w.url, enabled: w.enabled ?? true, timeoutMs: w.timeoutMs ?? 5000, failOpen: w.failOpen ?? true, created: 8, updated: 8 };
+    this.webhooks.set(hook.id, hook);
+    return hook;
+  }
+  async updateWebhook(id: number, patch: WebhookPatch) {
+    const hook = this.webhooks.get(id);
+    if (!hook) throw new AdminError(404, 'not_found', `no webhook ${id}`);
+    const { secret: _secret, ...fields } = patch;
+    return Object.assign(hook, fields);
+  }
+  async deleteWebhook(id: number) {
+    if (!this.webhooks.delete(id)) throw new AdminError(404, 'not_found', `no webhook ${id}`);
   }
 }
 
