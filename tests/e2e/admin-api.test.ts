@@ -471,6 +471,9 @@ describe.each<Mode>(MODES)('operator HTTP API (%s mode)', (mode) => {
     expect(byGroup.items).toEqual([expect.objectContaining({ messageId: g.messageId, fromId: owner.id, fromName: owner.name, toId: group.id, sessionType: 2, text: 'standup in 5', kind: 'text', recalled: false })]);
     const byPair = await expectStatus(200, 'GET', '/messages', { query: { conversation: `si_${alice.id}_${bob.id}` } });
     expect(byPair.items.map((m: { text: string; messageId: string }) => [m.text, m.messageId])).toEqual([['hi alice', dm.messageId]]);
+    // The conversation part of a message id (account names) finds the same messages.
+    const byName = await expectStatus(200, 'GET', '/messages', { query: { conversation: dm.messageId.slice(0, dm.messageId.lastIndexOf(':')) } });
+    expect(byName.items.map((m: { messageId: string }) => m.messageId)).toEqual([dm.messageId]);
     const bySender = await expectStatus(200, 'GET', '/messages', { query: { fromId: owner.id, since, until: Date.now() + 1000 } });
     expect(bySender.items.map((m: { messageId: string }) => m.messageId)).toEqual([g.messageId]);
     expect((await expectStatus(200, 'GET', '/messages', { query: { fromId: owner.id, since: Date.now() + 60_000 } })).items).toEqual([]);

@@ -7,12 +7,26 @@ const MAX_TEXT = 16 * 1024;
 const id = { type: 'integer', minimum: 1 } as const;
 
 /** `si_<a>_<b>` (a single chat) or `sg_<group>`, as in message ids. */
-function parseConversation(text: string) {
-  const single = /^si_(\d+)_(\d+)$/.exec(text);
-  if (single) return { sessionType: 1 as const, userA: Number(single[1]), userB: Number(single[2]) };
+type Conversation = { sessionType: 1; userA: number; userB: number } | { sessionType: 2; groupId: number };
+
+/**
+ * A conversation as messages name it (`si_<nameA>_<nameB>`, account names, as
+ * in message ids) or by user ids (`si_<idA>_<idB>`), or `sg_<groupId>`.
+ * Account names may contain '_': every cut whose two ends are accounts is tried.
+ */
+async function parseConversation(ctx: ApiContext, text: string): Promise<Conversation> {
   const group = /^sg_(\d+)$/.exec(text);
-  if (group) return { sessionType: 2 as const, groupId: Number(group[1]) };
-  throw new ApiError(400, 'invalid_field', 'query.conversation must be si_<userA>_<userB> or sg_<groupId>', 'query.conversation');
+  if (group) return { sessionType: 2, groupId: Number(group[1]) };
+  const byIds = /^si_(\d+)_(\d+)$/.exec(text);
+  if (byIds) return { sessionType: 1, userA: Number(byIds[1]), userB: Number(byIds[2]) };
+  const pair = text.startsWith('si_') ? text.slice(3) : '';
+  for (let at = pair.indexOf('_'); at > 0; at = pair.indexOf('_', at + 1)) {
+    const [a, b] = [pair.slice(0, at), pair.slice(at + 1)];
+    if (!b) continue;
+    const [userA, userB] = await Promise.all([ctx.store.getUser(a), ctx.store.getUser(b)]);
+    if (userA && userB) return { sessionType: 1, userA: userA.id, userB: userB.id };
+  }
+  throw new ApiError(400, 'invalid_field', 'query.conversation must be si_<nameA>_<nameB>, si_<userA>_<userB> or sg_<groupId>', 'query.conversation');
 }
 
 export function messageRoutes(api: FastifyInstance, ctx: ApiContext): void {
@@ -91,7 +105,7 @@ export function messageRoutes(api: FastifyInstance, ctx: ApiContext): void {
         type: 'object',
         additionalProperties: false,
         properties: {
-          conversation: { type: 'string', pattern: '^(si_[0-9]+_[0-9]+|sg_[0-9]+)$', maxLength: 48, description: '`si_<userA>_<userB>` or `sg_<groupId>`.' },
+          conversation: { type: 'string', pattern: '^(si_.+_.+|sg_[0-9]+)$', maxLength: 200, description: '`si_<nameA>_<nameB>` (as in message ids), `si_<userA>_<userB>` (user ids) or `sg_<groupId>`.' },
           fromId: id,
           since: { type: 'integer', minimum: 0, description: 'Unix milliseconds, inclusive.' },
           until: { type: 'integer', minimum: 0, description: 'Unix milliseconds, inclusive.' },
@@ -104,6 +118,6 @@ export function messageRoutes(api: FastifyInstance, ctx: ApiContext): void {
   }, async (req) => {
     const q = req.query as { conversation?: string; fromId?: number; since?: number; until?: number; cursor?: string; limit: number };
     if (q.since !== undefined && q.until !== undefined && q.since > q.until) throw new ApiError(400, 'invalid_field', 'query.since is after query.until', 'query.since');
-    return ctx.store.searchMessages({ ...q, conversation: q.conversation ? parseConversation(q.conversation) : undefined });
+    return ctx.store.searchMessages({ ...q, conversation: q.conversation ? await parseConversation(ctx, q.conversation) : undefined });
   });
 }
