@@ -233,7 +233,8 @@ describe('msg_server drain and grace period', () => {
 
 /** Secret keys each role reads (msg_server's fronts may add their own MSG_SERVER_* keys: see frontKeys). */
 const SECRET_KEYS: Record<string, string[]> = {
-  'login-server': ['AUTH_JWT_SECRET', 'NATS_URL'],
+  // The content key: the operator API's message search shows TeamTalk text decrypted.
+  'login-server': ['AUTH_JWT_SECRET', 'NATS_URL', 'TT_CONTENT_KEY'],
   'msg-server': ['AUTH_JWT_SECRET', 'NATS_URL', 'TT_CONTENT_KEY'],
   'db-proxy': ['MYSQL_PASSWORD', 'REDIS_URL'],
   'route-server': ['NATS_URL'],
@@ -263,7 +264,7 @@ describe('least privilege: one Secret and one ConfigMap per role', () => {
     for (const c of ['db-proxy', 'route-server', 'file-server']) expect(cm(c)).not.toContain('DB_PROXY_ADDR');
   });
 
-  test('checksums are per role: rotating the content key restarts msg_server and push_server only; a db_proxy setting restarts db_proxy only', () => {
+  test('checksums are per role: rotating the content key restarts msg_server, push_server and login_server only; a db_proxy setting restarts db_proxy only', () => {
     const sums = (set: string[]) => {
       const w = workloads(helmTemplate([], { set: [...BASE, ...set] }));
       return Object.fromEntries(Object.keys(SECRET_KEYS).map((c) => [c, w.get(c)!.spec.template.metadata.annotations]));
@@ -271,7 +272,7 @@ describe('least privilege: one Secret and one ConfigMap per role', () => {
     const changed = (a: Record<string, Record<string, string>>, b: Record<string, Record<string, string>>) => Object.keys(a).filter((c) => a[c]['checksum/config'] !== b[c]['checksum/config'] || a[c]['checksum/secret'] !== b[c]['checksum/secret']).sort();
     const before = sums([]);
     expect(changed(before, sums([]))).toEqual([]); // stable across renders with the same values
-    expect(changed(before, sums(['contentKey=fedcba9876543210fedcba9876543210']))).toEqual(['msg-server', 'push-server']);
+    expect(changed(before, sums(['contentKey=fedcba9876543210fedcba9876543210']))).toEqual(['login-server', 'msg-server', 'push-server']);
     expect(changed(before, sums(['dbProxy.passwordScryptN=32768']))).toEqual(['db-proxy']);
     expect(changed(before, sums(['mysql.password=other']))).toEqual(['db-proxy']);
     expect(changed(before, sums(['auth.jwtTtlSeconds=3600']))).toEqual(['login-server', 'msg-server']);
