@@ -1,4 +1,5 @@
 import { SqlDatabase, SqlExecutor, SqlValue } from '../db';
+import { USER_COLUMNS, toUser, type UserRow } from './users';
 import { StorageError } from '../errors';
 import {
   AdminPage,
@@ -22,26 +23,7 @@ export const MAX_ADMIN_PAGE = 200;
 /** Longest search text (characters). */
 const MAX_SEARCH_CHARS = 64;
 
-const USER_COLUMNS = 'id, name, nick, real_name, sex, avatar, phone, email, domain, depart_id, sign_info, status, created, updated, birthday_ms';
 const DEPART_COLUMNS = 'id, name, priority, parent_id, status, created, updated';
-
-interface UserRow {
-  id: number;
-  name: string;
-  nick: string;
-  real_name: string;
-  sex: number;
-  avatar: string;
-  phone: string;
-  email: string;
-  domain: string;
-  depart_id: number;
-  sign_info: string;
-  status: number;
-  created: number;
-  updated: number;
-  birthday_ms: number | string;
-}
 
 interface DepartRow {
   id: number;
@@ -82,24 +64,6 @@ interface MessageRow {
   recalled_by: number;
   recalled_at_ms: number | string;
 }
-
-const toUser = (r: UserRow): User => ({
-  id: Number(r.id),
-  name: r.name,
-  nick: r.nick,
-  realName: r.real_name,
-  sex: Number(r.sex),
-  avatar: r.avatar,
-  phone: r.phone,
-  email: r.email,
-  domain: r.domain,
-  departId: Number(r.depart_id),
-  signInfo: r.sign_info,
-  status: Number(r.status),
-  created: Number(r.created),
-  updated: Number(r.updated),
-  birthdayMs: Number(r.birthday_ms ?? 0),
-});
 
 const toDepartment = (r: DepartRow): Department => ({
   id: Number(r.id),

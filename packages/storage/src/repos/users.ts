@@ -5,7 +5,7 @@ import { NewUser, User, UserPatch, UserStatus } from '../model';
 import { hashPassword, isMd5Hex, ScryptParams, verifyAgainstDummy, verifyPasswordHash } from '../password';
 import { text, u32, u8 } from '../validate';
 
-interface UserRow {
+export interface UserRow {
   id: number;
   name: string;
   nick: string;
@@ -24,10 +24,10 @@ interface UserRow {
 }
 
 // Never select password_hash into a User: objects that might get logged must not carry it.
-const USER_COLUMNS = 'id, name, nick, real_name, sex, avatar, phone, email, domain, depart_id, sign_info, status, created, updated, birthday_ms';
+export const USER_COLUMNS = 'id, name, nick, real_name, sex, avatar, phone, email, domain, depart_id, sign_info, status, created, updated, birthday_ms';
 const CHUNK = 500;
 
-function toUser(r: UserRow): User {
+export function toUser(r: UserRow): User {
   return {
     id: Number(r.id),
     name: r.name,
