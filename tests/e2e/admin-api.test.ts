@@ -351,6 +351,8 @@ describe.each<Mode>(MODES)('operator HTTP API (%s mode)', (mode) => {
     expect(seen).toMatchObject({ userId: u.id, online: true });
     expect(seen.devices.map((x: { clientType: number }) => x.clientType).sort((a: number, b: number) => a - b)).toEqual([ClientType.CLIENT_TYPE_WINDOWS, ClientType.CLIENT_TYPE_ANDROID].sort((a, b) => a - b));
     expect(new Set(seen.devices.map((x: { msgServerId: string }) => x.msgServerId)).size).toBe(d.msgServers.length);
+    // Each device says which client protocol it speaks (both are TeamTalk clients here).
+    expect(seen.devices.map((x: { front: string }) => x.front)).toEqual(['teamtalk', 'teamtalk']);
     expect((await expectStatus(200, 'GET', '/users', { query: { search: u.name } })).items[0]).toMatchObject({ id: u.id, online: true });
     expect((await call('GET', '/users/{id}/devices', { params: { id: 999_999 } })).status).toBe(404);
 

@@ -9,6 +9,8 @@ export interface RoutedConnection {
   clientType: number;
   status: number;
   connId: number;
+  /** The client protocol (msg_server front name), when the msg_server said. */
+  front?: string | null;
 }
 
 interface ServerState {

@@ -49,5 +49,5 @@ export class PresencePublisher {
 }
 
 function connectionInfo(conn: ClientConnection): IM.Cluster.IConnectionInfo {
-  return { userId: conn.userId, clientType: conn.identity?.clientType ?? 0, status: conn.identity?.status ?? 0, connId: conn.id };
+  return { userId: conn.userId, clientType: conn.identity?.clientType ?? 0, status: conn.identity?.status ?? 0, connId: conn.id, front: conn.front.name };
 }

@@ -21,7 +21,7 @@ interface CounterSample {
   stored: number;
 }
 
-/** The front a TeamTalk client type suggests is unknown from presence: presence carries client types only. */
+/** A connection reported by a msg_server that did not name its front (an older version). */
 const FRONT_UNKNOWN = '';
 
 /**
@@ -83,7 +83,7 @@ export class BusAdminCluster implements AdminCluster {
     for (const userId of userIds) {
       devices.set(
         userId,
-        this.view.table.connectionsOf(userId).map((c) => ({ msgServerId: c.serverId, front: FRONT_UNKNOWN, clientType: c.clientType })),
+        this.view.table.connectionsOf(userId).map((c) => ({ msgServerId: c.serverId, front: c.front || FRONT_UNKNOWN, clientType: c.clientType })),
       );
     }
     return devices;
