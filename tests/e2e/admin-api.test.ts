@@ -465,6 +465,12 @@ describe.each<Mode>(MODES)('operator HTTP API (%s mode)', (mode) => {
     const g = await expectStatus(201, 'POST', '/messages', { body: { fromId: owner.id, to: { groupId: group.id }, text: 'standup in 5' } });
     expect(g.messageId).toBe(`sg_${group.id}:${g.msgId}`);
     expect((await inGroup).fromUserId).toBe(owner.id);
+    // The system speaks to a group without joining it.
+    const floor = await expectStatus(201, 'POST', '/groups', { body: { name: `Floor ${mode}`, ownerId: owner.id, memberIds: [bob.id] } });
+    const fromSystemInGroup = cb.waitFor<IM.Message.IMMsgData>(MessageCmdID.CID_MSG_DATA, (m) => decryptContent(m.msgData) === 'fire drill at 3', 5000);
+    await expectStatus(201, 'POST', '/messages', { body: { to: { groupId: floor.id }, text: 'fire drill at 3' } });
+    expect((await fromSystemInGroup).toSessionId).toBe(floor.id);
+    expect((await expectStatus(200, 'GET', '/groups/{id}', { params: { id: floor.id } })).memberIds.sort((x: number, y: number) => x - y)).toEqual([bob.id, owner.id].sort((x, y) => x - y));
     const dm = await expectStatus(201, 'POST', '/messages', { body: { fromId: bob.id, to: { userId: alice.id }, text: 'hi alice' } });
     const notMember = await call('POST', '/messages', { body: { fromId: 999_999, to: { userId: alice.id }, text: 'who?' } });
     expect(notMember.status).toBe(404);

@@ -42,10 +42,10 @@ const requireSession = (sessionType: number | null | undefined, sessionId: numbe
  */
 export function createDbProxyHandlers(store: Store, cache: Cache, serverId: string, options: { passwordCheckCacheTtlSeconds?: number } = {}): DbProxyHandlers {
   const knownUsers = new KnownUsers(store);
-  const checkMessage = (req: IM.Message.IIMMsgData): Promise<CheckedMessage> => {
+  const checkMessage = (req: IM.Message.IIMMsgData, extra?: IM.Core.IMessageExtra | null): Promise<CheckedMessage> => {
     const msgType = req.msgType ?? 0;
     if (msgType >= 0x20) return checkRoomMessage(store, req);
-    return msgType >= 0x10 ? checkGroupMessage(store, req) : checkSingleMessage(knownUsers, req);
+    return msgType >= 0x10 ? checkGroupMessage(store, req, extra) : checkSingleMessage(knownUsers, req);
   };
   const failed = (err: unknown): IM.DbProxy.ISaveResult => {
     const e = err instanceof RpcError ? err : (mapStorageError(err) ?? new RpcError(13 /* INTERNAL */, 'internal error'));
@@ -65,7 +65,7 @@ export function createDbProxyHandlers(store: Store, cache: Cache, serverId: stri
     // order, so one sender's messages are numbered in the order they were sent. extras[i] (if any)
     // goes with messages[i]; a repeated client_msg_id answers with the original (duplicate).
     saveMessages: async (req) => {
-      const checked = await Promise.allSettled(req.messages.map(checkMessage));
+      const checked = await Promise.allSettled(req.messages.map((m, i) => checkMessage(m, req.extras?.[i])));
       const results = await Promise.all(
         checked.map((c, i) => (c.status === 'rejected' ? failed(c.reason) : storeChecked(store, c.value, req.extras?.[i]).then((saved) => knownUsers.nameMessage(saved)).then((saved) => ({ saved }), failed))),
       );

@@ -140,7 +140,7 @@ export class AdminService {
       toId: toUser || toGroup,
       msgType: teamTalkMsgType(kind, sessionType),
       content: ctx.content.toStored(kind, Buffer.from(text, 'utf8')),
-      extra: { kind },
+      extra: { kind, systemSender: !s.fromId || undefined },
     };
     let msgId = 0;
     await ctx.core.send(systemConnection(fromId), message, (saved) => {
@@ -151,16 +151,15 @@ export class AdminService {
   }
 
   /**
-   * A group message's sender must be a member: a user who is not is refused;
-   * the system account joins the group (as the system) the first time it speaks there.
+   * A group message's sender must be a member: a user who is not is refused.
+   * The system account speaks to any group without joining it (db_proxy
+   * accepts its messages by MessageExtra.system_sender).
    */
   private async ensureGroupSender(fromId: number, groupId: number, isSystem: boolean): Promise<void> {
     const members = await this.deps.ctx.db.groupMembers({ userId: 0, groupId });
     if (members.result === GroupAdminResult.GROUP_ADMIN_NOT_FOUND) throw new AdminRefusal(404, 'not_found', `no group ${groupId}`);
-    if (members.memberIds.includes(fromId)) return;
-    if (!isSystem) throw new AdminRefusal(422, 'not_a_member', `user ${fromId} is not a member of group ${groupId}`);
-    const rsp = await this.deps.ctx.groups.actAsSystem({ action: GroupAdminAction.GROUP_ACTION_ADD_MEMBERS, groupId, memberIds: [fromId] });
-    if (rsp.result !== GroupAdminResult.GROUP_ADMIN_OK) throw groupRefusal(rsp);
+    if (isSystem || members.memberIds.includes(fromId)) return;
+    throw new AdminRefusal(422, 'not_a_member', `user ${fromId} is not a member of group ${groupId}`);
   }
 
   /** The system account's id: looked up once, created (disabled) when missing and a creator is configured. */

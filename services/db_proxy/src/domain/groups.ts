@@ -108,13 +108,15 @@ export async function setGroupShield(store: Store, req: IM.Group.IIMGroupShieldR
 }
 
 /** Stores a group message from a member; returns its ack and every member to deliver to. */
-export async function checkGroupMessage(store: Store, msg: IM.Message.IIMMsgData): Promise<CheckedMessage> {
+export async function checkGroupMessage(store: Store, msg: IM.Message.IIMMsgData, extra?: IM.Core.IMessageExtra | null): Promise<CheckedMessage> {
   const from = msg.fromUserId!;
   const groupId = msg.toSessionId!;
   if (msg.msgType !== MsgType.MSG_TYPE_GROUP_TEXT && msg.msgType !== MsgType.MSG_TYPE_GROUP_AUDIO) throw RpcError.invalidArgument(`msg_type ${msg.msgType} is not a group type`);
   if (!msg.msgData || msg.msgData.length === 0) throw RpcError.invalidArgument('empty msg_data');
   const members = await store.groups.memberIds(groupId);
-  if (!members.includes(from)) throw RpcError.permissionDenied(`user ${from} is not a member of group ${groupId}`);
+  // The system account (operator API) speaks to any group; everyone else must be a member.
+  if (!members.includes(from) && !extra?.systemSender) throw RpcError.permissionDenied(`user ${from} is not a member of group ${groupId}`);
+  if (members.length === 0) throw RpcError.notFound(`group ${groupId} does not exist or has no members`);
   return {
     message: {
       sessionType: SessionType.SESSION_TYPE_GROUP,
