@@ -1,4 +1,5 @@
 import { IM } from '@tt/proto';
+import { RpcError } from '@tt/rpc';
 import type { CommandRouter } from '../../../command-router';
 import type { MsgServerContext } from '../../../context';
 import { rejectionOf, sessionTypeOf } from '../../../domain/messaging';
@@ -50,7 +51,13 @@ export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerCon
     try {
       await ctx.core.send(conn, outgoing, (saved) => reply(MessageCmdID.CID_MSG_DATA_ACK, IM.Message.IMMsgDataAck, saved.saved.ack));
     } catch (err) {
-      // No ack: the client will resend; nothing was committed.
+      // No ack (TeamTalk has no refusal answer); nothing was committed. A refusal (not a member, a
+      // before_send webhook said no, a bad recipient) is the client's doing, not the server's: no error log.
+      if (err instanceof RpcError && REFUSALS.has(err.code)) {
+        ctx.metrics.messagesRejected.inc({ reason: 'refused' });
+        ctx.log.info({ userId: senderId, to: msg.toSessionId, reason: err.message }, 'message refused');
+        return;
+      }
       ctx.metrics.messagesRejected.inc({ reason: 'store' });
       ctx.log.error({ err, userId: senderId, to: msg.toSessionId }, 'message not stored');
     }
@@ -102,3 +109,6 @@ export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerCon
   });
 
 }
+
+/** gRPC codes db_proxy refuses a message with (INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED). */
+const REFUSALS = new Set([3, 5, 7]);
