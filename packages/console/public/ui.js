@@ -199,3 +199,14 @@ export function useSubmit(action) {
 export function FormError({ error }) {
   return error ? html`<p class="form-error" role="alert" data-testid="form-error">${errorText(error)}</p>` : null;
 }
+
+/** A list's search box: submitting sets the search text (trimmed). */
+export function SearchForm({ value, placeholder, onSearch, testid }) {
+  return html`<form class="search" role="search" onSubmit=${(e) => {
+    e.preventDefault();
+    onSearch(String(new FormData(e.currentTarget).get('search') ?? '').trim());
+  }}>
+    <input type="search" name="search" placeholder=${placeholder} value=${value} data-testid=${testid} />
+    <button type="submit" class="secondary outline">Search</button>
+  </form>`;
+}

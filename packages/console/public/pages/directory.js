@@ -3,7 +3,7 @@
 // members' clients are told.
 import { useEffect, useState } from 'preact/hooks';
 import { api, resolveUserId } from '../api.js';
-import { Empty, FormError, LoadError, Modal, Pager, UserName, canWrite, confirmAction, formValues, fromSeconds, html, toast, toastError, useCursor, useLoad, useSubmit } from '../ui.js';
+import { Empty, FormError, LoadError, Modal, Pager, SearchForm, UserName, canWrite, confirmAction, formValues, fromSeconds, html, toast, toastError, useCursor, useLoad, useSubmit } from '../ui.js';
 
 function DepartmentForm({ department, departments, onDone, onClose }) {
   const editing = Boolean(department);
@@ -192,13 +192,7 @@ export function Groups() {
   const page = list.data;
   return html`<div class="stack">
     <div class="toolbar">
-      <form class="search" role="search" onSubmit=${(e) => {
-        e.preventDefault();
-        setSearch(String(new FormData(e.currentTarget).get('search') ?? '').trim());
-      }}>
-        <input type="search" name="search" placeholder="Search groups…" value=${search} />
-        <button type="submit" class="secondary outline">Search</button>
-      </form>
+      <${SearchForm} value=${search} placeholder="Search groups…" onSearch=${setSearch} />
       <span class="spacer"></span>
       ${canWrite() ? html`<button onClick=${() => setDialog({ kind: 'create' })} data-testid="group-create">New group</button>` : null}
     </div>

@@ -2,7 +2,7 @@
 // enable, kick, reset a password, and send one a system message.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Empty, FormError, LoadError, Modal, Pager, canWrite, confirmAction, formValues, fromSeconds, html, toast, toastError, useCursor, useInterval, useLoad, useSubmit } from '../ui.js';
+import { Empty, FormError, LoadError, Modal, Pager, SearchForm, canWrite, confirmAction, formValues, fromSeconds, html, toast, toastError, useCursor, useInterval, useLoad, useSubmit } from '../ui.js';
 
 const REFRESH_MS = 5000;
 
@@ -175,13 +175,7 @@ export function Users({ params }) {
   const page = list.data;
   return html`<div class="stack">
     <div class="toolbar">
-      <form class="search" role="search" onSubmit=${(e) => {
-        e.preventDefault();
-        setSearch(String(new FormData(e.currentTarget).get('search') ?? '').trim());
-      }}>
-        <input type="search" name="search" placeholder="Search name, nick, phone, e-mail…" value=${search} data-testid="user-search" />
-        <button type="submit" class="secondary outline">Search</button>
-      </form>
+      <${SearchForm} value=${search} placeholder="Search name, nick, phone, e-mail…" onSearch=${setSearch} testid="user-search" />
       <select value=${departId} onChange=${(e) => setDepartId(e.currentTarget.value)} aria-label="Department">
         <option value="">All departments</option>
         ${departments.map((d) => html`<option key=${d.id} value=${String(d.id)}>${d.name}</option>`)}
