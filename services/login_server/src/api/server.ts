@@ -225,7 +225,8 @@ function sendError(err: FastifyError | ApiError | AdminError, req: FastifyReques
   }
   const known = fe.code ? FASTIFY_ERROR_CODES[fe.code] : undefined;
   if (known) {
-    if (known.status === 413) reply.header('connection', 'close');
+    // A 413 keeps the connection: Node discards the rest of the body (bounded by the server's request
+    // timeout) so the client, still sending, reads the answer; closing here would cut it off (EPIPE).
     return reply.code(known.status).send(errorBody(known.code, fe.message));
   }
   const status = fe.statusCode ?? 500;
