@@ -92,6 +92,12 @@ describe.each<Mode>(MODES)('presence and the login family (%s mode)', (mode) => 
     const [a, b] = await f.newUsers(2);
     const ca = await f.login(a, 0);
     const cb = await f.login(b, 1);
+    // A P2P command is never stored: it reaches those the sender's msg_server knows to be online, so
+    // wait until that server has heard of b's login (presence travels between servers).
+    await waitFor(async () => {
+      const rsp = await ca.request<IM.Buddy.IMUsersStatRsp>(BuddyListCmdID.CID_BUDDY_LIST_USERS_STATUS_REQUEST, IM.Buddy.IMUsersStatReq, { userId: a.id, userIdList: [b.id] });
+      return rsp.userStatList[0]?.status === UserStatType.USER_STATUS_ONLINE;
+    });
     const got = cb.waitFor<IM.SwitchService.IMP2PCmdMsg>(SwitchServiceCmdID.CID_SWITCH_P2P_CMD);
     ca.send(SwitchServiceCmdID.CID_SWITCH_P2P_CMD, IM.SwitchService.IMP2PCmdMsg, { fromUserId: 424242, toUserId: b.id, cmdMsgData: '{"type":"typing"}' });
     expect(await got).toEqual(expect.objectContaining({ fromUserId: a.id, toUserId: b.id, cmdMsgData: '{"type":"typing"}' }));
