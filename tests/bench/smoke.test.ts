@@ -180,6 +180,38 @@ test('connections over the OMTP front', async () => {
   expect(r.result.latencyMs.token).toBeUndefined();
 });
 
+// Issue 16: connections that flood heartbeats and never read; the server stops reading them and its memory stays flat.
+test('abuse: 2 flooders on the TeamTalk front and on file_server, a normal client still answered', async () => {
+  const r = await bench('abuse', '--flooders', '2', '--flood', '2', '--fronts', 'teamtalk,file');
+  expectPassed(r);
+  const fronts = (r.result.details as any).fronts;
+  for (const front of ['teamtalk', 'file']) {
+    expect(fronts[front]).toMatchObject({ flooders: 2, setupFailures: 0, probe: { ok: true } });
+    expect(fronts[front].bytesWritten).toBeGreaterThan(0);
+    expect(fronts[front].peakRssBytes).toBeGreaterThanOrEqual(fronts[front].idleRssBytes);
+    expect(fronts[front].growthBytes).toBeLessThan(64 * 1024 * 1024);
+  }
+  expect(fronts.teamtalk.loggedIn).toBe(1);
+  expect(r.result.headline['teamtalk: RSS idle / peak / growth (MiB)']).toMatch(/^[\d.]+ \/ [\d.]+ \/ \+[\d.]+$/);
+  expectFiles(r);
+});
+
+test('logins: storms of 15 PC logins with the first queries, then a sustained second', async () => {
+  const r = await bench('logins', '--count', '15', '--storms', '2', '--in-flight', '5', '--seconds', '1', '--client-type', 'windows');
+  expectPassed(r);
+  expect(r.result.counts).toMatchObject({ users: 15, storms: 2, failed: 0, kicked: 0 });
+  const d = r.result.details as any;
+  expect(d.firstQueries).toBe(true);
+  expect([d.firstStorm, ...d.storms].map((s: { logins: number }) => s.logins)).toEqual([15, 15, 15]);
+  expect(d.sustained.logins).toBeGreaterThan(0);
+  // Every step timed, the server's CPU per login read from its /metrics.
+  expect(r.result.latencyMs.firstQueries.count).toBe(15);
+  expect(r.result.latencyMs.loginRequest.p50).toBeGreaterThan(0);
+  expect(d.storms[0].cpuPerLoginUs.standalone).toBeGreaterThan(0);
+  expect(r.result.headline['repeat storm logins/s (median)']).toBeGreaterThan(0);
+  expectFiles(r);
+});
+
 test('refuses targets off the loopback range', async () => {
   await expect(runBench(['connections', '--login-url', 'http://192.168.1.10:8080'])).rejects.toThrow(/loopback/);
 });

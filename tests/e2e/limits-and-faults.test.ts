@@ -1,14 +1,16 @@
 // Limits an operator configures, and what clients see when a part fails.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { IM } from '@tt/proto';
 import { TeamTalkClient, WsImClient, encryptContent, fetchToken, ok, singleConversationId } from '@tt/client';
 import { issueToken } from '@tt/auth';
-import { encodePdu } from '@tt/codec';
+import { encodePdu, FrameDecoder } from '@tt/codec';
 import { describeLocal, restartRole, startDeployment, stopRole, waitUntil, type Deployment, type Mode } from './support/deployment';
 
 jest.setTimeout(90_000);
 
-const { MessageCmdID, ClientType, MsgType } = IM.BaseDefine;
+const { MessageCmdID, ClientType, MsgType, LoginCmdID, OtherCmdID } = IM.BaseDefine;
 
 describeLocal.each<Mode>(['standalone', 'cluster'])('configured limits (%s mode)', (mode) => {
   let d: Deployment;
@@ -242,5 +244,95 @@ describeLocal('operations', () => {
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+/** Resident memory of a process (VmRSS), bytes. */
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** A TeamTalk client on a bare socket (an attacker's): logs in, then reads only if told to. */
+async function rawLogin(host: string, port: number, userName: string): Promise<net.Socket> {
+  const socket = net.connect({ host, port });
+  socket.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const req = IM.Login.IMLoginReq.encode({ userName, password: createHash('md5').update('pw').digest('hex'), onlineStatus: 1, clientType: ClientType.CLIENT_TYPE_ANDROID, clientVersion: 'flood' }).finish();
+  socket.write(encodePdu(1, LoginCmdID.CID_LOGIN_REQ_USERLOGIN, 1, req));
+  const decoder = new FrameDecoder();
+  const res = await new Promise<IM.Login.IMLoginRes>((resolve, reject) => {
+    const onData = (chunk: Buffer) =>
+      decoder.push(chunk, (pdu) => {
+        if (pdu.commandId !== LoginCmdID.CID_LOGIN_RES_USERLOGIN) return;
+        socket.off('data', onData);
+        // Not reading from here on (a stream without 'data' listeners would still read and discard).
+        socket.pause();
+        resolve(IM.Login.IMLoginRes.decode(pdu.body));
+      });
+    socket.on('data', onData);
+    socket.once('close', () => reject(new Error(`${userName}: closed before the login answer`)));
+  });
+  expect(res.resultCode).toBe(0);
+  return socket;
+}
+
+/** Writes heartbeats as fast as the server takes them until stopped or closed. */
+function floodHeartbeats(socket: net.Socket): { stop(): void } {
+  const beats = Buffer.concat(Array.from({ length: 256 }, () => encodePdu(7, OtherCmdID.CID_OTHER_HEARTBEAT, 0, Buffer.alloc(0))));
+  let stopped = false;
+  const go = () => {
+    while (!stopped && !socket.destroyed && socket.write(beats));
+    if (!stopped && !socket.destroyed) socket.once('drain', go);
+  };
+  go();
+  return { stop: () => (stopped = true) };
+}
+
+// Issue 16: heartbeats flooded by a client that never reads its answers used to take the process to 1 GiB.
+describeLocal.each<Mode>(['standalone', 'cluster'])('back-pressure (%s mode)', (mode) => {
+  let d: Deployment;
+  const flooders = ['flood_1', 'flood_2', 'flood_3', 'flood_4'];
+
+  beforeAll(async () => {
+    d = await startDeployment(mode, { env: { CONN_MAX_OUTPUT_BYTES: '65536', CONN_MAX_INPUT_BYTES: '65536', CONN_SLOW_READER_MS: '2000' } });
+    for (const name of [...flooders, 'flood_reader']) await d.addUser(name, 'pw');
+  }, 90_000);
+
+  afterAll(() => d?.stop());
+
+  it('a client that floods heartbeats and never reads is cut off and the server\'s memory stays flat; a reading client is fine', async () => {
+    const server = mode === 'standalone' ? d.processes[0] : d.msgServers[0].process!;
+    const { host, port } = d.msgServers[0];
+    const idle = rssOf(server.child.pid!);
+
+    const attackers = await Promise.all(flooders.map((name) => rawLogin(host, port, name)));
+    let cut = 0;
+    for (const s of attackers) s.once('close', () => (cut += 1));
+    const reader = await rawLogin(host, port, 'flood_reader');
+    let answered = 0;
+    reader.on('data', (chunk: Buffer) => (answered += chunk.length)).resume();
+    const floods = [...attackers, reader].map((s) => floodHeartbeats(s));
+    let peak = idle;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssOf(server.child.pid!))), 100);
+    try {
+      // Each attacker is read until its answers fill its kernel buffers and the 64 KiB cap, then kept there 2 s: cut off.
+      await waitUntil(() => cut === attackers.length, 30_000, 'every flooder that does not read to be cut off');
+      const before = answered;
+      await new Promise((r) => setTimeout(r, 500));
+      expect(reader.destroyed).toBe(false);
+      expect(answered).toBeGreaterThan(before);
+    } finally {
+      clearInterval(sampler);
+      for (const f of floods) f.stop();
+      for (const s of [...attackers, reader]) s.destroy();
+    }
+    expect(peak - idle).toBeLessThan(64 * 1024 * 1024);
+    const metrics = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
+    const cutOff = /tt_msg_server_connections_cut_off_total\{[^}]*reason="slow_reader"[^}]*\} (\d+)/.exec(metrics);
+    expect(Number(cutOff?.[1])).toBeGreaterThanOrEqual(flooders.length);
   });
 });

@@ -54,6 +54,18 @@ export interface ChatConnection {
   /** Sends a message to a user or a group (TeamTalk ids) without waiting; returns the request's sequence number. */
   sendMsg(toSessionId: number, msgType: number, data: Uint8Array): number;
   close(): void;
+  /**
+   * Hands the TCP socket over (the abuse scenario): no more heartbeats, input
+   * no longer read (paused, listeners gone), only 'close' still reported.
+   */
+  detachSocket(): net.Socket;
+}
+
+/** Stops a socket's reading for good: its data listeners removed, the stream paused (the kernel buffers fill, TCP back-pressure reaches the peer). */
+export function stopReadingSocket(socket: net.Socket): net.Socket {
+  socket.removeAllListeners('data');
+  socket.pause();
+  return socket;
 }
 
 /** Counters shared by every connection of a run (one object, not one per connection). */
@@ -261,6 +273,11 @@ export class BenchConnection implements ChatConnection {
     this.closingByUs = true;
     this.socket.end();
     this.socket.destroy();
+  }
+
+  detachSocket(): net.Socket {
+    this.stopHeartbeat();
+    return stopReadingSocket(this.socket);
   }
 
   private sendHeartbeat(): void {

@@ -5,6 +5,7 @@
 // (ws-conn.ts: a token from login_server once per user, the front's URL
 // from login_server for every connection, then CMD_AUTH_REQ), or one of the
 // TCP fronts with account-name ids (stream-conn.ts: tcp12, MSync, OMTP).
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { IM } from '@tt/proto';
@@ -352,8 +353,7 @@ export class RunContext {
   async msgServerAddress(): Promise<{ host: string; port: number }> {
     if (this.opts.common.msgServer) return this.opts.common.msgServer;
     this.loginServerAsks += 1;
-    const res = await fetch(`${this.deployment.loginUrl}/msg_server`, { signal: AbortSignal.timeout(10_000) });
-    const body = (await res.json()) as { code: number; msg?: string; priorIP?: string; port?: string };
+    const body = (await getJson(`${this.deployment.loginUrl}/msg_server`)) as { code: number; msg?: string; priorIP?: string; port?: string };
     if (body.code !== 0 || !body.priorIP) throw new Error(`login_server answered code ${body.code}: ${body.msg ?? ''}`);
     assertLoopback(body.priorIP, 'msg_server address from login_server');
     return { host: body.priorIP, port: Number(body.port) };
@@ -415,6 +415,30 @@ export class RunContext {
     this.log(`${users.length} ${what} logged in`);
     return conns;
   }
+}
+
+/**
+ * GET url and parse its JSON answer, over a connection of its own as TeamTalk clients do.
+ * node:http, not fetch: a login storm asks once per login, and fetch costs the
+ * generator about twice the CPU per request (it would be the bottleneck).
+ */
+export function getJson(url: string, timeoutMs = 10_000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch (err) {
+          reject(new Error(`GET ${url}: HTTP ${res.statusCode}, not JSON (${(err as Error).message})`));
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
 }
 
 /** Runs fn(0..count-1) with at most `concurrency` at once; the first failure rejects (the rest still settle). */

@@ -62,6 +62,8 @@ export interface Deployment {
   /** Settings the started processes got (or what is known of an external one). */
   settings: Record<string, string>;
   processes: RoleProcess[];
+  /** Listener ports known beyond login_server's answers (a started standalone: file_server's client port). */
+  ports?: { fileServer?: number };
   stop(): Promise<void>;
   logs(): string;
 }
@@ -192,6 +194,7 @@ export async function startStandalone(opts: StartOptions = {}): Promise<Deployme
     storeEnv: { TT_MODE: 'standalone', TT_DATA_DIR: dataDir },
     settings: { ...settings, TT_DATA_DIR: opts.keep ? dataDir : '(temporary)' },
     processes: [proc],
+    ports: { fileServer: listeners.ports.fileServer },
     logs: () => `--- standalone\n${proc.tail.join('')}`,
     stop: async () => {
       await stopRole(proc);

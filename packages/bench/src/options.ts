@@ -6,7 +6,10 @@ import { parseArgs } from 'node:util';
 import { IM } from '@tt/proto';
 import { assertLoopback, assertLoopbackUrl, REPO_ROOT } from './deployment';
 
-export const SCENARIOS = ['connections', 'single-chat', 'group-chat', 'offline-sync'] as const;
+export const SCENARIOS = ['connections', 'single-chat', 'group-chat', 'offline-sync', 'abuse', 'logins'] as const;
+/** What the abuse scenario floods: msg_server's fronts and file_server's client port. */
+export const ABUSE_FRONTS = ['teamtalk', 'ws', 'tcp12', 'msync', 'omtp', 'file'] as const;
+export type AbuseFront = (typeof ABUSE_FRONTS)[number];
 export type Scenario = (typeof SCENARIOS)[number];
 
 export class UsageError extends Error {}
@@ -21,6 +24,11 @@ scenarios
   group-chat     one group of G members, a share of them online, K senders: deliveries per second,
                  fan-out latency
   offline-sync   a user with M unread messages across S sessions logs in and pulls everything
+  logins         storms of N logins of existing users (ask login_server, connect, log in, PC first
+                 queries, log out): wall time, logins/s, p50/p99 per step, server CPU per login by
+                 process; the first storm (passwords checked) apart; then a sustained repeat rate
+  abuse          per front, N connections flood heartbeats and never read (every other one logged
+                 in): server RSS idle / peak / growth, flooders cut off, a normal client answered
 
 target (one of)
   --start standalone|cluster   start a fresh deployment (temp data dir / database tt_bench_<id>),
@@ -81,7 +89,14 @@ group-chat     --members G (100)  --online F share online, 0..1 (1)  --senders K
 offline-sync   --messages M (1000)  --sessions S (10)  --page N messages per IMGetMsgListReq (100)
                --window W seeding window per sender (16)  --parallel N sessions pulled at once (1)
                --rate R seeding msgs/s in all (default: max with --start, else 18/s per sender,
-                 under the default per-user limit of 20/s)`;
+                 under the default per-user limit of 20/s)
+logins         --count N users = logins per storm (1000)  --storms K repeat storms (3)
+               --in-flight C logins at once (100)  --seconds S sustained repeat logins at C in
+               flight for S seconds (5; 0 = off)  --first-queries on|off (on: PC client types
+               send the TeamTalk PC client's first queries after IMLoginRes)
+abuse          --flooders N per front (16)  --flood S seconds per front (10)
+               --fronts LIST of teamtalk,ws,tcp12,msync,omtp,file (all; file: --start standalone)
+               --max-growth-mib M  check: peak RSS at most M MiB above idle (64)`;
 
 export const PROTOCOLS = ['teamtalk', 'ws', 'tcp12', 'msync', 'omtp', 'mixed'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -151,8 +166,25 @@ export interface OfflineSyncOptions {
   parallel: number;
 }
 
+export interface LoginsOptions {
+  count: number;
+  storms: number;
+  inFlight: number;
+  seconds: number;
+  firstQueries: boolean;
+}
+
+export interface AbuseOptions {
+  flooders: number;
+  floodS: number;
+  fronts: AbuseFront[];
+  maxGrowthMiB: number;
+}
+
 export interface BenchOptions {
   common: CommonOptions;
+  abuse: AbuseOptions;
+  logins: LoginsOptions;
   connections: ConnectionsOptions;
   singleChat: SingleChatOptions;
   groupChat: GroupChatOptions;
@@ -245,6 +277,14 @@ export function parseOptions(argv: string[]): BenchOptions {
         sessions: { type: 'string' },
         page: { type: 'string' },
         parallel: { type: 'string' },
+        flooders: { type: 'string' },
+        flood: { type: 'string' },
+        fronts: { type: 'string' },
+        'max-growth-mib': { type: 'string' },
+        storms: { type: 'string' },
+        'in-flight': { type: 'string' },
+        seconds: { type: 'string' },
+        'first-queries': { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -332,10 +372,19 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (common.msgServers > 1 && common.start !== 'cluster') throw new UsageError('--msg-servers needs --start cluster');
   if (common.name !== undefined && !/^[A-Za-z0-9_.-]{1,100}$/.test(common.name)) throw new UsageError('--name: letters, digits, _ . - only');
 
+  const fronts = (values.fronts ?? ABUSE_FRONTS.join(',')).split(',').map((f) => f.trim()).filter(Boolean) as AbuseFront[];
+  for (const f of fronts) if (!ABUSE_FRONTS.includes(f)) throw new UsageError(`--fronts: unknown front "${f}" (of ${ABUSE_FRONTS.join(', ')})`);
+  if (fronts.length === 0) throw new UsageError('--fronts is empty');
+
+  const firstQueries = values['first-queries'] ?? 'on';
+  if (firstQueries !== 'on' && firstQueries !== 'off') throw new UsageError('--first-queries must be on or off');
+
   const given: Record<string, unknown> = { scenario, ...values };
   delete given.password;
   return {
     common,
+    abuse: { flooders: num(v, 'flooders', 16, 1, 10_000), floodS: num(v, 'flood', 10, 1, 600, false), fronts, maxGrowthMiB: num(v, 'max-growth-mib', 64, 1, 1_000_000, false) },
+    logins: { count: num(v, 'count', 1000, 1, 1_000_000), storms: num(v, 'storms', 3, 0, 1000), inFlight: num(v, 'in-flight', 100, 1, 10_000), seconds: num(v, 'seconds', 5, 0, 86_400, false), firstQueries: firstQueries === 'on' },
     connections: { count: num(v, 'count', 1000, 1, 2_000_000), loginRate: num(v, 'login-rate', 0, 0, 1_000_000, false), holdS: num(v, 'hold', 20, 0, 86_400, false) },
     singleChat: {
       pairs: num(v, 'pairs', 10, 1, 500_000),

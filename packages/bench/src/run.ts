@@ -10,7 +10,9 @@ import { externalDeployment, startCluster, startStandalone, type Deployment } fr
 import { GeneratorMonitor, ServerSampler } from './metrics';
 import { defaultSourceIps, openFilesLimit, parseOptions, type BenchOptions } from './options';
 import { machineFacts, writeResults, type BenchResult, type WrittenFiles } from './report';
+import { runAbuse } from './scenarios/abuse';
 import { runConnections } from './scenarios/connections';
+import { runLogins } from './scenarios/logins';
 import { runGroupChat } from './scenarios/group-chat';
 import { runOfflineSync } from './scenarios/offline-sync';
 import { runSingleChat } from './scenarios/single-chat';
@@ -38,6 +40,10 @@ export function connectionsNeeded(o: BenchOptions): number {
       return Math.max(1, Math.ceil(o.groupChat.members * o.groupChat.online));
     case 'offline-sync':
       return o.offlineSync.sessions + 1;
+    case 'abuse':
+      return o.abuse.flooders + 1;
+    case 'logins':
+      return o.logins.inFlight;
   }
 }
 
@@ -105,6 +111,12 @@ export async function runBench(argv: string[], ro: RunBenchOptions = {}): Promis
           break;
         case 'offline-sync':
           scenario = await runOfflineSync(ctx, sampler);
+          break;
+        case 'abuse':
+          scenario = await runAbuse(ctx, sampler);
+          break;
+        case 'logins':
+          scenario = await runLogins(ctx, sampler);
           break;
       }
     } finally {

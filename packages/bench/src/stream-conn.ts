@@ -4,7 +4,7 @@
 // every push, and cutting length-prefixed frames. Each protocol's file keeps
 // only its own frames and log-in.
 import * as net from 'node:net';
-import { spreadHeartbeat, type ChatConnection, type ClientProtocol, type ConnStats, type Delivery } from './conn';
+import { spreadHeartbeat, stopReadingSocket, type ChatConnection, type ClientProtocol, type ConnStats, type Delivery } from './conn';
 import type { Directory } from './ws-conn';
 
 export const EMPTY = new Uint8Array(0);
@@ -69,6 +69,11 @@ export abstract class StreamBenchConnection<O extends StreamConnOptions = Stream
     this.closingByUs = true;
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  detachSocket(): net.Socket {
+    this.stopHeartbeat();
+    return stopReadingSocket(this.socket);
   }
 
   protected abstract onData(chunk: Buffer): void;

@@ -15,7 +15,7 @@ import * as net from 'node:net';
 import WebSocket from 'ws';
 import { IM } from '@tt/proto';
 import { openWebSocket } from '@tt/client';
-import { spreadHeartbeat, type ChatConnection, type ConnStats, type Delivery, type MessageType } from './conn';
+import { spreadHeartbeat, stopReadingSocket, type ChatConnection, type ConnStats, type Delivery, type MessageType } from './conn';
 
 const Ws = IM.Ws;
 const { CommandType, ErrorCode } = IM.Ws;
@@ -188,6 +188,12 @@ export class WsBenchConnection implements ChatConnection {
     this.ws.close(1000);
     // Do not wait for the server's close frame longer than a moment.
     setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+
+  /** The socket under the WebSocket: `ws` no longer reads it (raw frames may be written to it). */
+  detachSocket(): net.Socket {
+    this.stopHeartbeat();
+    return stopReadingSocket(this.socket);
   }
 
   private sendHeartbeat(): void {

@@ -1,4 +1,4 @@
-import { connect, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { connect, credsAuthenticator, type Msg, type NatsConnection, type Subscription } from 'nats';
 import { defaultOnError, HandlerRunner } from './dispatch';
 import { assertPublishSubject, assertQueueName, assertSubscribeSubject } from './subject';
 import {
@@ -30,10 +30,19 @@ export interface NatsBusOptions extends BusBaseOptions {
   user?: string;
   pass?: string;
   token?: string;
+  /** A credentials file's contents (user JWT + NKey seed); instead of user/pass or token. */
+  credentials?: Uint8Array;
+  /** TLS towards the servers, as PEM contents: ca verifies them (absent: the system CAs), cert + key answer a server that verifies clients. */
+  tls?: { ca?: Uint8Array | string; cert?: Uint8Array | string; key?: Uint8Array | string };
   /** Keep trying when the first connect fails instead of rejecting (default false: fail fast at startup). */
   waitOnFirstConnect?: boolean;
-  /** Pause between reconnect attempts, ms (default 1000, plus the client's jitter). */
+  /**
+   * Pause between reconnect attempts, ms (default 250, plus up to reconnectJitterMs): how late after NATS's
+   * return the bus is back at worst. A refused attempt costs NATS one TCP accept, so a short pause is cheap.
+   */
   reconnectTimeWaitMs?: number;
+  /** Random extra pause per attempt, ms (default 100), so a fleet does not reconnect in lockstep. */
+  reconnectJitterMs?: number;
   /** Timeout of the initial connect, ms (default 5000). */
   connectTimeoutMs?: number;
   /** Ping interval, ms; a dead server is noticed after 2 missed pings (default 20000). */
@@ -41,6 +50,17 @@ export interface NatsBusOptions extends BusBaseOptions {
   /** Connection status changes (disconnect, reconnect, close...). */
   onStatus?: (status: BusStatus) => void;
 }
+
+function pemStrings(tls: NonNullable<NatsBusOptions['tls']>): { ca?: string; cert?: string; key?: string } {
+  const out: { ca?: string; cert?: string; key?: string } = {};
+  for (const k of ['ca', 'cert', 'key'] as const) {
+    const pem = tls[k];
+    if (pem !== undefined) out[k] = typeof pem === 'string' ? pem : Buffer.from(pem).toString('utf8');
+  }
+  return out;
+}
+
+export const DEFAULT_RECONNECT_TIME_WAIT_MS = 250;
 
 /** The subset of NatsError this module reads. */
 function errorCode(err: unknown): string | undefined {
@@ -104,8 +124,12 @@ export class NatsBus implements MessageBus {
       user: options.user,
       pass: options.pass,
       token: options.token,
+      authenticator: options.credentials ? credsAuthenticator(options.credentials) : undefined,
+      tls: options.tls ? pemStrings(options.tls) : undefined,
       maxReconnectAttempts: -1,
-      reconnectTimeWait: options.reconnectTimeWaitMs ?? 1000,
+      reconnectTimeWait: options.reconnectTimeWaitMs ?? DEFAULT_RECONNECT_TIME_WAIT_MS,
+      reconnectJitter: options.reconnectJitterMs ?? 100,
+      reconnectJitterTLS: options.reconnectJitterMs ?? 100,
       waitOnFirstConnect: options.waitOnFirstConnect ?? false,
       timeout: options.connectTimeoutMs ?? 5000,
       pingInterval: options.pingIntervalMs ?? 20_000,

@@ -4,11 +4,14 @@ import { assertIncrement, assertTtl, CacheError, ttlMs, type Cache } from './typ
 export type RedisCacheStatus = 'ready' | 'reconnecting' | 'error' | 'end';
 
 export interface RedisCacheOptions {
-  /** redis://[:password@]host[:port][/db]; or host/port below. */
+  /** redis://[:password@]host[:port][/db], rediss:// for TLS; or host/port below. */
   url?: string;
   host?: string;
   port?: number;
+  /** AUTH password; wins over one in the url. */
   password?: string;
+  /** TLS (also implied by a rediss:// url): ca verifies the server (absent: the system CAs). */
+  tls?: { ca?: Buffer };
   db?: number;
   /** Prepended to every key (e.g. 'tt:'), so several deployments or test runs can share one Redis. */
   keyPrefix?: string;
@@ -35,6 +38,18 @@ function toCacheError(err: unknown): unknown {
   return new CacheError('UNAVAILABLE', e?.message ?? String(err), { cause: err });
 }
 
+/** ioredis prefers the url's password to the password option: drop the url's when the option is given. */
+function urlWithoutPassword(url: string, password: string | undefined): string {
+  if (password === undefined) return url;
+  try {
+    const u = new URL(url);
+    u.password = '';
+    return u.href;
+  } catch {
+    return url;
+  }
+}
+
 /**
  * Cache over Redis (ioredis).
  *
@@ -59,6 +74,7 @@ export class RedisCache implements Cache {
       host: options.host,
       port: options.port,
       password: options.password,
+      tls: options.tls ? { ca: options.tls.ca } : undefined,
       db: options.db,
       keyPrefix: options.keyPrefix,
       connectionName: options.name,
@@ -76,7 +92,7 @@ export class RedisCache implements Cache {
     for (const k of Object.keys(redisOptions) as Array<keyof RedisOptions>) {
       if (redisOptions[k] === undefined) delete redisOptions[k];
     }
-    const redis = options.url ? new Redis(options.url, redisOptions) : new Redis(redisOptions);
+    const redis = options.url ? new Redis(urlWithoutPassword(options.url, options.password), redisOptions) : new Redis(redisOptions);
     const emit = (status: RedisCacheStatus, detail?: string) => {
       try {
         options.onStatus?.(status, detail);
@@ -85,7 +101,13 @@ export class RedisCache implements Cache {
       }
     };
     // A listener for 'error' also keeps ioredis from printing "Unhandled error event".
-    redis.on('error', (err: Error) => emit('error', err.message));
+    // The cause of a failed first connect (refused password, untrusted certificate) arrives as an 'error'
+    // event; connect() itself only rejects with "Connection is closed".
+    let firstError: Error | undefined;
+    redis.on('error', (err: Error) => {
+      firstError ??= err;
+      emit('error', err.message);
+    });
     redis.on('ready', () => emit('ready'));
     redis.on('reconnecting', (delay: number) => emit('reconnecting', `in ${delay} ms`));
     redis.on('end', () => emit('end'));
@@ -93,7 +115,10 @@ export class RedisCache implements Cache {
       await redis.connect();
     } catch (err) {
       redis.disconnect();
-      throw toCacheError(err);
+      const cause = firstError ?? err;
+      const failed = toCacheError(cause);
+      if (failed instanceof CacheError && cause !== err) throw new CacheError(failed.code, `cannot connect to Redis: ${failed.message}`, { cause });
+      throw failed;
     }
     return new RedisCache(redis);
   }

@@ -4,6 +4,7 @@
 // receiver or downloader).
 import { IM } from '@tt/proto';
 import { TeamTalkClient, type ReceivedPdu } from './teamtalk-client';
+import type { ClientTls } from './stream';
 
 const { FileCmdID, ClientFileState, TransferFileType } = IM.BaseDefine;
 
@@ -56,8 +57,9 @@ export class FileServerConnection {
     });
   }
 
-  static async connect(addr: FileServerAddress, opts: { requestTimeoutMs?: number } = {}): Promise<FileServerConnection> {
-    return new FileServerConnection(await TeamTalkClient.connect({ host: addr.ip, port: addr.port, requestTimeoutMs: opts.requestTimeoutMs ?? 10_000, autoAckDeliveries: false }));
+  /** opts.tls: over TLS (addr.port then is the file_server's FILE_SERVER_TLS_PORT). */
+  static async connect(addr: FileServerAddress, opts: { requestTimeoutMs?: number; tls?: ClientTls } = {}): Promise<FileServerConnection> {
+    return new FileServerConnection(await TeamTalkClient.connect({ host: addr.ip, port: addr.port, requestTimeoutMs: opts.requestTimeoutMs ?? 10_000, autoAckDeliveries: false, tls: opts.tls }));
   }
 
   get closed(): boolean {

@@ -24,6 +24,7 @@ export {
 } from './ws-client';
 export { Tcp12Client, Tcp12StatusError, tcp12StatusName, encodeTcp12Frame, connectFlag, conversationOf, aesEncrypt, aesDecrypt, TCP12_HEADER, type Tcp12Frame, type Tcp12Mode, type Tcp12ClientOptions } from './tcp12-client';
 export { OmtpClient, type OmtpClientOptions, type OmtpPacket, type OmtpAnswer, type OmtpRequestOptions, type OmtpSendOptions } from './omtp-client';
+export { connectStream, peerFingerprintOf, type ClientTls, type WebSocketTls } from './stream';
 export { MsyncClient, decodeSyncAnswer, msyncField, msyncUint64Field, type MsyncLogin, type ReceivedMeta, type SyncAnswer } from './msync-client';
 /** `ws`'s WebSocket class, for tests that give browser code a WebSocket (the Easemob SDK). */
 export { default as NodeWebSocket } from 'ws';

@@ -3,6 +3,7 @@
 // (each message after a 4-byte big-endian length). 64-bit ids (server ids,
 // meta ids) are read and written exactly, as bigint.
 import * as net from 'node:net';
+import { connectStream, type ClientTls, type WebSocketTls } from './stream';
 import type WebSocket from 'ws';
 import { IM } from '@tt/proto';
 import { openWebSocket } from './ws-client';
@@ -146,18 +147,14 @@ export class MsyncClient {
     }
   }
 
-  static async connectWs(url: string): Promise<MsyncClient> {
-    return new MsyncClient({ ws: await openWebSocket(url, {}) });
+  /** ws:// or wss:// (then `tls` holds e.g. the CA to trust). */
+  static async connectWs(url: string, tls: WebSocketTls = {}): Promise<MsyncClient> {
+    return new MsyncClient({ ws: await openWebSocket(url, tls) });
   }
 
-  static connectTcp(host: string, port: number): Promise<MsyncClient> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port }, () => {
-        socket.off('error', reject);
-        resolve(new MsyncClient({ tcp: socket }));
-      });
-      socket.once('error', reject);
-    });
+  /** Length-prefixed MSync over TCP, or over TLS when `tls` is given (MSG_SERVER_MSYNC_TCP_TLS_PORT). */
+  static async connectTcp(host: string, port: number, tls?: ClientTls): Promise<MsyncClient> {
+    return new MsyncClient({ tcp: await connectStream({ host, port }, tls) });
   }
 
   /** Raw bytes as one message (WebSocket: one binary frame; TCP: as given, no prefix added). */

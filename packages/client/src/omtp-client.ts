@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
+import { connectStream, portFromAnswer, type ClientTls } from './stream';
 import {
   compressOf,
   cryptoOf,
@@ -45,6 +46,8 @@ export interface OmtpClientOptions {
   autoAck?: boolean;
   /** Largest frame accepted from the server (default 64 MiB); a larger length closes the connection. */
   maxFrameBytes?: number;
+  /** Connect over TLS with these options (MSG_SERVER_OMTP_TLS_PORT). */
+  tls?: ClientTls;
 }
 
 /** A packet as received: its header, its payload unpacked (decrypted, inflated), and the payload as it came. */
@@ -135,23 +138,16 @@ export class OmtpClient extends EventEmitter {
     socket.on('close', () => this.onClose());
   }
 
-  static connect(host: string, port: number, options: OmtpClientOptions = {}): Promise<OmtpClient> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(port, host);
-      socket.once('error', reject);
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve(new OmtpClient(socket, options));
-      });
-    });
+  static async connect(host: string, port: number, options: OmtpClientOptions = {}): Promise<OmtpClient> {
+    return new OmtpClient(await connectStream({ host, port }, options.tls), options);
   }
 
   /** Asks login_server (GET /msg_server?protocol=omtp) where the front is, then connects. */
   static async connectVia(loginUrl: string, options: OmtpClientOptions = {}): Promise<OmtpClient> {
     const res = await fetch(`${loginUrl.replace(/\/+$/, '')}/msg_server?protocol=omtp`, { signal: AbortSignal.timeout(10_000) });
-    const body = (await res.json()) as { code: number; msg?: string; priorIP?: string; port?: string };
+    const body = (await res.json()) as { code: number; msg?: string; priorIP?: string; port?: string; tlsPort?: string; tls?: boolean };
     if (body.code !== 0 || !body.priorIP || !body.port) throw new Error(`GET /msg_server?protocol=omtp: ${JSON.stringify(body)}`);
-    return OmtpClient.connect(body.priorIP, Number(body.port), options);
+    return OmtpClient.connect(body.priorIP, portFromAnswer(body, !!options.tls, 'omtp'), options);
   }
 
   /** Writes bytes as they are (tests of bad input). */

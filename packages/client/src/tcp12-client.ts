@@ -7,6 +7,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
+import { connectStream, portFromAnswer, type ClientTls } from './stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { IM } from '@tt/proto';
 import type { MessageType } from './teamtalk-client';
@@ -43,6 +44,8 @@ export interface Tcp12ClientOptions {
   requestTimeoutMs?: number;
   /** Packing of every request unless a call says otherwise. */
   mode?: Tcp12Mode;
+  /** Connect over TLS with these options (MSG_SERVER_TCP12_TLS_PORT). */
+  tls?: ClientTls;
 }
 
 /** A response whose status is not OK. */
@@ -135,23 +138,16 @@ export class Tcp12Client extends EventEmitter {
     socket.on('close', () => this.onClose());
   }
 
-  static connect(host: string, port: number, options: Tcp12ClientOptions = {}): Promise<Tcp12Client> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(port, host);
-      socket.once('error', reject);
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve(new Tcp12Client(socket, options));
-      });
-    });
+  static async connect(host: string, port: number, options: Tcp12ClientOptions = {}): Promise<Tcp12Client> {
+    return new Tcp12Client(await connectStream({ host, port }, options.tls), options);
   }
 
   /** Asks login_server (GET /msg_server?protocol=tcp12) where the front is, then connects. */
   static async connectVia(loginUrl: string, options: Tcp12ClientOptions = {}): Promise<Tcp12Client> {
     const res = await fetch(`${loginUrl.replace(/\/+$/, '')}/msg_server?protocol=tcp12`, { signal: AbortSignal.timeout(10_000) });
-    const body = (await res.json()) as { code: number; msg?: string; priorIP?: string; port?: string };
+    const body = (await res.json()) as { code: number; msg?: string; priorIP?: string; port?: string; tlsPort?: string; tls?: boolean };
     if (body.code !== 0 || !body.priorIP || !body.port) throw new Error(`GET /msg_server?protocol=tcp12: ${JSON.stringify(body)}`);
-    return Tcp12Client.connect(body.priorIP, Number(body.port), options);
+    return Tcp12Client.connect(body.priorIP, portFromAnswer(body, !!options.tls, 'tcp12'), options);
   }
 
   /** Writes bytes as they are (tests of bad input). */

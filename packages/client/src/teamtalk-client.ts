@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
 import * as net from 'node:net';
+import { connectStream, peerFingerprintOf, portFromAnswer, type ClientTls } from './stream';
 import { encodePdu, FrameDecoder, type Pdu } from '@tt/codec';
 import { IM, messageForCommand } from '@tt/proto';
 import { encryptContent } from '@tt/codec';
@@ -34,6 +35,8 @@ export interface ClientOptions {
   maxFrameBytes?: number;
   /** Local address to connect from (e.g. 127.0.0.2), to spread source ports. */
   localAddress?: string;
+  /** Connect over TLS with these options (a msg_server's MSG_SERVER_TLS_PORT, a file_server's FILE_SERVER_TLS_PORT). */
+  tls?: ClientTls;
 }
 
 export interface LoginOptions {
@@ -49,7 +52,7 @@ export interface LoginOptions {
 export const md5Hex = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
 
 /** Asks login_server which msg_server to use (GET /msg_server). */
-export async function fetchMsgServer(loginUrl: string): Promise<{ code: number; msg: string; priorIP?: string; backupIP?: string; port?: string; msfsPrior?: string; msfsBackup?: string; discovery?: string }> {
+export async function fetchMsgServer(loginUrl: string): Promise<{ code: number; msg: string; priorIP?: string; backupIP?: string; port?: string; tlsPort?: string; msfsPrior?: string; msfsBackup?: string; discovery?: string }> {
   const url = loginUrl.replace(/\/+$/, '') + '/msg_server';
   const res = await fetch(url);
   return (await res.json()) as any;
@@ -70,7 +73,7 @@ export class TeamTalkClient extends EventEmitter {
   private readonly pending = new Map<number, { commandId: number; resolve: (p: ReceivedPdu) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private readonly decoder: FrameDecoder;
   private heartbeatTimer?: NodeJS.Timeout;
-  private readonly options: Required<Omit<ClientOptions, 'localAddress'>> & { localAddress?: string };
+  private readonly options: Required<Omit<ClientOptions, 'localAddress' | 'tls'>> & { localAddress?: string };
 
   private constructor(
     private readonly socket: net.Socket,
@@ -96,22 +99,20 @@ export class TeamTalkClient extends EventEmitter {
     }
   }
 
-  static connect(options: ClientOptions): Promise<TeamTalkClient> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: options.host, port: options.port, localAddress: options.localAddress });
-      socket.once('connect', () => {
-        socket.removeListener('error', reject);
-        resolve(new TeamTalkClient(socket, options));
-      });
-      socket.once('error', reject);
-    });
+  static async connect(options: ClientOptions): Promise<TeamTalkClient> {
+    return new TeamTalkClient(await connectStream(options, options.tls), options);
   }
 
-  /** Asks login_server for a msg_server, then connects to it. */
+  /** Asks login_server for a msg_server, then connects to it (with options.tls: to the tlsPort it names). */
   static async connectVia(loginUrl: string, options: Omit<ClientOptions, 'host' | 'port'> = {}): Promise<TeamTalkClient> {
     const answer = await fetchMsgServer(loginUrl);
     if (answer.code !== 0) throw new Error(`login_server answered code ${answer.code}: ${answer.msg}`);
-    return TeamTalkClient.connect({ ...options, host: answer.priorIP!, port: Number(answer.port) });
+    return TeamTalkClient.connect({ ...options, host: answer.priorIP!, port: portFromAnswer(answer, !!options.tls, 'TeamTalk') });
+  }
+
+  /** SHA-256 fingerprint of the server's TLS certificate; undefined on a plain connection. */
+  get peerFingerprint(): string | undefined {
+    return peerFingerprintOf(this.socket);
   }
 
   /** Writes raw bytes (for tests of broken frames). */

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import WebSocket from 'ws';
 import { IM } from '@tt/proto';
+import type { WebSocketTls } from './stream';
 import type { MessageType } from './teamtalk-client';
 
 const Ws = IM.Ws;
@@ -39,6 +40,8 @@ export interface WsClientOptions {
   connectTimeoutMs?: number;
   /** Received frames kept in `received` (default 10 000). */
   keepFrames?: number;
+  /** wss://: what to trust (ca), a client certificate (cert, key)... */
+  tls?: WebSocketTls;
 }
 
 /** The body type of every server push. */
@@ -142,12 +145,15 @@ export async function fetchToken(loginUrl: string, userName: string, password: s
   return token;
 }
 
-/** Asks login_server where the WebSocket front is: GET /msg_server?protocol=ws → url. */
-export async function wsUrlVia(loginUrl: string): Promise<string> {
+/** Asks login_server where the WebSocket front is: GET /msg_server?protocol=ws → url (tls: the wss:// one, tlsUrl). */
+export async function wsUrlVia(loginUrl: string, opts: { tls?: boolean } = {}): Promise<string> {
   const res = await fetch(`${base(loginUrl)}/msg_server?protocol=ws`, { signal: AbortSignal.timeout(10_000) });
-  const body = (await res.json()) as { code?: number; msg?: string; url?: string };
+  const body = (await res.json()) as { code?: number; msg?: string; url?: string; tlsUrl?: string; tls?: boolean };
   if (body.code !== 0 || typeof body.url !== 'string' || !body.url) throw new Error(`GET /msg_server?protocol=ws answered code ${body.code}: ${body.msg ?? JSON.stringify(body)}`);
-  return body.url;
+  if (!opts.tls) return body.url;
+  const url = body.tlsUrl ?? (body.tls ? body.url : undefined);
+  if (!url) throw new Error(`GET /msg_server?protocol=ws names no wss:// address: ${JSON.stringify(body)}`);
+  return url;
 }
 
 /**
@@ -227,7 +233,7 @@ export class WsImClient extends EventEmitter {
   private readonly unclaimed: Array<{ command: number; message: unknown }> = [];
   private readonly waiters = new Set<PushWaiter>();
   private heartbeatTimer?: NodeJS.Timeout;
-  private readonly options: Required<Omit<WsClientOptions, 'localAddress'>> & { localAddress?: string };
+  private readonly options: Required<Omit<WsClientOptions, 'localAddress' | 'tls'>> & { localAddress?: string };
 
   private constructor(
     private readonly ws: WebSocket,
@@ -253,15 +259,16 @@ export class WsImClient extends EventEmitter {
       maxPayload: options.maxPayload ?? 16 * 1024 * 1024,
       handshakeTimeout: options.connectTimeoutMs ?? 10_000,
       ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      ...options.tls,
     });
     const client = new WsImClient(ws, options);
     (ws as unknown as { _socket?: net.Socket })._socket?.setNoDelay(true);
     return client;
   }
 
-  /** Asks login_server for the WebSocket front's URL, then connects to it. */
+  /** Asks login_server for the WebSocket front's URL (with options.tls: its wss:// one), then connects to it. */
   static async connectVia(loginUrl: string, options: WsClientOptions = {}): Promise<WsImClient> {
-    return WsImClient.connect(await wsUrlVia(loginUrl), options);
+    return WsImClient.connect(await wsUrlVia(loginUrl, { tls: !!options.tls }), options);
   }
 
   /**

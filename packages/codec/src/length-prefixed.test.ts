@@ -53,6 +53,28 @@ describe('LengthPrefixedSplitter', () => {
     }
   });
 
+  it('hands no frame on while the reader holds back, and goes on where it stopped when pushed again', () => {
+    const format = formats[0][1];
+    const splitter = new LengthPrefixedSplitter(format);
+    const stream = Buffer.concat(['a', 'b', 'c', 'd'].map((b) => frame(format, Buffer.from(b))));
+    const out: string[] = [];
+    let room = 1;
+    const take = ({ bytes, start, end }: Place) => {
+      out.push(bytes.subarray(start + format.headerBytes, end).toString());
+      room -= 1;
+    };
+    splitter.push(stream, take, () => room === 0);
+    expect(out).toEqual(['a']);
+    expect(splitter.pendingBytes).toBe(stream.length - frame(format, Buffer.from('a')).length);
+    room = 2;
+    splitter.push(Buffer.alloc(0), take, () => room === 0);
+    expect(out).toEqual(['a', 'b', 'c']);
+    room = 5;
+    splitter.push(Buffer.alloc(0), take, () => room === 0);
+    expect(out).toEqual(['a', 'b', 'c', 'd']);
+    expect(splitter.pendingBytes).toBe(0);
+  });
+
   it('hands each frame as a view of the read that holds it, header included', () => {
     const format = formats[1][1];
     const a = frame(format, Buffer.from('one'), 0xaa);

@@ -79,24 +79,37 @@ export class LengthPrefixedSplitter<F> {
     return this.buffered;
   }
 
-  /** Feeds bytes in; calls onFrame for each complete frame, in order. Throws on a bad length or header. */
-  push(chunk: Buffer, onFrame: (frame: F) => void): void {
+  /**
+   * Feeds bytes in; calls onFrame for each complete frame, in order. Throws on
+   * a bad length or header. While `held()` is true no further frame is handed
+   * on: the rest stays buffered (at most what was read) until the next push,
+   * e.g. `push(Buffer.alloc(0), …)` once the reader takes frames again.
+   */
+  push(chunk: Buffer, onFrame: (frame: F) => void, held?: () => boolean): void {
     let data: Buffer;
     if (this.buffered === 0) {
       data = chunk;
     } else {
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
+      if (chunk.length > 0) {
+        this.chunks.push(chunk);
+        this.buffered += chunk.length;
+      }
       const needed = this.frontFrameBytes();
       if (needed === undefined || this.buffered < needed) return;
-      data = Buffer.concat(this.chunks, this.buffered);
+      // Frames held back earlier are one view: go on in it rather than copy it again.
+      data = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
       this.chunks = [];
       this.buffered = 0;
     }
 
     const { headerBytes, checkHeader, frame } = this;
     let offset = 0;
+    let holding = false;
     while (data.length - offset >= headerBytes) {
+      if (held !== undefined && held()) {
+        holding = true;
+        break;
+      }
       if (checkHeader !== undefined) checkHeader(data, offset);
       const frameBytes = this.frameBytes(data.readUInt32BE(offset));
       if (data.length - offset < frameBytes) break;
@@ -104,8 +117,9 @@ export class LengthPrefixedSplitter<F> {
       offset += frameBytes;
     }
     if (offset < data.length) {
-      // A view, unless it would keep many bytes already handled alive: then a copy.
-      const rest = offset > MAX_PINNED_BYTES ? Buffer.from(data.subarray(offset)) : data.subarray(offset);
+      // A view, unless it would keep many bytes already handled alive for a partial frame: then a copy.
+      // Frames held back are a view whatever: they are taken soon, and copying at every pause would be quadratic.
+      const rest = !holding && offset > MAX_PINNED_BYTES ? Buffer.from(data.subarray(offset)) : data.subarray(offset);
       this.chunks = [rest];
       this.buffered = rest.length;
       // A partial header may already show a length the stream cannot survive.

@@ -1,34 +1,82 @@
 import type { Writable } from 'node:stream';
 
-/** Streams corked by writeThisTick during the current tick; one nextTick uncorks them all. */
+/** Frames written by writeThisTick during the current tick, per stream; one nextTick writes them. */
+interface Held {
+  frames: Uint8Array[];
+  bytes: number;
+}
+let held = new Map<Writable, Held>();
+/** Held bytes at which a stream's frames are written at once rather than at the end of the tick. */
+const FLUSH_BYTES = 16 * 1024;
+/** Streams corked by corkThisTick during the current tick. */
 let corked: Writable[] = [];
 
-function uncorkAll(): void {
+function flushAll(): void {
+  const streams = held;
+  held = new Map();
+  for (const [stream, h] of streams) writeHeld(stream, h);
   const list = corked;
   corked = [];
   for (const stream of list) stream.uncork();
 }
 
+function writeHeld(stream: Writable, h: Held): void {
+  if (stream.destroyed || stream.writableEnded) return;
+  stream.write(h.frames.length === 1 ? h.frames[0] : Buffer.concat(h.frames, h.bytes));
+}
+
+function scheduleFlush(): void {
+  if (held.size + corked.length === 1) process.nextTick(flushAll);
+}
+
 /**
- * Writes a frame so that everything written to the same socket during this
- * tick leaves in one writev: one system call instead of one per frame when a
- * fan-out or a burst of acknowledgements sends a peer several frames at once.
- * The frames go out right after the current tick, so no latency is added.
+ * Writes a frame so that everything written to the same stream during this
+ * tick leaves as one buffer, in one write: one system call instead of one per
+ * frame when a fan-out or a burst of answers sends a peer several frames at
+ * once, and one entry in the stream's buffer instead of thousands of small
+ * ones when the peer does not read (each entry costs far more memory than a
+ * heartbeat's 16 bytes). The frames go out right after the current tick, so
+ * no latency is added. Returns false when the stream's buffer is full.
  */
 export function writeThisTick(stream: Writable, frame: Uint8Array): boolean {
-  corkThisTick(stream);
-  return stream.write(frame);
+  let h = held.get(stream);
+  if (!h) {
+    held.set(stream, (h = { frames: [], bytes: 0 }));
+    scheduleFlush();
+  }
+  h.frames.push(frame);
+  h.bytes += frame.length;
+  // A burst (thousands of answers to one read) leaves in slices: the frames held at once stay few.
+  if (h.bytes >= FLUSH_BYTES) {
+    held.delete(stream);
+    writeHeld(stream, h);
+    return stream.writableLength < stream.writableHighWaterMark;
+  }
+  return stream.writableLength + h.bytes < stream.writableHighWaterMark;
+}
+
+/** Bytes writeThisTick holds for this stream until the end of the tick (they count as unsent output). */
+export function heldThisTick(stream: Writable): number {
+  return held.get(stream)?.bytes ?? 0;
+}
+
+/** Writes what writeThisTick holds for this stream now (before the stream is ended, or a library writes to it directly). */
+export function flushThisTick(stream: Writable): void {
+  const h = held.get(stream);
+  if (!h) return;
+  held.delete(stream);
+  writeHeld(stream, h);
 }
 
 /**
  * Holds a stream's writes until the end of this tick, like writeThisTick, for
- * writers that frame for themselves (a WebSocket library writing header and
- * payload): everything they write this tick leaves in one writev.
+ * writers that frame for themselves (a library writing header and payload):
+ * everything they write this tick leaves in one writev.
  */
 export function corkThisTick(stream: Writable): void {
   if (stream.writableCorked === 0) {
     stream.cork();
     corked.push(stream);
-    if (corked.length === 1) process.nextTick(uncorkAll);
+    scheduleFlush();
   }
 }

@@ -1,7 +1,11 @@
-import type { ClientConnection, EncodableType, FrontRequest } from './connection';
+import { MAX_QUEUED_REQUESTS, type ClientConnection, type EncodableType, type FrontRequest } from './connection';
 
-/** What the router needs of a connection (ClientConnection has it; tests pass doubles). */
-export type RoutedConnection = Pick<ClientConnection, 'identity' | 'closed' | 'send'>;
+/**
+ * What the router needs of a connection (ClientConnection has it; tests pass
+ * doubles). inputQueued/inputHandled tell the connection the bytes waiting in
+ * its queue, so it stops reading while they are over its limit.
+ */
+export type RoutedConnection = Pick<ClientConnection, 'identity' | 'closed' | 'send'> & Partial<Pick<ClientConnection, 'inputQueued' | 'inputHandled'>>;
 
 export interface CommandContext<C extends RoutedConnection = ClientConnection> {
   conn: C;
@@ -37,8 +41,6 @@ export interface RouterEvents<C extends RoutedConnection = ClientConnection> {
   handlerFailed(conn: C, commandId: number, err: unknown): void;
   handled(commandName: string): void;
 }
-
-const MAX_QUEUED_REQUESTS = 256;
 
 interface ConnectionQueue {
   /** Settles when every request queued so far is done. */
@@ -76,6 +78,11 @@ export class CommandRouter<C extends RoutedConnection = ClientConnection> {
     return this;
   }
 
+  /** Every registered command (tests check each has a case, e.g. the authorization suite). */
+  commands(): Array<{ commandId: number; name: string; beforeLogin: boolean }> {
+    return [...this.routes].map(([commandId, r]) => ({ commandId, name: r.name, beforeLogin: r.beforeLogin }));
+  }
+
   dispatch(conn: C, pdu: FrontRequest): void {
     const route = this.routes.get(pdu.commandId);
     if (!route) return this.events.unknownCommand(conn, pdu.commandId, pdu.seqNum);
@@ -91,20 +98,24 @@ export class CommandRouter<C extends RoutedConnection = ClientConnection> {
       seqNum: pdu.seqNum,
       reply: (commandId, type, message) => conn.send(commandId, type, message, pdu.seqNum),
     };
-    if (route.immediate) {
-      void this.run(route, ctx, request, pdu.commandId);
-      return;
-    }
+    if (route.immediate) return this.runNow(route, ctx, request, pdu.commandId);
     let queue = this.queues.get(conn);
     if (!queue) this.queues.set(conn, (queue = { done: Promise.resolve(), startable: Promise.resolve(), length: 0 }));
+    // A connection stops reading at MAX_QUEUED_REQUESTS (ClientConnection); this guards the others.
     if (queue.length >= MAX_QUEUED_REQUESTS) return this.events.queueFull(conn, pdu.commandId, pdu.seqNum);
     queue.length += 1;
+    const bytes = pdu.body.length;
+    conn.inputQueued?.(bytes);
     const q = queue;
     const start = () => (conn.closed ? Promise.resolve() : this.run(route, ctx, request, pdu.commandId));
+    const handled = () => {
+      q.length -= 1;
+      conn.inputHandled?.(bytes);
+    };
     if (!route.pipelined) {
       q.done = q.done.then(async () => {
         await start();
-        q.length -= 1;
+        handled();
       });
       q.startable = q.done;
       return;
@@ -116,7 +127,7 @@ export class CommandRouter<C extends RoutedConnection = ClientConnection> {
       const running = start();
       started();
       await running;
-      q.length -= 1;
+      handled();
     });
     q.startable = startedPromise;
     q.done = Promise.all([q.done, finished]).then(() => undefined);
@@ -125,6 +136,21 @@ export class CommandRouter<C extends RoutedConnection = ClientConnection> {
   /** Resolves once every request the connection has sent so far has been handled. */
   idle(conn: C): Promise<void> {
     return this.queues.get(conn)?.done ?? Promise.resolve();
+  }
+
+  /** Runs an immediate request; a promise only when the handler returns one (a heartbeat flood makes none). */
+  private runNow(route: Route<C>, ctx: CommandContext<C>, request: unknown, commandId: number): void {
+    let result: void | Promise<void>;
+    try {
+      result = route.handler(ctx, request);
+    } catch (err) {
+      return this.events.handlerFailed(ctx.conn, commandId, err);
+    }
+    if (!result) return this.events.handled(route.name);
+    result.then(
+      () => this.events.handled(route.name),
+      (err: unknown) => this.events.handlerFailed(ctx.conn, commandId, err),
+    );
   }
 
   private async run(route: Route<C>, ctx: CommandContext<C>, request: unknown, commandId: number): Promise<void> {

@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import { decodePdu, encodePdu } from '@tt/codec';
-import { TcpConnection, type ConnectionEvents, type Framer, type FrontRequest } from './connection';
+import { DEFAULT_CONNECTION_LIMITS, TcpConnection, type ConnectionEvents, type Framer, type FrontRequest, type TcpConnectionOptions } from './connection';
+import { CommandRouter } from './command-router';
 import { startIdleSweeper } from './idle-sweeper';
 
 const framer: Framer = { frame: (cid, seq, body) => encodePdu(cid >> 8, cid, seq, body) };
@@ -10,13 +11,18 @@ const until = async (cond: () => boolean, ms = 1000) => {
 };
 
 /** One TcpConnection on the server side of a loopback pair, with what it reports. */
-async function pair(opts = { maxFrameBytes: 1024, maxPendingWriteBytes: 1 << 20 }) {
+async function pair(opts: TcpConnectionOptions = { maxFrameBytes: 1024, limits: DEFAULT_CONNECTION_LIMITS }) {
   const requests: FrontRequest[] = [];
   const log: string[] = [];
+  const p = {
+    /** Replaceable: what the listener does with a request (default: keeps a copy). */
+    onRequest: (r: FrontRequest) => void requests.push({ ...r, body: Buffer.from(r.body) }),
+  };
   const events: ConnectionEvents<TcpConnection> = {
-    onRequest: (_c, r) => requests.push({ ...r, body: Buffer.from(r.body) }),
+    onRequest: (_c, r) => p.onRequest(r),
     onFrameError: (_c, err) => log.push(`frame:${err.message}`),
     onClose: () => log.push('close'),
+    onCutOff: (_c, reason) => log.push(`cutoff:${reason}`),
   };
   let conn!: TcpConnection;
   const server = net.createServer((s) => (conn = new TcpConnection(1, framer, s, opts, events)));
@@ -26,7 +32,7 @@ async function pair(opts = { maxFrameBytes: 1024, maxPendingWriteBytes: 1 << 20 
   client.on('data', (d: Buffer) => received.push(d));
   client.on('error', () => {});
   await until(() => conn !== undefined);
-  return { conn, client, requests, log, received, stop: () => (client.destroy(), server.close()) };
+  return Object.assign(p, { conn, client, requests, log, received, stop: () => (client.destroy(), server.close()) });
 }
 
 describe('TcpConnection', () => {
@@ -54,7 +60,7 @@ describe('TcpConnection', () => {
   });
 
   it('a frame over the limit is reported and the connection destroyed', async () => {
-    const p = await pair({ maxFrameBytes: 64, maxPendingWriteBytes: 1 << 20 });
+    const p = await pair({ maxFrameBytes: 64, limits: DEFAULT_CONNECTION_LIMITS });
     try {
       p.client.write(encodePdu(1, 0x0103, 1, Buffer.alloc(100)));
       await until(() => p.conn.closed);
@@ -65,17 +71,152 @@ describe('TcpConnection', () => {
     }
   });
 
-  it('cuts off a client that does not read once the unsent output passes the cap', async () => {
-    const p = await pair({ maxFrameBytes: 1024, maxPendingWriteBytes: 64 * 1024 });
+  it('output past the hard cap (8 times the output cap) cuts the client off at once', async () => {
+    const p = await pair({ maxFrameBytes: 1024, limits: { maxOutputBytes: 64 * 1024, maxInputBytes: 64 * 1024, slowReaderMs: 60_000 } });
     try {
       p.client.pause();
       const chunk = Buffer.alloc(16 * 1024);
+      // Pushes (deliveries) keep coming whatever the client does: nothing is buffered past 512 KiB.
       for (let i = 0; i < 2000 && !p.conn.closed; i++) {
         p.conn.write(chunk);
-        await new Promise((r) => setImmediate(r));
+        if (i % 8 === 0) await new Promise((r) => setImmediate(r));
       }
-      // Ended, not destroyed at once: a peer that still does not read is destroyed 2 s later.
       await until(() => p.conn.closed, 3000);
+      expect(p.log).toEqual(['cutoff:output_overflow', 'close']);
+    } finally {
+      p.stop();
+    }
+  });
+});
+
+/** What a flooding client sends: a 16-byte heartbeat PDU, many per write. */
+const HEARTBEATS = Buffer.concat(Array.from({ length: 256 }, () => encodePdu(7, 0x0701, 0, Buffer.alloc(0))));
+/** Answers every request with 4 KiB, so the client's kernel buffers fill after a few thousand answers. */
+const BIG_ANSWER = encodePdu(7, 0x0701, 0, Buffer.alloc(4096));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Writes heartbeats as fast as the server takes them until `stop()`, waiting for 'drain' when the kernel buffers are full. */
+function flood(client: net.Socket): { stop(): void } {
+  let stopped = false;
+  const go = () => {
+    while (!stopped && !client.destroyed && client.write(HEARTBEATS));
+    if (!stopped && !client.destroyed) client.once('drain', go);
+  };
+  go();
+  return { stop: () => (stopped = true) };
+}
+
+describe('back-pressure', () => {
+  const limits = { maxOutputBytes: 64 * 1024, maxInputBytes: 64 * 1024, slowReaderMs: 1500 };
+
+  /** A server connection answering every request at once with BIG_ANSWER (as a heartbeat is answered). */
+  async function answering(l = limits) {
+    const p = await pair({ maxFrameBytes: 1024, limits: l });
+    let handled = 0;
+    p.onRequest = () => {
+      handled += 1;
+      p.conn.write(BIG_ANSWER);
+    };
+    return { ...p, handled: () => handled };
+  }
+
+  /** Waits until `count()` has not moved for `quietMs`. */
+  async function settled(count: () => number, quietMs = 300, maxMs = 10_000): Promise<number> {
+    const deadline = Date.now() + maxMs;
+    let last = -1;
+    while (Date.now() < deadline) {
+      const now = count();
+      if (now === last) return now;
+      last = now;
+      await sleep(quietMs);
+    }
+    throw new Error(`still moving after ${maxMs} ms (${last})`);
+  }
+
+  it('a client that floods and never reads is no longer read once its answers pile up, then is cut off as a slow reader', async () => {
+    const p = await answering();
+    try {
+      p.client.pause();
+      const f = flood(p.client);
+      // The server answers until the client's kernel buffers and then the output cap are full, then reads nothing more.
+      const answered = await settled(p.handled);
+      expect(p.conn.closed).toBe(false);
+      await sleep(300);
+      expect(p.handled()).toBe(answered);
+      // Kept at the cap for slowReaderMs: cut off, and the listener is told why.
+      await until(() => p.conn.closed, 5000);
+      f.stop();
+      expect(p.log).toEqual(['cutoff:slow_reader', 'close']);
+    } finally {
+      p.stop();
+    }
+  });
+
+  /** A connection whose requests go through a router to a handler that waits until `open()`. */
+  async function gated(l = limits) {
+    const p = await pair({ maxFrameBytes: 64 * 1024, limits: l });
+    const dropped: number[] = [];
+    const router = new CommandRouter<TcpConnection>({
+      unknownCommand: () => {},
+      badBody: () => {},
+      notLoggedIn: () => {},
+      queueFull: (_c, cid) => dropped.push(cid),
+      handlerFailed: () => {},
+      handled: () => {},
+    });
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let dispatched = 0;
+    let handled = 0;
+    router.on(0x0301, 'work', { decode: (b) => b }, async () => {
+      await gate;
+      handled += 1;
+    }, { beforeLogin: true });
+    p.onRequest = (r) => {
+      dispatched += 1;
+      router.dispatch(p.conn, r);
+    };
+    return { ...p, dropped, open, dispatched: () => dispatched, handled: () => handled };
+  }
+
+  it('requests waiting for their turn are bounded in bytes: reading stops rather than dropping, and all are handled later', async () => {
+    const p = await gated();
+    try {
+      // 40 requests of 8 KiB against 64 KiB of input: at most 9 are taken while the first one waits.
+      p.client.write(Buffer.concat(Array.from({ length: 40 }, (_, i) => encodePdu(3, 0x0301, i, Buffer.alloc(8192)))));
+      expect(await settled(p.dispatched)).toBeLessThanOrEqual(9);
+      p.open();
+      await until(() => p.handled() === 40, 5000);
+      expect(p.dropped).toEqual([]);
+    } finally {
+      p.stop();
+    }
+  });
+
+  it('and in count: at 256 queued requests reading stops, and none is dropped as too many in flight', async () => {
+    const p = await gated();
+    try {
+      p.client.write(Buffer.concat(Array.from({ length: 300 }, (_, i) => encodePdu(3, 0x0301, i, Buffer.alloc(0)))));
+      expect(await settled(p.dispatched)).toBe(256);
+      p.open();
+      await until(() => p.handled() === 300, 5000);
+      expect(p.dropped).toEqual([]);
+    } finally {
+      p.stop();
+    }
+  });
+
+  it('a client that reads again is read again: the flood goes on being answered and nobody is cut off', async () => {
+    const p = await answering({ ...limits, slowReaderMs: 60_000 });
+    try {
+      p.client.pause();
+      const f = flood(p.client);
+      const answered = await settled(p.handled);
+      p.client.resume();
+      await until(() => p.handled() > answered + 1000, 5000);
+      f.stop();
+      expect(p.conn.closed).toBe(false);
+      expect(p.log).toEqual([]);
     } finally {
       p.stop();
     }

@@ -1,5 +1,5 @@
 import type * as net from 'node:net';
-import { FrameDecoder, FrameError, writeThisTick, type Pdu } from '@tt/codec';
+import { FrameDecoder, FrameError, flushThisTick, heldThisTick, writeThisTick, type Pdu } from '@tt/codec';
 
 /** Something that encodes a protobuf message (the generated classes). */
 export interface EncodableType {
@@ -28,22 +28,61 @@ export interface FrontRequest {
   body: Uint8Array;
 }
 
+/** Why a connection was cut off for the memory it held (metric label). */
+export type CutOffReason = 'slow_reader' | 'output_overflow';
+
 /** What a connection reports to its listener; C is the listener's connection type. */
 export interface ConnectionEvents<C = ClientConnection> {
   onRequest(conn: C, request: FrontRequest): void;
   onFrameError(conn: C, err: Error): void;
   onClose(conn: C): void;
-}
-
-export interface ConnectionOptions {
-  /** Unsent output past which a client that does not read is cut off. */
-  maxPendingWriteBytes: number;
+  /** The connection is about to be destroyed for holding too much unsent output (counted, logged). */
+  onCutOff?(conn: C, reason: CutOffReason): void;
 }
 
 /**
- * One client connection of any protocol: identity, timing, and the output cap
- * every listener shares. Subclasses only move bytes (TCP framing, WebSocket);
- * what goes out is framed by the connection's front (F).
+ * What one client may make the server hold, in bytes (CONN_MAX_OUTPUT_BYTES,
+ * CONN_MAX_INPUT_BYTES, CONN_SLOW_READER_MS): past either cap the server stops
+ * reading the client (back-pressure) instead of reading and answering more.
+ */
+export interface ConnectionLimits {
+  /** Unsent output above which reading stops; it resumes once the output has drained to half of this. */
+  maxOutputBytes: number;
+  /** Bytes of requests read but not yet handled above which reading stops until they are handled. */
+  maxInputBytes: number;
+  /** Output above maxOutputBytes for this long closes the connection (slow_reader). */
+  slowReaderMs: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { maxOutputBytes: 1024 * 1024, maxInputBytes: 1024 * 1024, slowReaderMs: 15_000 };
+/** Output past this many times maxOutputBytes closes at once (output_overflow): pushes still arrive while reading is paused. */
+export const OUTPUT_HARD_CAP_FACTOR = 8;
+/** Requests queued (read, not yet handled) at which reading stops, whatever their size. */
+export const MAX_QUEUED_REQUESTS = 256;
+/**
+ * Frames one connection hands on per turn of the event loop; then it yields
+ * until the next turn. A read of 64 KiB can hold 4,000 heartbeats: handled in
+ * one go they keep everything they allocate alive together (the garbage
+ * collector then moves it to the old generation, and the process grows) and
+ * make every other client wait.
+ */
+export const FRAMES_PER_TURN = 128;
+
+export interface ConnectionOptions {
+  limits: ConnectionLimits;
+}
+
+/**
+ * One client connection of any protocol: identity, timing, and the memory
+ * bounds every listener shares. Subclasses only move bytes (TCP framing,
+ * WebSocket); what goes out is framed by the connection's front (F).
+ *
+ * Back-pressure: input is taken only while the unsent output is under
+ * maxOutputBytes and the requests not yet handled are under maxInputBytes
+ * (and MAX_QUEUED_REQUESTS); otherwise the socket is paused (the kernel's
+ * buffers fill and TCP slows the client down) and frames already read wait
+ * undecoded. A client that keeps its output at the cap for slowReaderMs, or
+ * lets it grow past the hard cap, is destroyed and reported (onCutOff).
  */
 export abstract class ClientConnection<F extends Framer = Framer> {
   identity?: ConnectionIdentity;
@@ -54,7 +93,20 @@ export abstract class ClientConnection<F extends Framer = Framer> {
   closed = false;
   /** Cleared by stopReading(): further input is ignored (drain). */
   protected reading = true;
-  private readonly maxPendingWriteBytes: number;
+  protected readonly limits: ConnectionLimits;
+  private readonly hardOutputCap: number;
+  /** Set while the unsent output is above the cap; the slow-reader timer runs meanwhile. */
+  private outputFull = false;
+  private slowReaderTimer?: NodeJS.Timeout;
+  private queuedInputBytes = 0;
+  private queuedRequests = 0;
+  /** Whether the transport is paused now (pauseInput called, resumeInput not yet). */
+  private inputPaused = false;
+  /** Frames handed on in this turn (see FRAMES_PER_TURN); set when the turn's share is used up. */
+  private framesThisTurn = 0;
+  private yielding = false;
+  /** Set once cut off: nothing more is written while the socket closes. */
+  private cut = false;
 
   constructor(
     readonly id: number,
@@ -62,7 +114,8 @@ export abstract class ClientConnection<F extends Framer = Framer> {
     protected readonly events: ConnectionEvents<ClientConnection<F>>,
     opts: ConnectionOptions,
   ) {
-    this.maxPendingWriteBytes = opts.maxPendingWriteBytes;
+    this.limits = opts.limits;
+    this.hardOutputCap = opts.limits.maxOutputBytes * OUTPUT_HARD_CAP_FACTOR;
   }
 
   abstract get remoteAddress(): string;
@@ -72,21 +125,27 @@ export abstract class ClientConnection<F extends Framer = Framer> {
   /** Sends what is buffered, then closes (with a protocol-level reason where the protocol has one). */
   protected abstract endGracefully(): void;
   abstract destroy(): void;
+  /** Stops taking input from the transport. */
   protected abstract pauseInput(): void;
+  /** Takes input again, first what was read before the pause and not yet handed on. */
+  protected abstract resumeInput(): void;
 
   get userId(): number {
     return this.identity?.userId ?? 0;
   }
 
-  /** Writes a complete frame of this connection's protocol. A client that stops reading is cut off rather than buffered forever. */
+  /** Writes a complete frame of this connection's protocol; past the hard cap the client is cut off instead. */
   write(frame: Buffer): void {
-    if (this.closed) return;
-    if (this.pendingBytes > this.maxPendingWriteBytes) {
-      this.close();
-      return;
-    }
+    if (this.closed || this.cut) return;
+    if (this.pendingBytes + frame.length > this.hardOutputCap) return this.cutOff('output_overflow');
     this.writeFrame(frame);
     this.lastSentAt = Date.now();
+    if (!this.outputFull && this.pendingBytes > this.limits.maxOutputBytes) {
+      this.outputFull = true;
+      this.slowReaderTimer = setTimeout(() => this.cutOff('slow_reader'), this.limits.slowReaderMs);
+      this.slowReaderTimer.unref();
+      this.updateInput();
+    }
   }
 
   /** Encodes and sends one message of this connection's protocol. */
@@ -103,7 +162,60 @@ export abstract class ClientConnection<F extends Framer = Framer> {
   /** Takes no more requests from this client; what it sent before still runs. */
   stopReading(): void {
     this.reading = false;
-    this.pauseInput();
+    this.updateInput();
+  }
+
+  /** Whether input is to be held back now (back-pressure, this turn's share used, or stopReading). */
+  protected get holdingInput(): boolean {
+    return !this.reading || this.yielding || this.outputFull || this.queuedInputBytes > this.limits.maxInputBytes || this.queuedRequests >= MAX_QUEUED_REQUESTS;
+  }
+
+  /**
+   * Asked before each frame is handed on: false while input is held back, or
+   * when this turn's share (FRAMES_PER_TURN) is used up, in which case input
+   * is paused until the next turn of the event loop.
+   */
+  protected mayTakeFrame(): boolean {
+    if (this.holdingInput) return false;
+    if (this.framesThisTurn >= FRAMES_PER_TURN) {
+      this.yielding = true;
+      this.updateInput();
+      setImmediate(() => {
+        this.yielding = false;
+        this.framesThisTurn = 0;
+        this.updateInput();
+      });
+      return false;
+    }
+    this.framesThisTurn += 1;
+    return true;
+  }
+
+  /** A new read from the transport: a new turn. */
+  protected newTurn(): void {
+    if (!this.yielding) this.framesThisTurn = 0;
+  }
+
+  /** The router queued a request of `bytes` (it waits for the ones before it). */
+  inputQueued(bytes: number): void {
+    this.queuedInputBytes += bytes;
+    this.queuedRequests += 1;
+    this.updateInput();
+  }
+
+  /** A request queued with inputQueued has been handled. */
+  inputHandled(bytes: number): void {
+    this.queuedInputBytes -= bytes;
+    this.queuedRequests -= 1;
+    this.updateInput();
+  }
+
+  /** Called by subclasses whenever the transport may have sent some output (its 'drain'). */
+  protected outputDrained(): void {
+    if (!this.outputFull || this.pendingBytes > this.limits.maxOutputBytes / 2) return;
+    this.outputFull = false;
+    clearTimeout(this.slowReaderTimer);
+    this.updateInput();
   }
 
   /** Called by subclasses for every byte of input (idle tracking). */
@@ -116,7 +228,24 @@ export abstract class ClientConnection<F extends Framer = Framer> {
   protected markClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.slowReaderTimer);
     this.events.onClose(this);
+  }
+
+  private updateInput(): void {
+    if (this.closed) return;
+    const hold = this.holdingInput;
+    if (hold === this.inputPaused) return;
+    this.inputPaused = hold;
+    if (hold) this.pauseInput();
+    else this.resumeInput();
+  }
+
+  private cutOff(reason: CutOffReason): void {
+    if (this.closed || this.cut) return;
+    this.cut = true;
+    this.events.onCutOff?.(this, reason);
+    this.destroy();
   }
 }
 
@@ -136,15 +265,21 @@ export abstract class SocketConnection<F extends Framer = Framer> extends Client
     super(id, front, events, opts);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
+      this.newTurn();
       if (this.received()) this.onBytes(chunk);
     });
+    socket.on('drain', () => this.outputDrained());
     socket.on('error', () => {
       /* 'close' follows; nothing to add */
     });
     socket.on('close', () => this.markClosed());
   }
 
-  /** Input bytes, in order; a stream that cannot be followed should call `brokenStream`. */
+  /**
+   * Input bytes, in order; a stream that cannot be followed should call
+   * `brokenStream`. A frame is handed on only when `mayTakeFrame()` says so
+   * (the splitter keeps the rest); called with no bytes when input resumes.
+   */
   protected abstract onBytes(chunk: Buffer): void;
 
   /** The input cannot be framed any further: reported (onFrameError) and the socket destroyed. */
@@ -158,7 +293,7 @@ export abstract class SocketConnection<F extends Framer = Framer> extends Client
   }
 
   protected get pendingBytes(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + heldThisTick(this.socket);
   }
 
   protected writeFrame(frame: Buffer): void {
@@ -166,6 +301,7 @@ export abstract class SocketConnection<F extends Framer = Framer> extends Client
   }
 
   protected endGracefully(): void {
+    flushThisTick(this.socket);
     this.socket.end();
     // A peer that never reads must not keep the socket half-open.
     setTimeout(() => this.socket.destroy(), 2000).unref();
@@ -178,7 +314,16 @@ export abstract class SocketConnection<F extends Framer = Framer> extends Client
   protected pauseInput(): void {
     this.socket.pause();
   }
+
+  protected resumeInput(): void {
+    // Frames read before the pause first; the socket is read again only once they are taken (reading
+    // more meanwhile would join the new bytes to the held ones, a copy at every turn).
+    this.onBytes(NO_BYTES);
+    if (!this.holdingInput) this.socket.resume();
+  }
 }
+
+const NO_BYTES = Buffer.alloc(0);
 
 /** A TeamTalk client over TCP: 16-byte-header PDUs both ways. */
 export class TcpConnection<F extends Framer = Framer> extends SocketConnection<F> {
@@ -191,7 +336,7 @@ export class TcpConnection<F extends Framer = Framer> extends SocketConnection<F
 
   protected onBytes(chunk: Buffer): void {
     try {
-      this.decoder.push(chunk, (pdu: Pdu) => this.events.onRequest(this, pdu));
+      this.decoder.push(chunk, (pdu: Pdu) => this.events.onRequest(this, pdu), () => !this.mayTakeFrame());
     } catch (err) {
       if (err instanceof FrameError) return this.brokenStream(err);
       throw err;

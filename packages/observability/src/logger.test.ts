@@ -1,8 +1,8 @@
 import os from 'node:os';
 import { Writable } from 'node:stream';
-import { createLogger } from './index';
+import { createLogDestination, createLogger } from './index';
 
-function capture(): { stream: Writable; lines: () => Array<Record<string, unknown>> } {
+function capture(): { stream: Writable; text: () => string; lines: () => Array<Record<string, unknown>> } {
   const chunks: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
@@ -12,6 +12,7 @@ function capture(): { stream: Writable; lines: () => Array<Record<string, unknow
   });
   return {
     stream,
+    text: () => chunks.join(''),
     lines: () =>
       chunks
         .join('')
@@ -60,4 +61,68 @@ describe('level', () => {
     process.env.LOG_LEVEL = 'verbose';
     expect(() => createLogger('r')).toThrow(/LOG_LEVEL/);
   });
+});
+
+describe('format', () => {
+  const saved = process.env.LOG_FORMAT;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.LOG_FORMAT;
+    else process.env.LOG_FORMAT = saved;
+  });
+
+  /** Raw text written through createLogDestination to a stream. */
+  function rawCapture() {
+    const chunks: string[] = [];
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        chunks.push(String(chunk));
+        cb();
+      },
+    });
+    return { stream, text: () => chunks.join('') };
+  }
+
+  test('pretty prints a readable line for people, not JSON', () => {
+    const out = rawCapture();
+    const log = createLogger('msg_server', { destination: createLogDestination({ format: 'pretty', to: out.stream }) });
+    log.warn({ connId: 12 }, 'broken frame; connection closed');
+    const text = out.text();
+    expect(text).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] WARN: \[msg_server\] broken frame; connection closed \{"connId":12\}\n$/);
+    expect(() => JSON.parse(text)).toThrow();
+  });
+
+  test('json stays one JSON object a line; auto is JSON when the output is not a terminal', () => {
+    for (const format of ['json', 'auto'] as const) {
+      const out = rawCapture();
+      createLogger('msg_server', { destination: createLogDestination({ format, to: out.stream }) }).info('hello');
+      expect(JSON.parse(out.text())).toMatchObject({ msg: 'hello', role: 'msg_server' });
+    }
+  });
+
+  test('an unknown LOG_FORMAT is refused', () => {
+    process.env.LOG_FORMAT = 'fancy';
+    expect(() => createLogDestination()).toThrow(/LOG_FORMAT: unknown log format "fancy"/);
+  });
+});
+
+test('one role a line: loggers sharing a destination each carry their own, extra bindings cannot add a second', () => {
+  const out = capture();
+  createLogger('standalone', { destination: out.stream }).info('starting');
+  createLogger('msg_server', { destination: out.stream, bindings: { mode: 'standalone', role: 'push_server' } }).child({ component: 'router' }).info('listening');
+  // JSON.parse keeps the last of two equal keys: count them in the raw text.
+  const raw = out.text().split('\n').filter(Boolean);
+  expect(raw).toHaveLength(2);
+  for (const line of raw) expect(line.match(/"role":/g)).toHaveLength(1);
+  expect(out.lines().map((l) => [l.role, l.mode, l.component])).toEqual([
+    ['standalone', undefined, undefined],
+    ['msg_server', 'standalone', 'router'],
+  ]);
+});
+
+test('a huge string field is clipped on its way to the line', () => {
+  const out = capture();
+  createLogger('login_server', { destination: out.stream }).warn({ user: 'u'.repeat(500_000) }, 'login refused');
+  const [line] = out.lines();
+  expect((line.user as string).length).toBeLessThan(1100);
+  expect(line.user).toMatch(/…\[\+498976 chars\]$/);
 });

@@ -44,3 +44,19 @@ describe('PresenceView', () => {
     ]);
   });
 });
+
+describe('PresenceView and dead incarnations', () => {
+  it('a server declared dead takes its users offline at once, and its next life brings them back', () => {
+    const changes: StatusChange[] = [];
+    const view = new PresenceView((c) => changes.push(c));
+    view.applySnapshot('ms1', 1, [conn(1, 1)], 1);
+    view.markDead('ms1', 1);
+    view.applyPresence('ms1', 2, conn(2, 2), true, 1); // the hung server, before it noticed
+    view.applyPresence('ms1', 1, conn(1, 5), true, 2); // after it fenced itself: user 1 reconnected
+    expect(changes).toEqual([
+      { userId: 1, status: USER_STATUS_ONLINE },
+      { userId: 1, status: USER_STATUS_OFFLINE },
+      { userId: 1, status: USER_STATUS_ONLINE },
+    ]);
+  });
+});

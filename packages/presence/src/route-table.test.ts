@@ -67,3 +67,33 @@ describe('RouteTable', () => {
     expect(t.connectionCount).toBe(1);
   });
 });
+
+describe('RouteTable incarnations', () => {
+  let clock = 0;
+  const conn = (userId: number, connId: number) => ({ userId, connId, clientType: 1, status: 1 });
+
+  it('drops a dead incarnation and ignores what it still says', () => {
+    const t = new RouteTable(() => clock);
+    expect(t.touchServer('ms1', 6000, 1)).toBe(true);
+    t.applySnapshot('ms1', 1, [conn(7, 1)], 1);
+    expect(t.markDead('ms1', 1)).toEqual([7]);
+    // It wakes up and speaks before it notices: none of it counts.
+    expect(t.touchServer('ms1', 6000, 1)).toBe(false);
+    expect(t.applyPresence('ms1', 2, conn(8, 2), true, 1)).toBe('stale');
+    t.applySnapshot('ms1', 3, [conn(7, 1), conn(8, 2)], 1);
+    expect(t.serversFor([7, 8]).size).toBe(0);
+    // Its next life counts again, starting empty.
+    expect(t.touchServer('ms1', 6000, 2)).toBe(true);
+    expect(t.applyPresence('ms1', 1, conn(9, 3), true, 2)).toBe('applied');
+    expect(Object.fromEntries(t.serversFor([7, 8, 9]))).toEqual({ ms1: [9] });
+  });
+
+  it('a newer incarnation replaces the connections of the older one', () => {
+    const t = new RouteTable(() => clock);
+    t.applySnapshot('ms1', 5, [conn(7, 1)], 1);
+    t.applyPresence('ms1', 1, conn(8, 1), true, 2);
+    expect(t.connectionsOf(7)).toEqual([]);
+    expect(t.connectionsOf(8)).toHaveLength(1);
+    expect(t.applyPresence('ms1', 6, conn(7, 2), true, 1)).toBe('stale');
+  });
+});

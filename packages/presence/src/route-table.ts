@@ -14,6 +14,8 @@ export interface RoutedConnection {
 }
 
 interface ServerState {
+  /** Which life of the server this state describes (0: a server that does not say). */
+  incarnation: number;
   /** Highest presence seq applied; a gap means events were missed. */
   seq: number;
   expiresAt: number;
@@ -31,23 +33,51 @@ export class RouteTable {
   private readonly servers = new Map<string, ServerState>();
   /** userId -> serverId -> that user's connections there (so a user's look-ups never scan a server). */
   private readonly byUser = new Map<number, Map<string, RoutedConnection[]>>();
+  /** serverId -> highest incarnation declared dead (MsgServerDown), and until when that is remembered. */
+  private readonly dead = new Map<string, { incarnation: number; until: number }>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** A msg_server is alive until expiresAt; returns true if it was unknown. */
-  touchServer(serverId: string, ttlMs: number): boolean {
-    const state = this.servers.get(serverId);
-    if (state) {
-      state.expiresAt = this.now() + ttlMs;
-      return false;
-    }
-    this.servers.set(serverId, { seq: 0, expiresAt: this.now() + ttlMs, conns: new Map() });
-    return true;
+  /**
+   * A msg_server (that incarnation of it) is alive until expiresAt; returns
+   * true if it was unknown (its presence should be asked for). Reports of a
+   * dead or older incarnation change nothing.
+   */
+  touchServer(serverId: string, ttlMs: number, incarnation = 0): boolean {
+    const before = this.servers.get(serverId);
+    const state = this.serverState(serverId, incarnation);
+    if (!state) return false;
+    state.expiresAt = this.now() + ttlMs;
+    return state !== before;
   }
 
-  applyPresence(serverId: string, seq: number, conn: RoutedConnection, online: boolean): PresenceApplyResult {
-    const state = this.serverState(serverId);
-    if (seq <= state.seq) return 'stale';
+  /**
+   * The server's incarnation was declared dead: drops it with its
+   * connections (if that is the life known) and ignores whatever that life
+   * still says. Returns the users that lost a connection.
+   */
+  markDead(serverId: string, incarnation: number, rememberMs = 600_000): number[] {
+    const known = this.dead.get(serverId);
+    if (!known || known.incarnation < incarnation) this.dead.set(serverId, { incarnation, until: this.now() + rememberMs });
+    const state = this.servers.get(serverId);
+    if (!state || state.incarnation > incarnation) return [];
+    return this.removeServer(serverId);
+  }
+
+  /** Whether that incarnation of the server was declared dead. */
+  isDead(serverId: string, incarnation = 0): boolean {
+    const d = this.dead.get(serverId);
+    return d !== undefined && incarnation <= d.incarnation;
+  }
+
+  /** The incarnation the table holds for a server (undefined: none). */
+  incarnationOf(serverId: string): number | undefined {
+    return this.servers.get(serverId)?.incarnation;
+  }
+
+  applyPresence(serverId: string, seq: number, conn: RoutedConnection, online: boolean, incarnation = 0): PresenceApplyResult {
+    const state = this.serverState(serverId, incarnation);
+    if (!state || seq <= state.seq) return 'stale';
     const gap = state.seq !== 0 && seq !== state.seq + 1;
     state.seq = seq;
     if (online) this.addConn(serverId, state, conn);
@@ -56,8 +86,9 @@ export class RouteTable {
   }
 
   /** Replaces everything known about a server with its own full account. */
-  applySnapshot(serverId: string, seq: number, conns: RoutedConnection[]): void {
-    const state = this.serverState(serverId);
+  applySnapshot(serverId: string, seq: number, conns: RoutedConnection[], incarnation = 0): void {
+    const state = this.serverState(serverId, incarnation);
+    if (!state) return;
     for (const connId of [...state.conns.keys()]) this.removeConn(serverId, state, connId);
     state.seq = seq;
     for (const conn of conns) this.addConn(serverId, state, conn);
@@ -85,6 +116,7 @@ export class RouteTable {
 
   expiredServerIds(): string[] {
     const now = this.now();
+    for (const [id, d] of this.dead) if (d.until <= now) this.dead.delete(id);
     return [...this.servers].filter(([, s]) => s.expiresAt <= now).map(([id]) => id);
   }
 
@@ -162,12 +194,23 @@ export class RouteTable {
     return n;
   }
 
-  private serverState(serverId: string): ServerState {
+  /**
+   * The state of that incarnation of the server, created if new; a later
+   * incarnation replaces an earlier one (whose connections are gone with
+   * it); undefined for a dead or older incarnation, whose word no longer counts.
+   */
+  private serverState(serverId: string, incarnation: number): ServerState | undefined {
+    if (this.isDead(serverId, incarnation) && incarnation > 0) return undefined;
     let state = this.servers.get(serverId);
+    if (state && incarnation < state.incarnation) return undefined;
+    if (state && incarnation > state.incarnation) {
+      this.removeServer(serverId);
+      state = undefined;
+    }
     if (!state) {
       // Presence from a server we have no report from yet: keep it for a
       // while; its first report sets the real TTL.
-      state = { seq: 0, expiresAt: this.now() + 30_000, conns: new Map() };
+      state = { incarnation, seq: 0, expiresAt: this.now() + 30_000, conns: new Map() };
       this.servers.set(serverId, state);
     }
     return state;

@@ -7,6 +7,10 @@ export function clusterSubjects(prefix: string) {
     msgServerReport: `${prefix}.msgserver.report`,
     /** A msg_server drained or stopped (IM.Cluster.MsgServerLeaving). */
     msgServerLeaving: `${prefix}.msgserver.leaving`,
+    /** msg_server liveness, every few hundred ms (IM.Cluster.MsgServerBeacon). */
+    msgServerBeacon: `${prefix}.msgserver.beacon`,
+    /** route_server declared a msg_server incarnation dead (IM.Cluster.MsgServerDown). */
+    msgServerDown: `${prefix}.msgserver.down`,
     /** One login or logout of a connection (IM.Cluster.PresenceUpdate). */
     presence: `${prefix}.presence`,
     /** All connections of one msg_server (IM.Cluster.PresenceSnapshot). */

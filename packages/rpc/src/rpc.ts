@@ -33,7 +33,34 @@ export const RpcStatus = grpc.status;
 type AnyHandler = (request: any) => Promise<any>;
 export type PromiseHandlers = Record<string, AnyHandler>;
 
+/**
+ * TLS of a gRPC endpoint, as PEM contents. Server: cert + key serve TLS; a ca
+ * makes client certificates it signed mandatory (mTLS). Client: ca verifies
+ * servers (absent: the system CAs); cert + key are presented for mTLS.
+ */
+export interface RpcTls {
+  cert?: Buffer;
+  key?: Buffer;
+  ca?: Buffer;
+  /** Client: the name expected in the server certificate instead of the dialled host. */
+  serverName?: string;
+}
+
+function serverCredentials(tls: RpcTls | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  if (!tls.cert || !tls.key) throw new Error('a gRPC server over TLS needs its certificate and private key');
+  return grpc.ServerCredentials.createSsl(tls.ca ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], Boolean(tls.ca));
+}
+
+function channelCredentials(tls: RpcTls | undefined): grpc.ChannelCredentials {
+  if (!tls) return grpc.credentials.createInsecure();
+  if (Boolean(tls.cert) !== Boolean(tls.key)) throw new Error('a gRPC client certificate needs its private key (and the reverse)');
+  return grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null);
+}
+
 export interface RpcServerOptions {
+  /** Absent: cleartext. */
+  tls?: RpcTls;
   /** Maps a thrown error to an RpcError; unmapped errors become INTERNAL. */
   mapError?: (err: unknown) => RpcError | undefined;
   onError?: (method: string, err: unknown) => void;
@@ -119,7 +146,7 @@ export async function startRpcServer(
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   server.addService(definition, unaryImplementation(definition, handlers, options));
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${address.host}:${address.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(`${address.host}:${address.port}`, serverCredentials(options.tls), (err, bound) => (err ? reject(err) : resolve(bound)));
   });
   return {
     port,
@@ -162,9 +189,11 @@ export function rpcTarget(addresses: string): string {
  * gRPC target: "host:port", "dns:///name:port" or "ipv4:a:p1,b:p2"; calls are
  * balanced round-robin over the resolved addresses.
  */
-export function createRpcClient<H extends PromiseHandlers>(definition: grpc.ServiceDefinition, target: string, options: { timeoutMs: number }): PromiseClient<H> {
+export function createRpcClient<H extends PromiseHandlers>(definition: grpc.ServiceDefinition, target: string, options: { timeoutMs: number; tls?: RpcTls }): PromiseClient<H> {
   const Ctor = grpc.makeGenericClientConstructor(definition, 'RpcClient');
-  const client = new Ctor(rpcTarget(target), grpc.credentials.createInsecure(), {
+  const serverName = options.tls?.serverName;
+  const client = new Ctor(rpcTarget(target), channelCredentials(options.tls), {
+    ...(serverName ? { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName } : {}),
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
     'grpc.keepalive_time_ms': 30_000,

@@ -17,6 +17,8 @@ export interface MysqlConfig {
   connectTimeoutMs?: number;
   /** Run CREATE DATABASE IF NOT EXISTS first (default true). */
   createDatabase?: boolean;
+  /** TLS (MYSQL_TLS): on = encrypted only; verify = the certificate must chain to ca (absent: the system CAs) and name the host. Absent: cleartext. */
+  tls?: { mode: 'on' | 'verify'; ca?: Buffer };
 }
 
 const DATABASE_NAME_RE = /^[A-Za-z0-9_$]{1,64}$/;
@@ -122,6 +124,7 @@ export class MysqlDatabase implements SqlDatabase {
       connectTimeout: config.connectTimeoutMs ?? 10_000,
       supportBigNumbers: true,
       bigNumberStrings: false,
+      ssl: config.tls ? { ca: config.tls.ca, rejectUnauthorized: config.tls.mode === 'verify', verifyIdentity: config.tls.mode === 'verify' } : undefined,
     };
     if (config.createDatabase !== false) {
       let conn: mysql.Connection | undefined;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import * as path from 'node:path';
 import { ConfigError, loadConfig, ttctlSpec } from '@tt/config';
+import { mysqlTlsSettings } from '@tt/tls';
 import { openStore, StorageError } from '@tt/storage';
 import { runCommand, UsageError, USAGE } from './commands';
 
@@ -13,7 +14,7 @@ async function main(): Promise<number> {
   const cfg = loadConfig(ttctlSpec);
   const store =
     cfg.TT_MODE === 'cluster'
-      ? await openStore({ kind: 'mysql', host: cfg.MYSQL_HOST, port: cfg.MYSQL_PORT, user: cfg.MYSQL_USER, password: cfg.MYSQL_PASSWORD, database: cfg.MYSQL_DATABASE, connectionLimit: 2}, { scrypt: { N: cfg.PASSWORD_SCRYPT_N } })
+      ? await openStore({ kind: 'mysql', host: cfg.MYSQL_HOST, port: cfg.MYSQL_PORT, user: cfg.MYSQL_USER, password: cfg.MYSQL_PASSWORD, database: cfg.MYSQL_DATABASE, connectionLimit: 2, tls: mysqlTlsSettings(cfg) }, { scrypt: { N: cfg.PASSWORD_SCRYPT_N } })
       : await openStore({ kind: 'sqlite', file: path.join(path.resolve(cfg.TT_DATA_DIR), 'teamtalk.sqlite')}, { scrypt: { N: cfg.PASSWORD_SCRYPT_N } });
   try {
     const adminUrl = cfg.TT_ADMIN_URL || `http://127.0.0.1:${cfg.TT_MODE === 'cluster' ? 9102 : 9100}`;

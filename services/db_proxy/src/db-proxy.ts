@@ -1,10 +1,11 @@
 import { DbProxyService, type DbProxyClient } from '@tt/proto';
-import { createLocalRpcClient, startRpcServer, type PromiseHandlers, type RpcServerOptions, type RunningRpcServer } from '@tt/rpc';
+import { createLocalRpcClient, startRpcServer, type PromiseHandlers, type RpcServerOptions, type RpcTls, type RunningRpcServer } from '@tt/rpc';
 import type { Cache } from '@tt/cache';
 import { watchDependencies, type Logger } from '@tt/observability';
 import type { Store } from '@tt/storage';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { createDbProxyHandlers, mapStorageError } from './handlers';
+import { DEFAULT_LOGIN_THROTTLE, instrumentedLoginThrottle, type LoginThrottleSettings } from '@tt/auth';
 
 export interface DbProxyDeps {
   store: Store;
@@ -13,9 +14,13 @@ export interface DbProxyDeps {
   metricsRegistry: Registry;
   host: string;
   port: number;
+  /** TLS of the gRPC service (GRPC_TLS_*); absent: cleartext. */
+  rpcTls?: RpcTls;
   serverId: string;
   /** PASSWORD_CHECK_CACHE_TTL_S. */
   passwordCheckCacheTtlSeconds?: number;
+  /** LOGIN_THROTTLE_*: back-off after failed log-ins (default: DEFAULT_LOGIN_THROTTLE). */
+  loginThrottle?: LoginThrottleSettings;
   /** CLIENT_MSG_ID_RETENTION_HOURS as seconds: client_msg_ids older than this are forgotten (0: kept forever). */
   clientMsgIdRetentionSeconds?: number;
   /** How often expired client_msg_ids are swept (default 10 minutes). */
@@ -40,8 +45,10 @@ export async function startDbProxy(deps: DbProxyDeps): Promise<RunningDbProxy> {
   const registers = [deps.metricsRegistry];
   const calls = new Counter({ name: 'tt_db_proxy_calls_total', help: 'gRPC calls by method and status', labelNames: ['method', 'code'] as const, registers });
   const seconds = new Histogram({ name: 'tt_db_proxy_call_seconds', help: 'gRPC call duration', labelNames: ['method'] as const, buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1], registers });
-  const handlers = createDbProxyHandlers(deps.store, deps.cache, deps.serverId, { passwordCheckCacheTtlSeconds: deps.passwordCheckCacheTtlSeconds }) as unknown as PromiseHandlers;
+  const loginThrottle = instrumentedLoginThrottle(deps.cache, deps.loginThrottle ?? DEFAULT_LOGIN_THROTTLE, { log: deps.log, registry: deps.metricsRegistry });
+  const handlers = createDbProxyHandlers(deps.store, deps.cache, deps.serverId, { passwordCheckCacheTtlSeconds: deps.passwordCheckCacheTtlSeconds, loginThrottle }) as unknown as PromiseHandlers;
   const options: RpcServerOptions = {
+    tls: deps.rpcTls,
     mapError: mapStorageError,
     onError: (method, err) => deps.log.error({ method, err }, 'db_proxy call failed'),
     onCall: (method, code, s) => {

@@ -1,6 +1,7 @@
 import { IM, type DbProxyHandlers } from '@tt/proto';
 import { RpcError } from '@tt/rpc';
 import type { Cache } from '@tt/cache';
+import type { LoginThrottle } from '@tt/auth';
 import type { Store } from '@tt/storage';
 import { StorageError } from '@tt/storage';
 import { ROOM_SESSION_TYPE, checkSingleMessage, latestMsgId, messageList, messagesById, recentSessions, storeChecked, unreadCounts, type CheckedMessage } from './domain/messages';
@@ -40,7 +41,7 @@ const requireSession = (sessionType: number | null | undefined, sessionId: numbe
  * return its answer. Callers (msg_server) have already put the logged-in
  * identity into user_id/from_user_id.
  */
-export function createDbProxyHandlers(store: Store, cache: Cache, serverId: string, options: { passwordCheckCacheTtlSeconds?: number } = {}): DbProxyHandlers {
+export function createDbProxyHandlers(store: Store, cache: Cache, serverId: string, options: { passwordCheckCacheTtlSeconds?: number; loginThrottle?: LoginThrottle } = {}): DbProxyHandlers {
   const knownUsers = new KnownUsers(store);
   const checkMessage = (req: IM.Message.IIMMsgData, extra?: IM.Core.IMessageExtra | null): Promise<CheckedMessage> => {
     const msgType = req.msgType ?? 0;
@@ -58,7 +59,8 @@ export function createDbProxyHandlers(store: Store, cache: Cache, serverId: stri
     ...monitorsHandlers(store, knownUsers),
     ...adminHandlers(store),
     ...webhookHandlers(store),
-    validateUser: async (req) => validateUser(store, cache, req.userName, req.password, options.passwordCheckCacheTtlSeconds) as Promise<IM.Server.IMValidateRsp>,
+    validateUser: async (req) =>
+      validateUser(store, cache, req.userName, req.password, { checkCacheTtlSeconds: options.passwordCheckCacheTtlSeconds, throttle: options.loginThrottle, clientIp: req.clientIp || undefined }) as Promise<IM.DbProxy.ValidateRsp>,
     saveMessage: async (req) => (await knownUsers.nameMessage(await storeChecked(store, await checkMessage(req)))) as IM.DbProxy.SavedMessage,
     // Every message joins the same group commit; each succeeds or fails on its own. The checks
     // (look-ups that may finish in any order) all come first; then the saves are queued in request

@@ -77,6 +77,10 @@ describe('db_proxy message views and session monitors (through the handlers, SQL
     expect(await hide(alice, [3, 404])).toEqual([3]);
     expect(await hide(alice, [], 'n-1')).toEqual([1]);
     expect(await hide(bob, [], 'n-1')).toEqual([]); // bob did not send it
+    // A group's messages are hidden by its members only; carol is not one.
+    const team = { sessionType: SessionType.SESSION_TYPE_GROUP, peerId: groupId };
+    await expect(h.hideMessages(IM.DbProxy.HideMessagesReq.create({ userId: carol, conversation: team, msgIds: [1] }))).rejects.toMatchObject({ code: 7 });
+    expect(wire(IM.DbProxy.HideMessagesRsp, await h.hideMessages(IM.DbProxy.HideMessagesReq.create({ userId: bob, conversation: team, msgIds: [1] }))).msgIds).toEqual([1]);
     expect((await history(alice, single(bob), 0, 10)).map((m) => m.msgId)).toEqual([2, 4, 5, 6, 7]);
     expect((await history(bob, single(alice), 0, 7)).map((m) => m.msgId)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     const found = wire(IM.DbProxy.FindClientMsgRsp, await h.findClientMsg(IM.DbProxy.FindClientMsgReq.create({ userId: alice, clientMsgId: 'u-1' })));

@@ -1,14 +1,12 @@
 import * as net from 'node:net';
-import { CommandRouter, startIdleSweeper, TcpConnection, type ConnectionEvents, type Framer } from '@tt/connection';
+import { CommandRouter, DEFAULT_CONNECTION_LIMITS, startIdleSweeper, TcpConnection, type ConnectionEvents, type ConnectionLimits, type Framer } from '@tt/connection';
 import { encodePdu } from '@tt/codec';
 import { IM } from '@tt/proto';
-import type { Logger } from '@tt/observability';
+import { LogThrottle, clip, type Logger } from '@tt/observability';
+import { createTlsServer, type ReloadingServerTls } from '@tt/tls';
 import type { FilePeer, TransferService } from './transfer';
 
 const { FileCmdID, OtherCmdID } = IM.BaseDefine;
-
-/** A client that stops reading loses its connection rather than making us buffer without bound. */
-const MAX_PENDING_WRITE_BYTES = 16 * 1024 * 1024;
 
 export interface ClientListenerOptions {
   host: string;
@@ -16,12 +14,18 @@ export interface ClientListenerOptions {
   maxFrameBytes: number;
   /** A connection silent this long is closed (clients send heartbeats). */
   idleTimeoutMs: number;
+  /** What one client may make us hold (back-pressure, see @tt/connection); default DEFAULT_CONNECTION_LIMITS. */
+  limits?: ConnectionLimits;
   transfer: TransferService;
   log: Logger;
+  /** The same service over TLS on its own port too (FILE_SERVER_TLS_PORT). */
+  tls?: { port: number; certificate: ReloadingServerTls };
   events?: {
     frameError?(): void;
     dropped?(reason: string): void;
     connections?(n: number): void;
+    /** A client cut off for the unsent output it held (slow_reader, output_overflow). */
+    cutOff?(reason: string): void;
   };
 }
 
@@ -32,8 +36,8 @@ const teamTalkFraming: Framer = {
 
 /** A file client: the shared TCP connection, as the transfer logic sees it. */
 class FileConnection extends TcpConnection implements FilePeer {
-  constructor(id: number, socket: net.Socket, opts: { maxFrameBytes: number }, events: ConnectionEvents<FileConnection>) {
-    super(id, teamTalkFraming, socket, { maxFrameBytes: opts.maxFrameBytes, maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES }, events);
+  constructor(id: number, socket: net.Socket, opts: { maxFrameBytes: number; limits: ConnectionLimits }, events: ConnectionEvents<FileConnection>) {
+    super(id, teamTalkFraming, socket, opts, events);
   }
 
   sendBody(commandId: number, body: Uint8Array, seqNum: number): void {
@@ -47,6 +51,8 @@ class FileConnection extends TcpConnection implements FilePeer {
 
 export interface RunningClientListener {
   port: number;
+  /** The TLS port, when there is one. */
+  tlsPort?: number;
   connections(): number;
   close(): Promise<void>;
 }
@@ -63,6 +69,8 @@ export async function startClientListener(opts: ClientListenerOptions): Promise<
   const conns = new Set<FileConnection>();
   let nextId = 1;
   const { transfer, log } = opts;
+  // A client's repeated mistakes: its first line, then a count (metrics have every one).
+  const logThrottle = new LogThrottle(log);
   const dropped = (reason: string) => opts.events?.dropped?.(reason);
 
   const router = new CommandRouter<FileConnection>({
@@ -72,7 +80,7 @@ export async function startClientListener(opts: ClientListenerOptions): Promise<
     },
     badBody: (conn, commandId, err) => {
       dropped('bad_body');
-      log.warn({ conn: conn.id, commandId, err: err.message }, 'body did not parse; dropped');
+      logThrottle.warn(conn.id, 'bad_body', { conn: conn.id, commandId, err: clip(err.message) }, 'body did not parse; dropped');
     },
     notLoggedIn: () => {
       /* every route is taken before login */
@@ -112,10 +120,11 @@ export async function startClientListener(opts: ClientListenerOptions): Promise<
     onRequest: (conn, request) => router.dispatch(conn, request),
     onFrameError: (conn, err) => {
       opts.events?.frameError?.();
-      log.warn({ conn: conn.id, remote: conn.remoteAddress, err: err.message }, 'broken frame; connection closed');
+      logThrottle.warn(conn.id, 'broken_frame', { conn: conn.id, remote: conn.remoteAddress, err: clip(err.message) }, 'broken frame; connection closed');
     },
     onClose: (conn) => {
       conns.delete(conn);
+      logThrottle.forget(conn.id);
       opts.events?.connections?.(conns.size);
       // After the requests it sent (those not started are skipped: the connection is closed).
       router
@@ -123,22 +132,32 @@ export async function startClientListener(opts: ClientListenerOptions): Promise<
         .then(() => transfer.closed(conn))
         .catch((err: unknown) => log.error({ err }, 'cleaning up a file connection failed'));
     },
+    onCutOff: (conn, reason) => {
+      opts.events?.cutOff?.(reason);
+      log.warn({ conn: conn.id, remote: conn.remoteAddress, reason }, 'file client holds too much unsent output; connection cut off');
+    },
   };
 
-  const server = net.createServer((socket) => {
-    const conn = new FileConnection(nextId++, socket, { maxFrameBytes: opts.maxFrameBytes }, events);
+  const onSocket = (socket: net.Socket) => {
+    const conn = new FileConnection(nextId++, socket, { maxFrameBytes: opts.maxFrameBytes, limits: opts.limits ?? DEFAULT_CONNECTION_LIMITS }, events);
     if (nextId > 0x7ffffff0) nextId = 1;
     conns.add(conn);
     opts.events?.connections?.(conns.size);
-  });
-  server.on('error', (err) => log.error({ err }, 'file_server listener error'));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
+  };
+  const listen = async (server: net.Server, port: number) => {
+    server.on('error', (err) => log.error({ err, port }, 'file_server listener error'));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+    return server;
+  };
+  const server = await listen(net.createServer(onSocket), opts.port);
+  // TLS clients: the same connections once the handshake is done.
+  const tlsServer = opts.tls ? await listen(createTlsServer(opts.tls.certificate, onSocket), opts.tls.port) : undefined;
 
   const sweeper = startIdleSweeper({
     connections: () => conns,
@@ -149,9 +168,12 @@ export async function startClientListener(opts: ClientListenerOptions): Promise<
 
   return {
     port: (server.address() as net.AddressInfo).port,
+    tlsPort: tlsServer ? (tlsServer.address() as net.AddressInfo).port : undefined,
     connections: () => conns.size,
     close: async () => {
       sweeper.stop();
+      logThrottle.close();
+      tlsServer?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const conn of conns) conn.close();

@@ -96,6 +96,8 @@ function upload(opts: ImageHttpOptions, req: http.IncomingMessage, res: http.Ser
       current.stream.on('error', reject);
       stream.on('error', reject);
     });
+    // A form cut short inside the file rejects `writing` after the parser's 'error' has answered (and 'close' never awaits it).
+    writing.catch(() => undefined);
     stream.pipe(current.stream);
     opts.log.debug({ filename: info.filename, mimeType: info.mimeType }, 'image upload started');
   });
@@ -151,8 +153,16 @@ function upload(opts: ImageHttpOptions, req: http.IncomingMessage, res: http.Ser
 }
 
 function download(opts: ImageHttpOptions, req: http.IncomingMessage, res: http.ServerResponse, headOnly: boolean): void {
-  const url = new URL(req.url ?? '/', 'http://x');
-  const found = opts.images.resolve(decodeURIComponent(url.pathname).replace(/^\/+/, ''));
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+  } catch {
+    // A malformed %-escape (or URL) names no stored image, and must not throw out of the request handler.
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end(headOnly ? undefined : 'malformed path\n');
+    return;
+  }
+  const found = opts.images.resolve(path.replace(/^\/+/, ''));
   const notFound = () => {
     res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
     res.end(headOnly ? undefined : 'not found\n');

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { clip } from '@tt/observability';
 
 /** What is known about a completely uploaded offline file (its JSON sidecar). */
 export interface OfflineMeta {
@@ -38,7 +39,7 @@ export class OfflineStore {
   }
 
   private base(taskId: string): string {
-    if (!TASK_ID_RE.test(taskId)) throw new Error(`invalid task id ${JSON.stringify(taskId)}`);
+    if (!TASK_ID_RE.test(taskId)) throw new Error(`invalid task id ${JSON.stringify(clip(taskId, 64))}`);
     return path.join(this.root, taskId.slice(0, 2).toLowerCase(), taskId);
   }
 

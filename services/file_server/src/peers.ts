@@ -1,5 +1,5 @@
 import { FileServerService, IM, type FileServerClient } from '@tt/proto';
-import { createRpcClient } from '@tt/rpc';
+import { createRpcClient, type RpcTls } from '@tt/rpc';
 import type { OfflineSource } from './transfer';
 
 type Client = FileServerClient & { close(): void };
@@ -14,7 +14,8 @@ export class PeerFileServers {
 
   constructor(
     private readonly selfId: string,
-    private readonly timeoutMs = 3000,
+    /** Deadline of one call, and TLS towards peers (GRPC_TLS_*). */
+    private readonly rpc: { timeoutMs: number; tls?: RpcTls } = { timeoutMs: 3000 },
   ) {}
 
   report(r: IM.FileServer.IFileServerReport): void {
@@ -39,7 +40,7 @@ export class PeerFileServers {
   private client(rpcAddr: string): Client {
     let c = this.clients.get(rpcAddr);
     if (!c) {
-      c = createRpcClient(FileServerService, rpcAddr, { timeoutMs: this.timeoutMs }) as unknown as Client;
+      c = createRpcClient(FileServerService, rpcAddr, this.rpc) as unknown as Client;
       this.clients.set(rpcAddr, c);
     }
     return c;

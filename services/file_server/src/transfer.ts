@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type * as fsp from 'node:fs/promises';
 import type { EncodableType } from '@tt/connection';
 import { IM } from '@tt/proto';
-import type { Logger } from '@tt/observability';
+import { clip, type Logger } from '@tt/observability';
 import type { DiskQuota } from './quota';
 import { TASK_ID_RE, type OfflineMeta, type OfflineStore } from './offline-store';
 
@@ -66,6 +66,8 @@ interface Task {
   /** Offline upload: bytes stored so far, the open partial file, bytes still reserved in the quota. */
   stored: number;
   file?: fsp.FileHandle;
+  /** Set while the partial file is being opened: a second login of the uploader waits for it rather than opening another handle. */
+  opening?: Promise<boolean>;
   reserved: number;
   /** Offline upload: a write is in progress (responses are handled one at a time per connection anyway). */
   busy: boolean;
@@ -226,11 +228,8 @@ export class TransferService {
         previous.end();
       }
       try {
-        if (!task.file) {
-          const { handle, size } = await this.opts.store.openPart(task.id);
-          task.file = handle;
-          task.stored = Math.min(size, task.fileSize);
-        }
+        // The task may have ended while its file was opening (cancelled by another connection, expired).
+        if (!(await this.openPart(task))) return refuse(E.FILE_SERVER_ERRNO_LOGIN_INVALID_TOKEN);
       } catch (err) {
         this.opts.log.error({ err, taskId: task.id }, 'cannot open offline file for writing');
         return refuse(E.FILE_SERVER_ERRNO_PULL_DATA_MKDIR_ERROR);
@@ -269,7 +268,7 @@ export class TransferService {
   async state(peer: FilePeer, msg: IM.File.IMFileState): Promise<void> {
     const session = this.sessions.get(peer);
     if (!session || session.taskId !== msg.taskId || session.userId !== msg.userId) {
-      this.opts.log.debug({ peer: peer.id, taskId: msg.taskId }, 'file state for another task or user ignored');
+      this.opts.log.debug({ peer: peer.id, taskId: clip(msg.taskId, 64) }, 'file state for another task or user ignored');
       return;
     }
     if (!isFinalState(msg.state)) return;
@@ -342,7 +341,7 @@ export class TransferService {
   async pullRsp(peer: FilePeer, rsp: IM.File.IMFilePullDataRsp, body: Uint8Array): Promise<void> {
     const session = this.sessions.get(peer);
     if (!session || session.taskId !== rsp.taskId || session.userId !== rsp.userId || !session.task) {
-      this.opts.log.debug({ peer: peer.id, taskId: rsp.taskId }, 'pull data response for another task or user ignored');
+      this.opts.log.debug({ peer: peer.id, taskId: clip(rsp.taskId, 64) }, 'pull data response for another task or user ignored');
       return;
     }
     const task = session.task;
@@ -494,6 +493,31 @@ export class TransferService {
 
   // ---- internals -------------------------------------------------------------
 
+  /**
+   * Opens the task's partial file once, however many logins of the uploader
+   * arrive together; false when the task ended meanwhile (the handle is then
+   * closed here: nothing else would, and Node would close it on garbage
+   * collection with a warning).
+   */
+  private openPart(task: Task): Promise<boolean> {
+    if (task.file) return Promise.resolve(true);
+    task.opening ??= (async () => {
+      try {
+        const { handle, size } = await this.opts.store.openPart(task.id);
+        if (this.tasks.get(task.id) !== task) {
+          await handle.close().catch(() => undefined);
+          return false;
+        }
+        task.file = handle;
+        task.stored = Math.min(size, task.fileSize);
+        return true;
+      } finally {
+        task.opening = undefined;
+      }
+    })();
+    return task.opening;
+  }
+
   private askUploader(task: Task, peer: FilePeer): void {
     peer.send(FileCmdID.CID_FILE_PULL_DATA_REQ, IM.File.IMFilePullDataReq, {
       taskId: task.id,
@@ -555,7 +579,7 @@ export class TransferService {
     if (meta) return { meta, read: (offset, size) => this.opts.store.read(taskId, offset, size) };
     if (this.tasks.has(taskId)) return undefined; // still uploading here
     return this.opts.findRemote?.(taskId).catch((err: unknown) => {
-      this.opts.log.warn({ err, taskId }, 'asking peer file_servers failed');
+      this.opts.log.warn({ err, taskId: clip(taskId, 64) }, 'asking peer file_servers failed');
       return undefined;
     });
   }

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import type * as http from 'node:http';
-import { issueToken } from '@tt/auth';
 import type { IM } from '@tt/proto';
-import type { FailureThrottle } from './throttle';
+import { issueToken, retryAfterSeconds } from '@tt/auth';
 import type { TokenEndpointOptions } from './http-api';
 import { BodyError, MAX_TOKEN_BODY_BYTES } from './token-request';
 
@@ -52,7 +51,7 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
  * (what the Easemob Web SDK sends for a password login): the same JWT as
  * `POST /auth/token`, as `{access_token, expires_in (seconds), user}`.
  */
-export async function handleEasemobToken(req: http.IncomingMessage, res: http.ServerResponse, auth: TokenEndpointOptions, throttle: FailureThrottle): Promise<void> {
+export async function handleEasemobToken(req: http.IncomingMessage, res: http.ServerResponse, auth: TokenEndpointOptions): Promise<void> {
   if (!auth.secret) {
     req.resume();
     auth.onResult?.('not_configured');
@@ -76,28 +75,25 @@ export async function handleEasemobToken(req: http.IncomingMessage, res: http.Se
     auth.onResult?.('bad_request');
     return sendError(res, 400, 'invalid_grant', 'username and password are required');
   }
-  const key = `${req.socket.remoteAddress ?? ''}\n${username.toLowerCase()}`;
-  const wait = throttle.attempt(key);
-  if (wait > 0) {
-    const seconds = Math.ceil(wait / 1000);
-    auth.onResult?.('throttled');
-    return sendError(res, 429, 'too_many_requests', `too many failed logins, retry in ${seconds} s`, { 'retry-after': String(seconds) });
-  }
-  let rsp: IM.Server.IIMValidateRsp;
+  let rsp: IM.DbProxy.IValidateRsp;
   try {
-    rsp = await auth.validateUser({ userName: username, password: createHash('md5').update(password, 'utf8').digest('hex') });
+    // db_proxy applies the log-in back-off (per account and per address) as for every chat front.
+    rsp = await auth.validateUser({ userName: username, password: createHash('md5').update(password, 'utf8').digest('hex'), clientIp: req.socket.remoteAddress ?? '' });
   } catch (err) {
-    throttle.forget(key);
     auth.onError?.(err);
     auth.onResult?.('unavailable');
     return sendError(res, 503, 'service_unavailable', 'the account service is unavailable, try again later');
+  }
+  if (rsp.retryAfterMs) {
+    const seconds = retryAfterSeconds(rsp.retryAfterMs);
+    auth.onResult?.('throttled');
+    return sendError(res, 429, 'too_many_requests', `too many failed log-ins, retry in ${seconds} s`, { 'retry-after': String(seconds) });
   }
   const userId = rsp.userInfo?.userId ?? 0;
   if (rsp.resultCode !== 0 || !userId) {
     auth.onResult?.('denied');
     return sendError(res, 400, 'invalid_grant', 'invalid username or password');
   }
-  throttle.succeeded(key);
   const issued = await issueToken({ userId, name: username }, { secret: auth.secret, ttlSeconds: auth.ttlSeconds });
   auth.onResult?.('ok');
   send(res, 200, { access_token: issued.token, expires_in: Math.max(0, issued.expiresAt - Math.floor(Date.now() / 1000)), user: { username, activated: true, uuid: String(userId) } });

@@ -2,23 +2,21 @@ import * as http from 'node:http';
 import { issueToken } from '@tt/auth';
 import type { IM } from '@tt/proto';
 import { readTokenRequest, BodyError } from './token-request';
-import { FailureThrottle } from './throttle';
+import { retryAfterSeconds } from '@tt/auth';
 import { serveChatFile, type ChatFiles } from './static-files';
 import { consoleFiles, serveConsoleFile } from '@tt/console';
-import { TEAMTALK_PROTOCOL, type MsgServerRegistry } from './msg-server-registry';
+import { TEAMTALK_PROTOCOL, type FrontAddress, type MsgServerEntry, type MsgServerRegistry, type PickResult } from './msg-server-registry';
 import { EASEMOB_CORS, EASEMOB_TOKEN_PATH, handleEasemobToken } from './easemob-token';
 import { EASEMOB_CONTACTS_PATH, handleEasemobContacts, type FriendDirectory } from './easemob-contacts';
 
-/** db_proxy's ValidateUser (IM.Server.IMValidateReq, password = lowercase hex MD5). */
-export type ValidateUser = (req: IM.Server.IIMValidateReq) => Promise<IM.Server.IIMValidateRsp>;
+/** db_proxy's ValidateUser (IM.DbProxy.ValidateReq: password = lowercase hex MD5, client_ip for the log-in throttle). */
+export type ValidateUser = (req: IM.DbProxy.IValidateReq) => Promise<IM.DbProxy.IValidateRsp>;
 
 export interface TokenEndpointOptions {
   /** AUTH_JWT_SECRET; empty = POST /auth/token answers 503. */
   secret: string;
   ttlSeconds: number;
   validateUser: ValidateUser;
-  /** Failed logins per IP and account name; default 10 a minute. */
-  throttle?: FailureThrottle;
   /** Called once per answer of POST /auth/token (ok, bad_request, denied, throttled, unavailable, not_configured). */
   onResult?: (result: TokenResult) => void;
   /** Called when db_proxy could not be asked. */
@@ -61,6 +59,21 @@ function urlHost(ip: string): string {
   return ip.includes(':') && !ip.startsWith('[') ? `[${ip}]` : ip;
 }
 
+/** The protocol's TLS address on that msg_server, if it has one. */
+function tlsFrontOf(server: MsgServerEntry, protocol: string): FrontAddress | undefined {
+  return server.fronts.find((f) => f.protocol === protocol && f.tls);
+}
+
+/** A URL-based front's path, "/ws" when it reported none. */
+function pathOf(front: FrontAddress): string {
+  return front.path ? (front.path.startsWith('/') ? front.path : `/${front.path}`) : '/ws';
+}
+
+/** ws://host:port/path, or wss:// for a TLS front. */
+function wsUrlOf(ip: string, front: FrontAddress): string {
+  return `${front.tls ? 'wss' : 'ws'}://${urlHost(ip)}:${front.port}${pathOf(front)}`;
+}
+
 /**
  * login_server's HTTP API:
  * - GET /msg_server, answered exactly as TeamTalk clients expect: code 0 with
@@ -68,26 +81,54 @@ function urlHost(ip: string): string {
  *   `?protocol=ws`: the WebSocket URL of the least-loaded msg_server with a ws front;
  *   `?protocol=tcp12`: the TCP address of the least-loaded one with a tcp12 front (seed 001);
  *   `?protocol=omtp`: the same for the OMTP front (seed 004).
+ *   TLS listeners are added as fields old clients ignore (docs/TLS.md): TeamTalk's
+ *   `tlsPort`; tcp12/OMTP `tlsPort`; ws/msync `tlsUrl` (wss://); `tls: true` when the
+ *   main address itself is TLS (a front with no plain port).
  * - POST /auth/token: an access token for the WebSocket front.
  * - Easemob's REST token and contact-list calls (easemob-token.ts, easemob-contacts.ts).
  * - GET /chat/…: the browser chat page.
  * A browser page from any origin may call the first two (CORS).
  */
 export function createLoginHttpHandler(opts: LoginHttpOptions): http.RequestListener {
-  const throttle = opts.auth ? (opts.auth.throttle ?? new FailureThrottle()) : undefined;
   const consolePage = opts.console === undefined ? defaultConsoleFiles() : opts.console;
 
-  const msgServer = (req: http.IncomingMessage, res: http.ServerResponse, query: URLSearchParams, cors: http.OutgoingHttpHeaders) => {
-    const protocol = query.get('protocol') || TEAMTALK_PROTOCOL;
+  /**
+   * Each msg_server's answer per protocol, made once: the JSON text and its
+   * length. A registry entry is replaced by every report, so an answer lives
+   * exactly as long as what it was made from.
+   */
+  const answers = new WeakMap<MsgServerEntry, Map<string, { text: string; bytes: number }>>();
+  const answerFor = (pick: PickResult & { code: 0 }, protocol: string) => {
+    let perProtocol = answers.get(pick.server);
+    if (!perProtocol) answers.set(pick.server, (perProtocol = new Map()));
+    let answer = perProtocol.get(protocol);
+    if (!answer) {
+      const text = JSON.stringify(msgServerBody(pick, protocol));
+      perProtocol.set(protocol, (answer = { text, bytes: Buffer.byteLength(text) }));
+    }
+    return answer;
+  };
+
+  const msgServer = (req: http.IncomingMessage, res: http.ServerResponse, query: URLSearchParams | undefined, cors: http.OutgoingHttpHeaders) => {
+    const protocol = query?.get('protocol') || TEAMTALK_PROTOCOL;
     if (!PROTOCOLS.has(protocol)) {
       opts.onRequest?.(400);
       sendJson(res, 400, { code: 400, msg: `unknown protocol "${protocol.slice(0, 64)}" (teamtalk, ws, tcp12, msync or omtp)` }, cors);
       return;
     }
     const pick = opts.registry.pick(protocol);
+    opts.onRequest?.(pick.code);
+    const answer = pick.code === 0 ? answerFor(pick, protocol) : undefined;
+    const text = answer?.text ?? JSON.stringify({ code: pick.code, msg: pick.code === 0 ? '' : pick.reason });
+    // The original closes after each answer; clients open one connection per request.
+    // A string body with its length leaves with the header in one write (no chunked encoding).
+    res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': answer?.bytes ?? Buffer.byteLength(text), connection: 'close', ...cors });
+    res.end(text);
+  };
+
+  const msgServerBody = (pick: PickResult & { code: 0 }, protocol: string): Record<string, unknown> => {
     let body: Record<string, unknown>;
-    if (pick.code !== 0) body = { code: pick.code, msg: pick.reason };
-    else if (protocol === TEAMTALK_PROTOCOL)
+    if (protocol === TEAMTALK_PROTOCOL)
       body = {
         code: 0,
         msg: '',
@@ -101,16 +142,18 @@ export function createLoginHttpHandler(opts: LoginHttpOptions): http.RequestList
     else if (protocol === 'tcp12' || protocol === 'omtp') body = { code: 0, msg: '', protocol, priorIP: pick.server.priorIp, backupIP: pick.server.backupIp, port: String(pick.front!.port) };
     else {
       const front = pick.front!;
-      const path = front.path ? (front.path.startsWith('/') ? front.path : `/${front.path}`) : '/ws';
-      body = { code: 0, msg: '', protocol, url: `ws://${urlHost(pick.server.priorIp)}:${front.port}${path}`, priorIP: pick.server.priorIp, port: String(front.port), path };
+      body = { code: 0, msg: '', protocol, url: wsUrlOf(pick.server.priorIp, front), priorIP: pick.server.priorIp, port: String(front.port), path: pathOf(front) };
       // MSync: the same msg_server's length-prefixed TCP transport too, for native clients.
       const tcp = protocol === 'msync' ? pick.server.fronts.find((f) => f.protocol === 'msync-tcp') : undefined;
-      if (tcp) body.tcp = { host: pick.server.priorIp, port: tcp.port };
+      const tcpTls = protocol === 'msync' ? tlsFrontOf(pick.server, 'msync-tcp') : undefined;
+      if (tcp) body.tcp = { host: pick.server.priorIp, port: tcp.port, ...(tcp.tls ? { tls: true } : {}), ...(tcpTls ? { tlsPort: tcpTls.port } : {}) };
     }
-    opts.onRequest?.(pick.code);
-    // The original closes after each answer; clients open one connection per request.
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', connection: 'close', ...cors });
-    res.end(JSON.stringify(body));
+    // TLS: only added fields, so clients that know nothing of them read the answer as before.
+    const tlsFront = tlsFrontOf(pick.server, protocol);
+    if (pick.front?.tls) body.tls = true;
+    if (tlsFront && (protocol === 'ws' || protocol === 'msync')) body.tlsUrl = wsUrlOf(pick.server.priorIp, tlsFront);
+    else if (tlsFront) body.tlsPort = String(tlsFront.port);
+    return body;
   };
 
   const token = async (req: http.IncomingMessage, res: http.ServerResponse, cors: http.OutgoingHttpHeaders) => {
@@ -133,24 +176,20 @@ export function createLoginHttpHandler(opts: LoginHttpOptions): http.RequestList
       }
       throw err;
     }
-    const key = `${req.socket.remoteAddress ?? ''}\n${credentials.name.toLowerCase()}`;
-    // Counted as a failure before db_proxy answers, so a burst of parallel guesses is held to the limit too.
-    const wait = throttle!.attempt(key);
-    if (wait > 0) {
-      const seconds = Math.ceil(wait / 1000);
-      return answer('throttled', 429, { code: 429, msg: `too many failed logins, retry in ${seconds} s` }, { 'retry-after': String(seconds) });
-    }
-    let rsp: IM.Server.IIMValidateRsp;
+    let rsp: IM.DbProxy.IValidateRsp;
     try {
-      rsp = await auth.validateUser({ userName: credentials.name, password: credentials.passwordMd5 });
+      // db_proxy applies the log-in back-off (per account and per address) as for every chat front.
+      rsp = await auth.validateUser({ userName: credentials.name, password: credentials.passwordMd5, clientIp: req.socket.remoteAddress ?? '' });
     } catch (err) {
-      throttle!.forget(key);
       auth.onError?.(err);
       return answer('unavailable', 503, { code: 503, msg: 'the account service is unavailable, try again later' });
     }
+    if (rsp.retryAfterMs) {
+      const seconds = retryAfterSeconds(rsp.retryAfterMs);
+      return answer('throttled', 429, { code: 429, msg: `too many failed log-ins, retry in ${seconds} s` }, { 'retry-after': String(seconds) });
+    }
     const userId = rsp.userInfo?.userId ?? 0;
     if (rsp.resultCode !== 0 || !userId) return answer('denied', 401, { code: 401, msg: 'wrong user name or password' });
-    throttle!.succeeded(key);
     const issued = await issueToken({ userId, name: credentials.name }, { secret: auth.secret, ttlSeconds: auth.ttlSeconds });
     answer('ok', 200, { code: 0, token: issued.token, expires_at: issued.expiresAt, user_id: credentials.name, uid: userId });
   };
@@ -159,7 +198,7 @@ export function createLoginHttpHandler(opts: LoginHttpOptions): http.RequestList
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q >= 0 ? url.slice(0, q) : url;
-    const query = new URLSearchParams(q >= 0 ? url.slice(q + 1) : '');
+    const query = q >= 0 ? new URLSearchParams(url.slice(q + 1)) : undefined;
     // Only browsers send Origin: TeamTalk clients get their answer byte for byte as before.
     const cors: http.OutgoingHttpHeaders = CORS_ROUTES.has(path) && req.headers.origin !== undefined ? { 'access-control-allow-origin': '*' } : {};
 
@@ -181,7 +220,7 @@ export function createLoginHttpHandler(opts: LoginHttpOptions): http.RequestList
     }
     if (opts.contacts && EASEMOB_CONTACTS_PATH.test(path)) {
       const onError = opts.auth?.onError;
-      handleEasemobContacts(req, res, path, query, { secret: opts.auth?.secret ?? '', db: opts.contacts, onError }).catch((err: unknown) => {
+      handleEasemobContacts(req, res, path, query ?? new URLSearchParams(), { secret: opts.auth?.secret ?? '', db: opts.contacts, onError }).catch((err: unknown) => {
         onError?.(err);
         if (!res.headersSent) sendJson(res, 500, { error: 'internal_error', error_description: 'internal error' }, EASEMOB_CORS);
         else res.destroy();
@@ -199,7 +238,7 @@ export function createLoginHttpHandler(opts: LoginHttpOptions): http.RequestList
         req.resume();
         return sendJson(res, 405, { error: 'method_not_allowed', error_description: 'use POST' }, { allow: 'POST, OPTIONS', ...EASEMOB_CORS });
       }
-      handleEasemobToken(req, res, opts.auth, throttle!).catch((err: unknown) => {
+      handleEasemobToken(req, res, opts.auth).catch((err: unknown) => {
         opts.auth?.onError?.(err);
         if (!res.headersSent) sendJson(res, 500, { error: 'internal_error', error_description: 'internal error' }, EASEMOB_CORS);
         else res.destroy();

@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import { createHttpsServer, type ReloadingServerTls } from '@tt/tls';
 import { IM, clusterSubjects } from '@tt/proto';
 import type { MessageBus } from '@tt/bus';
 import type { Logger } from '@tt/observability';
@@ -7,7 +8,8 @@ import { createLoginHttpHandler, type TokenResult, type ValidateUser } from './h
 import { MsgServerRegistry } from './msg-server-registry';
 import { defaultChatFiles, type ChatFiles } from './static-files';
 import type { FriendDirectory } from './easemob-contacts';
-import type { FailureThrottle } from './throttle';
+import type { LoginThrottleSettings } from '@tt/auth';
+import { operatorLoginThrottle } from './throttle';
 import type { AdminCluster, AdminStore } from './api/backend';
 import { buildAdminApi } from './api/server';
 
@@ -18,12 +20,16 @@ export interface LoginServerDeps {
   subjectPrefix: string;
   host: string;
   port: number;
+  /** The same answers over HTTPS on this port too (LOGIN_HTTPS_PORT); absent or 0: off. Needs tls. */
+  httpsPort?: number;
+  /** The certificate of the HTTPS port (CLIENT_TLS_*). */
+  tls?: ReloadingServerTls;
   msfsUrl: string;
   discoveryUrl: string;
   /** db_proxy's ValidateUser, for POST /auth/token (cluster: the gRPC client; standalone: the in-process one). */
   validateUser: ValidateUser;
   /** Access tokens (AUTH_JWT_SECRET, AUTH_JWT_TTL_S); an empty secret = POST /auth/token answers 503. */
-  auth: { secret: string; ttlSeconds: number; throttle?: FailureThrottle };
+  auth: { secret: string; ttlSeconds: number };
   /** The browser chat page (URL path → file); default: @tt/webchat's webchatFiles(). */
   chat?: ChatFiles;
   /** db_proxy's FriendSync and ResolveUsers, for the Easemob contact list; absent = that path answers 404. */
@@ -38,11 +44,15 @@ export interface LoginServerDeps {
     rateLimitPerMinute?: number;
     /** ADMIN_API_CORS_ORIGINS; default none (no CORS headers). */
     corsOrigins?: string[];
+    /** LOGIN_THROTTLE_*: back-off after failed operator log-ins; default: their defaults. */
+    loginThrottle?: LoginThrottleSettings;
   };
 }
 
 export interface RunningLoginServer {
   port: number;
+  /** The HTTPS port, when open. */
+  httpsPort?: number;
   registry: MsgServerRegistry;
   readiness(): Promise<{ ok: boolean; details: Record<string, unknown> }>;
   close(): Promise<void>;
@@ -67,13 +77,19 @@ export async function startLoginServer(deps: LoginServerDeps): Promise<RunningLo
           maxConnections: r.info.maxConnCnt,
           connections: r.info.curConnCnt,
           draining: r.draining,
-          fronts: (r.fronts ?? []).map((f) => ({ protocol: f.protocol, port: f.port, path: f.path ?? '' })),
+          fronts: (r.fronts ?? []).map((f) => ({ protocol: f.protocol, port: f.port, path: f.path ?? '', tls: !!f.tls })),
+          incarnation: r.incarnation ?? 0,
         },
         r.ttlMs,
       );
     }),
     deps.bus.subscribe(subjects.msgServerLeaving, (data) => {
       registry.remove(IM.Cluster.MsgServerLeaving.decode(data).serverId);
+    }),
+    // route_server's failure detector: a dead msg_server is no longer handed out, at once.
+    deps.bus.subscribe(subjects.msgServerDown, (data) => {
+      const down = IM.Cluster.MsgServerDown.decode(data);
+      if (registry.down(down.serverId, down.incarnation)) deps.log.warn({ serverId: down.serverId, incarnation: down.incarnation }, 'msg_server declared dead by route_server; no longer handed out');
     }),
   ];
 
@@ -98,44 +114,53 @@ export async function startLoginServer(deps: LoginServerDeps): Promise<RunningLo
         corsOrigins: deps.admin.corsOrigins ?? [],
         metricsRegistry: deps.metricsRegistry,
         log: deps.log,
+        loginThrottle: operatorLoginThrottle(deps.admin.loginThrottle, { log: deps.log, registry: deps.metricsRegistry }),
       })
     : undefined;
   if (!deps.admin) deps.log.info('the operator API is not configured: /api/ answers 503');
 
-  const server = http.createServer(
-    createLoginHttpHandler({
-      registry,
-      msfsUrl: deps.msfsUrl,
-      discoveryUrl: deps.discoveryUrl,
-      onRequest: (code) => answers.inc({ code: String(code) }),
-      auth: {
-        secret: deps.auth.secret,
-        ttlSeconds: deps.auth.ttlSeconds,
-        throttle: deps.auth.throttle,
-        validateUser: deps.validateUser,
-        onResult: (result: TokenResult) => tokenAnswers.inc({ result }),
-        onError: (err) => deps.log.warn({ err }, 'POST /auth/token: db_proxy call failed'),
-      },
-      chat,
-      contacts: deps.friends,
-      adminApi: adminApi ? (req, res) => adminApi.routing(req, res) : undefined,
-    }),
-  );
-  server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(deps.port, deps.host, () => resolve());
+  const handler = createLoginHttpHandler({
+    registry,
+    msfsUrl: deps.msfsUrl,
+    discoveryUrl: deps.discoveryUrl,
+    onRequest: (code) => answers.inc({ code: String(code) }),
+    auth: {
+      secret: deps.auth.secret,
+      ttlSeconds: deps.auth.ttlSeconds,
+      validateUser: deps.validateUser,
+      onResult: (result: TokenResult) => tokenAnswers.inc({ result }),
+      onError: (err) => deps.log.warn({ err }, 'POST /auth/token: db_proxy call failed'),
+    },
+    chat,
+    contacts: deps.friends,
+    adminApi: adminApi ? (req, res) => adminApi.routing(req, res) : undefined,
   });
+  const listen = async <S extends http.Server | import('node:https').Server>(server: S, port: number): Promise<S> => {
+    server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, deps.host, () => resolve());
+    });
+    return server;
+  };
+  const server = await listen(http.createServer(handler), deps.port);
+  let httpsServer: import('node:https').Server | undefined;
+  if (deps.httpsPort) {
+    if (!deps.tls) throw new Error('LOGIN_HTTPS_PORT is set but there is no TLS certificate (CLIENT_TLS_CERT_FILE, CLIENT_TLS_KEY_FILE)');
+    httpsServer = await listen(createHttpsServer(deps.tls, handler), deps.httpsPort);
+  }
   const port = (server.address() as { port: number }).port;
-  deps.log.info({ port }, 'login_server listening');
+  const httpsPort = httpsServer ? (httpsServer.address() as { port: number }).port : undefined;
+  deps.log.info({ port, httpsPort }, 'login_server listening');
 
   return {
     port,
+    httpsPort,
     registry,
     readiness: async () => ({ ok: deps.bus.isConnected(), details: { bus: deps.bus.isConnected(), msgServers: registry.live().length } }),
     close: async () => {
       for (const s of subs) s.unsubscribe();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([server, httpsServer].map((s) => s && new Promise<void>((resolve) => s.close(() => resolve()))));
       await adminApi?.close();
     },
   };

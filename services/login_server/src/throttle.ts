@@ -1,62 +1,14 @@
-interface Window {
-  count: number;
-  resetAt: number;
-}
+import { DEFAULT_LOGIN_THROTTLE, instrumentedLoginThrottle, type LoginThrottle, type LoginThrottleSettings, type ThrottleLog } from '@tt/auth';
+import { MemoryCache } from '@tt/cache';
+import type { Registry } from 'prom-client';
 
 /**
- * Failed logins per key (IP and account name) in fixed windows: after `limit`
- * failures within `windowMs` the key is refused until its window ends, so the
- * token endpoint cannot be used to guess passwords quickly. An attempt counts
- * as a failure until it succeeds, so parallel guesses are held to the limit too.
+ * The back-off for operator log-ins (POST /api/v1/auth/login): the policy and
+ * LOGIN_THROTTLE_* settings db_proxy applies to chat log-ins (which also covers
+ * this server's token endpoints), with its state in this process's memory:
+ * operators are few, and each login_server replica holds its own counts.
  */
-export class FailureThrottle {
-  private readonly windows = new Map<string, Window>();
-
-  constructor(
-    private readonly limit = 10,
-    private readonly windowMs = 60_000,
-    private readonly now: () => number = Date.now,
-    private readonly maxKeys = 100_000,
-  ) {}
-
-  /** Records an attempt; returns 0 when it may go ahead, else the ms until the key is allowed again. */
-  attempt(key: string): number {
-    const now = this.now();
-    let w = this.windows.get(key);
-    if (!w || w.resetAt <= now) {
-      if (!w && this.windows.size >= this.maxKeys) this.sweep(now);
-      w = { count: 0, resetAt: now + this.windowMs };
-      this.windows.set(key, w);
-    }
-    if (w.count >= this.limit) return w.resetAt - now;
-    w.count += 1;
-    return 0;
-  }
-
-  /** The attempt was good: the key's failures are forgiven. */
-  succeeded(key: string): void {
-    this.windows.delete(key);
-  }
-
-  /** The attempt could not be judged (db_proxy unreachable): it does not count. */
-  forget(key: string): void {
-    const w = this.windows.get(key);
-    if (w && w.count > 0) w.count -= 1;
-  }
-
-  get size(): number {
-    return this.windows.size;
-  }
-
-  private sweep(now: number): void {
-    for (const [k, w] of this.windows) if (w.resetAt <= now) this.windows.delete(k);
-    // Still full (a flood of distinct names): drop the oldest windows rather than grow without bound.
-    if (this.windows.size >= this.maxKeys) {
-      let n = Math.ceil(this.maxKeys / 10);
-      for (const k of this.windows.keys()) {
-        if (n-- <= 0) break;
-        this.windows.delete(k);
-      }
-    }
-  }
+export function operatorLoginThrottle(settings: LoginThrottleSettings = DEFAULT_LOGIN_THROTTLE, opts: { log?: ThrottleLog; registry?: Registry; now?: () => number } = {}): LoginThrottle {
+  const cache = new MemoryCache({ maxEntries: 100_000, now: opts.now });
+  return instrumentedLoginThrottle(cache, settings, { ...opts, prefix: 'lt:op' });
 }

@@ -8,6 +8,19 @@ export interface ClusterViewEvents {
   statusChanged(change: StatusChange): void;
   /** A PC connection of a user came or went (for IMPCLoginStatusNotify). */
   pcLoginChanged(userId: number, online: boolean): void;
+  /**
+   * route_server declared this very incarnation dead (it was hung or cut off
+   * longer than the suspicion timeout): the cluster has shown its users
+   * offline and stored what was sent to them meanwhile without delivering
+   * it. The server must fence itself: close every client, so they reconnect
+   * and sync, and go on as a new incarnation (`reincarnate`).
+   */
+  declaredDead?(silentMs: number): void;
+}
+
+export interface BeaconOptions {
+  /** MSG_SERVER_BEACON_INTERVAL_MS; absent: no beacons (standalone: nobody to tell). */
+  intervalMs?: number;
 }
 
 const isMobileConnection = (conn: RoutedConnection) => isMobileClient(conn.clientType);
@@ -21,6 +34,10 @@ const isMobileConnection = (conn: RoutedConnection) => isMobileClient(conn.clien
 export class ClusterView {
   private readonly view: PresenceView;
   private readonly timer: NodeJS.Timeout;
+  private beaconTimer?: NodeJS.Timeout;
+  private beaconSeq = 0;
+  /** Which life of this server it is: 1 at start, +1 each time it fences itself. */
+  private currentIncarnation = 1;
   /** Until then the view may still be filling from the snapshots asked for at start. */
   private warmAt = Number.POSITIVE_INFINITY;
 
@@ -31,6 +48,7 @@ export class ClusterView {
     private readonly events: ClusterViewEvents,
     /** How long after start the view is not trusted to be complete (a few report intervals). */
     private readonly warmUpMs = 6000,
+    private readonly beacon: BeaconOptions = {},
   ) {
     this.view = new PresenceView((c) => events.statusChanged(c));
     this.timer = setInterval(() => this.view.expireServers(), 1000);
@@ -40,21 +58,46 @@ export class ClusterView {
   listen(): void {
     this.bus.subscribe(this.subjects.msgServerReport, (data) => {
       const r = IM.Cluster.MsgServerReport.decode(data);
-      this.view.table.touchServer(r.serverId, r.ttlMs);
+      this.view.touchServer(r.serverId, r.ttlMs, r.incarnation ?? 0);
+    });
+    this.bus.subscribe(this.subjects.msgServerDown, (data) => {
+      const down = IM.Cluster.MsgServerDown.decode(data);
+      if (down.serverId === this.selfId) {
+        if (down.incarnation === this.currentIncarnation) this.events.declaredDead?.(down.silentMs ?? 0);
+        return;
+      }
+      this.view.markDead(down.serverId, down.incarnation);
     });
     this.bus.subscribe(this.subjects.msgServerLeaving, (data) => this.view.removeServer(IM.Cluster.MsgServerLeaving.decode(data).serverId));
     this.bus.subscribe(this.subjects.presence, (data) => {
       const u = IM.Cluster.PresenceUpdate.decode(data);
-      const result = this.view.applyPresence(u.serverId, u.seq, u.conn, u.online);
+      const result = this.view.applyPresence(u.serverId, u.seq, u.conn, u.online, u.incarnation ?? 0);
       if (result === 'gap') this.requestSnapshots(u.serverId);
       if (result !== 'stale' && !isMobileClient(u.conn.clientType)) this.events.pcLoginChanged(u.conn.userId, u.online);
     });
     this.bus.subscribe(this.subjects.presenceSnapshot, (data) => {
       const s = IM.Cluster.PresenceSnapshot.decode(data);
-      this.view.applySnapshot(s.serverId, s.seq, s.conns);
+      this.view.applySnapshot(s.serverId, s.seq, s.conns, s.incarnation ?? 0);
     });
     this.requestSnapshots();
     this.warmAt = Date.now() + this.warmUpMs;
+    if (this.beacon.intervalMs) {
+      this.sendBeacon();
+      this.beaconTimer = setInterval(() => this.sendBeacon(), this.beacon.intervalMs);
+      this.beaconTimer.unref();
+    }
+  }
+
+  get incarnation(): number {
+    return this.currentIncarnation;
+  }
+
+  /** A new life after fencing: beacons, reports and presence now carry the next incarnation. */
+  reincarnate(): number {
+    this.currentIncarnation += 1;
+    this.beaconSeq = 0;
+    if (this.beaconTimer) this.sendBeacon();
+    return this.currentIncarnation;
   }
 
   /**
@@ -85,6 +128,16 @@ export class ClusterView {
 
   close(): void {
     clearInterval(this.timer);
+    if (this.beaconTimer) clearInterval(this.beaconTimer);
+  }
+
+  private sendBeacon(): void {
+    this.beaconSeq += 1;
+    try {
+      this.bus.publish(this.subjects.msgServerBeacon, IM.Cluster.MsgServerBeacon.encode({ serverId: this.selfId, incarnation: this.currentIncarnation, seq: this.beaconSeq }).finish());
+    } catch {
+      // The bus is closed (shutting down): nobody to tell.
+    }
   }
 
   private requestSnapshots(serverId?: string): void {

@@ -9,6 +9,3 @@ import type { Front } from './fronts/front';
 export { TcpConnection } from '@tt/connection';
 export type ClientConnection = connection.ClientConnection<Front>;
 export type ConnectionEvents = connection.ConnectionEvents<ClientConnection>;
-
-/** Unsent output past which a client that does not read is cut off (every front). */
-export const MAX_PENDING_WRITE_BYTES = 8 * 1024 * 1024;

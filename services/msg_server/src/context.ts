@@ -1,5 +1,5 @@
 import type { DbProxyClient } from '@tt/proto';
-import type { Logger } from '@tt/observability';
+import type { LogThrottle, Logger } from '@tt/observability';
 import type { ConnectionRegistry } from './connection-registry';
 import type { Delivery } from './delivery';
 import type { PresencePublisher } from './presence';
@@ -45,5 +45,7 @@ export interface MsgServerContext {
   /** The address login_server hands out for this msg_server. */
   selfAddress(): { ip1: string; ip2: string; port: number };
   log: Logger;
+  /** Client-caused warnings: the first per connection (or user) and kind, then a count (LOG_REPEAT_INTERVAL_MS). */
+  logThrottle: LogThrottle;
   nowSeconds(): number;
 }

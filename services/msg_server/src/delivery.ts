@@ -133,7 +133,7 @@ export class Delivery {
   private async sendWithRetry(requests: IM.Cluster.IDeliverRequest[]): Promise<void> {
     const data = IM.Cluster.DeliverBatch.encode({ requests }).finish();
     const giveUpAt = Date.now() + this.retryForMs;
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0; ; ) {
       try {
         await this.bus.request(this.options.subjects.routeDeliver, data, { timeoutMs: this.requestTimeoutMs });
         return;
@@ -145,7 +145,10 @@ export class Delivery {
           this.log.error({ err, requests: requests.length }, 'realtime delivery through route_server failed');
           return;
         }
-        await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
+        // While the bus is down, wait for it (not a back-off grown during the outage): deliveries
+        // then resume within ms of NATS's return, the back-off starting small for the route_servers' return.
+        if ((err as BusError).code === 'DISCONNECTED') await untilConnected(this.bus, 250);
+        else await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt++)));
       }
     }
   }
@@ -188,4 +191,10 @@ export class Delivery {
       }
     }
   }
+}
+
+/** Resolves when the bus is connected again (checked every 20 ms), or after `ms`. */
+async function untilConnected(bus: MessageBus, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!bus.isConnected() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
 }

@@ -4,7 +4,7 @@ import { FileServerDirectory } from './file-servers';
 
 describe('FileServerDirectory', () => {
   let clock = 1_000_000;
-  const dir = new FileServerDirectory(new MemoryBus(), clusterSubjects('t'), 1000, () => clock);
+  const dir = new FileServerDirectory(new MemoryBus(), clusterSubjects('t'), { timeoutMs: 1000 }, () => clock);
   const report = (serverId: string, activeTasks: number, freeBytes = 1e9, draining = false) =>
     dir.report({ serverId, rpcAddr: `${serverId}:1`, addrs: { ipAddrList: [{ ip: '10.0.0.1', port: 8600 }] }, httpUrl: 'http://x', ttlMs: 3000, draining, activeTasks, freeBytes });
 

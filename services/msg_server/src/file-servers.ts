@@ -1,6 +1,6 @@
 import { FileServerService, IM, type ClusterSubjects, type FileServerClient } from '@tt/proto';
 import type { MessageBus, BusSubscription } from '@tt/bus';
-import { createRpcClient } from '@tt/rpc';
+import { createRpcClient, type RpcTls } from '@tt/rpc';
 
 export interface FileServerInfo {
   serverId: string;
@@ -30,7 +30,8 @@ export class FileServerDirectory {
   constructor(
     private readonly bus: MessageBus,
     private readonly subjects: ClusterSubjects,
-    private readonly timeoutMs: number,
+    /** Deadline of one call, and TLS towards file_servers (GRPC_TLS_*). */
+    private readonly rpc: { timeoutMs: number; tls?: RpcTls },
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -101,7 +102,7 @@ export class FileServerDirectory {
   client(server: FileServerInfo): FileServerClient {
     let c = this.clients.get(server.rpcAddr);
     if (!c) {
-      c = createRpcClient(FileServerService, server.rpcAddr, { timeoutMs: this.timeoutMs }) as unknown as Client;
+      c = createRpcClient(FileServerService, server.rpcAddr, this.rpc) as unknown as Client;
       this.clients.set(server.rpcAddr, c);
     }
     return c;

@@ -1,21 +1,27 @@
 #!/usr/bin/env node
 // msg_server as its own process (cluster mode): NATS for the cluster, db_proxy over gRPC.
-import { loadConfig, msgServerSpec } from '@tt/config';
+import { checkDetectorTimes, loadConfig, msgServerSpec } from '@tt/config';
 import { JetStreamJobQueue, NatsBus } from '@tt/bus';
 import { createMetrics, startAdminServer } from '@tt/observability';
 import { DbProxyService, clusterSubjects, type DbProxyClient } from '@tt/proto';
 import { createRpcClient } from '@tt/rpc';
 import { runService } from '@tt/runtime';
-import { contentKeyOf, msyncFrontConfig, omtpFrontConfig, startMsgServer, tcp12FrontConfig, wsFrontConfig } from './msg-server';
+import { grpcTlsSettings, natsConnectionSettings, openClientTls } from '@tt/tls';
+import { contentKeyOf, msgServerTlsPorts, msyncFrontConfig, omtpFrontConfig, startMsgServer, tcp12FrontConfig, wsFrontConfig } from './msg-server';
 
 runService(
   'msg_server',
   async ({ log, onShutdown }) => {
     const cfg = loadConfig(msgServerSpec);
+    const rpcTls = grpcTlsSettings(cfg, { serves: false });
+    checkDetectorTimes(cfg);
     const metricsRegistry = createMetrics('msg_server').registry;
-    const bus = await NatsBus.connect({ servers: cfg.NATS_URL.split(','), name: 'msg_server', onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
+    // Before connecting anywhere: a TLS port without a usable certificate stops the start.
+    const tls = openClientTls(cfg, msgServerTlsPorts(cfg), log, metricsRegistry);
+    onShutdown(() => tls?.close());
+    const bus = await NatsBus.connect({ servers: cfg.NATS_URL.split(','), ...natsConnectionSettings(cfg), name: 'msg_server', onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
     onShutdown(() => bus.close());
-    const db = createRpcClient(DbProxyService, cfg.DB_PROXY_ADDR, { timeoutMs: cfg.DB_PROXY_TIMEOUT_MS }) as unknown as DbProxyClient & { close(): void };
+    const db = createRpcClient(DbProxyService, cfg.DB_PROXY_ADDR, { timeoutMs: cfg.DB_PROXY_TIMEOUT_MS, tls: rpcTls }) as unknown as DbProxyClient & { close(): void };
     onShutdown(() => db.close());
     // Producer only: push_server creates the stream (until it has, push jobs are counted as failed).
     const subjects = clusterSubjects(cfg.TT_SUBJECT_PREFIX);
@@ -31,19 +37,23 @@ runService(
         advertiseIp: cfg.MSG_SERVER_ADVERTISE_IP,
         advertiseIp2: cfg.MSG_SERVER_ADVERTISE_IP2,
         advertisePort: cfg.MSG_SERVER_ADVERTISE_PORT,
+        tlsPort: cfg.MSG_SERVER_TLS_PORT,
         maxConnections: cfg.MSG_SERVER_MAX_CONNECTIONS,
         maxFrameBytes: cfg.MSG_SERVER_MAX_FRAME_BYTES,
+        connectionLimits: { maxOutputBytes: cfg.CONN_MAX_OUTPUT_BYTES, maxInputBytes: cfg.CONN_MAX_INPUT_BYTES, slowReaderMs: cfg.CONN_SLOW_READER_MS },
         msgRateLimit: cfg.MSG_SERVER_MSG_RATE_LIMIT,
         loginTimeoutMs: cfg.MSG_SERVER_LOGIN_TIMEOUT_MS,
         pcIdleTimeoutMs: cfg.MSG_SERVER_PC_IDLE_TIMEOUT_MS,
         mobileIdleTimeoutMs: cfg.MSG_SERVER_MOBILE_IDLE_TIMEOUT_MS,
         heartbeatIntervalMs: cfg.MSG_SERVER_HEARTBEAT_INTERVAL_MS,
         reportIntervalMs: cfg.MSG_SERVER_REPORT_INTERVAL_MS,
+        beaconIntervalMs: cfg.MSG_SERVER_BEACON_INTERVAL_MS,
         drainTimeoutMs: cfg.MSG_SERVER_DRAIN_TIMEOUT_MS,
         drainRate: cfg.MSG_SERVER_DRAIN_RATE,
         statusNotifyBatchMs: cfg.MSG_SERVER_STATUS_NOTIFY_BATCH_MS,
         subjectPrefix: cfg.TT_SUBJECT_PREFIX,
         fileServerTimeoutMs: cfg.FILE_SERVER_TIMEOUT_MS,
+        rpcTls,
         ws: wsFrontConfig(cfg, cfg.MSG_SERVER_HOST),
         msync: msyncFrontConfig(cfg, cfg.MSG_SERVER_HOST),
         tcp12: tcp12FrontConfig(cfg, cfg.MSG_SERVER_HOST),
@@ -60,6 +70,7 @@ runService(
       metricsRegistry,
       pushJobs,
       webhookJobs,
+      tls,
     });
     onShutdown(() => server.drain());
     const admin = await startAdminServer({ host: cfg.ADMIN_HOST, port: cfg.ADMIN_PORT, registry: metricsRegistry, logger: log, checks: { ready: server.readiness }, operations: server.operations, adminToken: cfg.ADMIN_TOKEN });

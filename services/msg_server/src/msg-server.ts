@@ -3,11 +3,12 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import { IM, clusterSubjects, type DbProxyClient } from '@tt/proto';
 import { MemoryJobQueue, type JobQueue, type MessageBus } from '@tt/bus';
-import { watchDependencies, type Logger } from '@tt/observability';
+import { LogThrottle, clip, watchDependencies, type Logger } from '@tt/observability';
 import type { Registry } from 'prom-client';
+import type { RpcTls } from '@tt/rpc';
 import { CommandRouter } from './command-router';
-import { startIdleSweeper } from '@tt/connection';
-import { MAX_PENDING_WRITE_BYTES, TcpConnection, type ClientConnection, type ConnectionEvents } from './connection';
+import { DEFAULT_CONNECTION_LIMITS, startIdleSweeper, type ConnectionLimits } from '@tt/connection';
+import { TcpConnection, type ClientConnection, type ConnectionEvents } from './connection';
 import { ConnectionRegistry } from './connection-registry';
 import type { MsgServerContext } from './context';
 import { Delivery } from './delivery';
@@ -32,6 +33,7 @@ import { MsyncFront } from './fronts/msync/front';
 import { MsyncTcpConnection, MsyncWsConnection } from './fronts/msync/connection';
 import { msyncRouterAnswers, registerMsyncHandlers, type MsyncHandlerOptions } from './fronts/msync/handlers';
 import { ConversationCore } from './core/conversation-core';
+import { badInputOf } from './core/bad-input';
 import { OmtpFront } from './fronts/omtp/front';
 import { OmtpConnection, ReplayCache } from './fronts/omtp/connection';
 import { registerOmtpHandlers } from './fronts/omtp/handlers';
@@ -56,6 +58,7 @@ import { PresencePublisher } from './presence';
 import { RateLimiter } from './rate-limiter';
 import { isMobileClient } from './domain/client-type';
 import { AdminService } from './admin';
+import type { ReloadingServerTls } from '@tt/tls';
 
 const { OtherCmdID, BuddyListCmdID, ServiceID, UserStatType } = IM.BaseDefine;
 
@@ -67,6 +70,10 @@ export interface MsgServerConfig {
   advertiseIp: string;
   advertiseIp2?: string;
   advertisePort?: number;
+  /** TeamTalk over TLS on this port too (MSG_SERVER_TLS_PORT); absent or 0: off. Needs deps.tls. */
+  tlsPort?: number;
+  /** Per-connection memory bounds, every front (CONN_MAX_OUTPUT_BYTES, CONN_MAX_INPUT_BYTES, CONN_SLOW_READER_MS). */
+  connectionLimits?: ConnectionLimits;
   maxConnections: number;
   maxFrameBytes: number;
   msgRateLimit: number;
@@ -75,6 +82,8 @@ export interface MsgServerConfig {
   mobileIdleTimeoutMs: number;
   heartbeatIntervalMs: number;
   reportIntervalMs: number;
+  /** MSG_SERVER_BEACON_INTERVAL_MS: liveness beacons to route_server; absent: none (standalone). */
+  beaconIntervalMs?: number;
   drainTimeoutMs: number;
   /** Connections closed per second while draining. */
   drainRate?: number;
@@ -83,6 +92,8 @@ export interface MsgServerConfig {
   statusNotifyBatchMs?: number;
   /** Deadline of one call to a file_server (default 5000). */
   fileServerTimeoutMs?: number;
+  /** TLS of the calls to file_servers (GRPC_TLS_*); absent: cleartext. */
+  rpcTls?: RpcTls;
   /** Standalone mode: the only msg_server there is; deliveries skip route_server. */
   soleServer?: boolean;
   /** The WebSocket front (seed 003); absent or port 0: off. */
@@ -107,14 +118,28 @@ export interface MsgServerConfig {
   createSystemAccount?: (name: string) => Promise<number>;
 }
 
-/** The WebSocket front's settings from the MSG_SERVER_WS_* variables (port 0: off). */
+/** msg_server's TLS port settings, by name (for openClientTls: any of them set needs CLIENT_TLS_CERT_FILE). */
+export function msgServerTlsPorts(cfg: {
+  MSG_SERVER_TLS_PORT: number;
+  MSG_SERVER_WSS_PORT: number;
+  MSG_SERVER_TCP12_TLS_PORT: number;
+  MSG_SERVER_MSYNC_WSS_PORT: number;
+  MSG_SERVER_MSYNC_TCP_TLS_PORT: number;
+  MSG_SERVER_OMTP_TLS_PORT: number;
+}): Record<string, number> {
+  const { MSG_SERVER_TLS_PORT, MSG_SERVER_WSS_PORT, MSG_SERVER_TCP12_TLS_PORT, MSG_SERVER_MSYNC_WSS_PORT, MSG_SERVER_MSYNC_TCP_TLS_PORT, MSG_SERVER_OMTP_TLS_PORT } = cfg;
+  return { MSG_SERVER_TLS_PORT, MSG_SERVER_WSS_PORT, MSG_SERVER_TCP12_TLS_PORT, MSG_SERVER_MSYNC_WSS_PORT, MSG_SERVER_MSYNC_TCP_TLS_PORT, MSG_SERVER_OMTP_TLS_PORT };
+}
+
+/** The WebSocket front's settings from the MSG_SERVER_WS_* variables and MSG_SERVER_WSS_PORT (both ports 0: off). */
 export function wsFrontConfig(
-  cfg: { MSG_SERVER_WS_PORT: number; MSG_SERVER_WS_PATH: string; MSG_SERVER_WS_ADVERTISE_PORT: number; MSG_SERVER_WS_MAX_FRAME_BYTES: number; MSG_SERVER_WS_IDLE_TIMEOUT_MS: number; MSG_SERVER_MAX_CONTENT_BYTES: number },
+  cfg: { MSG_SERVER_WS_PORT: number; MSG_SERVER_WSS_PORT: number; MSG_SERVER_WS_PATH: string; MSG_SERVER_WS_ADVERTISE_PORT: number; MSG_SERVER_WS_MAX_FRAME_BYTES: number; MSG_SERVER_WS_IDLE_TIMEOUT_MS: number; MSG_SERVER_MAX_CONTENT_BYTES: number },
   host: string,
 ): WsFrontConfig | undefined {
-  if (cfg.MSG_SERVER_WS_PORT === 0) return undefined;
+  if (cfg.MSG_SERVER_WS_PORT === 0 && cfg.MSG_SERVER_WSS_PORT === 0) return undefined;
   return {
     port: cfg.MSG_SERVER_WS_PORT,
+    tlsPort: cfg.MSG_SERVER_WSS_PORT,
     host,
     path: cfg.MSG_SERVER_WS_PATH,
     advertisePort: cfg.MSG_SERVER_WS_ADVERTISE_PORT,
@@ -124,14 +149,15 @@ export function wsFrontConfig(
   };
 }
 
-/** The tcp12 front's settings from the MSG_SERVER_TCP12_* variables (port 0: off). */
+/** The tcp12 front's settings from the MSG_SERVER_TCP12_* variables (plain and TLS port 0: off). */
 export function tcp12FrontConfig(
-  cfg: { MSG_SERVER_TCP12_PORT: number; MSG_SERVER_TCP12_ADVERTISE_PORT: number; MSG_SERVER_TCP12_MAX_FRAME_BYTES: number; MSG_SERVER_TCP12_IDLE_TIMEOUT_MS: number; MSG_SERVER_TCP12_AES_KEY: string; MSG_SERVER_MAX_CONTENT_BYTES: number },
+  cfg: { MSG_SERVER_TCP12_PORT: number; MSG_SERVER_TCP12_TLS_PORT: number; MSG_SERVER_TCP12_ADVERTISE_PORT: number; MSG_SERVER_TCP12_MAX_FRAME_BYTES: number; MSG_SERVER_TCP12_IDLE_TIMEOUT_MS: number; MSG_SERVER_TCP12_AES_KEY: string; MSG_SERVER_MAX_CONTENT_BYTES: number },
   host: string,
 ): Tcp12FrontConfig | undefined {
-  if (cfg.MSG_SERVER_TCP12_PORT === 0) return undefined;
+  if (cfg.MSG_SERVER_TCP12_PORT === 0 && cfg.MSG_SERVER_TCP12_TLS_PORT === 0) return undefined;
   return {
     port: cfg.MSG_SERVER_TCP12_PORT,
+    tlsPort: cfg.MSG_SERVER_TCP12_TLS_PORT,
     host,
     advertisePort: cfg.MSG_SERVER_TCP12_ADVERTISE_PORT,
     maxFrameBytes: cfg.MSG_SERVER_TCP12_MAX_FRAME_BYTES,
@@ -141,10 +167,11 @@ export function tcp12FrontConfig(
   };
 }
 
-/** The OMTP front's settings from the MSG_SERVER_OMTP_* variables (port 0: off). */
+/** The OMTP front's settings from the MSG_SERVER_OMTP_* variables (plain and TLS port 0: off). */
 export function omtpFrontConfig(
   cfg: {
     MSG_SERVER_OMTP_PORT: number;
+    MSG_SERVER_OMTP_TLS_PORT: number;
     MSG_SERVER_OMTP_ADVERTISE_PORT: number;
     MSG_SERVER_OMTP_MAX_FRAME_BYTES: number;
     MSG_SERVER_OMTP_IDLE_TIMEOUT_MS: number;
@@ -155,9 +182,10 @@ export function omtpFrontConfig(
   },
   host: string,
 ): OmtpFrontConfig | undefined {
-  if (cfg.MSG_SERVER_OMTP_PORT === 0) return undefined;
+  if (cfg.MSG_SERVER_OMTP_PORT === 0 && cfg.MSG_SERVER_OMTP_TLS_PORT === 0) return undefined;
   return {
     port: cfg.MSG_SERVER_OMTP_PORT,
+    tlsPort: cfg.MSG_SERVER_OMTP_TLS_PORT,
     host,
     advertisePort: cfg.MSG_SERVER_OMTP_ADVERTISE_PORT,
     maxFrameBytes: cfg.MSG_SERVER_OMTP_MAX_FRAME_BYTES,
@@ -170,7 +198,10 @@ export function omtpFrontConfig(
 }
 
 export interface OmtpFrontConfig {
+  /** Plain port; 0: none (TLS only). */
   port: number;
+  /** OMTP over TLS (MSG_SERVER_OMTP_TLS_PORT); absent or 0: off. */
+  tlsPort?: number;
   host?: string;
   /** Port handed to clients; 0 = port. */
   advertisePort?: number;
@@ -185,7 +216,10 @@ export interface OmtpFrontConfig {
 }
 
 export interface Tcp12FrontConfig {
+  /** Plain port; 0: none (TLS only). */
   port: number;
+  /** tcp12 over TLS (MSG_SERVER_TCP12_TLS_PORT); absent or 0: off. */
+  tlsPort?: number;
   host?: string;
   /** Port handed to clients; 0 = port. */
   advertisePort?: number;
@@ -197,10 +231,12 @@ export interface Tcp12FrontConfig {
   maxContentBytes: number;
 }
 
-/** The MSync front's settings from the MSG_SERVER_MSYNC_* variables (both ports 0: off). */
+/** The MSync front's settings from the MSG_SERVER_MSYNC_* variables (every port 0: off). */
 export function msyncFrontConfig(
   cfg: {
     MSG_SERVER_MSYNC_WS_PORT: number;
+    MSG_SERVER_MSYNC_WSS_PORT: number;
+    MSG_SERVER_MSYNC_TCP_TLS_PORT: number;
     MSG_SERVER_MSYNC_WS_PATH: string;
     MSG_SERVER_MSYNC_WS_ADVERTISE_PORT: number;
     MSG_SERVER_MSYNC_TCP_PORT: number;
@@ -216,10 +252,12 @@ export function msyncFrontConfig(
   },
   host: string,
 ): MsyncFrontConfig | undefined {
-  if (cfg.MSG_SERVER_MSYNC_WS_PORT === 0 && cfg.MSG_SERVER_MSYNC_TCP_PORT === 0) return undefined;
+  if (cfg.MSG_SERVER_MSYNC_WS_PORT === 0 && cfg.MSG_SERVER_MSYNC_TCP_PORT === 0 && cfg.MSG_SERVER_MSYNC_WSS_PORT === 0 && cfg.MSG_SERVER_MSYNC_TCP_TLS_PORT === 0) return undefined;
   return {
     host,
     wsPort: cfg.MSG_SERVER_MSYNC_WS_PORT,
+    wssPort: cfg.MSG_SERVER_MSYNC_WSS_PORT,
+    tcpTlsPort: cfg.MSG_SERVER_MSYNC_TCP_TLS_PORT,
     wsPath: cfg.MSG_SERVER_MSYNC_WS_PATH,
     wsAdvertisePort: cfg.MSG_SERVER_MSYNC_WS_ADVERTISE_PORT,
     tcpPort: cfg.MSG_SERVER_MSYNC_TCP_PORT,
@@ -244,6 +282,9 @@ export interface MsyncFrontConfig extends Omit<MsyncHandlerOptions, 'jwtSecret'>
   /** TCP port (0: no TCP transport). */
   tcpPort: number;
   tcpAdvertisePort?: number;
+  /** wss:// port (MSG_SERVER_MSYNC_WSS_PORT) and TCP over TLS (MSG_SERVER_MSYNC_TCP_TLS_PORT); absent or 0: off. */
+  wssPort?: number;
+  tcpTlsPort?: number;
   maxFrameBytes: number;
   idleTimeoutMs: number;
 }
@@ -257,7 +298,10 @@ export function contentKeyOf(cfg: { TT_CONTENT_KEY: string }): string | undefine
 }
 
 export interface WsFrontConfig {
+  /** Plain ws:// port; 0: none (wss only). */
   port: number;
+  /** wss:// port (MSG_SERVER_WSS_PORT); absent or 0: off. */
+  tlsPort?: number;
   host?: string;
   path: string;
   /** Port handed to clients; 0 = port. */
@@ -277,6 +321,8 @@ export interface MsgServerDeps {
   pushJobs?: Pick<JobQueue, 'enqueue'>;
   /** Where webhook calls wait and are worked (JetStream in cluster mode); none: an in-process queue of this msg_server. */
   webhookJobs?: Pick<JobQueue, 'enqueue' | 'work'>;
+  /** The certificate of the TLS listeners (CLIENT_TLS_*); needed when a TLS port is set. */
+  tls?: ReloadingServerTls;
 }
 
 export interface RunningMsgServer {
@@ -301,6 +347,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   const registry = new ConnectionRegistry();
   const presence = new PresencePublisher(bus, registry, instanceId, subjects, (conn, online) =>
     webhooks.presenceChanged(online, { userId: conn.userId, name: conn.identity?.name, clientType: conn.identity?.clientType ?? 0, front: conn.front.name, connId: conn.id }),
+    () => cluster.incarnation,
   );
   const delivery = new Delivery(
     registry,
@@ -318,7 +365,8 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       const pdu = encodePdu(ServiceID.SID_BUDDY_LIST, BuddyListCmdID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, 0, body);
       for (const conn of registry.ofUser(userId)) if (conn.front.name === 'teamtalk' && isMobileClient(conn.identity!.clientType)) conn.write(pdu);
     },
-  }, 3 * config.reportIntervalMs);
+    declaredDead: (silentMs) => fence(silentMs),
+  }, 3 * config.reportIntervalMs, { intervalMs: config.soleServer ? undefined : config.beaconIntervalMs });
   const kicker = new Kicker(registry, bus, subjects, instanceId, cluster);
   let listenPort = config.port;
   const messages = new MessageStore(db, { onBatch: (n) => metrics.saveBatchSize.observe(n) });
@@ -332,6 +380,8 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   const ownWebhookJobs = deps.webhookJobs ? undefined : new MemoryJobQueue();
   const webhooks = new Webhooks({ db, bus, subjectPrefix: config.subjectPrefix, jobs: deps.webhookJobs ?? ownWebhookJobs, metrics: createWebhookMetrics(deps.metricsRegistry), log, content, serverId: instanceId });
   const core = new ConversationCore({ db, messages, delivery, push, directory, metrics, log, nowSeconds, recallWindowSeconds: config.recallWindowSeconds ?? 120, monitors, webhooks });
+  // Client-caused warnings (bad bodies, broken frames, floods): the first per connection and kind, then a count.
+  const logThrottle = new LogThrottle(log);
   const ctx: MsgServerContext = {
     db,
     messages,
@@ -350,6 +400,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     kicker,
     push,
     log,
+    logThrottle,
     nowSeconds,
     selfAddress: () => ({ ip1: config.advertiseIp, ip2: config.advertiseIp2 || config.advertiseIp, port: config.advertisePort || listenPort }),
   };
@@ -361,24 +412,34 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     if (!child) handledCounters.set(command, (child = metrics.pdusHandled.labels({ command })));
     return child;
   };
+  /** A request the client got wrong: counted, logged at info (throttled); true if err was one. */
+  const refusedAsBadInput = (conn: ClientConnection, cid: number, err: unknown) => {
+    const mistake = badInputOf(err);
+    if (mistake === undefined) return false;
+    metrics.pdusDropped.inc({ reason: 'bad_request' });
+    logThrottle.info(conn.id, 'bad_request', { connId: conn.id, userId: conn.userId, commandId: cid, err: mistake }, 'request refused: bad input');
+    return true;
+  };
   const router = new CommandRouter({
     unknownCommand: (conn, cid) => {
       metrics.pdusDropped.inc({ reason: 'unknown_command' });
-      log.debug({ connId: conn.id, commandId: cid }, 'unknown command ignored');
+      logThrottle.write('debug', conn.id, 'unknown_command', { connId: conn.id, commandId: cid }, 'unknown command ignored');
     },
     badBody: (conn, cid, err) => {
       metrics.pdusDropped.inc({ reason: 'bad_body' });
-      log.warn({ connId: conn.id, userId: conn.userId, commandId: cid, err: err.message }, 'body did not parse; dropped');
+      logThrottle.warn(conn.id, 'bad_body', { connId: conn.id, userId: conn.userId, commandId: cid, err: clip(err.message) }, 'body did not parse; dropped');
     },
     notLoggedIn: (conn, cid) => {
       metrics.pdusDropped.inc({ reason: 'not_logged_in' });
-      log.debug({ connId: conn.id, commandId: cid }, 'request before login ignored');
+      logThrottle.write('debug', conn.id, 'not_logged_in', { connId: conn.id, commandId: cid }, 'request before login ignored');
     },
     queueFull: (conn, cid) => {
       metrics.pdusDropped.inc({ reason: 'queue_full' });
-      log.warn({ connId: conn.id, userId: conn.userId, commandId: cid }, 'too many requests in flight; dropped');
+      logThrottle.warn(conn.id, 'queue_full', { connId: conn.id, userId: conn.userId, commandId: cid }, 'too many requests in flight; dropped');
     },
     handlerFailed: (conn, cid, err) => {
+      // TeamTalk has no generic error answer: a bad request is dropped, as the original server does.
+      if (refusedAsBadInput(conn, cid, err)) return;
       metrics.pdusDropped.inc({ reason: 'handler_error' });
       log.error({ connId: conn.id, userId: conn.userId, commandId: cid, err }, 'request failed');
     },
@@ -397,7 +458,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       },
       badBody: (conn, cid, err, seqNum) => {
         metrics.pdusDropped.inc({ reason: 'bad_body' });
-        log.debug({ connId: conn.id, userId: conn.userId, commandId: cid, err: err.message }, 'ws body did not parse');
+        logThrottle.write('debug', conn.id, 'bad_body', { connId: conn.id, userId: conn.userId, commandId: cid, err: clip(err.message) }, 'ws body did not parse');
         answerError(conn, cid, seqNum, IM.Ws.ErrorCode.ERR_INVALID_PARAM, 'body does not decode as this command\'s message');
       },
       notLoggedIn: (conn, cid, seqNum) => {
@@ -410,6 +471,8 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
         answerError(conn, cid, seqNum, IM.Ws.ErrorCode.ERR_SEND_TOO_FAST, 'too many requests in flight');
       },
       handlerFailed: (conn, cid, err) => {
+        // The handlers answer their own errors (answering); what reaches here is only logged.
+        if (refusedAsBadInput(conn, cid, err)) return;
         metrics.pdusDropped.inc({ reason: 'handler_error' });
         log.error({ connId: conn.id, userId: conn.userId, commandId: cid, err }, 'ws request failed');
       },
@@ -421,9 +484,10 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   registerBuddyHandlers(router, ctx);
   registerSwitchHandlers(router, ctx);
   registerGroupHandlers(router, ctx);
-  const fileServers = new FileServerDirectory(bus, subjects, config.fileServerTimeoutMs ?? 5000);
+  const fileServers = new FileServerDirectory(bus, subjects, { timeoutMs: config.fileServerTimeoutMs ?? 5000, tls: config.rpcTls });
   registerFileHandlers(router, ctx, fileServers);
 
+  const limits = config.connectionLimits ?? DEFAULT_CONNECTION_LIMITS;
   let nextConnId = 1;
   let draining = false;
   const nextId = () => {
@@ -440,13 +504,18 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     onRequest: dispatch,
     onFrameError: (c, err) => {
       metrics.frameErrors.inc();
-      log.warn({ connId: c.id, front: c.front.name, userId: c.userId, remote: c.remoteAddress, err: err.message }, 'broken frame; connection closed');
+      logThrottle.warn(c.id, 'broken_frame', { connId: c.id, front: c.front.name, userId: c.userId, remote: c.remoteAddress, err: clip(err.message) }, 'broken frame; connection closed');
     },
     onClose: (c) => {
+      logThrottle.forget(c.id);
       registry.remove(c);
       if (c.identity) presence.offline(c);
       metrics.frontConnections.dec({ front: c.front.name });
       countConnections();
+    },
+    onCutOff: (c, reason) => {
+      metrics.connectionsCutOff.inc({ reason });
+      log.warn({ connId: c.id, front: c.front.name, userId: c.userId, remote: c.remoteAddress, reason }, 'client holds too much unsent output; connection cut off');
     },
   });
   const accept = (conn: ClientConnection) => {
@@ -467,14 +536,21 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     /** The debug line of a rejected frame, and its fields' names for the command and the status answered. */
     rejectedLog: { message: string; fields: [command: string, status: string] };
     connect(id: number, socket: net.Socket, events: ConnectionEvents, onRejected: (c: ClientConnection, command: number, status: number, reason: string) => void): ClientConnection;
+    /** Over TLS with this certificate. */
+    tls?: ReloadingServerTls;
   }): Promise<TcpListener> => {
     const events = connectionEvents((c, request) => front.router.dispatch(c, request));
     const [commandField, statusField] = front.rejectedLog.fields;
     const onRejected = (c: ClientConnection, command: number, status: number, reason: string) => {
       metrics.pdusDropped.inc({ reason: `${front.name}_rejected` });
-      log.debug({ connId: c.id, userId: c.userId, [commandField]: command, [statusField]: status, reason }, front.rejectedLog.message);
+      logThrottle.write('debug', c.id, `${front.name}_rejected`, { connId: c.id, userId: c.userId, [commandField]: command, [statusField]: status, why: clip(reason) }, front.rejectedLog.message);
     };
-    return listenTcp(front.name, { host: front.host, port: front.port, accepting: () => !draining, onConnection: (socket) => accept(front.connect(nextId(), socket, events, onRejected)) }, log);
+    return listenTcp(front.name, { host: front.host, port: front.port, tls: front.tls, accepting: () => !draining, onConnection: (socket) => accept(front.connect(nextId(), socket, events, onRejected)) }, log);
+  };
+  /** The certificate a TLS port needs (openClientTls has checked the settings; this guards other callers). */
+  const tlsFor = (setting: string): ReloadingServerTls => {
+    if (!deps.tls) throw new Error(`${setting} is set but there is no TLS certificate (CLIENT_TLS_CERT_FILE, CLIENT_TLS_KEY_FILE)`);
+    return deps.tls;
   };
 
   // The TeamTalk front: TCP, 16-byte-header PDUs.
@@ -485,7 +561,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       socket.destroy();
       return;
     }
-    accept(new TcpConnection(nextId(), teamTalkFront, socket, { maxFrameBytes: config.maxFrameBytes, maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES }, teamTalkEvents));
+    accept(new TcpConnection(nextId(), teamTalkFront, socket, { maxFrameBytes: config.maxFrameBytes, limits }, teamTalkEvents));
   });
   server.on('error', (err) => log.error({ err }, 'msg_server listener error'));
   await new Promise<void>((resolve, reject) => {
@@ -497,47 +573,74 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   });
   const port = (server.address() as net.AddressInfo).port;
   listenPort = port;
+  // TeamTalk over TLS: its own port, the same connections.
+  const teamTalkTls = config.tlsPort
+    ? await listenTcp(
+        'teamtalk',
+        {
+          host: config.host,
+          port: config.tlsPort,
+          tls: tlsFor('MSG_SERVER_TLS_PORT'),
+          accepting: () => !draining,
+          onConnection: (socket) => accept(new TcpConnection(nextId(), teamTalkFront, socket, { maxFrameBytes: config.maxFrameBytes, limits }, teamTalkEvents)),
+        },
+        log,
+      )
+    : undefined;
 
   // The WebSocket front (seed 003): its own port and router, the same core.
   let wsListener: WsListener | undefined;
+  let wssListener: WsListener | undefined;
   if (config.ws) {
     const wsFront = new WsFront({ idleTimeoutMs: config.ws.idleTimeoutMs }, content, directory);
     const wsRouter = createWsRouter();
     registerWsHandlers(wsRouter, ctx, wsFront, { jwtSecret: config.jwtSecret ?? '', maxContentBytes: config.ws.maxContentBytes });
     const wsEvents = connectionEvents((c, request) => wsRouter.dispatch(c, request));
-    wsListener = await listenWs({
-      host: config.ws.host ?? config.host,
-      port: config.ws.port,
-      path: config.ws.path,
-      maxFrameBytes: config.ws.maxFrameBytes,
-      accepting: () => !draining,
-      onConnection: (socket, remote) => accept(new WsConnection(nextId(), wsFront, socket, remote, wsEvents)),
-    });
+    const ws = config.ws;
+    const listenWsFront = (port: number, tls?: ReloadingServerTls) =>
+      listenWs({
+        host: ws.host ?? config.host,
+        port,
+        path: ws.path,
+        maxFrameBytes: ws.maxFrameBytes,
+        tls,
+        accepting: () => !draining,
+        onConnection: (socket, remote) => accept(new WsConnection(nextId(), wsFront, socket, remote, wsEvents, limits)),
+      });
+    if (ws.port) wsListener = await listenWsFront(ws.port);
+    if (ws.tlsPort) wssListener = await listenWsFront(ws.tlsPort, tlsFor('MSG_SERVER_WSS_PORT'));
     if (!config.jwtSecret) log.warn('AUTH_JWT_SECRET is not set: the WebSocket front refuses every login');
   }
 
   // The tcp12 front (seed 001): 12-byte-header frames on its own port, its own router, the same core.
   let tcp12Listener: TcpListener | undefined;
+  let tcp12TlsListener: TcpListener | undefined;
   if (config.tcp12) {
     const tcp12 = config.tcp12;
     const tcp12Front = new Tcp12Front({ idleTimeoutMs: tcp12.idleTimeoutMs }, content, directory);
     const tcp12Router = createTcp12Router(metrics, log, (command) => handledCounter(command).inc());
     registerTcp12Handlers(tcp12Router, ctx, tcp12Front, { jwtSecret: config.jwtSecret ?? '', maxContentBytes: tcp12.maxContentBytes });
     const cipher = BodyCipher.fromHex(tcp12.aesKeyHex);
-    tcp12Listener = await mountTcpFront({
-      name: 'tcp12',
-      host: tcp12.host ?? config.host,
-      port: tcp12.port,
-      router: tcp12Router,
-      rejectedLog: { message: 'tcp12 frame rejected', fields: ['command', 'status'] },
-      connect: (id, socket, events, onRejected) =>
-        new Tcp12Connection(id, tcp12Front, socket, { maxFrameBytes: tcp12.maxFrameBytes, maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES, cipher, onRejected }, events),
-    });
+    const mountTcp12 = (port: number, tls?: ReloadingServerTls) =>
+      mountTcpFront({
+        name: 'tcp12',
+        host: tcp12.host ?? config.host,
+        port,
+        tls,
+        router: tcp12Router,
+        rejectedLog: { message: 'tcp12 frame rejected', fields: ['command', 'status'] },
+        connect: (id, socket, events, onRejected) =>
+          new Tcp12Connection(id, tcp12Front, socket, { maxFrameBytes: tcp12.maxFrameBytes, limits, cipher, onRejected }, events),
+      });
+    if (tcp12.port) tcp12Listener = await mountTcp12(tcp12.port);
+    if (tcp12.tlsPort) tcp12TlsListener = await mountTcp12(tcp12.tlsPort, tlsFor('MSG_SERVER_TCP12_TLS_PORT'));
   }
 
   // The MSync front (seed 002): WebSocket and length-prefixed TCP, one router, the same core.
   let msyncWs: WsListener | undefined;
   let msyncTcp: TcpListener | undefined;
+  let msyncWss: WsListener | undefined;
+  let msyncTcpTls: TcpListener | undefined;
   if (config.msync) {
     const msync = config.msync;
     const msyncFront = new MsyncFront({ idleTimeoutMs: msync.idleTimeoutMs }, content, directory);
@@ -563,6 +666,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
         answers.answer(conn, cid, Status.ErrorCode.FAIL, 'too many requests in flight');
       },
       handlerFailed: (conn, cid, err) => {
+        if (refusedAsBadInput(conn, cid, err)) return answers.answer(conn, cid, Status.ErrorCode.WRONG_PARAMETER, badInputOf(err)!.slice(0, 120));
         metrics.pdusDropped.inc({ reason: 'handler_error' });
         log.error({ connId: conn.id, userId: conn.userId, commandId: cid, err }, 'msync request failed');
         answers.answer(conn, cid, Status.ErrorCode.FAIL, 'internal error');
@@ -571,27 +675,31 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     });
     registerMsyncHandlers(msyncRouter, ctx, msyncFront, { ...msync, jwtSecret: config.jwtSecret ?? '' });
     const msyncEvents = connectionEvents((c, request) => msyncRouter.dispatch(c, request));
-    if (msync.wsPort) {
-      msyncWs = await listenWs({
+    const listenMsyncWs = (port: number, tls?: ReloadingServerTls) =>
+      listenWs({
         host: msync.host ?? config.host,
-        port: msync.wsPort,
+        port,
         path: msync.wsPath,
         maxFrameBytes: msync.maxFrameBytes,
+        tls,
         accepting: () => !draining,
-        onConnection: (socket, remote) => accept(new MsyncWsConnection(nextId(), msyncFront, socket, remote, msyncEvents)),
+        onConnection: (socket, remote) => accept(new MsyncWsConnection(nextId(), msyncFront, socket, remote, msyncEvents, limits)),
       });
-    }
-    if (msync.tcpPort) {
-      msyncTcp = await listenTcp(
+    const listenMsyncTcp = (port: number, tls?: ReloadingServerTls) =>
+      listenTcp(
         'msync',
-        { host: msync.host ?? config.host, port: msync.tcpPort, accepting: () => !draining, onConnection: (socket) => accept(new MsyncTcpConnection(nextId(), msyncFront, socket, msync.maxFrameBytes, msyncEvents)) },
+        { host: msync.host ?? config.host, port, tls, accepting: () => !draining, onConnection: (socket) => accept(new MsyncTcpConnection(nextId(), msyncFront, socket, msync.maxFrameBytes, msyncEvents, limits)) },
         log,
       );
-    }
+    if (msync.wsPort) msyncWs = await listenMsyncWs(msync.wsPort);
+    if (msync.tcpPort) msyncTcp = await listenMsyncTcp(msync.tcpPort);
+    if (msync.wssPort) msyncWss = await listenMsyncWs(msync.wssPort, tlsFor('MSG_SERVER_MSYNC_WSS_PORT'));
+    if (msync.tcpTlsPort) msyncTcpTls = await listenMsyncTcp(msync.tcpTlsPort, tlsFor('MSG_SERVER_MSYNC_TCP_TLS_PORT'));
   }
 
   // The OMTP front (seed 004): length-prefixed Tars packs on its own port, its own router, the same core.
   let omtpListener: TcpListener | undefined;
+  let omtpTlsListener: TcpListener | undefined;
   if (config.omtp) {
     const o = config.omtp;
     const omtpFront = new OmtpFront({ idleTimeoutMs: o.idleTimeoutMs }, content, directory);
@@ -599,15 +707,19 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     registerOmtpHandlers(omtpRouter, ctx, omtpFront, { jwtSecret: config.jwtSecret ?? '', maxContentBytes: o.maxContentBytes, hotSessions: o.hotSessions, hotSessionMessages: o.hotSessionMessages });
     const aesKey = parseAesKey(o.aesKeyHex);
     const replays = new ReplayCache();
-    omtpListener = await mountTcpFront({
-      name: 'omtp',
-      host: o.host ?? config.host,
-      port: o.port,
-      router: omtpRouter,
-      rejectedLog: { message: 'omtp packet rejected', fields: ['type', 'code'] },
-      connect: (id, socket, events, onRejected) =>
-        new OmtpConnection(id, omtpFront, socket, { maxFrameBytes: o.maxFrameBytes, maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES, aesKey, onRejected, replays }, events),
-    });
+    const mountOmtp = (port: number, tls?: ReloadingServerTls) =>
+      mountTcpFront({
+        name: 'omtp',
+        host: o.host ?? config.host,
+        port,
+        tls,
+        router: omtpRouter,
+        rejectedLog: { message: 'omtp packet rejected', fields: ['type', 'code'] },
+        connect: (id, socket, events, onRejected) =>
+          new OmtpConnection(id, omtpFront, socket, { maxFrameBytes: o.maxFrameBytes, limits, aesKey, onRejected, replays }, events),
+      });
+    if (o.port) omtpListener = await mountOmtp(o.port);
+    if (o.tlsPort) omtpTlsListener = await mountOmtp(o.tlsPort, tlsFor('MSG_SERVER_OMTP_TLS_PORT'));
   }
 
   delivery.listen();
@@ -624,6 +736,13 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   if (msyncTcp) fronts.push({ protocol: 'msync-tcp', port: config.msync!.tcpAdvertisePort || msyncTcp.port });
   if (tcp12Listener) fronts.push({ protocol: 'tcp12', port: config.tcp12!.advertisePort || tcp12Listener.port });
   if (omtpListener) fronts.push({ protocol: 'omtp', port: config.omtp!.advertisePort || omtpListener.port });
+  // TLS listeners: one more address per protocol, marked tls (plain ones first: login_server picks the first of a protocol).
+  if (teamTalkTls) fronts.push({ protocol: 'teamtalk', port: teamTalkTls.port, tls: true });
+  if (wssListener) fronts.push({ protocol: 'ws', port: wssListener.port, path: config.ws!.path, tls: true });
+  if (msyncWss) fronts.push({ protocol: 'msync', port: msyncWss.port, path: config.msync!.wsPath, tls: true });
+  if (msyncTcpTls) fronts.push({ protocol: 'msync-tcp', port: msyncTcpTls.port, tls: true });
+  if (tcp12TlsListener) fronts.push({ protocol: 'tcp12', port: tcp12TlsListener.port, tls: true });
+  if (omtpTlsListener) fronts.push({ protocol: 'omtp', port: omtpTlsListener.port, tls: true });
   // The stored-messages counter as of the previous report (prom-client reads counters asynchronously).
   let messagesStored = 0;
   const report = () => {
@@ -638,8 +757,29 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       curConnCnt: registry.size,
       hostName: name,
     };
-    bus.publish(subjects.msgServerReport, IM.Cluster.MsgServerReport.encode({ serverId: instanceId, info, ttlMs: config.reportIntervalMs * 3, draining, startedAt: startedAt, fronts, messagesStored }).finish());
+    bus.publish(subjects.msgServerReport, IM.Cluster.MsgServerReport.encode({ serverId: instanceId, info, ttlMs: config.reportIntervalMs * 3, draining, startedAt: startedAt, fronts, messagesStored, incarnation: cluster.incarnation }).finish());
   };
+  /**
+   * Fencing (docs/ARCHITECTURE.md, "Failure detection and fencing"): route_server
+   * declared this incarnation dead while it was hung or cut off, so messages to
+   * its clients were stored but not delivered. Every client is closed (after the
+   * requests it already sent are answered) so it reconnects and syncs; the server
+   * goes on as a new incarnation whose presence starts empty.
+   */
+  function fence(silentMs: number): void {
+    if (draining) return;
+    const conns = [...registry.values()];
+    presence.retire(conns);
+    const incarnation = cluster.reincarnate();
+    report();
+    presence.publishSnapshot();
+    metrics.fencings.inc();
+    log.warn({ instanceId, incarnation, silentMs, connections: conns.length }, 'declared dead by route_server: closing every client connection so they reconnect and sync (fencing)');
+    for (const conn of conns) {
+      conn.stopReading();
+      void Promise.race([router.idle(conn), new Promise((r) => setTimeout(r, 1000).unref())]).then(() => conn.close());
+    }
+  }
   const startedAt = Date.now();
   report();
   presence.publishSnapshot();
@@ -649,7 +789,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
   // Logged-in connections: each front's idle limit and heartbeat; the others: the login deadline.
   const sweeper = startIdleSweeper({
     connections: () => registry.values(),
-    limitsMs: [config.pcIdleTimeoutMs, config.mobileIdleTimeoutMs, ...(wsListener ? [config.ws!.idleTimeoutMs] : []), ...(config.msync ? [config.msync.idleTimeoutMs] : []), ...(tcp12Listener ? [config.tcp12!.idleTimeoutMs] : []), ...(omtpListener ? [config.omtp!.idleTimeoutMs] : [])],
+    limitsMs: [config.pcIdleTimeoutMs, config.mobileIdleTimeoutMs, ...(config.ws ? [config.ws.idleTimeoutMs] : []), ...(config.msync ? [config.msync.idleTimeoutMs] : []), ...(config.tcp12 ? [config.tcp12.idleTimeoutMs] : []), ...(config.omtp ? [config.omtp.idleTimeoutMs] : [])],
     loginTimeoutMs: config.loginTimeoutMs,
     idleLimitMs: (conn) => conn.front.idleLimitMs(conn),
     onIdle: (conn) => log.info({ connId: conn.id, front: conn.front.name, userId: conn.userId }, 'client silent too long; closed'),
@@ -657,7 +797,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     afterSweep: () => ctx.messageLimiter.sweep(),
   });
 
-  log.info({ port, instanceId, advertise: config.advertiseIp }, 'msg_server listening');
+  log.info({ port, tlsPort: teamTalkTls?.port, instanceId, advertise: config.advertiseIp }, 'msg_server listening');
 
   // Ready = can serve clients: not draining, and NATS and db_proxy answer or have
   // failed for less than READINESS_GRACE_MS (a short MySQL/Redis/db_proxy blip,
@@ -688,11 +828,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       if (draining) return;
       draining = true;
       server.close();
-      wsListener?.close();
-      msyncWs?.close();
-      msyncTcp?.close();
-      tcp12Listener?.close();
-      omtpListener?.close();
+      for (const listener of [teamTalkTls, wsListener, wssListener, msyncWs, msyncWss, msyncTcp, msyncTcpTls, tcp12Listener, tcp12TlsListener, omtpListener, omtpTlsListener]) listener?.close();
       report(); // login_server stops sending clients here
       const deadline = Date.now() + config.drainTimeoutMs;
       const rate = config.drainRate ?? 2000;
@@ -721,12 +857,14 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       clearInterval(reportTimer);
       monitors.stop();
       sweeper.stop();
+      logThrottle.close();
       cluster.close();
       fileServers.close();
       statusNotifier.close();
       admin.close();
       await webhooks.stop();
       await ownWebhookJobs?.close();
+      presence.flush();
       bus.publish(subjects.msgServerLeaving, IM.Cluster.MsgServerLeaving.encode({ serverId: instanceId }).finish());
       await bus.flush().catch(() => {});
       log.info({ instanceId }, 'msg_server drained');

@@ -4,6 +4,7 @@
 // notifications to APNs and FCM. Run as many replicas as you like: they share
 // one durable consumer per queue.
 import { loadConfig, pushServerSpec } from '@tt/config';
+import { grpcTlsSettings, natsConnectionSettings } from '@tt/tls';
 import { JetStreamJobQueue, NatsBus } from '@tt/bus';
 import { createMetrics, startAdminServer } from '@tt/observability';
 import { DbProxyService, clusterSubjects, type DbProxyClient } from '@tt/proto';
@@ -13,11 +14,12 @@ import { pushProvidersFromEnv, startPushServer } from './push-server';
 
 runService('push_server', async ({ log, onShutdown }) => {
   const cfg = loadConfig(pushServerSpec);
+  const rpcTls = grpcTlsSettings(cfg, { serves: false });
   const { providers, status, contentKey } = pushProvidersFromEnv(process.env, cfg.PUSH_REQUEST_TIMEOUT_MS);
   const metricsRegistry = createMetrics('push_server').registry;
-  const bus = await NatsBus.connect({ servers: cfg.NATS_URL.split(','), name: 'push_server', onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
+  const bus = await NatsBus.connect({ servers: cfg.NATS_URL.split(','), ...natsConnectionSettings(cfg), name: 'push_server', onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
   onShutdown(() => bus.close());
-  const db = createRpcClient(DbProxyService, cfg.DB_PROXY_ADDR, { timeoutMs: cfg.DB_PROXY_TIMEOUT_MS }) as unknown as DbProxyClient & { close(): void };
+  const db = createRpcClient(DbProxyService, cfg.DB_PROXY_ADDR, { timeoutMs: cfg.DB_PROXY_TIMEOUT_MS, tls: rpcTls }) as unknown as DbProxyClient & { close(): void };
   onShutdown(() => db.close());
   const subjects = clusterSubjects(cfg.TT_SUBJECT_PREFIX);
   const jobs = await JetStreamJobQueue.open({

@@ -2,7 +2,7 @@ import { IM, clusterSubjects } from '@tt/proto';
 import type { MessageBus } from '@tt/bus';
 import type { Logger } from '@tt/observability';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { RouteTable } from '@tt/presence';
+import { FailureDetector, RouteTable } from '@tt/presence';
 
 export interface RouteServerDeps {
   bus: MessageBus;
@@ -10,10 +10,13 @@ export interface RouteServerDeps {
   metricsRegistry: Registry;
   subjectPrefix: string;
   routeServerId: string;
+  /** MSG_SERVER_SUSPICION_TIMEOUT_MS: a msg_server whose beacons stop this long is declared dead (default 750). */
+  suspicionTimeoutMs?: number;
 }
 
 export interface RunningRouteServer {
   table: RouteTable;
+  detector: FailureDetector;
   readiness(): Promise<{ ok: boolean; details: Record<string, unknown> }>;
   close(): void;
 }
@@ -33,6 +36,12 @@ export function startRouteServer(deps: RouteServerDeps): RunningRouteServer {
   const resyncs = new Counter({ name: 'tt_route_resyncs_total', help: 'Snapshots requested after a gap or an unknown server', registers });
   new Gauge({ name: 'tt_route_connections', help: 'Client connections known', registers, collect() { this.set(table.connectionCount); } });
   new Gauge({ name: 'tt_route_msg_servers', help: 'Live msg_servers known', registers, collect() { this.set(table.serverCount); } });
+  const declaredDead = new Counter({ name: 'tt_route_msg_servers_declared_dead_total', help: 'msg_server incarnations declared dead (silent past MSG_SERVER_SUSPICION_TIMEOUT_MS)', registers });
+  const detector = new FailureDetector({ suspicionTimeoutMs: deps.suspicionTimeoutMs ?? 750 });
+  const announceDeath = (serverId: string, incarnation: number, silentMs: number) =>
+    bus.publish(subjects.msgServerDown, IM.Cluster.MsgServerDown.encode({ serverId, incarnation, silentMs }).finish());
+  /** A dead life still speaking is told again at most this often (it fences itself when it hears). */
+  const retold = new Map<string, number>();
 
   const askSnapshot = (serverId?: string) => {
     resyncs.inc();
@@ -43,21 +52,41 @@ export function startRouteServer(deps: RouteServerDeps): RunningRouteServer {
     bus.subscribe(subjects.msgServerReport, (data) => {
       const report = IM.Cluster.MsgServerReport.decode(data);
       // A server we have never heard of may hold users already: ask it.
-      if (table.touchServer(report.serverId, report.ttlMs)) askSnapshot(report.serverId);
+      if (table.touchServer(report.serverId, report.ttlMs, report.incarnation ?? 0)) askSnapshot(report.serverId);
+    }),
+    bus.subscribe(subjects.msgServerBeacon, (data) => {
+      const { serverId, incarnation } = IM.Cluster.MsgServerBeacon.decode(data);
+      const verdict = detector.heard(serverId, incarnation);
+      if (verdict === 'new' && table.incarnationOf(serverId) !== incarnation) askSnapshot(serverId);
+      if (verdict === 'dead') {
+        // It was hung, not gone, and may have missed the news: tell it again so it fences itself.
+        const now = Date.now();
+        if ((retold.get(serverId) ?? 0) + detector.suspicionTimeoutMs <= now) {
+          retold.set(serverId, now);
+          announceDeath(serverId, incarnation, 0);
+        }
+      }
     }),
     bus.subscribe(subjects.msgServerLeaving, (data) => {
       const { serverId } = IM.Cluster.MsgServerLeaving.decode(data);
       table.removeServer(serverId);
+      detector.forget(serverId);
       log.info({ serverId }, 'msg_server left');
+    }),
+    bus.subscribe(subjects.msgServerDown, (data) => {
+      // Another route_server replica's verdict (or our own, echoed): the same table everywhere.
+      const { serverId, incarnation } = IM.Cluster.MsgServerDown.decode(data);
+      table.markDead(serverId, incarnation);
+      detector.learnDead(serverId, incarnation);
     }),
     bus.subscribe(subjects.presence, (data) => {
       const update = IM.Cluster.PresenceUpdate.decode(data);
-      const result = table.applyPresence(update.serverId, update.seq, update.conn, update.online);
+      const result = table.applyPresence(update.serverId, update.seq, update.conn, update.online, update.incarnation ?? 0);
       if (result === 'gap') askSnapshot(update.serverId);
     }),
     bus.subscribe(subjects.presenceSnapshot, (data) => {
       const snap = IM.Cluster.PresenceSnapshot.decode(data);
-      table.applySnapshot(snap.serverId, snap.seq, snap.conns);
+      table.applySnapshot(snap.serverId, snap.seq, snap.conns, snap.incarnation ?? 0);
     }),
     bus.subscribe(
       subjects.routeDeliver,
@@ -85,8 +114,35 @@ export function startRouteServer(deps: RouteServerDeps): RunningRouteServer {
 
   const expiryTimer = setInterval(() => {
     for (const serverId of table.expireServers()) log.warn({ serverId }, 'msg_server stopped reporting; its users are offline');
+    for (const [serverId, at] of retold) if (at + 60_000 < Date.now()) retold.delete(serverId);
   }, 1000);
   expiryTimer.unref();
+
+  // The failure detector's sweep. Silence only means death when we could
+  // have heard: not while our own bus is down, nor right after this process
+  // itself stalled (the beacons are waiting, unread, behind this timer).
+  const sweepMs = Math.max(10, Math.min(50, Math.floor(detector.suspicionTimeoutMs / 10)));
+  let lastSweep = Date.now();
+  let couldHear = bus.isConnected();
+  const sweepTimer = setInterval(() => {
+    const now = Date.now();
+    const late = now - lastSweep - sweepMs;
+    lastSweep = now;
+    const connected = bus.isConnected();
+    if (!connected || !couldHear || late > detector.suspicionTimeoutMs / 3) {
+      if (late > detector.suspicionTimeoutMs / 3) log.warn({ lateMs: late }, 'route_server itself was stalled; nobody is declared dead this round');
+      detector.pardon();
+      couldHear = connected;
+      return;
+    }
+    for (const dead of detector.sweep()) {
+      const users = table.markDead(dead.serverId, dead.incarnation);
+      announceDeath(dead.serverId, dead.incarnation, dead.silentMs);
+      declaredDead.inc();
+      log.warn({ serverId: dead.serverId, incarnation: dead.incarnation, silentMs: dead.silentMs, users: users.length }, 'msg_server declared dead: silent past the suspicion timeout');
+    }
+  }, sweepMs);
+  sweepTimer.unref();
 
   // Rebuild the table from the msg_servers themselves.
   askSnapshot();
@@ -94,9 +150,11 @@ export function startRouteServer(deps: RouteServerDeps): RunningRouteServer {
 
   return {
     table,
+    detector,
     readiness: async () => ({ ok: bus.isConnected(), details: { bus: bus.isConnected(), msgServers: table.serverCount, connections: table.connectionCount } }),
     close: () => {
       clearInterval(expiryTimer);
+      clearInterval(sweepTimer);
       for (const s of subs) s.unsubscribe();
     },
   };

@@ -3,16 +3,17 @@
 // embedded SQLite database, an in-process bus and an in-process cache. The
 // roles run the same code as in cluster mode; only the adapters differ.
 import * as path from 'node:path';
-import { loadOrCreateSecretFile } from '@tt/auth';
+import { loadOrCreateSecretFile, loginThrottleSettings } from '@tt/auth';
 import { loadConfig, standaloneSpec } from '@tt/config';
 import { MemoryBus, MemoryJobQueue } from '@tt/bus';
 import { MemoryCache } from '@tt/cache';
-import { createMetrics, startAdminServer } from '@tt/observability';
+import { createLogger, createMetrics, startAdminServer } from '@tt/observability';
 import { runService } from '@tt/runtime';
+import { openClientTls } from '@tt/tls';
 import { openStore } from '@tt/storage';
 import { startDbProxy } from '@tt/db-proxy';
 import { startRouteServer } from '@tt/route-server';
-import { msyncFrontConfig, omtpFrontConfig, startMsgServer, tcp12FrontConfig, wsFrontConfig } from '@tt/msg-server';
+import { msgServerTlsPorts, msyncFrontConfig, omtpFrontConfig, startMsgServer, tcp12FrontConfig, wsFrontConfig } from '@tt/msg-server';
 import { BusAdminCluster, DbProxyAdminStore, startLoginServer } from '@tt/login-server';
 import { pushProvidersFromEnv, startPushServer } from '@tt/push-server';
 import { startFileServer } from '@tt/file-server';
@@ -21,8 +22,13 @@ runService(
   'standalone',
   async ({ log, onShutdown }) => {
     const cfg = loadConfig(standaloneSpec);
+    // Each role logs as itself (one "role" a line, as in cluster mode); mode tells the lines of this process apart.
+    const roleLog = (role: string) => createLogger(role, { bindings: { mode: 'standalone' } });
     const push = pushProvidersFromEnv(process.env, cfg.PUSH_REQUEST_TIMEOUT_MS);
     const metricsRegistry = createMetrics('standalone').registry;
+    // One certificate for every TLS port of the process (checked before anything starts).
+    const tls = openClientTls(cfg, { ...msgServerTlsPorts(cfg), LOGIN_HTTPS_PORT: cfg.LOGIN_HTTPS_PORT, FILE_SERVER_TLS_PORT: cfg.FILE_SERVER_TLS_PORT, FILE_SERVER_HTTPS_PORT: cfg.FILE_SERVER_HTTPS_PORT }, log, metricsRegistry);
+    onShutdown(() => tls?.close());
     const dataDir = path.resolve(cfg.TT_DATA_DIR);
     const subjectPrefix = cfg.TT_SUBJECT_PREFIX;
     // Access tokens (POST /auth/token, WebSocket logins): without a configured
@@ -35,12 +41,12 @@ runService(
     const bus = new MemoryBus({ onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
     onShutdown(() => bus.close());
 
-    const dbProxy = await startDbProxy({ store, cache, log: log.child({ role: 'db_proxy' }), metricsRegistry, host: '127.0.0.1', port: cfg.DB_PROXY_PORT, serverId: 'standalone', passwordCheckCacheTtlSeconds: cfg.PASSWORD_CHECK_CACHE_TTL_S, clientMsgIdRetentionSeconds: cfg.CLIENT_MSG_ID_RETENTION_HOURS * 3600 });
+    const dbProxy = await startDbProxy({ store, cache, log: roleLog('db_proxy'), metricsRegistry, host: '127.0.0.1', port: cfg.DB_PROXY_PORT, serverId: 'standalone', passwordCheckCacheTtlSeconds: cfg.PASSWORD_CHECK_CACHE_TTL_S, loginThrottle: loginThrottleSettings(cfg), clientMsgIdRetentionSeconds: cfg.CLIENT_MSG_ID_RETENTION_HOURS * 3600 });
     onShutdown(() => dbProxy.close());
     // The roles in this process call db_proxy directly: same handlers, no HTTP/2 hop.
     const db = dbProxy.localClient;
 
-    const route = startRouteServer({ bus, log: log.child({ role: 'route_server' }), metricsRegistry, subjectPrefix, routeServerId: 'standalone' });
+    const route = startRouteServer({ bus, log: roleLog('route_server'), metricsRegistry, subjectPrefix, routeServerId: 'standalone' });
     onShutdown(() => route.close());
 
     const fileAdvertise = (cfg.FILE_SERVER_ADVERTISE_IP || cfg.MSG_SERVER_ADVERTISE_IP).split(',').map((s) => s.trim()).filter(Boolean);
@@ -49,9 +55,11 @@ runService(
         serverId: 'standalone',
         host: cfg.STANDALONE_BIND_HOST,
         port: cfg.FILE_SERVER_PORT,
+        tlsPort: cfg.FILE_SERVER_TLS_PORT,
         advertiseIps: fileAdvertise,
         httpHost: cfg.STANDALONE_BIND_HOST,
         httpPort: cfg.FILE_SERVER_HTTP_PORT,
+        httpsPort: cfg.FILE_SERVER_HTTPS_PORT,
         httpPublicUrl: cfg.FILE_SERVER_HTTP_PUBLIC_URL,
         rpcHost: '127.0.0.1',
         rpcPort: cfg.FILE_SERVER_RPC_PORT,
@@ -66,13 +74,15 @@ runService(
         maxImageBytes: cfg.FILE_SERVER_MAX_IMAGE_BYTES,
         imageTypes: cfg.FILE_SERVER_IMAGE_TYPES.split(',').map((s) => s.trim()).filter(Boolean),
         idleTimeoutMs: cfg.FILE_SERVER_IDLE_TIMEOUT_MS,
+        connectionLimits: { maxOutputBytes: cfg.CONN_MAX_OUTPUT_BYTES, maxInputBytes: cfg.CONN_MAX_INPUT_BYTES, slowReaderMs: cfg.CONN_SLOW_READER_MS },
         sweepIntervalMs: cfg.FILE_SERVER_SWEEP_INTERVAL_MS,
         reportIntervalMs: 2000,
         subjectPrefix,
       },
       bus,
-      log: log.child({ role: 'file_server' }),
+      log: roleLog('file_server'),
       metricsRegistry,
+      tls,
     });
     onShutdown(() => files.close());
 
@@ -80,11 +90,13 @@ runService(
     onShutdown(() => adminCluster.close());
     const login = await startLoginServer({
       bus,
-      log: log.child({ role: 'login_server' }),
+      log: roleLog('login_server'),
       metricsRegistry,
       subjectPrefix,
       host: cfg.STANDALONE_BIND_HOST,
       port: cfg.LOGIN_HTTP_PORT,
+      httpsPort: cfg.LOGIN_HTTPS_PORT,
+      tls,
       msfsUrl: cfg.LOGIN_MSFS_URL || files.httpUrl,
       discoveryUrl: '',
       validateUser: (req) => db.validateUser(req),
@@ -97,6 +109,7 @@ runService(
         tokenTtlSeconds: cfg.ADMIN_API_TOKEN_TTL_S,
         rateLimitPerMinute: cfg.ADMIN_API_RATE_LIMIT,
         corsOrigins: cfg.ADMIN_API_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+        loginThrottle: loginThrottleSettings(cfg),
       },
     });
     onShutdown(() => login.close());
@@ -109,7 +122,7 @@ runService(
       db,
       providers: push.providers,
       providerStatus: push.status,
-      log: log.child({ role: 'push_server' }),
+      log: roleLog('push_server'),
       metricsRegistry,
       config: {
         contentKey: push.contentKey,
@@ -124,10 +137,12 @@ runService(
       config: {
         host: cfg.STANDALONE_BIND_HOST,
         port: cfg.MSG_SERVER_PORT,
+        tlsPort: cfg.MSG_SERVER_TLS_PORT,
         serverId: 'standalone',
         advertiseIp: cfg.MSG_SERVER_ADVERTISE_IP,
         maxConnections: cfg.MSG_SERVER_MAX_CONNECTIONS,
         maxFrameBytes: cfg.MSG_SERVER_MAX_FRAME_BYTES,
+        connectionLimits: { maxOutputBytes: cfg.CONN_MAX_OUTPUT_BYTES, maxInputBytes: cfg.CONN_MAX_INPUT_BYTES, slowReaderMs: cfg.CONN_SLOW_READER_MS },
         msgRateLimit: cfg.MSG_SERVER_MSG_RATE_LIMIT,
         loginTimeoutMs: cfg.MSG_SERVER_LOGIN_TIMEOUT_MS,
         pcIdleTimeoutMs: cfg.MSG_SERVER_PC_IDLE_TIMEOUT_MS,
@@ -148,9 +163,10 @@ runService(
       },
       db,
       bus,
-      log: log.child({ role: 'msg_server' }),
+      log: roleLog('msg_server'),
       metricsRegistry,
       pushJobs,
+      tls,
     });
     onShutdown(() => msg.drain());
 

@@ -133,6 +133,8 @@ variables it reads (packages/config/src/specs.ts). dict: root, component.
 {{- if has .component (list "msg-server" "db-proxy") }}
 {{- $_ := set $data "READINESS_GRACE_MS" (toString (mul $v.probes.dependencyGraceSeconds 1000)) }}
 {{- end }}
+{{- $data = merge $data (include "teamtalk.interRole.config" . | fromYaml) }}
+{{- $data = merge $data (include "teamtalk.clientTls.config" . | fromYaml) }}
 {{- range $k, $val := $v.extraEnv }}
 {{- $_ := set $data $k (toString $val) }}
 {{- end }}
@@ -368,12 +370,18 @@ spec:
         {{- with .env }}
         {{- . | nindent 8 }}
         {{- end }}
+        {{- with include "teamtalk.interRole.env" (dict "root" $root "component" .component) }}
+        {{- . | nindent 8 }}
+        {{- end }}
         {{- include "teamtalk.envList" .values.extraEnv | nindent 8 }}
       ports:
         - name: admin
           containerPort: {{ .values.adminPort }}
           protocol: TCP
         {{- with .ports }}
+        {{- . | nindent 8 }}
+        {{- end }}
+        {{- with include "teamtalk.clientTls.containerPorts" (dict "root" $root "component" .component) }}
         {{- . | nindent 8 }}
         {{- end }}
       startupProbe:
@@ -411,11 +419,23 @@ spec:
         {{- with .volumeMounts }}
         {{- . | nindent 8 }}
         {{- end }}
+        {{- with include "teamtalk.interRole.volumeMounts" (dict "root" $root "component" .component) }}
+        {{- . | nindent 8 }}
+        {{- end }}
+        {{- with include "teamtalk.clientTls.volumeMounts" (dict "root" $root "component" .component) }}
+        {{- . | nindent 8 }}
+        {{- end }}
   volumes:
     - name: tmp
       emptyDir:
         sizeLimit: 64Mi
     {{- with .volumes }}
+    {{- . | nindent 4 }}
+    {{- end }}
+    {{- with include "teamtalk.interRole.volumes" (dict "root" $root "component" .component) }}
+    {{- . | nindent 4 }}
+    {{- end }}
+    {{- with include "teamtalk.clientTls.volumes" (dict "root" $root "component" .component) }}
     {{- . | nindent 4 }}
     {{- end }}
   affinity:

@@ -70,12 +70,80 @@ const PROFILE_FIELDS: ReadonlyArray<[keyof UserPatch, string, (field: string, v:
   ['birthdayMs', 'birthday_ms', birthdayMs],
 ];
 
+type LoginRow = UserRow & { password_hash: string };
+
+/**
+ * The account rows logins look up, fetched together: every name asked for in
+ * one turn of the event loop goes into one `WHERE name IN (…)` query (a login
+ * storm costs the database one statement per turn, not one per login). A lone
+ * name is looked up as before. Rows are matched to names byte for byte; a
+ * name without such a row (unknown, or one the collation matches otherwise,
+ * e.g. with trailing spaces) is asked on its own, so every answer is exactly
+ * what `WHERE name = ?` gives.
+ */
+export class LoginRowLoader {
+  private pending = new Map<string, Array<{ resolve: (row: LoginRow | undefined) => void; reject: (err: unknown) => void }>>();
+  private scheduled = false;
+
+  constructor(private readonly db: SqlDatabase) {}
+
+  load(name: string): Promise<LoginRow | undefined> {
+    return new Promise((resolve, reject) => {
+      const waiters = this.pending.get(name);
+      if (waiters) waiters.push({ resolve, reject });
+      else this.pending.set(name, [{ resolve, reject }]);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.run());
+      }
+    });
+  }
+
+  private run(): void {
+    const batch = this.pending;
+    this.pending = new Map();
+    this.scheduled = false;
+    const names = [...batch.keys()];
+    for (let i = 0; i < names.length; i += CHUNK) {
+      const chunk = names.slice(i, i + CHUNK);
+      this.fetch(chunk).then(
+        (rows) => {
+          for (const name of chunk) for (const w of batch.get(name)!) w.resolve(rows.get(name));
+        },
+        (err: unknown) => {
+          for (const name of chunk) for (const w of batch.get(name)!) w.reject(err);
+        },
+      );
+    }
+  }
+
+  private async fetch(names: string[]): Promise<Map<string, LoginRow | undefined>> {
+    const found = new Map<string, LoginRow | undefined>();
+    if (names.length === 1) {
+      found.set(names[0], await this.one(names[0]));
+      return found;
+    }
+    const rows = await this.db.query<LoginRow>(`SELECT ${USER_COLUMNS}, password_hash FROM im_user WHERE name IN (${names.map(() => '?').join(', ')})`, names);
+    for (const row of rows) found.set(row.name, row);
+    await Promise.all(names.filter((n) => !found.has(n)).map(async (n) => found.set(n, await this.one(n))));
+    return found;
+  }
+
+  private async one(name: string): Promise<LoginRow | undefined> {
+    return (await this.db.query<LoginRow>(`SELECT ${USER_COLUMNS}, password_hash FROM im_user WHERE name = ?`, [name]))[0];
+  }
+}
+
 export class UserRepository {
+  private readonly loginRows: LoginRowLoader;
+
   constructor(
     private readonly db: SqlDatabase,
     private readonly now: () => number,
     private readonly scrypt?: Partial<ScryptParams>,
-  ) {}
+  ) {
+    this.loginRows = new LoginRowLoader(db);
+  }
 
   /** Creates a user. Duplicate name -> StorageError 'DUPLICATE'; bad MD5 hex -> 'INVALID_ARGUMENT'. */
   async create(input: NewUser): Promise<User> {
@@ -220,14 +288,12 @@ export class UserRepository {
    * password change changes the stored hash, so an old entry can never match again.
    */
   async authenticate(name: string, md5Hex: string, verified?: VerifiedCredentials): Promise<User | null> {
-    const rows = await this.db.query<UserRow & { password_hash: string }>(
-      `SELECT ${USER_COLUMNS}, password_hash FROM im_user WHERE name = ?`,
-      [name],
-    );
-    const row = rows[0];
+    const row = typeof name === 'string' ? await this.loginRows.load(name) : undefined;
+    const key = row && verified && isMd5Hex(md5Hex) ? credentialDigest(row.password_hash, md5Hex) : undefined;
+    const verdict = verified ? await verified.lookup(key).catch(() => 'check' as const) : 'check';
+    if (verdict === 'refuse') return null;
     if (!row) return verifyAgainstDummy(md5Hex, this.scrypt).then(() => null);
-    const key = verified && isMd5Hex(md5Hex) ? credentialDigest(row.password_hash, md5Hex) : undefined;
-    let ok = key !== undefined && (await verified!.isVerified(key).catch(() => false));
+    let ok = key !== undefined && verdict === 'verified';
     if (!ok) {
       ok = await verifyPasswordHash(md5Hex, row.password_hash);
       if (ok && key !== undefined) await verified!.markVerified(key).catch(() => undefined);
@@ -239,7 +305,12 @@ export class UserRepository {
 
 /** Where successful password checks are remembered (a shared cache); keys are opaque digests. */
 export interface VerifiedCredentials {
-  isVerified(key: string): Promise<boolean>;
+  /**
+   * Asked once the account is looked up, before any slow check. key: the digest of (stored hash, password),
+   * undefined for an unknown account or a password that is not MD5 hex. 'verified': accept without the KDF;
+   * 'check': run it; 'refuse': answer null without checking (the log-in throttle).
+   */
+  lookup(key: string | undefined): Promise<'verified' | 'check' | 'refuse'>;
   markVerified(key: string): Promise<void>;
 }
 

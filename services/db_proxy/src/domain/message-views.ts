@@ -112,6 +112,10 @@ export async function highPrioritySync(store: Store, users: KnownUsers, userId: 
  * of the answer.
  */
 export async function hideMessages(store: Store, userId: number, conversation: Conversation, msgIds: readonly number[], clientMsgId: string): Promise<IM.DbProxy.IHideMessagesRsp> {
+  // Like history: a group's messages are its members' to see, and so to hide.
+  if (conversation.sessionType === SessionType.SESSION_TYPE_GROUP && !(await store.groups.isMember(conversation.peerId, userId))) {
+    throw RpcError.permissionDenied(`user ${userId} is not a member of group ${conversation.peerId}`);
+  }
   const ids = msgIds.filter((id) => id > 0).slice(0, MAX_HIDE_IDS);
   if (clientMsgId) {
     const sent = await store.messages.findClientMsg(userId, clientMsgId);

@@ -47,10 +47,10 @@ describe('db_proxy domain on a real (SQLite) store', () => {
   it('remembers a successful check for PASSWORD_CHECK_CACHE_TTL_S, or not at all with 0', async () => {
     const sets: number[] = [];
     const recording = (inner: MemoryCache) => Object.assign(Object.create(inner) as MemoryCache, { set: (k: string, v: string, ttl?: number) => (sets.push(ttl ?? -1), inner.set(k, v, ttl)) });
-    await validateUser(store, recording(new MemoryCache()), 'bob', md5('pw'), 3600);
+    await validateUser(store, recording(new MemoryCache()), 'bob', md5('pw'), { checkCacheTtlSeconds: 3600 });
     expect(sets).toEqual([3600]);
     sets.length = 0;
-    expect((await validateUser(store, recording(new MemoryCache()), 'bob', md5('pw'), 0)).resultCode).toBe(0);
+    expect((await validateUser(store, recording(new MemoryCache()), 'bob', md5('pw'), { checkCacheTtlSeconds: 0 })).resultCode).toBe(0);
     expect(sets).toEqual([]);
   });
 

@@ -6,7 +6,7 @@ import { issueToken, verifyToken } from '@tt/auth';
 import { buildAdminApi, type AdminApiOptions } from './server';
 import { deriveOperatorKey, issueOperatorToken } from './operator-token';
 import { fakeBackends, type Call } from './testing/fakes';
-import { FailureThrottle } from '../throttle';
+import { operatorLoginThrottle } from '../throttle';
 import { createLoginHttpHandler } from '../http-api';
 import { MsgServerRegistry } from '../msg-server-registry';
 
@@ -174,17 +174,24 @@ describe('operator API: auth', () => {
     expect(JSON.stringify(audit)).not.toContain(key);
   });
 
-  test('failed log-ins are throttled per name and per address (429 with Retry-After)', async () => {
+  test('failed log-ins back off per name and per address (429 with Retry-After), and the wait ends', async () => {
     await closeApp();
-    await build({ loginThrottle: { byName: new FailureThrottle(3, 60_000), byAddress: new FailureThrottle(5, 60_000) } });
+    let now = 1_000_000;
+    const settings = { accountFailures: 3, addressFailures: 5, windowSeconds: 900, baseDelayMs: 60_000, maxDelayMs: 600_000 };
+    await build({ loginThrottle: operatorLoginThrottle(settings, { now: () => now }) });
     for (let i = 0; i < 3; i++) expect((await login('root', 'wrong')).statusCode).toBe(401);
+    // The right password during the wait is refused too, without being checked.
     const limited = await login('root', 'rootpw');
     expect(limited.statusCode).toBe(429);
-    expect(limited.headers['retry-after']).toMatch(/^\d+$/);
+    expect(limited.headers['retry-after']).toBe('60');
     expect(limited.json().error.code).toBe('too_many_failed_logins');
-    // Other names from the same address: held by the address limit after 5 attempts that were not successes.
+    // Another name from the same address: free until the address has 5 failures.
+    expect((await login('eve', 'wrong')).statusCode).toBe(401);
     expect((await login('eve', 'wrong')).statusCode).toBe(401);
     expect((await login('eve', 'evepw')).statusCode).toBe(429);
+    now += 60_000;
+    expect((await login('root', 'rootpw')).statusCode).toBe(200);
+    expect((await login('eve', 'evepw')).statusCode).toBe(200);
   });
 
   test('without AUTH_JWT_SECRET log-in answers 503', async () => {

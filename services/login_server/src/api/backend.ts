@@ -236,7 +236,8 @@ export interface MsgServerView {
   connections: number;
   maxConnections: number;
   draining: boolean;
-  fronts: { protocol: string; port: number }[];
+  /** tls: a TLS listener (a protocol may have a plain and a TLS one). */
+  fronts: { protocol: string; port: number; tls?: boolean }[];
 }
 
 export interface AdminCluster {

@@ -59,13 +59,19 @@ export class BusAdminCluster implements AdminCluster {
         this.samples.delete(id);
         this.view.removeServer(id);
       }),
+      // route_server declared a msg_server incarnation dead: its users are offline now.
+      bus.subscribe(this.subjects.msgServerDown, (data) => {
+        const down = IM.Cluster.MsgServerDown.decode(data);
+        this.registry.down(down.serverId, down.incarnation);
+        this.view.markDead(down.serverId, down.incarnation);
+      }),
       bus.subscribe(this.subjects.presence, (data) => {
         const u = IM.Cluster.PresenceUpdate.decode(data);
-        if (this.view.applyPresence(u.serverId, Number(u.seq), u.conn, u.online) === 'gap') this.requestSnapshots(u.serverId);
+        if (this.view.applyPresence(u.serverId, Number(u.seq), u.conn, u.online, u.incarnation ?? 0) === 'gap') this.requestSnapshots(u.serverId);
       }),
       bus.subscribe(this.subjects.presenceSnapshot, (data) => {
         const s = IM.Cluster.PresenceSnapshot.decode(data);
-        this.view.applySnapshot(s.serverId, Number(s.seq), s.conns);
+        this.view.applySnapshot(s.serverId, Number(s.seq), s.conns, s.incarnation ?? 0);
       }),
     );
     this.requestSnapshots();
@@ -150,7 +156,7 @@ export class BusAdminCluster implements AdminCluster {
         connections: s.connections,
         maxConnections: s.maxConnections,
         draining: s.draining,
-        fronts: [{ protocol: 'teamtalk', port: s.port }, ...s.fronts.filter((f) => f.protocol !== 'teamtalk').map((f) => ({ protocol: f.protocol, port: f.port }))],
+        fronts: [{ protocol: 'teamtalk', port: s.port }, ...s.fronts.filter((f) => f.protocol !== 'teamtalk' || f.tls).map((f) => ({ protocol: f.protocol, port: f.port, ...(f.tls ? { tls: true } : {}) }))],
       }));
   }
 
@@ -187,11 +193,12 @@ export class BusAdminCluster implements AdminCluster {
         maxConnections: r.info.maxConnCnt,
         connections: r.info.curConnCnt,
         draining: r.draining,
-        fronts: (r.fronts ?? []).map((f) => ({ protocol: f.protocol, port: f.port, path: f.path ?? '' })),
+        fronts: (r.fronts ?? []).map((f) => ({ protocol: f.protocol, port: f.port, path: f.path ?? '', tls: !!f.tls })),
+        incarnation: r.incarnation ?? 0,
       },
       r.ttlMs,
     );
-    this.view.table.touchServer(r.serverId, r.ttlMs);
+    this.view.touchServer(r.serverId, r.ttlMs, r.incarnation ?? 0);
     const at = this.now();
     // Kept a little longer than the window, so the oldest sample still spans it.
     const samples = (this.samples.get(r.serverId) ?? []).filter((s) => s.at >= at - 2 * RATE_WINDOW_MS);

@@ -2,7 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from '@tt/observability';
 import type { AdminCluster, AdminStore, OperatorRole } from './backend';
-import type { FailureThrottle } from '../throttle';
+import type { LoginThrottle } from '@tt/auth';
 
 /** Who made a request: an operator (log-in token) or a program (API key). */
 export interface Principal {
@@ -31,7 +31,8 @@ export interface ApiContext {
   /** Derived from AUTH_JWT_SECRET; null = operator log-in answers 503 (API keys still work). */
   operatorKey: Uint8Array | null;
   tokenTtlSeconds: number;
-  loginThrottle: { byName: FailureThrottle; byAddress: FailureThrottle };
+  /** Back-off after failed operator log-ins (LOGIN_THROTTLE_*). */
+  loginThrottle: LoginThrottle;
   now: () => number;
   /** Records a successful write (never with passwords or keys in detail). */
   audit(req: FastifyRequest, action: string, target: string, detail?: Record<string, unknown>): Promise<void>;

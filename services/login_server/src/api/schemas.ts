@@ -154,7 +154,7 @@ export const msgServerSchema = {
     connections: { type: 'integer' },
     maxConnections: { type: 'integer' },
     draining: { type: 'boolean' },
-    fronts: { type: 'array', items: { type: 'object', required: ['protocol', 'port'], properties: { protocol: { type: 'string' }, port: { type: 'integer' } } } },
+    fronts: { type: 'array', items: { type: 'object', required: ['protocol', 'port'], properties: { protocol: { type: 'string' }, port: { type: 'integer' }, tls: { type: 'boolean' } } } },
   },
 } as const;
 

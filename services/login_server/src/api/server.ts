@@ -14,7 +14,8 @@ import { AdminError, type AdminCluster, type AdminStore, type Operator } from '.
 import { ApiError, FASTIFY_ERROR_CODES, errorBody } from './errors';
 import { deriveOperatorKey, verifyOperatorToken } from './operator-token';
 import { withoutSecrets, type Access, type ApiContext, type Principal } from './context';
-import { FailureThrottle } from '../throttle';
+import type { LoginThrottle } from '@tt/auth';
+import { operatorLoginThrottle } from '../throttle';
 import { authRoutes } from './routes/auth';
 import { operatorRoutes } from './routes/operators';
 import { userRoutes } from './routes/users';
@@ -44,8 +45,8 @@ export interface AdminApiOptions {
   /** login_server's registry: tt_admin_api_requests_total, tt_admin_api_request_seconds. */
   metricsRegistry?: Registry;
   log?: Logger;
-  /** Failed log-ins per name (default 5 a minute) and per client address (default 20 a minute). */
-  loginThrottle?: { byName: FailureThrottle; byAddress: FailureThrottle };
+  /** Back-off after failed log-ins per name and per client address; default: LOGIN_THROTTLE_*'s defaults. */
+  loginThrottle?: LoginThrottle;
   /** How long an operator's role and enabled flag are trusted before being read again; default 5 s. */
   operatorCacheMs?: number;
   now?: () => number;
@@ -103,7 +104,7 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
     log: opts.log,
     operatorKey,
     tokenTtlSeconds: opts.tokenTtlSeconds,
-    loginThrottle: opts.loginThrottle ?? { byName: new FailureThrottle(5, 60_000), byAddress: new FailureThrottle(20, 60_000) },
+    loginThrottle: opts.loginThrottle ?? operatorLoginThrottle(undefined, { log: opts.log, registry: opts.metricsRegistry }),
     now,
     audit: async (req, action, target, detail = {}) => {
       const actor = req.principal?.actor ?? 'anonymous';

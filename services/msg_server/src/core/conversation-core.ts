@@ -1,4 +1,5 @@
 import { IM, type DbProxyClient } from '@tt/proto';
+import { RpcError } from '@tt/rpc';
 import type { Logger } from '@tt/observability';
 import type { ClientConnection } from '../connection';
 import type { Delivery } from '../delivery';
@@ -281,7 +282,7 @@ export class ConversationCore {
     await this.deps.delivery.toUsers([...new Set(audience)], { roomMember: { roomId, userId: conn.userId, joined, memberCount }, names }, conn.id);
   }
 
-  /** Typing (1) or stopped (0): to the peer or the group's members, never stored (nor shown in chat rooms). */
+  /** Typing (1) or stopped (0): to the peer or the group's members, never stored (nor shown in chat rooms); a non-member of the group: PERMISSION_DENIED. */
   async typing(conn: ClientConnection, typing: { sessionType: number; toId: number; status: number; teamtalkCmdMsgData?: string }): Promise<void> {
     const userId = conn.userId;
     if (isRoomSession(typing.sessionType)) return;
@@ -289,7 +290,7 @@ export class ConversationCore {
     if (typing.sessionType === SessionType.SESSION_TYPE_GROUP) {
       const info = await this.deps.db.getGroupInfo({ userId, groupVersionList: [{ groupId: typing.toId, version: 0 }] });
       const members = info.groupInfoList[0]?.groupMemberList ?? [];
-      if (!members.includes(userId)) return;
+      if (!members.includes(userId)) throw RpcError.permissionDenied(`user ${userId} is not a member of group ${typing.toId}`);
       recipients = members.filter((id) => id !== userId);
     } else {
       recipients = [typing.toId];

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { retryAfterSeconds } from '@tt/auth';
 import type { ApiContext } from '../context';
 import { ApiError } from '../errors';
 import { issueOperatorToken } from '../operator-token';
@@ -20,25 +21,26 @@ export function authRoutes(api: FastifyInstance, ctx: ApiContext): void {
   }, async (req) => {
     const { name, password } = req.body as { name: string; password: string };
     if (!ctx.operatorKey) throw new ApiError(503, 'not_configured', 'operator log-in is not configured (AUTH_JWT_SECRET)');
-    const nameKey = name.toLowerCase();
-    const { byName, byAddress } = ctx.loginThrottle;
-    // Counted as failures before the check, so parallel guesses are held to the limit too.
-    const wait = Math.max(byName.attempt(nameKey), byAddress.attempt(req.ip));
-    if (wait > 0) {
-      const seconds = Math.ceil(wait / 1000);
+    // The same back-off as chat log-ins: a throttled attempt is refused before the password is checked.
+    // req.ip is undefined once the client has gone (a pipelined request read after its socket closed).
+    const attempt = await ctx.loginThrottle.check({ account: name, address: req.ip ?? '' });
+    const wait = attempt.wait ?? (await attempt.count());
+    if (wait) {
+      const seconds = retryAfterSeconds(wait.waitMs);
       throw new ApiError(429, 'too_many_failed_logins', `too many failed log-ins, retry in ${seconds} s`, undefined, { 'retry-after': String(seconds) });
     }
     let operator;
     try {
       operator = await ctx.store.checkOperatorPassword(name, password);
     } catch (err) {
-      byName.forget(nameKey);
-      byAddress.forget(req.ip);
+      await attempt.abandoned();
       throw err;
     }
-    if (!operator) throw new ApiError(401, 'invalid_credentials', 'wrong name or password');
-    byName.succeeded(nameKey);
-    byAddress.forget(req.ip);
+    if (!operator) {
+      await attempt.failed();
+      throw new ApiError(401, 'invalid_credentials', 'wrong name or password');
+    }
+    await attempt.succeeded();
     const issued = await issueOperatorToken({ operatorId: operator.id, name: operator.name, role: operator.role }, ctx.operatorKey, ctx.tokenTtlSeconds, ctx.now);
     return { token: issued.token, expiresAt: issued.expiresAt, operator };
   });

@@ -2,8 +2,8 @@ import type * as net from 'node:net';
 import type { WebSocket } from 'ws';
 import { FrameError, LengthPrefixedSplitter, writeThisTick } from '@tt/codec';
 import { IM } from '@tt/proto';
-import { ClientConnection as BaseConnection, SocketConnection } from '@tt/connection';
-import { MAX_PENDING_WRITE_BYTES, type ConnectionEvents } from '../../connection';
+import { ClientConnection as BaseConnection, SocketConnection, type ConnectionLimits } from '@tt/connection';
+import type { ConnectionEvents } from '../../connection';
 import type { Front } from '../front';
 import { WS_CLOSE_INVALID_PAYLOAD, WebSocketConnection } from '../websocket-connection';
 
@@ -64,8 +64,8 @@ export class MsyncWsConnection extends WebSocketConnection implements MsyncConne
   session?: MsyncSession;
   readonly transport = 'ws' as const;
 
-  constructor(id: number, front: Front, socket: WebSocket, remote: string, events: ConnectionEvents) {
-    super(id, front, socket, remote, events, 'MSync');
+  constructor(id: number, front: Front, socket: WebSocket, remote: string, events: ConnectionEvents, limits: ConnectionLimits) {
+    super(id, front, socket, remote, events, 'MSync', limits);
   }
 
   protected onBinary(bytes: Buffer): void {
@@ -85,8 +85,8 @@ export class MsyncTcpConnection extends SocketConnection<Front> implements Msync
   /** Set once the stream was found broken: what follows in the same read is dropped. */
   private broken = false;
 
-  constructor(id: number, front: Front, socket: net.Socket, maxFrameBytes: number, events: ConnectionEvents) {
-    super(id, front, socket, events, { maxPendingWriteBytes: MAX_PENDING_WRITE_BYTES });
+  constructor(id: number, front: Front, socket: net.Socket, maxFrameBytes: number, events: ConnectionEvents, limits: ConnectionLimits) {
+    super(id, front, socket, events, { limits });
     // A length of 0 or over the limit is a FrameError: "frame length N is outside 1..max".
     this.splitter = new LengthPrefixedSplitter({
       headerBytes: TCP_LENGTH_BYTES,
@@ -111,10 +111,14 @@ export class MsyncTcpConnection extends SocketConnection<Front> implements Msync
 
   protected onBytes(chunk: Buffer): void {
     try {
-      this.splitter.push(chunk, (bytes) => {
-        if (this.closed || this.broken) return;
-        if (!dispatchEnvelope(this, this.events as ConnectionEvents, bytes)) this.fail('not an MSync message');
-      });
+      this.splitter.push(
+        chunk,
+        (bytes) => {
+          if (this.closed || this.broken) return;
+          if (!dispatchEnvelope(this, this.events as ConnectionEvents, bytes)) this.fail('not an MSync message');
+        },
+        () => !this.mayTakeFrame(),
+      );
     } catch (err) {
       if (!(err instanceof FrameError)) throw err;
       if (!this.broken) this.fail(err.message);

@@ -14,6 +14,7 @@ import { contentToCore, extToCore } from './content';
 import { GROUP_DOMAIN, encodeSyncDL, roomConversationId, userQueue, type MsyncFront } from './front';
 import { ROOM_SESSION_TYPE, roomMsgType } from '../../core/rooms';
 import { WireError, findField, msgIdOf, serverIdOf } from './wire';
+import { clientIpOf, throttledSeconds, throttledText } from '../login-throttle';
 
 const { Command } = IM.MSync.MSync;
 const { ErrorCode } = IM.MSync.Status;
@@ -130,7 +131,10 @@ export function registerMsyncHandlers(router: CommandRouter, ctx: MsgServerConte
         }
         if (guid.name && guid.name !== name) return refuse(ErrorCode.UNAUTHORIZED, 'guid.name does not match the token');
       } else if (provision.password && guid.name) {
-        const rsp = await ctx.db.validateUser({ userName: guid.name, password: createHash('md5').update(provision.password, 'utf8').digest('hex') });
+        const rsp = await ctx.db.validateUser({ userName: guid.name, password: createHash('md5').update(provision.password, 'utf8').digest('hex'), clientIp: clientIpOf(conn.remoteAddress) });
+        // MSync has no "too many attempts" code: FAIL (not UNAUTHORIZED, which SDKs report as a wrong password) with the wait.
+        const wait = throttledSeconds(rsp);
+        if (wait) return refuse(ErrorCode.FAIL, throttledText(wait));
         if (rsp.resultCode !== 0 || !rsp.userInfo?.userId) return refuse(ErrorCode.UNAUTHORIZED, 'wrong user name or password');
         userId = rsp.userInfo.userId;
         name = guid.name;
@@ -187,7 +191,7 @@ export function registerMsyncHandlers(router: CommandRouter, ctx: MsgServerConte
     } catch (err) {
       const s = statusOf(err);
       answer(conn, Command.UNREAD, IM.MSync.CommUnreadDL.encode({ status: { errorCode: s.code, reason: s.reason }, timestamp: Date.now() }).finish());
-      ctx.log.error({ err, userId: conn.userId }, 'msync unread failed');
+      if (s.code === ErrorCode.FAIL) ctx.log.error({ err, userId: conn.userId }, 'msync unread failed');
     }
   });
 
@@ -248,7 +252,7 @@ export function registerMsyncHandlers(router: CommandRouter, ctx: MsgServerConte
     } catch (err) {
       const s = statusOf(err);
       syncStatus(conn, s.code, s.reason, {}, metaId);
-      if (!(err instanceof MsyncError) && !(err instanceof RpcError && [3, 5, 7].includes(err.code))) ctx.log.error({ err, userId: conn.userId }, 'msync meta failed');
+      if (s.code === ErrorCode.FAIL && !(err instanceof MsyncError)) ctx.log.error({ err, userId: conn.userId }, 'msync meta failed');
     }
   };
 
@@ -433,7 +437,7 @@ export function registerMsyncHandlers(router: CommandRouter, ctx: MsgServerConte
     } catch (err) {
       const s = statusOf(err);
       syncStatus(conn, s.code, s.reason, { queue: ul.queue ?? session.queue, isLast: true });
-      ctx.log.error({ err, userId }, 'msync pull failed');
+      if (s.code === ErrorCode.FAIL && !(err instanceof MsyncError)) ctx.log.error({ err, userId }, 'msync pull failed');
     }
   };
 

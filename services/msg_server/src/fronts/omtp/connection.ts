@@ -1,6 +1,6 @@
 import type * as net from 'node:net';
 import { writeThisTick } from '@tt/codec';
-import type { EncodableType } from '@tt/connection';
+import type { ConnectionLimits, EncodableType } from '@tt/connection';
 import * as omtp from '@tt/omtp';
 import { SocketConnection } from '@tt/connection';
 import type { ConnectionEvents } from '../../connection';
@@ -12,7 +12,7 @@ const { Flags } = omtp;
 export interface OmtpConnectionOptions {
   /** Largest frame (and inflated payload); a longer frame closes the connection. */
   maxFrameBytes: number;
-  maxPendingWriteBytes: number;
+  limits: ConnectionLimits;
   /** MSG_SERVER_OMTP_AES_KEY; none: CRYPTO 1 is refused (415). */
   aesKey?: Buffer;
   /** A packet answered with an error before it reached a handler (logging, metrics). */
@@ -23,6 +23,8 @@ export interface OmtpConnectionOptions {
 
 /** What an answer needs from its request: who it answers and how to pack it. */
 interface PendingRequest {
+  /** The local number the router knows it by. */
+  seq: number;
   type: number;
   packId: string;
   version: number;
@@ -50,7 +52,13 @@ const MAX_REPLAY_BYTES = 4096;
  */
 export class OmtpConnection extends SocketConnection<Front> {
   private readonly decoder: omtp.OmtpFrameDecoder;
-  private readonly pending = new Map<number, PendingRequest>();
+  /**
+   * Requests under way by seq % MAX_PENDING (a ring: the 1024th one back is
+   * forgotten). Not a Map: a long-lived Map churned once per request
+   * allocates its new tables straight in the old generation, which a flood
+   * of PT_PINGs grew by 100+ MiB between full collections.
+   */
+  private readonly pending: Array<PendingRequest | undefined> = new Array(MAX_PENDING);
   private nextSeq = 0;
   /** How pushes are packed: as the LOGIN request was. */
   pushMode = { compress: 0, crypto: 0 };
@@ -60,7 +68,7 @@ export class OmtpConnection extends SocketConnection<Front> {
   private held?: Buffer[];
 
   constructor(id: number, front: Front, socket: net.Socket, private readonly options: OmtpConnectionOptions, events: ConnectionEvents) {
-    super(id, front, socket, events, { maxPendingWriteBytes: options.maxPendingWriteBytes });
+    super(id, front, socket, events, { limits: options.limits });
     this.decoder = new omtp.OmtpFrameDecoder(options.maxFrameBytes);
   }
 
@@ -72,9 +80,9 @@ export class OmtpConnection extends SocketConnection<Front> {
 
   /** Answers request `seqNum` with a payload (its type's answer struct, encoded). */
   answer(seqNum: number, payload: Uint8Array): void {
-    const request = this.pending.get(seqNum);
-    this.pending.delete(seqNum);
+    const request = this.pendingRequest(seqNum);
     if (!request) return;
+    this.pending[seqNum % MAX_PENDING] = undefined;
     const frame = this.answerFrame(request, payload);
     if (request.replayable && frame.length <= MAX_REPLAY_BYTES && this.userId) this.options.replays?.remember(this.userId, request.packId, frame);
     this.write(frame);
@@ -82,18 +90,23 @@ export class OmtpConnection extends SocketConnection<Front> {
 
   /** Answers request `seqNum` with an error code in its type's answer struct. */
   fail(seqNum: number, code: number, desc: string): void {
-    const request = this.pending.get(seqNum);
+    const request = this.pendingRequest(seqNum);
     if (request) this.answer(seqNum, errorAnswer(request.type, code, desc));
   }
 
   /** The packId of a request under way (a message's packId is its client_msg_id). */
   packIdOf(seqNum: number): string {
-    return this.pending.get(seqNum)?.packId ?? '';
+    return this.pendingRequest(seqNum)?.packId ?? '';
   }
 
   /** The flags a request under way was sent with. */
   flagsOf(seqNum: number): number {
-    return this.pending.get(seqNum)?.flags ?? 0;
+    return this.pendingRequest(seqNum)?.flags ?? 0;
+  }
+
+  private pendingRequest(seq: number): PendingRequest | undefined {
+    const request = this.pending[seq % MAX_PENDING];
+    return request?.seq === seq ? request : undefined;
   }
 
   hold(): void {
@@ -128,7 +141,7 @@ export class OmtpConnection extends SocketConnection<Front> {
 
   protected onBytes(chunk: Buffer): void {
     try {
-      this.decoder.push(chunk, (pack) => this.onPack(pack));
+      this.decoder.push(chunk, (pack) => this.onPack(pack), () => !this.mayTakeFrame());
     } catch (err) {
       // The stream cannot be followed any further: nothing can be answered reliably.
       if (err instanceof omtp.OmtpFrameError) return this.brokenStream(err);
@@ -149,7 +162,7 @@ export class OmtpConnection extends SocketConnection<Front> {
     const flags = header.flags;
     // A client's ACK=1 packet acknowledges a push: nothing to answer.
     if (!omtp.hasReservedBits(flags) && omtp.hasFlag(flags, Flags.ACK)) return;
-    const request: PendingRequest = { type: header.type, packId: header.packId, version: header.version || omtp.OMTP_VERSION, flags, compress: 0, crypto: 0, replayable: false };
+    const request: PendingRequest = { seq: 0, type: header.type, packId: header.packId, version: header.version || omtp.OMTP_VERSION, flags, compress: 0, crypto: 0, replayable: false };
     const reject = (code: number, reason: string) => {
       this.options.onRejected?.(this, header.type, code, reason);
       this.write(this.answerFrame(request, errorAnswer(header.type, code, reason)));
@@ -171,8 +184,8 @@ export class OmtpConnection extends SocketConnection<Front> {
     }
     request.replayable = REPLAYABLE.has(header.type) && header.packId !== '';
     const seq = (this.nextSeq = (this.nextSeq % 0x7fffffff) + 1);
-    if (this.pending.size >= MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
-    this.pending.set(seq, request);
+    request.seq = seq;
+    this.pending[seq % MAX_PENDING] = request;
     this.events.onRequest(this, { commandId: header.type, seqNum: seq, body: payload });
   }
 

@@ -14,6 +14,7 @@ import { Code, EMPTY, OmtpRequestError, badRequest, forbidden, notFound, tarsTyp
 import type { OmtpConnection } from './connection';
 import { kindOfContentType } from './content';
 import { MsgCommand, type OmtpFront } from './front';
+import { clientIpOf, throttledSeconds, throttledText } from '../login-throttle';
 
 const { PackType: T, Flags, DeviceType } = omtp;
 const { SessionType, ClientType, UserStatType } = IM.BaseDefine;
@@ -194,13 +195,15 @@ export function registerOmtpHandlers(router: CommandRouter, ctx: MsgServerContex
         }
       }
       if (!user) {
-        let validation: IM.Server.IMValidateRsp;
+        let validation: IM.DbProxy.ValidateRsp;
         try {
-          validation = await ctx.db.validateUser({ userName: account, password: createHash('md5').update(req.password, 'utf8').digest('hex') });
+          validation = await ctx.db.validateUser({ userName: account, password: createHash('md5').update(req.password, 'utf8').digest('hex'), clientIp: clientIpOf(conn.remoteAddress) });
         } catch (err) {
           ctx.log.error({ err: err instanceof RpcError ? err.message : err }, 'omtp login: db_proxy unreachable');
           return refuse(Code.SERVER_ERROR, 'database service unavailable');
         }
+        const wait = throttledSeconds(validation);
+        if (wait) return refuse(Code.RATE_LIMITED, throttledText(wait));
         if (validation.resultCode !== 0 || !validation.userInfo) return refuse(Code.UNAUTHORIZED, 'user name or password is wrong');
         user = { userId: validation.userInfo.userId, name: account };
       }

@@ -2,6 +2,7 @@
 // and notices, the frames it refuses, holding output until the LOGIN answer.
 import * as net from 'node:net';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { DEFAULT_CONNECTION_LIMITS } from '@tt/connection';
 import { IM } from '@tt/proto';
 import type { ConnectionEvents, ClientConnection } from '../../connection';
 import type { Front } from '../front';
@@ -27,7 +28,7 @@ async function pair() {
     onClose: () => log.push('close'),
   };
   let conn!: Tcp12Connection;
-  const server = net.createServer((s) => (conn = new Tcp12Connection(1, front, s, { maxFrameBytes: 1024, maxPendingWriteBytes: 1 << 20, cipher, onRejected: (_c, _cmd, status) => log.push(`rejected:${status}`) }, events)));
+  const server = net.createServer((s) => (conn = new Tcp12Connection(1, front, s, { maxFrameBytes: 1024, limits: DEFAULT_CONNECTION_LIMITS, cipher, onRejected: (_c, _cmd, status) => log.push(`rejected:${status}`) }, events)));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
   const frames: Tcp12Frame[] = [];

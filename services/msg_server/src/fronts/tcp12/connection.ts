@@ -1,7 +1,7 @@
 import type * as net from 'node:net';
 import { writeThisTick } from '@tt/codec';
 import { IM } from '@tt/proto';
-import { SocketConnection } from '@tt/connection';
+import { SocketConnection, type ConnectionLimits } from '@tt/connection';
 import type { ConnectionEvents } from '../../connection';
 import type { Front } from '../front';
 import {
@@ -25,7 +25,7 @@ const { Status } = IM.Tcp12;
 export interface Tcp12ConnectionOptions {
   /** Largest body (on the wire and once gunzipped); a longer frame closes the connection. */
   maxFrameBytes: number;
-  maxPendingWriteBytes: number;
+  limits: ConnectionLimits;
   /** The configured AES key; none: AES frames are refused (ENCRYPTION_NOT_SUPPORTED). */
   cipher?: BodyCipher;
   /** A frame answered with an error status before it reached a handler (logging, metrics). */
@@ -53,7 +53,7 @@ export class Tcp12Connection extends SocketConnection<Front> {
   private held?: Buffer[];
 
   constructor(id: number, front: Front, socket: net.Socket, private readonly options: Tcp12ConnectionOptions, events: ConnectionEvents) {
-    super(id, front, socket, events, { maxPendingWriteBytes: options.maxPendingWriteBytes });
+    super(id, front, socket, events, { limits: options.limits });
     this.decoder = new Tcp12FrameDecoder(options.maxFrameBytes);
   }
 
@@ -115,7 +115,7 @@ export class Tcp12Connection extends SocketConnection<Front> {
 
   protected onBytes(chunk: Buffer): void {
     try {
-      this.decoder.push(chunk, (frame) => this.onFrame(frame));
+      this.decoder.push(chunk, (frame) => this.onFrame(frame), () => !this.mayTakeFrame());
     } catch (err) {
       // The stream cannot be followed any further: nothing can be answered reliably.
       if (err instanceof Tcp12FrameError) return this.brokenStream(err);
@@ -148,6 +148,9 @@ export class Tcp12Connection extends SocketConnection<Front> {
   }
 
   private rememberMode(seq: number, mode: number): void {
+    // Plain is what an answer finds no mode for: nothing to keep. (A long-lived Map churned once per
+    // request allocates its new tables straight in the old generation: a PING flood grew the heap by 100+ MiB.)
+    if (mode === 0 && !this.responseModes.has(seq)) return;
     if (this.responseModes.size >= MAX_REMEMBERED_MODES) this.responseModes.clear();
     const modes = this.responseModes.get(seq);
     if (modes) modes.push(mode);

@@ -14,6 +14,7 @@ import type { Tcp12Connection } from './connection';
 import { toPlainContent } from './content';
 import { CLIENT_MSG_ID_PREFIX, roomConversationId, type Tcp12Front } from './front';
 import { ROOM_SESSION_TYPE } from '../../core/rooms';
+import { clientIpOf, throttledSeconds, throttledText } from '../login-throttle';
 
 const { IMCommand, RoomCommand, Status, ConversationType, MessageContentType } = IM.Tcp12;
 const { SessionType, UserStatType } = IM.BaseDefine;
@@ -131,13 +132,15 @@ export function registerTcp12Handlers(router: CommandRouter, ctx: MsgServerConte
         if (req.account && req.account !== user.name) return refuse(Status.AUTH_FAILED, 'account does not match the token');
       } else if (req.account && req.password) {
         // The same check as TeamTalk's login: db_proxy validates the password's hex MD5 (what TeamTalk clients send).
-        let validation: IM.Server.IMValidateRsp;
+        let validation: IM.DbProxy.ValidateRsp;
         try {
-          validation = await ctx.db.validateUser({ userName: req.account, password: createHash('md5').update(req.password, 'utf8').digest('hex') });
+          validation = await ctx.db.validateUser({ userName: req.account, password: createHash('md5').update(req.password, 'utf8').digest('hex'), clientIp: clientIpOf(conn.remoteAddress) });
         } catch (err) {
           ctx.log.error({ err: err instanceof RpcError ? err.message : err }, 'tcp12 login: db_proxy unreachable');
           return refuse(Status.INTERNAL_ERROR, 'database service unavailable');
         }
+        const wait = throttledSeconds(validation);
+        if (wait) return refuse(Status.RATE_LIMITED, throttledText(wait));
         if (validation.resultCode !== 0 || !validation.userInfo) return refuse(Status.AUTH_FAILED, 'account or password is wrong');
         user = { userId: validation.userInfo.userId, name: req.account };
       } else {

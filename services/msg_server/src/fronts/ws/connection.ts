@@ -1,5 +1,6 @@
 import { IM } from '@tt/proto';
 import type { WebSocket } from 'ws';
+import type { ConnectionLimits } from '@tt/connection';
 import type { ConnectionEvents } from '../../connection';
 import type { Front } from '../front';
 import { WS_CLOSE_INVALID_PAYLOAD, WebSocketConnection } from '../websocket-connection';
@@ -16,8 +17,8 @@ export class WsConnection extends WebSocketConnection {
   /** While set, frames are held back (the auth response must be the first thing an authenticating client sees). */
   private held?: Buffer[];
 
-  constructor(id: number, front: Front, socket: WebSocket, remote: string, events: ConnectionEvents) {
-    super(id, front, socket, remote, events, 'WebSocketMessage');
+  constructor(id: number, front: Front, socket: WebSocket, remote: string, events: ConnectionEvents, limits: ConnectionLimits) {
+    super(id, front, socket, remote, events, 'WebSocketMessage', limits);
   }
 
   protected override writeFrame(frame: Buffer): void {

@@ -69,8 +69,10 @@ export function registerWsHandlers(router: CommandRouter, ctx: MsgServerContext,
         const rsp = await handler(c, req);
         if (rsp) c.reply(responseCommand, responseType, { errorCode: ErrorCode.ERR_SUCCESS, errorMsg: '', ...rsp });
       } catch (err) {
-        c.reply(responseCommand, responseType, errorBody(err));
-        if (!(err instanceof WsRequestError)) ctx.log.error({ err, userId: c.conn.userId, command: responseCommand - 1 }, 'ws request failed');
+        const body = errorBody(err);
+        c.reply(responseCommand, responseType, body);
+        // The client's mistakes are answered; only the server's own failures are errors.
+        if (body.errorCode === ErrorCode.ERR_UNKNOWN) ctx.log.error({ err, userId: c.conn.userId, command: responseCommand - 1 }, 'ws request failed');
       }
     };
 
@@ -223,8 +225,9 @@ export function registerWsHandlers(router: CommandRouter, ctx: MsgServerContext,
       sendChains.set(conn, step);
       await step;
       if (failure) {
-        respond(errorBody(failure));
-        if (!(failure instanceof WsRequestError)) ctx.log.error({ err: failure, userId: conn.userId }, 'ws send failed');
+        const body = errorBody(failure);
+        respond(body);
+        if (body.errorCode === ErrorCode.ERR_UNKNOWN) ctx.log.error({ err: failure, userId: conn.userId }, 'ws send failed');
         return;
       }
       try {

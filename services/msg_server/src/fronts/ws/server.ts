@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { createHttpsServer, type ReloadingServerTls } from '@tt/tls';
 
 export interface WsListenerOptions {
   host: string;
@@ -12,10 +13,14 @@ export interface WsListenerOptions {
   onConnection(socket: WebSocket, remoteAddress: string): void;
   /** Refuses new connections (draining). */
   accepting(): boolean;
+  /** Serve wss:// (HTTPS) with this certificate. */
+  tls?: ReloadingServerTls;
 }
 
 export interface WsListener {
   port: number;
+  /** Whether this listener speaks TLS (wss://). */
+  tls: boolean;
   close(): void;
 }
 
@@ -27,10 +32,11 @@ export interface WsListener {
  */
 export async function listenWs(options: WsListenerOptions): Promise<WsListener> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
-  const server = http.createServer((req, res) => {
+  const notUpgrade: http.RequestListener = (req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain; charset=utf-8', upgrade: 'websocket' });
     res.end(`WebSocket endpoint: ${options.path}\n`);
-  });
+  };
+  const server = options.tls ? createHttpsServer(options.tls, notUpgrade) : http.createServer(notUpgrade);
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== options.path || !options.accepting()) {
@@ -50,6 +56,7 @@ export async function listenWs(options: WsListenerOptions): Promise<WsListener> 
   });
   return {
     port: (server.address() as { port: number }).port,
+    tls: !!options.tls,
     close: () => {
       server.close();
       wss.close();

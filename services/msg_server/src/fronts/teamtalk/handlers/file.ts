@@ -1,4 +1,5 @@
 import { encodePdu } from '@tt/codec';
+import { clip } from '@tt/observability';
 import { frontPayload } from '../../front';
 import { IM } from '@tt/proto';
 import type { CommandRouter } from '../../../command-router';
@@ -80,7 +81,7 @@ export function registerFileHandlers(router: CommandRouter, ctx: MsgServerContex
     const found = await files.findOffline(req.taskId);
     if (!found || found.meta.fromUserId !== fromUserId || found.meta.toUserId !== req.toUserId) {
       ctx.metrics.pdusDropped.inc({ reason: 'bad_offline_file' });
-      ctx.log.info({ from: fromUserId, to: req.toUserId, taskId: req.taskId }, 'offline file not found on any file_server; not recorded');
+      ctx.logThrottle.info(`user:${fromUserId}`, 'bad_offline_file', { from: fromUserId, to: req.toUserId, taskId: clip(req.taskId, 64) }, 'offline file not found on any file_server; not recorded');
       return;
     }
     const { meta, server } = found;

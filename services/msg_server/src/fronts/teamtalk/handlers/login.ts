@@ -3,6 +3,7 @@ import { RpcError } from '@tt/rpc';
 import type { CommandRouter } from '../../../command-router';
 import type { MsgServerContext } from '../../../context';
 import { isMobileClient, isWebClient } from '../../../domain/client-type';
+import { clientIpOf, throttledSeconds, throttledText } from '../../login-throttle';
 
 const { LoginCmdID, OtherCmdID, ResultType, ClientType, UserStatType, KickReasonType } = IM.BaseDefine;
 
@@ -24,13 +25,16 @@ export function registerLoginHandlers(router: CommandRouter, ctx: MsgServerConte
       };
       if (!KNOWN_CLIENT_TYPES.has(req.clientType)) return refuse(ResultType.REFUSE_REASON_DB_VALIDATE_FAILED, 'unsupported client type');
 
-      let validation: IM.Server.IMValidateRsp;
+      let validation: IM.DbProxy.ValidateRsp;
       try {
-        validation = await ctx.db.validateUser({ userName: req.userName, password: req.password });
+        validation = await ctx.db.validateUser({ userName: req.userName, password: req.password, clientIp: clientIpOf(conn.remoteAddress) });
       } catch (err) {
         ctx.log.error({ err: err instanceof RpcError ? err.message : err, user: req.userName }, 'login: db_proxy unreachable');
         return refuse(ResultType.REFUSE_REASON_NO_DB_SERVER, 'database service unavailable');
       }
+      // TeamTalk has no "try later" code: the validation code with the wait in result_string (clients show it).
+      const wait = throttledSeconds(validation);
+      if (wait) return refuse(ResultType.REFUSE_REASON_DB_VALIDATE_FAILED, throttledText(wait));
       if (validation.resultCode !== 0 || !validation.userInfo) {
         ctx.log.info({ user: req.userName, remote: conn.remoteAddress }, 'login refused: bad credentials');
         return refuse(ResultType.REFUSE_REASON_DB_VALIDATE_FAILED, validation.resultString || 'user name or password is wrong');

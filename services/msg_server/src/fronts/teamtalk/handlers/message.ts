@@ -1,5 +1,6 @@
 import { IM } from '@tt/proto';
 import { RpcError } from '@tt/rpc';
+import { clip } from '@tt/observability';
 import type { CommandRouter } from '../../../command-router';
 import type { MsgServerContext } from '../../../context';
 import { rejectionOf, sessionTypeOf } from '../../../domain/messaging';
@@ -33,12 +34,13 @@ export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerCon
     const rejection = rejectionOf(senderId, msg);
     if (rejection) {
       ctx.metrics.messagesRejected.inc({ reason: rejection.split(' ')[0] });
-      ctx.log.info({ userId: senderId, to: msg.toSessionId, reason: rejection }, 'message discarded');
+      ctx.logThrottle.info(`user:${senderId}`, 'message_discarded', { userId: senderId, to: msg.toSessionId, why: rejection }, 'message discarded');
       return;
     }
     if (!ctx.messageLimiter.tryTake(senderId)) {
       ctx.metrics.messagesRejected.inc({ reason: 'rate' });
-      ctx.log.warn({ userId: senderId, to: msg.toSessionId }, 'message dropped: over the rate limit');
+      // One flooding user writes one line a window, and the count; the metric has every message.
+      ctx.logThrottle.warn(`user:${senderId}`, 'rate_limited', { userId: senderId, to: msg.toSessionId }, 'message dropped: over the rate limit');
       return;
     }
     const outgoing = {
@@ -55,7 +57,7 @@ export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerCon
       // before_send webhook said no, a bad recipient) is the client's doing, not the server's: no error log.
       if (err instanceof RpcError && REFUSALS.has(err.code)) {
         ctx.metrics.messagesRejected.inc({ reason: 'refused' });
-        ctx.log.info({ userId: senderId, to: msg.toSessionId, reason: err.message }, 'message refused');
+        ctx.logThrottle.info(`user:${senderId}`, 'message_refused', { userId: senderId, to: msg.toSessionId, why: clip(err.message) }, 'message refused');
         return;
       }
       ctx.metrics.messagesRejected.inc({ reason: 'store' });
@@ -64,7 +66,8 @@ export function registerMessageHandlers(router: CommandRouter, ctx: MsgServerCon
   }, { pipelined: true });
 
   // The receiving client's acknowledgement of a delivery; nothing to store.
-  router.on(MessageCmdID.CID_MSG_DATA_ACK, 'msg_data_ack', IM.Message.IMMsgDataAck, () => {});
+  // A receiver acks every delivery of a burst: immediate, so acks never count against the request queue.
+  router.on(MessageCmdID.CID_MSG_DATA_ACK, 'msg_data_ack', IM.Message.IMMsgDataAck, () => {}, { immediate: true });
 
   // Read: the reader's other devices are told (IMMsgDataReadNotify), and in a
   // single chat the peer gets a receipt on fronts that can show one.
