@@ -58,7 +58,10 @@ describe('route_server failure detection', () => {
 
     expect(downs.map((d) => [d.serverId, d.incarnation])).toEqual([['ms1', 1]]);
     expect(noticedAfter).toBeGreaterThanOrEqual(SUSPICION_MS - BEACON_MS);
-    expect(noticedAfter).toBeLessThan(SUSPICION_MS + 200);
+    // The exact bound (timeout + one sweep) is checked on a fake clock in
+    // packages/presence's failure-detector tests; here real timers on a
+    // loaded machine may run late, and a late sweep pardons (by design).
+    expect(noticedAfter).toBeLessThan(SUSPICION_MS + 1500);
     expect(Object.fromEntries(route.table.serversFor([7, 8]))).toEqual({ ms2: [8] });
     await sleep(300);
     expect(downs).toHaveLength(1);

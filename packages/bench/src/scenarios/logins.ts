@@ -234,6 +234,7 @@ export async function runLogins(ctx: RunContext, sampler: ServerSampler): Promis
     ctx.log(`sustained: ${ok} logins in ${sustained.seconds} s = ${sustained.loginsPerSecond}/s, login p50/p99 ${sustained.latency.total.p50}/${sustained.latency.total.p99} ms; server CPU ${sustained.cpuPerLoginUs['all server processes']} µs/login`);
   }
 
+  if (ctx.pastDeadline) ctx.warn(`--duration ${c.durationS} s reached: ${storms.length} of ${o.storms} storms run${o.seconds > 0 && !sustained ? ', no sustained phase' : ''}`);
   const repeat = storms.length > 0 ? storms : [first];
   const best = repeat.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
   const median = [...repeat].sort((a, b) => a.wallMs - b.wallMs)[Math.floor(repeat.length / 2)];
