@@ -212,6 +212,23 @@ test('logins: storms of 15 PC logins with the first queries, then a sustained se
   expectFiles(r);
 });
 
+// hold forks its workers from packages/bench/dist (build first, as for the standalone it starts).
+test('hold: 2 worker processes × 20 held connections, probes delivered to held users', async () => {
+  const r = await bench('hold', '--count', '40', '--workers', '2', '--hold', '1', '--probe-rate', '20', '--probe-seconds', '1', '--probe-senders', '2', '--max-probe-p99-ms', '5000');
+  expectPassed(r);
+  expect(r.result.counts).toMatchObject({ requested: 40, loggedIn: 40, failed: 0, stillOpenAtEnd: 40, kicked: 0, workers: 2, probesSent: 20, probesAcked: 20, probesDelivered: 20, probesLost: 0, probeDuplicates: 0, probesMisrouted: 0 });
+  expect(r.result.latencyMs.probe.count).toBe(20);
+  const d = r.result.details as any;
+  // The held users (and the probe senders) are on the one msg_server, its RSS per connection measured.
+  expect(d.msgServers[0].loggedIn).toBeGreaterThanOrEqual(40);
+  expect(d.msgServers[0].rssPerConnectionKiB).toEqual(expect.any(Number));
+  expect(d.msgServers[0].idleCpuCoresPerThousandConnections).toEqual(expect.any(Number));
+  expect(d.processes.map((p: { process: string }) => p.process)).toEqual(['standalone']);
+  expect(d.processes[0].idleCpuCores).toBeGreaterThanOrEqual(0);
+  expect(d.generator).toMatchObject({ workers: 2, perWorker: 20, pdusIn: expect.any(Number) });
+  expectFiles(r);
+});
+
 test('refuses targets off the loopback range', async () => {
   await expect(runBench(['connections', '--login-url', 'http://192.168.1.10:8080'])).rejects.toThrow(/loopback/);
 });

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { IM } from '@tt/proto';
 import { assertLoopback, assertLoopbackUrl, REPO_ROOT } from './deployment';
 
-export const SCENARIOS = ['connections', 'single-chat', 'group-chat', 'offline-sync', 'abuse', 'logins'] as const;
+export const SCENARIOS = ['connections', 'single-chat', 'group-chat', 'offline-sync', 'abuse', 'logins', 'hold'] as const;
 /** What the abuse scenario floods: msg_server's fronts and file_server's client port. */
 export const ABUSE_FRONTS = ['teamtalk', 'ws', 'tcp12', 'msync', 'omtp', 'file'] as const;
 export type AbuseFront = (typeof ABUSE_FRONTS)[number];
@@ -29,6 +29,10 @@ scenarios
                  process; the first storm (passwords checked) apart; then a sustained repeat rate
   abuse          per front, N connections flood heartbeats and never read (every other one logged
                  in): server RSS idle / peak / growth, flooders cut off, a normal client answered
+  hold           N logged-in idle connections held by --workers load-generator processes (past one
+                 process's open-file limit), probe messages to random held users while held: login
+                 rate, RSS per connection of each msg_server, RSS and idle CPU of every role,
+                 probe send-to-delivery p50/p95/p99
 
 target (one of)
   --start standalone|cluster   start a fresh deployment (temp data dir / database tt_bench_<id>),
@@ -96,7 +100,11 @@ logins         --count N users = logins per storm (1000)  --storms K repeat stor
                send the TeamTalk PC client's first queries after IMLoginRes)
 abuse          --flooders N per front (16)  --flood S seconds per front (10)
                --fronts LIST of teamtalk,ws,tcp12,msync,omtp,file (all; file: --start standalone)
-               --max-growth-mib M  check: peak RSS at most M MiB above idle (64)`;
+               --max-growth-mib M  check: peak RSS at most M MiB above idle (64)
+hold           --count N held connections (1000)  --workers W processes (4)  --login-rate R in all
+               --hold S idle seconds measured (CPU) after the ramp (30)  --probe-rate R probes/s (50)
+               --probe-seconds S (20)  --probe-senders K (4)  --max-probe-p99-ms M check (50)
+               (the ramp is bounded by --duration: give e.g. --duration 600 for 50 000)`;
 
 export const PROTOCOLS = ['teamtalk', 'ws', 'tcp12', 'msync', 'omtp', 'mixed'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -174,6 +182,17 @@ export interface LoginsOptions {
   firstQueries: boolean;
 }
 
+export interface HoldOptions {
+  count: number;
+  workers: number;
+  loginRate: number;
+  holdS: number;
+  probeRate: number;
+  probeSeconds: number;
+  probeSenders: number;
+  maxProbeP99Ms: number;
+}
+
 export interface AbuseOptions {
   flooders: number;
   floodS: number;
@@ -184,6 +203,7 @@ export interface AbuseOptions {
 export interface BenchOptions {
   common: CommonOptions;
   abuse: AbuseOptions;
+  hold: HoldOptions;
   logins: LoginsOptions;
   connections: ConnectionsOptions;
   singleChat: SingleChatOptions;
@@ -285,6 +305,11 @@ export function parseOptions(argv: string[]): BenchOptions {
         'in-flight': { type: 'string' },
         seconds: { type: 'string' },
         'first-queries': { type: 'string' },
+        workers: { type: 'string' },
+        'probe-rate': { type: 'string' },
+        'probe-seconds': { type: 'string' },
+        'probe-senders': { type: 'string' },
+        'max-probe-p99-ms': { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -341,6 +366,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const protocol = (values.protocol ?? 'teamtalk') as Protocol;
   if (!PROTOCOLS.includes(protocol)) throw new UsageError(`--protocol must be one of ${PROTOCOLS.join(', ')}`);
   if (protocol !== 'teamtalk' && scenario === 'offline-sync') throw new UsageError('--protocol: offline-sync pulls the TeamTalk way only (use teamtalk)');
+  if (protocol !== 'teamtalk' && scenario === 'hold') throw new UsageError('--protocol: hold holds TeamTalk connections only (use teamtalk)');
 
   const common: CommonOptions = {
     scenario,
@@ -384,6 +410,16 @@ export function parseOptions(argv: string[]): BenchOptions {
   return {
     common,
     abuse: { flooders: num(v, 'flooders', 16, 1, 10_000), floodS: num(v, 'flood', 10, 1, 600, false), fronts, maxGrowthMiB: num(v, 'max-growth-mib', 64, 1, 1_000_000, false) },
+    hold: {
+      count: num(v, 'count', 1000, 1, 2_000_000),
+      workers: num(v, 'workers', 4, 1, 64),
+      loginRate: num(v, 'login-rate', 0, 0, 1_000_000, false),
+      holdS: num(v, 'hold', 30, 0, 86_400, false),
+      probeRate: num(v, 'probe-rate', 50, 0, 10_000, false),
+      probeSeconds: num(v, 'probe-seconds', 20, 0, 3600, false),
+      probeSenders: num(v, 'probe-senders', 4, 1, 1000),
+      maxProbeP99Ms: num(v, 'max-probe-p99-ms', 50, 0, 600_000, false),
+    },
     logins: { count: num(v, 'count', 1000, 1, 1_000_000), storms: num(v, 'storms', 3, 0, 1000), inFlight: num(v, 'in-flight', 100, 1, 10_000), seconds: num(v, 'seconds', 5, 0, 86_400, false), firstQueries: firstQueries === 'on' },
     connections: { count: num(v, 'count', 1000, 1, 2_000_000), loginRate: num(v, 'login-rate', 0, 0, 1_000_000, false), holdS: num(v, 'hold', 20, 0, 86_400, false) },
     singleChat: {

@@ -13,6 +13,7 @@ import { machineFacts, writeResults, type BenchResult, type WrittenFiles } from 
 import { runAbuse } from './scenarios/abuse';
 import { runConnections } from './scenarios/connections';
 import { runLogins } from './scenarios/logins';
+import { runHold } from './scenarios/hold';
 import { runGroupChat } from './scenarios/group-chat';
 import { runOfflineSync } from './scenarios/offline-sync';
 import { runSingleChat } from './scenarios/single-chat';
@@ -44,6 +45,9 @@ export function connectionsNeeded(o: BenchOptions): number {
       return o.abuse.flooders + 1;
     case 'logins':
       return o.logins.inFlight;
+    case 'hold':
+      // Per process: each worker holds its share, this one the probe senders.
+      return Math.max(Math.ceil(o.hold.count / o.hold.workers), o.hold.probeSenders);
   }
 }
 
@@ -61,7 +65,8 @@ export async function runBench(argv: string[], ro: RunBenchOptions = {}): Promis
   if (limit !== undefined && needed + 200 > limit) {
     throw new Error(`${needed} connections need more open files than this process may have (ulimit -n is ${limit}); raise it (ulimit -n ${needed + 1000}) for the harness${c.start ? ' and the deployment it starts' : ' and the servers'}`);
   }
-  const sourceIps = c.sourceIps ?? defaultSourceIps(needed);
+  // hold: every worker's sockets share the source addresses' ports.
+  const sourceIps = c.sourceIps ?? defaultSourceIps(c.scenario === 'hold' ? opts.hold.count + opts.hold.probeSenders : needed);
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
   const stem = c.name ?? `${c.scenario}-${c.start ?? 'external'}-${stamp}`;
@@ -117,6 +122,9 @@ export async function runBench(argv: string[], ro: RunBenchOptions = {}): Promis
           break;
         case 'logins':
           scenario = await runLogins(ctx, sampler);
+          break;
+        case 'hold':
+          scenario = await runHold(ctx, sampler, argv);
           break;
       }
     } finally {
