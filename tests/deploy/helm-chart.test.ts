@@ -594,3 +594,22 @@ describe('the MSync front (seed 002)', () => {
     expect(envOf(container(msgServer(rendered.default)))).toMatchObject({ MSG_SERVER_MSYNC_WS_PORT: '0', MSG_SERVER_MSYNC_TCP_PORT: '0' });
   });
 });
+
+describe('connection limits (back-pressure, CONN_*)', () => {
+  const fileServer = (objs: K8sObject[]) => objs.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'tt-teamtalk-file-server')!;
+
+  test('msgServer.connectionLimits and fileServer.connectionLimits become CONN_* of that role only; 0 leaves the server default', () => {
+    const objs = helmTemplate([], { set: ['msgServer.connectionLimits.maxOutputBytes=2097152', 'msgServer.connectionLimits.slowReaderSeconds=30', 'fileServer.connectionLimits.maxInputBytes=131072'] });
+    const ms = envOf(container(msgServer(objs)));
+    expect(ms).toMatchObject({ CONN_MAX_OUTPUT_BYTES: '2097152', CONN_SLOW_READER_MS: '30000' });
+    expect(ms.CONN_MAX_INPUT_BYTES).toBeUndefined();
+    const fs = envOf(container(fileServer(objs)));
+    expect(fs).toMatchObject({ CONN_MAX_INPUT_BYTES: '131072' });
+    expect(fs.CONN_MAX_OUTPUT_BYTES).toBeUndefined();
+    expect(JSON.stringify(rendered.default)).not.toContain('CONN_');
+  });
+
+  test.each([['msgServer.connectionLimits.maxOutputBytes=1000'], ['fileServer.connectionLimits.maxInputBytes=-1'], ['msgServer.connectionLimits.slowReaderSeconds=-5']])('%s is refused', (set) => {
+    expect(() => helmTemplate([], { set: [set] })).toThrow(/connectionLimits/);
+  });
+});

@@ -171,6 +171,60 @@ describe('LengthPrefixedSplitter', () => {
     expect(() => new LengthPrefixedSplitter(format).push(both, () => undefined)).toThrow('bad header');
   });
 
+  it('with a borrowed read (one buffer reused for every read) keeps nothing that points into it', () => {
+    const format = formats[0][1];
+    const splitter = new LengthPrefixedSplitter(format);
+    const readBuffer = Buffer.alloc(64);
+    const kept: Place[] = [];
+    const stream = Buffer.concat([frame(format, Buffer.from('first')), frame(format, Buffer.from('second')), frame(format, Buffer.from('third'))]);
+    // Reads of 30 bytes: the second frame is split, the third arrives while its predecessor's tail is kept.
+    for (let off = 0; off < stream.length; off += 30) {
+      const n = stream.copy(readBuffer, 0, off, off + 30);
+      splitter.push(readBuffer.subarray(0, n), (p) => kept.push(p), undefined, true);
+      readBuffer.fill(0x78); // the next read (or another socket's) overwrites it
+    }
+    expect(kept.map(({ bytes, start, end }) => bytes.subarray(start + 16, end).toString())).toEqual(['first', 'second', 'third']);
+    expect(kept.every((p) => p.bytes.buffer !== readBuffer.buffer)).toBe(true);
+  });
+
+  it('with a borrowed read, frames held back are copied out of it and taken later', () => {
+    const format = formats[0][1];
+    const splitter = new LengthPrefixedSplitter(format);
+    const readBuffer = Buffer.concat([frame(format, Buffer.from('a')), frame(format, Buffer.from('b'))]);
+    const out: string[] = [];
+    const take = ({ bytes, start, end }: Place) => out.push(bytes.subarray(start + 16, end).toString());
+    let hold = false;
+    splitter.push(readBuffer, (p) => (take(p), (hold = true)), () => hold, true);
+    readBuffer.fill(0);
+    hold = false;
+    splitter.push(Buffer.alloc(0), take);
+    expect(out).toEqual(['a', 'b']);
+  });
+
+  it('with borrowed reads held back again and again, keeps their rest in one buffer of its own, dropped once a read is taken whole', () => {
+    const format = formats[0][1];
+    const splitter = new LengthPrefixedSplitter(format);
+    const readBuffer = Buffer.concat(Array.from({ length: 8 }, (_, i) => frame(format, Buffer.from(`f${i}`))));
+    const out: string[] = [];
+    let budget = 0;
+    const take = ({ bytes, start, end }: Place) => (out.push(bytes.subarray(start + 16, end).toString()), (budget -= 1));
+    const spills = new Set<unknown>();
+    for (let read = 0; read < 3; read++) {
+      budget = 3; // three frames a turn: each read of eight is held back twice
+      splitter.push(readBuffer, take, () => budget <= 0, true);
+      while (splitter.pendingBytes > 0) {
+        spills.add(splitter['spill']);
+        budget = 3;
+        splitter.push(Buffer.alloc(0), take, () => budget <= 0);
+      }
+    }
+    expect(out).toEqual([0, 1, 2].flatMap(() => Array.from({ length: 8 }, (_, i) => `f${i}`)));
+    expect(spills.size).toBe(1);
+    budget = 100;
+    splitter.push(readBuffer, take, () => budget <= 0, true);
+    expect(splitter['spill']).toBeUndefined();
+  });
+
   it('refuses a format whose frames could be shorter than their header', () => {
     expect(() => new LengthPrefixedSplitter({ headerBytes: 16, lengthIncludesHeader: true, minLength: 15, maxLength: 100, frame: place })).toThrow(RangeError);
     expect(() => new LengthPrefixedSplitter({ headerBytes: 2, lengthIncludesHeader: false, minLength: 0, maxLength: 100, frame: place })).toThrow(RangeError);

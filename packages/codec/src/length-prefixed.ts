@@ -11,6 +11,15 @@ export const LENGTH_FIELD_BYTES = 4;
  * so one connection never keeps much more than its unfinished frame alive.
  */
 export const MAX_PINNED_BYTES = 16 * 1024;
+/** The smallest spill buffer (see LengthPrefixedSplitter): one socket read. */
+const MIN_SPILL_BYTES = 64 * 1024;
+
+/** Bytes start..end of `bytes` in memory of their own. */
+function copyOut(bytes: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(end - start);
+  bytes.copy(out, 0, start, end);
+  return out;
+}
 
 /** The stream is no longer framed correctly; the only safe answer is to close it. */
 export class FrameError extends Error {
@@ -49,8 +58,17 @@ export interface LengthPrefixedFormat<F> {
  * bytes are known, before the body is buffered.
  */
 export class LengthPrefixedSplitter<F> {
-  private chunks: Buffer[] = [];
+  /** Bytes of an unfinished frame (or frames held back), in order; none most of the time, so made on demand. */
+  private chunks: Buffer[] | undefined;
   private buffered = 0;
+  /**
+   * Where frames held back from a borrowed read wait: this splitter's own
+   * buffer, used again for every read held back, so a connection that keeps
+   * sending faster than its turns allow does not allocate a copy per read
+   * (each one surviving into the old generation, freed only by a full
+   * collection). Dropped once a read is taken whole.
+   */
+  private spill: Buffer | undefined;
   // The format, flattened into fields: this runs for every frame of every TCP front.
   private readonly headerBytes: number;
   /** What to add to the length field to get the frame's size in bytes. */
@@ -84,23 +102,31 @@ export class LengthPrefixedSplitter<F> {
    * a bad length or header. While `held()` is true no further frame is handed
    * on: the rest stays buffered (at most what was read) until the next push,
    * e.g. `push(Buffer.alloc(0), …)` once the reader takes frames again.
+   *
+   * `borrowed`: the chunk's bytes are valid only during this call (a read
+   * buffer shared by every socket): each frame handed on is then a copy, and
+   * so is whatever stays buffered (frames held back go to the spill buffer).
    */
-  push(chunk: Buffer, onFrame: (frame: F) => void, held?: () => boolean): void {
+  push(chunk: Buffer, onFrame: (frame: F) => void, held?: () => boolean, borrowed = false): void {
     let data: Buffer;
     if (this.buffered === 0) {
       data = chunk;
     } else {
+      const chunks = this.chunks!;
       if (chunk.length > 0) {
-        this.chunks.push(chunk);
+        chunks.push(borrowed ? Buffer.from(chunk) : chunk);
         this.buffered += chunk.length;
       }
       const needed = this.frontFrameBytes();
       if (needed === undefined || this.buffered < needed) return;
       // Frames held back earlier are one view: go on in it rather than copy it again.
-      data = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
-      this.chunks = [];
+      data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.buffered);
+      this.chunks = undefined;
       this.buffered = 0;
     }
+    // The caller's borrowed chunk, or the spill (used again later): frames handed on must be copies.
+    const fromSpill = this.spill !== undefined && data.buffer === this.spill.buffer;
+    const transient = (borrowed && data === chunk) || fromSpill;
 
     const { headerBytes, checkHeader, frame } = this;
     let offset = 0;
@@ -113,28 +139,50 @@ export class LengthPrefixedSplitter<F> {
       if (checkHeader !== undefined) checkHeader(data, offset);
       const frameBytes = this.frameBytes(data.readUInt32BE(offset));
       if (data.length - offset < frameBytes) break;
-      onFrame(frame(data, offset, offset + frameBytes));
+      // A copy of its own, not a slice of Node's 8 KiB pool: a request that waits in its connection's
+      // queue would keep the whole slab alive into the old generation (freed only by a full collection).
+      if (transient) onFrame(frame(copyOut(data, offset, offset + frameBytes), 0, frameBytes));
+      else onFrame(frame(data, offset, offset + frameBytes));
       offset += frameBytes;
     }
     if (offset < data.length) {
-      // A view, unless it would keep many bytes already handled alive for a partial frame: then a copy.
-      // Frames held back are a view whatever: they are taken soon, and copying at every pause would be quadratic.
-      const rest = !holding && offset > MAX_PINNED_BYTES ? Buffer.from(data.subarray(offset)) : data.subarray(offset);
+      let rest: Buffer;
+      if (fromSpill || (!transient && (holding || offset <= MAX_PINNED_BYTES))) {
+        // A view: frames held back are taken soon (copying at every pause would be quadratic), and a
+        // partial frame may keep what came before it alive unless that is much.
+        rest = data.subarray(offset);
+      } else if (transient && holding) {
+        rest = this.spilled(data, offset);
+      } else {
+        rest = Buffer.from(data.subarray(offset));
+      }
       this.chunks = [rest];
       this.buffered = rest.length;
       // A partial header may already show a length the stream cannot survive.
       if (rest.length >= LENGTH_FIELD_BYTES && rest.length < headerBytes) this.frameBytes(rest.readUInt32BE(0));
+    } else if (!fromSpill) {
+      // A read taken whole: the connection keeps up, it needs no spill buffer.
+      this.spill = undefined;
     }
+  }
+
+  /** Bytes offset.. of `data` copied into the spill buffer (grown when too small). */
+  private spilled(data: Buffer, offset: number): Buffer {
+    const bytes = data.length - offset;
+    if (this.spill === undefined || this.spill.length < bytes) this.spill = Buffer.allocUnsafeSlow(Math.max(bytes, MIN_SPILL_BYTES));
+    data.copy(this.spill, 0, offset);
+    return this.spill.subarray(0, bytes);
   }
 
   /** The size of the frame at the front of the buffer, once its length field is in (its header checked once complete). */
   private frontFrameBytes(): number | undefined {
     if (this.buffered < LENGTH_FIELD_BYTES) return undefined;
     const { checkHeader } = this;
+    let chunks = this.chunks!;
     const headerIn = checkHeader !== undefined && this.buffered >= this.headerBytes;
     const contiguous = headerIn ? this.headerBytes : LENGTH_FIELD_BYTES;
-    if (this.chunks[0].length < contiguous) this.chunks = [Buffer.concat(this.chunks, this.buffered)];
-    const first = this.chunks[0];
+    if (chunks[0].length < contiguous) this.chunks = chunks = [Buffer.concat(chunks, this.buffered)];
+    const first = chunks[0];
     if (headerIn) checkHeader(first, 0);
     return this.frameBytes(first.readUInt32BE(0));
   }

@@ -1,7 +1,7 @@
 // TeamTalk framing: a 16-byte big-endian header, then a protobuf body.
 //   0 length(4, header included) | 4 version(2) | 6 flag(2) | 8 service_id(2)
 //   10 command_id(2) | 12 seq_num(2) | 14 reserved(2)
-import { FrameError, LengthPrefixedSplitter } from './length-prefixed';
+import { FrameError, LengthPrefixedSplitter, type LengthPrefixedFormat } from './length-prefixed';
 
 export { FrameError } from './length-prefixed';
 
@@ -52,19 +52,30 @@ export function decodePdu(frame: Buffer): Pdu {
  */
 export class FrameDecoder extends LengthPrefixedSplitter<Pdu> {
   constructor(maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES) {
-    super({
-      headerBytes: PDU_HEADER_LENGTH,
-      lengthIncludesHeader: true,
-      minLength: PDU_HEADER_LENGTH,
-      maxLength: maxFrameBytes,
-      lengthError: (length) =>
-        new FrameError(length < PDU_HEADER_LENGTH ? `PDU length ${length} is under the 16-byte header` : `PDU length ${length} exceeds the limit of ${maxFrameBytes} bytes`, length),
-      frame: (bytes, start, end) => ({
-        serviceId: bytes.readUInt16BE(start + 8),
-        commandId: bytes.readUInt16BE(start + 10),
-        seqNum: bytes.readUInt16BE(start + 12),
-        body: bytes.subarray(start + PDU_HEADER_LENGTH, end),
-      }),
-    });
+    super(pduFormat(maxFrameBytes));
   }
+}
+
+/** One format per frame limit, shared by every decoder: no closures of its own per connection. */
+const pduFormats = new Map<number, LengthPrefixedFormat<Pdu>>();
+
+function pduFormat(maxFrameBytes: number): LengthPrefixedFormat<Pdu> {
+  let format = pduFormats.get(maxFrameBytes);
+  if (format) return format;
+  format = {
+    headerBytes: PDU_HEADER_LENGTH,
+    lengthIncludesHeader: true,
+    minLength: PDU_HEADER_LENGTH,
+    maxLength: maxFrameBytes,
+    lengthError: (length) =>
+      new FrameError(length < PDU_HEADER_LENGTH ? `PDU length ${length} is under the 16-byte header` : `PDU length ${length} exceeds the limit of ${maxFrameBytes} bytes`, length),
+    frame: (bytes, start, end) => ({
+      serviceId: bytes.readUInt16BE(start + 8),
+      commandId: bytes.readUInt16BE(start + 10),
+      seqNum: bytes.readUInt16BE(start + 12),
+      body: bytes.subarray(start + PDU_HEADER_LENGTH, end),
+    }),
+  };
+  pduFormats.set(maxFrameBytes, format);
+  return format;
 }

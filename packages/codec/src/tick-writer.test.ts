@@ -48,4 +48,21 @@ describe('writeThisTick', () => {
       p.stop();
     }
   });
+
+  it('a write that has to wait in the stream\'s buffer is memory of its own, not a slice of Node\'s buffer pool', async () => {
+    const { Writable } = await import('node:stream');
+    const writes: Buffer[] = [];
+    // A peer that never reads: the first write never completes, so everything after it waits.
+    const stuck = new Writable({ write: (chunk: Buffer, _enc, _done) => void writes.push(chunk) });
+    writeThisTick(stuck, Buffer.from('first'));
+    await new Promise((r) => setImmediate(r));
+    const pooled = Buffer.from('a frame from the pool');
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.length); // the premise: a slice of a shared slab
+    writeThisTick(stuck, pooled);
+    await new Promise((r) => setImmediate(r));
+    expect(stuck.writableLength).toBe(5 + pooled.length);
+    const waiting = (stuck as unknown as { writableBuffer: Array<{ chunk: Buffer }> }).writableBuffer;
+    expect(waiting.map((w) => w.chunk.toString())).toEqual(['a frame from the pool']);
+    expect(waiting[0].chunk.buffer.byteLength).toBe(pooled.length);
+  });
 });

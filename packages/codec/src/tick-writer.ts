@@ -22,7 +22,23 @@ function flushAll(): void {
 
 function writeHeld(stream: Writable, h: Held): void {
   if (stream.destroyed || stream.writableEnded) return;
+  // A write that has to wait (the peer is not reading) stays in the stream's buffer for as long as
+  // the peer lets it: then it must not be a slice of Node's shared 8 KiB pool, or it keeps the whole
+  // slab alive (other connections' frames, copies of requests): a flood of non-reading clients made
+  // the process hold three times its output that way.
+  if (stream.writableLength > 0) return void stream.write(ownCopy(h.frames, h.bytes));
   stream.write(h.frames.length === 1 ? h.frames[0] : Buffer.concat(h.frames, h.bytes));
+}
+
+/** The frames joined in memory of their own (not Node's pool). */
+function ownCopy(frames: Uint8Array[], bytes: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(bytes);
+  let at = 0;
+  for (const frame of frames) {
+    out.set(frame, at);
+    at += frame.length;
+  }
+  return out;
 }
 
 function scheduleFlush(): void {

@@ -128,4 +128,26 @@ describe('CommandRouter', () => {
     await settle();
     expect(events).toEqual([`failed:${MessageCmdID.CID_MSG_TIME_REQUEST}`, 'ok:time']);
   });
+
+  it('an idle connection keeps no queue: once its requests are handled the next one starts at once, still after them', async () => {
+    const { ev } = recorder();
+    const order: string[] = [];
+    let release!: () => void;
+    const router = new CommandRouter(ev).on(MessageCmdID.CID_MSG_TIME_REQUEST, 'time', IM.Message.IMClientTimeReq, async (ctx) => {
+      order.push(`start ${ctx.seqNum}`);
+      if (ctx.seqNum === 1) await new Promise<void>((r) => (release = r));
+      order.push(`end ${ctx.seqNum}`);
+    });
+    const { conn } = fakeConn(true);
+    router.dispatch(conn, pdu(MessageCmdID.CID_MSG_TIME_REQUEST, new Uint8Array(), 1));
+    router.dispatch(conn, pdu(MessageCmdID.CID_MSG_TIME_REQUEST, new Uint8Array(), 2));
+    await settle();
+    expect(router['queues'].has(conn)).toBe(true); // 1 under way, 2 waiting
+    release();
+    await router.idle(conn);
+    expect(router['queues'].has(conn)).toBe(false);
+    router.dispatch(conn, pdu(MessageCmdID.CID_MSG_TIME_REQUEST, new Uint8Array(), 3));
+    await router.idle(conn);
+    expect(order).toEqual(['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3']);
+  });
 });

@@ -110,6 +110,8 @@ export class CommandRouter<C extends RoutedConnection = ClientConnection> {
     const start = () => (conn.closed ? Promise.resolve() : this.run(route, ctx, request, pdu.commandId));
     const handled = () => {
       q.length -= 1;
+      // Nothing left to wait for: an idle connection keeps no queue (two promises and a WeakMap entry each).
+      if (q.length === 0 && this.queues.get(conn) === q) this.queues.delete(conn);
       conn.inputHandled?.(bytes);
     };
     if (!route.pipelined) {

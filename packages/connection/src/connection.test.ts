@@ -59,6 +59,23 @@ describe('TcpConnection', () => {
     }
   });
 
+  it('reads into the shared read buffer (no data event), and requests the listener keeps stay intact after later reads', async () => {
+    const p = await pair();
+    try {
+      const kept: FrontRequest[] = [];
+      p.onRequest = (r) => void kept.push(r); // no copy: the body must already be the listener's own
+      expect(p.conn['socket'].listenerCount('data')).toBe(0);
+      for (let i = 0; i < 50; i++) {
+        p.client.write(encodePdu(1, 0x0103, i, Buffer.from(`message ${i} `.repeat(20))));
+        if (i % 10 === 9) await new Promise((r) => setTimeout(r, 5)); // separate reads, one buffer
+      }
+      await until(() => kept.length === 50);
+      expect(kept.map((r) => Buffer.from(r.body).toString())).toEqual(Array.from({ length: 50 }, (_, i) => `message ${i} `.repeat(20)));
+    } finally {
+      p.stop();
+    }
+  });
+
   it('a frame over the limit is reported and the connection destroyed', async () => {
     const p = await pair({ maxFrameBytes: 64, limits: DEFAULT_CONNECTION_LIMITS });
     try {

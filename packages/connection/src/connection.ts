@@ -1,5 +1,6 @@
 import type * as net from 'node:net';
 import { FrameDecoder, FrameError, flushThisTick, heldThisTick, writeThisTick, type Pdu } from '@tt/codec';
+import { readIntoSharedBuffer } from './shared-read';
 
 /** Something that encodes a protobuf message (the generated classes). */
 export interface EncodableType {
@@ -254,33 +255,62 @@ export interface TcpConnectionOptions extends ConnectionOptions {
   maxFrameBytes: number;
 }
 
+/** The connection a socket belongs to, for the listeners every socket shares. */
+const OWNER = Symbol('connection');
+type OwnedSocket = net.Socket & { [OWNER]: SocketConnection };
+
 /**
  * A client on a TCP socket, whatever its framing: the socket's plumbing
  * (events, output, graceful end, back-pressure) in one place. Subclasses cut
  * the input into frames (`onBytes`, called only while the connection reads)
  * and may pack output differently (`writeFrame`).
+ *
+ * Memory per connection: a plain socket reads into the process's shared read
+ * buffer (readIntoSharedBuffer: no allocation per read), and its listeners
+ * are functions every socket shares, finding the connection through a field
+ * of the socket (no closures per connection).
  */
 export abstract class SocketConnection<F extends Framer = Framer> extends ClientConnection<F> {
+  private static readonly onRead = function (this: net.Socket, nread: number, buffer: Buffer): void {
+    (this as OwnedSocket)[OWNER].take(buffer.subarray(0, nread), true);
+  };
+  private static readonly onData = function (this: OwnedSocket, chunk: Buffer): void {
+    this[OWNER].take(chunk, false);
+  };
+  private static readonly onDrain = function (this: OwnedSocket): void {
+    this[OWNER].outputDrained();
+  };
+  private static readonly onError = function (): void {
+    /* 'close' follows; nothing to add */
+  };
+  private static readonly onClose = function (this: OwnedSocket): void {
+    this[OWNER].markClosed();
+  };
+
   constructor(id: number, front: F, protected readonly socket: net.Socket, events: ConnectionEvents<ClientConnection<F>>, opts: ConnectionOptions) {
     super(id, front, events, opts);
+    (socket as OwnedSocket)[OWNER] = this as SocketConnection;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      this.newTurn();
-      if (this.received()) this.onBytes(chunk);
-    });
-    socket.on('drain', () => this.outputDrained());
-    socket.on('error', () => {
-      /* 'close' follows; nothing to add */
-    });
-    socket.on('close', () => this.markClosed());
+    if (!readIntoSharedBuffer(socket, SocketConnection.onRead)) socket.on('data', SocketConnection.onData);
+    socket.on('drain', SocketConnection.onDrain);
+    socket.on('error', SocketConnection.onError);
+    socket.on('close', SocketConnection.onClose);
+  }
+
+  /** One read; `borrowed`: its bytes are the shared read buffer's, valid only during this call. */
+  private take(chunk: Buffer, borrowed: boolean): void {
+    this.newTurn();
+    if (this.received()) this.onBytes(chunk, borrowed);
   }
 
   /**
    * Input bytes, in order; a stream that cannot be followed should call
    * `brokenStream`. A frame is handed on only when `mayTakeFrame()` says so
    * (the splitter keeps the rest); called with no bytes when input resumes.
+   * `borrowed` bytes are valid only during the call: what is kept, or handed
+   * on, must be copied (LengthPrefixedSplitter.push does with its `borrowed`).
    */
-  protected abstract onBytes(chunk: Buffer): void;
+  protected abstract onBytes(chunk: Buffer, borrowed: boolean): void;
 
   /** The input cannot be framed any further: reported (onFrameError) and the socket destroyed. */
   protected brokenStream(err: Error): void {
@@ -318,7 +348,7 @@ export abstract class SocketConnection<F extends Framer = Framer> extends Client
   protected resumeInput(): void {
     // Frames read before the pause first; the socket is read again only once they are taken (reading
     // more meanwhile would join the new bytes to the held ones, a copy at every turn).
-    this.onBytes(NO_BYTES);
+    this.onBytes(NO_BYTES, false);
     if (!this.holdingInput) this.socket.resume();
   }
 }
@@ -334,9 +364,9 @@ export class TcpConnection<F extends Framer = Framer> extends SocketConnection<F
     this.decoder = new FrameDecoder(opts.maxFrameBytes);
   }
 
-  protected onBytes(chunk: Buffer): void {
+  protected onBytes(chunk: Buffer, borrowed: boolean): void {
     try {
-      this.decoder.push(chunk, (pdu: Pdu) => this.events.onRequest(this, pdu), () => !this.mayTakeFrame());
+      this.decoder.push(chunk, (pdu: Pdu) => this.events.onRequest(this, pdu), () => !this.mayTakeFrame(), borrowed);
     } catch (err) {
       if (err instanceof FrameError) return this.brokenStream(err);
       throw err;

@@ -16,4 +16,5 @@ export {
   type TcpConnectionOptions,
 } from './connection';
 export { CommandRouter, type CommandContext, type RoutedConnection, type RouterEvents } from './command-router';
+export { readIntoSharedBuffer, SHARED_READ_BYTES, type SharedReadCallback } from './shared-read';
 export { startIdleSweeper, sweepIntervalMs, type IdleSweeper, type IdleSweepOptions } from './idle-sweeper';

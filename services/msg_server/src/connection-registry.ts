@@ -1,9 +1,13 @@
 import type { ClientConnection } from './connection';
 
-/** The connections of this msg_server, by id and by logged-in user. */
+/**
+ * The connections of this msg_server, by id and by logged-in user. Most users
+ * have one connection: it is kept as is, and a Set made only for a second one
+ * (a Set per user cost ~150 bytes per idle connection).
+ */
 export class ConnectionRegistry {
   private readonly all = new Map<number, ClientConnection>();
-  private readonly byUser = new Map<number, Set<ClientConnection>>();
+  private readonly byUser = new Map<number, ClientConnection | Set<ClientConnection>>();
   /** Kept as a count: it is read on every login and close. */
   private loggedInConnections = 0;
 
@@ -13,18 +17,25 @@ export class ConnectionRegistry {
 
   /** Indexes a connection under its user once login succeeded. */
   bindUser(conn: ClientConnection): void {
-    let set = this.byUser.get(conn.userId);
-    if (!set) this.byUser.set(conn.userId, (set = new Set()));
-    if (!set.has(conn)) this.loggedInConnections += 1;
-    set.add(conn);
+    const userId = conn.userId;
+    const held = this.byUser.get(userId);
+    if (held === conn || (held instanceof Set && held.has(conn))) return;
+    this.loggedInConnections += 1;
+    if (held === undefined) this.byUser.set(userId, conn);
+    else if (held instanceof Set) held.add(conn);
+    else this.byUser.set(userId, new Set([held, conn]));
   }
 
   remove(conn: ClientConnection): void {
     this.all.delete(conn.id);
-    const set = this.byUser.get(conn.userId);
-    if (set) {
-      if (set.delete(conn)) this.loggedInConnections -= 1;
-      if (set.size === 0) this.byUser.delete(conn.userId);
+    const userId = conn.userId;
+    const held = this.byUser.get(userId);
+    if (held === conn) {
+      this.byUser.delete(userId);
+      this.loggedInConnections -= 1;
+    } else if (held instanceof Set && held.delete(conn)) {
+      this.loggedInConnections -= 1;
+      if (held.size === 1) this.byUser.set(userId, held.values().next().value!);
     }
   }
 
@@ -33,7 +44,9 @@ export class ConnectionRegistry {
   }
 
   ofUser(userId: number): Iterable<ClientConnection> {
-    return this.byUser.get(userId) ?? [];
+    const held = this.byUser.get(userId);
+    if (held === undefined) return [];
+    return held instanceof Set ? held : [held];
   }
 
   get size(): number {
@@ -50,7 +63,10 @@ export class ConnectionRegistry {
 
   loggedIn(): ClientConnection[] {
     const out: ClientConnection[] = [];
-    for (const set of this.byUser.values()) for (const c of set) out.push(c);
+    for (const held of this.byUser.values()) {
+      if (held instanceof Set) for (const c of held) out.push(c);
+      else out.push(held);
+    }
     return out;
   }
 }

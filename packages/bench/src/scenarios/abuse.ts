@@ -106,6 +106,9 @@ export async function runAbuse(ctx: RunContext, sampler: ServerSampler): Promise
   /** Peak server RSS (MiB) per second of the run, for the chart. */
   const rssBySecond: number[] = [];
   const headline: Record<string, number | string> = { 'flooding connections per front': o.flooders, 'flood seconds': o.floodS };
+  // A flooder is cut off as a slow reader only once its output has stayed at the cap this long.
+  const slowReaderMs = Number(d.settings.CONN_SLOW_READER_MS ?? 15_000);
+  if (o.floodS * 1000 <= slowReaderMs) ctx.warn(`--flood ${o.floodS} s is not longer than CONN_SLOW_READER_MS (${slowReaderMs} ms): no flooder can be cut off as a slow reader; use e.g. --flood ${Math.ceil(slowReaderMs / 1000) + 5}`);
   const counts: Record<string, number> = {};
   const perFront: Record<string, unknown> = {};
   const failures: string[] = [];

@@ -1,7 +1,7 @@
 import type * as net from 'node:net';
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import { flushThisTick, heldThisTick, writeThisTick } from '@tt/codec';
-import { ClientConnection, type ConnectionLimits } from '@tt/connection';
+import { ClientConnection, readIntoSharedBuffer, SHARED_READ_BYTES, type ConnectionLimits } from '@tt/connection';
 import type { ConnectionEvents } from '../connection';
 import type { Front } from './front';
 
@@ -9,6 +9,13 @@ import type { Front } from './front';
 export const WS_CLOSE_UNSUPPORTED_DATA = 1003;
 export const WS_CLOSE_INVALID_PAYLOAD = 1007;
 export const WS_CLOSE_POLICY = 1008;
+
+/** Bytes of a read given to ws at once: ws parses all it is given, so this bounds what one step of a turn parses (and copies). */
+const FEED_BYTES = 4000;
+
+/** The connection a socket (the WebSocket, its TCP socket) belongs to, for the listeners every connection shares. */
+const OWNER = Symbol('connection');
+type Owned<T> = T & { [OWNER]: WebSocketConnection };
 
 /** The header of an unmasked, final, binary WebSocket frame (RFC 6455 5.2) carrying `length` bytes. */
 export function binaryFrameHeader(length: number): Buffer {
@@ -36,8 +43,9 @@ export function binaryFrameHeader(length: number): Buffer {
  * leave as one buffer, as TCP fronts' do, and a client that does not read
  * holds a few large buffers, not two small ones per message. Back-pressure as
  * for every connection (ClientConnection): `ws` is paused, and messages it had
- * already parsed wait here (no per-turn budget: `ws` parses a whole read at
- * once). A close tells the peer its code and reason. Subclasses read the
+ * already parsed (it parses a whole read at once) wait here; the same turn
+ * budget as TCP's (FRAMES_PER_TURN), so a flood of small messages does not
+ * keep every other client waiting. A close tells the peer its code and reason. Subclasses read the
  * binary messages (`onBinary`, called only while the connection takes input);
  * text messages close with 1003.
  */
@@ -46,25 +54,91 @@ export abstract class WebSocketConnection extends ClientConnection<Front> {
   private closeReason = '';
   /** The TCP socket under `ws`: output goes straight to it. */
   private readonly raw: net.Socket;
-  /** Messages `ws` emitted after input was paused (at most one read's worth), handed on when it resumes. */
+  /** Messages `ws` emitted after input was paused or this turn's share was used (at most one slice's worth), handed on when it resumes. */
   private readonly heldMessages: Buffer[] = [];
+  /**
+   * Bytes read but not yet given to `ws` (a read cut short by the turn budget
+   * or back-pressure): bytes unparsedStart..unparsedEnd of a buffer of this
+   * connection's own, used again while the client keeps sending faster than
+   * its turns allow, dropped once a read is taken whole.
+   */
+  private unparsed?: Buffer;
+  private unparsedStart = 0;
+  private unparsedEnd = 0;
+
+  // Listeners every connection shares (no closures per connection): `this` is the socket.
+  private static readonly onRead = function (this: net.Socket, nread: number, buffer: Buffer): void {
+    (this as Owned<net.Socket>)[OWNER].takeRead(buffer, nread);
+  };
+  private static readonly onRawData = function (this: Owned<net.Socket>): void {
+    this[OWNER].newTurn();
+  };
+  private static readonly onDrain = function (this: Owned<net.Socket>): void {
+    this[OWNER].outputDrained();
+  };
+  private static readonly onMessage = function (this: WebSocket, data: RawData, isBinary: boolean): void {
+    (this as Owned<WebSocket>)[OWNER].takeMessage(data, isBinary);
+  };
+  private static readonly onError = function (): void {
+    /* 'close' follows */
+  };
+  private static readonly onClose = function (this: WebSocket): void {
+    (this as Owned<WebSocket>)[OWNER].markClosed();
+  };
 
   constructor(id: number, front: Front, protected readonly socket: WebSocket, private readonly remote: string, events: ConnectionEvents, private readonly protocolName: string, limits: ConnectionLimits) {
     super(id, front, events, { limits });
     this.raw = (socket as unknown as { _socket: net.Socket })._socket;
-    this.raw.on('drain', () => this.outputDrained());
-    socket.on('message', (data, isBinary) => {
-      if (!this.received()) return;
-      if (!isBinary) return this.refuse(`text frames are not accepted: send binary ${this.protocolName} frames`, WS_CLOSE_UNSUPPORTED_DATA);
-      const bytes = Array.isArray(data) ? Buffer.concat(data as Buffer[]) : (data as Buffer);
-      // No turn budget here: ws parses a whole read at once anyway, and what it emitted after a pause would wait in heldMessages.
-      if (this.heldMessages.length > 0 || this.holdingInput) this.heldMessages.push(bytes);
-      else this.onBinary(bytes);
-    });
-    socket.on('error', () => {
-      /* 'close' follows */
-    });
-    socket.on('close', () => this.markClosed());
+    (this.raw as Owned<net.Socket>)[OWNER] = this;
+    (socket as Owned<WebSocket>)[OWNER] = this;
+    this.raw.on('drain', WebSocketConnection.onDrain);
+    // Reads go to the shared read buffer and are given to ws a slice at a time (takeRead); where that
+    // cannot be (TLS), ws reads the socket itself and each read starts a new turn.
+    if (!readIntoSharedBuffer(this.raw, WebSocketConnection.onRead)) this.raw.prependListener('data', WebSocketConnection.onRawData);
+    socket.on('message', WebSocketConnection.onMessage);
+    socket.on('error', WebSocketConnection.onError);
+    socket.on('close', WebSocketConnection.onClose);
+  }
+
+  private takeMessage(data: RawData, isBinary: boolean): void {
+    if (!this.received()) return;
+    if (!isBinary) return this.refuse(`text frames are not accepted: send binary ${this.protocolName} frames`, WS_CLOSE_UNSUPPORTED_DATA);
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : (data as Buffer);
+    // Past this turn's share (or while input is held back) the socket is paused and messages ws
+    // already parsed wait here, taken FRAMES_PER_TURN a turn.
+    if (this.heldMessages.length > 0 || !this.mayTakeFrame()) this.heldMessages.push(bytes);
+    else this.onBinary(bytes);
+  }
+
+  /** One read, in the shared read buffer: given to ws while the connection takes input, the rest kept. */
+  private takeRead(buffer: Buffer, nread: number): void {
+    this.newTurn();
+    const fed = this.feed(buffer, 0, nread);
+    if (fed === nread) {
+      this.unparsed = undefined;
+      return;
+    }
+    const rest = nread - fed;
+    if (this.unparsed === undefined || this.unparsed.length < rest) this.unparsed = Buffer.allocUnsafeSlow(Math.max(rest, SHARED_READ_BYTES));
+    buffer.copy(this.unparsed, 0, fed, nread);
+    this.unparsedStart = 0;
+    this.unparsedEnd = rest;
+  }
+
+  /**
+   * Gives ws bytes start..end of `source` in slices of FEED_BYTES, while the
+   * connection takes input and no message waits; returns where it stopped.
+   * ws keeps views of what it is given (messages, partial frames): each slice
+   * is a copy of its own, out of Node's pool.
+   */
+  private feed(source: Buffer, start: number, end: number): number {
+    let at = start;
+    while (at < end && !this.closed && this.heldMessages.length === 0 && !this.holdingInput) {
+      const n = Math.min(FEED_BYTES, end - at);
+      this.raw.emit('data', Buffer.from(source.subarray(at, at + n)));
+      at += n;
+    }
+    return at;
   }
 
   /** One binary message from the client. */
@@ -122,7 +196,12 @@ export abstract class WebSocketConnection extends ClientConnection<Front> {
   }
 
   protected resumeInput(): void {
-    this.socket.resume();
-    while (this.heldMessages.length > 0 && !this.closed && !this.holdingInput) this.onBinary(this.heldMessages.shift()!);
+    // What was read before the pause first, a turn's share at a time; the socket is read again once it is taken.
+    while (this.heldMessages.length > 0 && !this.closed && this.mayTakeFrame()) this.onBinary(this.heldMessages.shift()!);
+    if (this.unparsedEnd > this.unparsedStart) {
+      this.unparsedStart = this.feed(this.unparsed!, this.unparsedStart, this.unparsedEnd);
+      if (this.unparsedStart === this.unparsedEnd) this.unparsedStart = this.unparsedEnd = 0;
+    }
+    if (this.heldMessages.length === 0 && this.unparsedEnd === 0 && !this.holdingInput) this.socket.resume();
   }
 }

@@ -109,7 +109,7 @@ export class MsyncTcpConnection extends SocketConnection<Front> implements Msync
     this.close();
   }
 
-  protected onBytes(chunk: Buffer): void {
+  protected onBytes(chunk: Buffer, borrowed: boolean): void {
     try {
       this.splitter.push(
         chunk,
@@ -118,6 +118,7 @@ export class MsyncTcpConnection extends SocketConnection<Front> implements Msync
           if (!dispatchEnvelope(this, this.events as ConnectionEvents, bytes)) this.fail('not an MSync message');
         },
         () => !this.mayTakeFrame(),
+        borrowed,
       );
     } catch (err) {
       if (!(err instanceof FrameError)) throw err;

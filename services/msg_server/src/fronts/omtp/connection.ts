@@ -56,9 +56,10 @@ export class OmtpConnection extends SocketConnection<Front> {
    * Requests under way by seq % MAX_PENDING (a ring: the 1024th one back is
    * forgotten). Not a Map: a long-lived Map churned once per request
    * allocates its new tables straight in the old generation, which a flood
-   * of PT_PINGs grew by 100+ MiB between full collections.
+   * of PT_PINGs grew by 100+ MiB between full collections. It grows with
+   * use (an idle client's holds a few slots, not 1,024: 4 KiB each).
    */
-  private readonly pending: Array<PendingRequest | undefined> = new Array(MAX_PENDING);
+  private readonly pending: Array<PendingRequest | undefined> = [];
   private nextSeq = 0;
   /** How pushes are packed: as the LOGIN request was. */
   pushMode = { compress: 0, crypto: 0 };
@@ -139,9 +140,9 @@ export class OmtpConnection extends SocketConnection<Front> {
     super.endGracefully();
   }
 
-  protected onBytes(chunk: Buffer): void {
+  protected onBytes(chunk: Buffer, borrowed: boolean): void {
     try {
-      this.decoder.push(chunk, (pack) => this.onPack(pack), () => !this.mayTakeFrame());
+      this.decoder.push(chunk, (pack) => this.onPack(pack), () => !this.mayTakeFrame(), borrowed);
     } catch (err) {
       // The stream cannot be followed any further: nothing can be answered reliably.
       if (err instanceof omtp.OmtpFrameError) return this.brokenStream(err);

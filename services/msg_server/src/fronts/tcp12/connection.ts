@@ -45,8 +45,8 @@ const MAX_REMEMBERED_MODES = 1024;
  */
 export class Tcp12Connection extends SocketConnection<Front> {
   private readonly decoder: Tcp12FrameDecoder;
-  /** Compression/encryption of each request awaiting its answer, by seq (in order, for a seq used twice). */
-  private readonly responseModes = new Map<number, number[]>();
+  /** Compression/encryption of each request awaiting its answer, by seq (in order, for a seq used twice); made on first use (most clients send plain). */
+  private responseModes?: Map<number, number[]>;
   /** Compression/encryption of the server's notices (MPS, MN, kicks): set by LOGIN. */
   noticeMode = { compression: 0, encryption: 0 };
   /** While set, frames are held back (the LOGIN answer must be the first thing a client sees). */
@@ -77,7 +77,7 @@ export class Tcp12Connection extends SocketConnection<Front> {
 
   /** The compression/encryption of the request with this seq still awaiting its answer. */
   modeOfPending(seq: number): { compression: number; encryption: number } {
-    const mode = this.responseModes.get(seq)?.[0] ?? 0;
+    const mode = this.responseModes?.get(seq)?.[0] ?? 0;
     return { compression: mode >> 2, encryption: mode & 3 };
   }
 
@@ -103,9 +103,9 @@ export class Tcp12Connection extends SocketConnection<Front> {
     let mode = this.noticeMode;
     if (flow === Flow.RESPONSE) {
       const seq = frame.readUInt32BE(5);
-      const modes = this.responseModes.get(seq);
+      const modes = this.responseModes?.get(seq);
       const packed = modes?.shift();
-      if (modes && modes.length === 0) this.responseModes.delete(seq);
+      if (modes && modes.length === 0) this.responseModes!.delete(seq);
       mode = packed === undefined ? { compression: 0, encryption: 0 } : { compression: packed >> 2, encryption: packed & 3 };
     }
     if (mode.compression === 0 && mode.encryption === 0) return frame;
@@ -113,9 +113,9 @@ export class Tcp12Connection extends SocketConnection<Front> {
     return encodeFrame(frame.readUInt32BE(5), frame[9], makeFlag(mode.compression, mode.encryption, flow), frame[11], body, frame[4]);
   }
 
-  protected onBytes(chunk: Buffer): void {
+  protected onBytes(chunk: Buffer, borrowed: boolean): void {
     try {
-      this.decoder.push(chunk, (frame) => this.onFrame(frame), () => !this.mayTakeFrame());
+      this.decoder.push(chunk, (frame) => this.onFrame(frame), () => !this.mayTakeFrame(), borrowed);
     } catch (err) {
       // The stream cannot be followed any further: nothing can be answered reliably.
       if (err instanceof Tcp12FrameError) return this.brokenStream(err);
@@ -150,10 +150,11 @@ export class Tcp12Connection extends SocketConnection<Front> {
   private rememberMode(seq: number, mode: number): void {
     // Plain is what an answer finds no mode for: nothing to keep. (A long-lived Map churned once per
     // request allocates its new tables straight in the old generation: a PING flood grew the heap by 100+ MiB.)
-    if (mode === 0 && !this.responseModes.has(seq)) return;
-    if (this.responseModes.size >= MAX_REMEMBERED_MODES) this.responseModes.clear();
-    const modes = this.responseModes.get(seq);
+    if (mode === 0 && !this.responseModes?.has(seq)) return;
+    const responseModes = (this.responseModes ??= new Map());
+    if (responseModes.size >= MAX_REMEMBERED_MODES) responseModes.clear();
+    const modes = responseModes.get(seq);
     if (modes) modes.push(mode);
-    else this.responseModes.set(seq, [mode]);
+    else responseModes.set(seq, [mode]);
   }
 }
