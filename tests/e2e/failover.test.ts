@@ -14,6 +14,7 @@ import { IM } from '@tt/proto';
 import { fetchMsgServer, type TeamTalkClient } from '@tt/client';
 import { describeLocal, freePort, restartRole, startDeployment, stopRole, waitUntil, type Deployment, type RoleProcess } from './support/deployment';
 import { Fixture, type TestUser } from './support/fixtures';
+import { INSPECT_ENV, blockEventLoop } from './support/inspector';
 import { RoamingClient, lostMessages, startFlow, type Pair } from './support/roaming-client';
 
 jest.setTimeout(60_000);
@@ -30,18 +31,22 @@ async function usersStat(c: TeamTalkClient, ids: number[]): Promise<Map<number, 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** When a role logged a line containing `text` (its JSON line's time), ms since the epoch; NaN when it did not. */
-function loggedAt(role: RoleProcess, text: string): number {
+/** When a role first logged a line containing `text` (its JSON line's time), at or after `since`; ms since the epoch, NaN when it did not. */
+function loggedAt(role: RoleProcess, text: string, since = 0): number {
   for (const line of role.output.join('').split('\n')) {
     if (!line.includes(text)) continue;
     try {
-      return Date.parse((JSON.parse(line) as { time: string }).time);
+      const at = Date.parse((JSON.parse(line) as { time: string }).time);
+      if (at >= since) return at;
     } catch {
       /* not a JSON line */
     }
   }
   return Number.NaN;
 }
+
+/** msg_servers here stop beaconing once their event loop has not turned for this long (MSG_SERVER_HANG_TIMEOUT_MS). */
+const HANG_TIMEOUT_MS = 3000;
 
 /** Asks login_server every 50 ms which msg_server to use; remembers when each port was last handed out. */
 function watchLoginServer(loginUrl: string): { lastSeen: Map<number, number>; stop(): Promise<void> } {
@@ -74,7 +79,8 @@ describeLocal('a dead or hung msg_server is noticed within a second (cluster mod
   const roaming: RoamingClient[] = [];
 
   beforeAll(async () => {
-    d = await startDeployment('cluster', { msgServers: 2 });
+    // The inspector lets a test keep a msg_server's main thread busy (support/inspector.ts).
+    d = await startDeployment('cluster', { msgServers: 2, msgServerEnv: { ...INSPECT_ENV, MSG_SERVER_HANG_TIMEOUT_MS: String(HANG_TIMEOUT_MS) } });
     f = new Fixture(d, 'failover_');
   }, 60_000);
 
@@ -209,6 +215,52 @@ describeLocal('a dead or hung msg_server is noticed within a second (cluster mod
     // Its next incarnation is handed out again.
     await waitUntil(() => handsOut(victim.port), 10_000, 'login_server to hand out the fenced server again');
     console.log(`SIGSTOP 3 s: declared dead after ${declaredAfter} ms; ${ackedWhileHung} messages acknowledged by then, ${missedLive.length} not delivered live (unread at the new login: ${fromSender?.unreadCnt}); client back ${backAfter} ms after SIGCONT; none lost`);
+  });
+
+  it('a main thread busy for 2 s (overload, a long GC) is not declared dead: beacons leave from their own thread, no fencing, every message arrives', async () => {
+    const victim = d.msgServers[1];
+    const pair = await pairOnto(victim.port);
+    const [watcher] = await f.newUsers(1);
+    const w = await f.login(watcher, other(victim.port));
+    const flow = startFlow([pair], 50);
+    await sleep(500);
+
+    const busy = blockEventLoop(victim.process!, 2000);
+    await sleep(1500);
+    // Twice the suspicion timeout into the stall: still online as the other server sees it.
+    expect((await usersStat(w, [pair.receiver.user.id])).get(pair.receiver.user.id)).toBe(UserStatType.USER_STATUS_ONLINE);
+    const { startedAt } = await busy;
+    await sleep(1500);
+    await flow.stop();
+
+    expect(pair.receiver.reconnects).toBe(0);
+    await waitUntil(() => pair.acked.every((id) => pair.receiver.delivered.get(pair.sender.user.id)?.includes(id)), 5000, 'every message to arrive live');
+    expect(loggedAt(d.role('route_server'), 'msg_server declared dead', startedAt)).toBeNaN();
+    expect(loggedAt(victim.process!, 'fencing', startedAt)).toBeNaN();
+    console.log(`main thread busy 2 s: not declared dead, ${pair.acked.length} messages acknowledged, all delivered live without a reconnect`);
+  });
+
+  it('a main thread stuck past MSG_SERVER_HANG_TIMEOUT_MS: beacons stop, it is declared dead, and it fences itself once it turns again', async () => {
+    const victim = d.msgServers[1];
+    const pair = await pairOnto(victim.port);
+    const flow = startFlow([pair], 50);
+    await sleep(500);
+
+    const { startedAt } = await blockEventLoop(victim.process!, HANG_TIMEOUT_MS + 2000);
+    const resumedAt = Date.now();
+    await waitUntil(() => pair.receiver.reconnects >= 1 && pair.receiver.online, 10_000, 'the receiver to be fenced off and back');
+    await sleep(1000);
+    await flow.stop();
+
+    const declaredAfter = loggedAt(d.role('route_server'), 'msg_server declared dead', startedAt) - startedAt;
+    expect(declaredAfter).toBeGreaterThanOrEqual(HANG_TIMEOUT_MS);
+    expect(declaredAfter).toBeLessThan(HANG_TIMEOUT_MS + 750 + 1000);
+    expect(loggedAt(victim.process!, 'beacons withheld', startedAt)).not.toBeNaN();
+    expect(loggedAt(victim.process!, 'fencing', startedAt)).not.toBeNaN();
+    const { lost, gaps } = await lostMessages(pair);
+    expect(lost).toEqual([]);
+    expect(gaps).toEqual([]);
+    console.log(`main thread stuck ${HANG_TIMEOUT_MS + 2000} ms (hang timeout ${HANG_TIMEOUT_MS}): declared dead after ${declaredAfter} ms, client back ${Date.now() - resumedAt} ms after the loop turned (incl. 1 s of flow); none lost`);
   });
 });
 

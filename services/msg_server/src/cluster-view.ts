@@ -2,6 +2,7 @@ import { IM, type ClusterSubjects } from '@tt/proto';
 import type { MessageBus } from '@tt/bus';
 import { PresenceView, type RoutedConnection, type StatusChange } from '@tt/presence';
 import { isMobileClient } from './domain/client-type';
+import { startBeacon, type Beacon, type BeaconOptions } from './liveness/beacon';
 
 export interface ClusterViewEvents {
   /** A user's overall status changed (for IMUserStatNotify). */
@@ -18,10 +19,8 @@ export interface ClusterViewEvents {
   declaredDead?(silentMs: number): void;
 }
 
-export interface BeaconOptions {
-  /** MSG_SERVER_BEACON_INTERVAL_MS; absent: no beacons (standalone: nobody to tell). */
-  intervalMs?: number;
-}
+/** The beacon thread's settings (liveness/beacon.ts); the server id and subject are the view's own. */
+export type ClusterBeaconOptions = Omit<BeaconOptions, 'serverId' | 'subject'>;
 
 const isMobileConnection = (conn: RoutedConnection) => isMobileClient(conn.clientType);
 
@@ -34,8 +33,7 @@ const isMobileConnection = (conn: RoutedConnection) => isMobileClient(conn.clien
 export class ClusterView {
   private readonly view: PresenceView;
   private readonly timer: NodeJS.Timeout;
-  private beaconTimer?: NodeJS.Timeout;
-  private beaconSeq = 0;
+  private beacon?: Beacon;
   /** Which life of this server it is: 1 at start, +1 each time it fences itself. */
   private currentIncarnation = 1;
   /** Until then the view may still be filling from the snapshots asked for at start. */
@@ -48,7 +46,8 @@ export class ClusterView {
     private readonly events: ClusterViewEvents,
     /** How long after start the view is not trusted to be complete (a few report intervals). */
     private readonly warmUpMs = 6000,
-    private readonly beacon: BeaconOptions = {},
+    /** Absent: no beacons (standalone: nobody to tell). */
+    private readonly beaconOptions?: ClusterBeaconOptions,
   ) {
     this.view = new PresenceView((c) => events.statusChanged(c));
     this.timer = setInterval(() => this.view.expireServers(), 1000);
@@ -81,11 +80,7 @@ export class ClusterView {
     });
     this.requestSnapshots();
     this.warmAt = Date.now() + this.warmUpMs;
-    if (this.beacon.intervalMs) {
-      this.sendBeacon();
-      this.beaconTimer = setInterval(() => this.sendBeacon(), this.beacon.intervalMs);
-      this.beaconTimer.unref();
-    }
+    if (this.beaconOptions) this.beacon = startBeacon({ ...this.beaconOptions, serverId: this.selfId, subject: this.subjects.msgServerBeacon }, this.currentIncarnation);
   }
 
   get incarnation(): number {
@@ -95,8 +90,7 @@ export class ClusterView {
   /** A new life after fencing: beacons, reports and presence now carry the next incarnation. */
   reincarnate(): number {
     this.currentIncarnation += 1;
-    this.beaconSeq = 0;
-    if (this.beaconTimer) this.sendBeacon();
+    this.beacon?.setIncarnation(this.currentIncarnation);
     return this.currentIncarnation;
   }
 
@@ -126,18 +120,10 @@ export class ClusterView {
     return this.view.table.connectionsOf(userId);
   }
 
-  close(): void {
+  /** Stops the beacons at once (before the server says it is leaving); resolves when the thread has ended. */
+  close(): Promise<void> {
     clearInterval(this.timer);
-    if (this.beaconTimer) clearInterval(this.beaconTimer);
-  }
-
-  private sendBeacon(): void {
-    this.beaconSeq += 1;
-    try {
-      this.bus.publish(this.subjects.msgServerBeacon, IM.Cluster.MsgServerBeacon.encode({ serverId: this.selfId, incarnation: this.currentIncarnation, seq: this.beaconSeq }).finish());
-    } catch {
-      // The bus is closed (shutting down): nobody to tell.
-    }
+    return this.beacon?.close() ?? Promise.resolve();
   }
 
   private requestSnapshots(serverId?: string): void {

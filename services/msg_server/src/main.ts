@@ -19,7 +19,8 @@ runService(
     // Before connecting anywhere: a TLS port without a usable certificate stops the start.
     const tls = openClientTls(cfg, msgServerTlsPorts(cfg), log, metricsRegistry);
     onShutdown(() => tls?.close());
-    const bus = await NatsBus.connect({ servers: cfg.NATS_URL.split(','), ...natsConnectionSettings(cfg), name: 'msg_server', onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
+    const nats = { servers: cfg.NATS_URL.split(','), ...natsConnectionSettings(cfg) };
+    const bus = await NatsBus.connect({ ...nats, name: 'msg_server', onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
     onShutdown(() => bus.close());
     const db = createRpcClient(DbProxyService, cfg.DB_PROXY_ADDR, { timeoutMs: cfg.DB_PROXY_TIMEOUT_MS, tls: rpcTls }) as unknown as DbProxyClient & { close(): void };
     onShutdown(() => db.close());
@@ -47,7 +48,12 @@ runService(
         mobileIdleTimeoutMs: cfg.MSG_SERVER_MOBILE_IDLE_TIMEOUT_MS,
         heartbeatIntervalMs: cfg.MSG_SERVER_HEARTBEAT_INTERVAL_MS,
         reportIntervalMs: cfg.MSG_SERVER_REPORT_INTERVAL_MS,
-        beaconIntervalMs: cfg.MSG_SERVER_BEACON_INTERVAL_MS,
+        beacon: {
+          intervalMs: cfg.MSG_SERVER_BEACON_INTERVAL_MS,
+          hangTimeoutMs: cfg.MSG_SERVER_HANG_TIMEOUT_MS,
+          suspicionTimeoutMs: cfg.MSG_SERVER_SUSPICION_TIMEOUT_MS,
+          nats: { ...nats, name: 'msg_server-beacon' },
+        },
         drainTimeoutMs: cfg.MSG_SERVER_DRAIN_TIMEOUT_MS,
         drainRate: cfg.MSG_SERVER_DRAIN_RATE,
         statusNotifyBatchMs: cfg.MSG_SERVER_STATUS_NOTIFY_BATCH_MS,

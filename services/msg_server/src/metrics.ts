@@ -16,6 +16,7 @@ export function createMsgServerMetrics(registry: Registry) {
     duplicatesSuppressed: new Counter({ name: 'tt_msg_server_duplicate_messages_total', help: 'Resends with a client_msg_id already stored: answered with the original, not stored again', registers }),
     messagesRejected: new Counter({ name: 'tt_msg_server_messages_rejected_total', help: 'Messages discarded, by reason', labelNames: ['reason'] as const, registers }),
     undelivered: new Counter({ name: 'tt_msg_server_realtime_delivery_failures_total', help: 'Deliveries route_server could not take (the messages stay stored)', registers }),
+    beaconsWithheld: new Counter({ name: 'tt_msg_server_beacons_withheld_total', help: 'Times the beacon thread stopped beaconing because the main event loop had not turned for MSG_SERVER_HANG_TIMEOUT_MS', registers }),
     fencings: new Counter({ name: 'tt_msg_server_fencings_total', help: 'Times this msg_server learnt it had been declared dead and closed every client connection', registers }),
     pushJobs: new Counter({ name: 'tt_msg_server_push_jobs_total', help: 'Push jobs for push_server (messages with recipients whose phone was offline), by result: queued, failed', labelNames: ['result'] as const, registers }),
     statusNotifies: new Counter({ name: 'tt_msg_server_status_notifies_total', help: 'User status changes sent to PC clients (after coalescing)', registers }),

@@ -46,7 +46,7 @@ import { Social } from './core/social';
 import { AdminInputError } from '@tt/observability';
 import { ContentCodec } from './core/content';
 import { FileServerDirectory } from './file-servers';
-import { ClusterView } from './cluster-view';
+import { ClusterView, type ClusterBeaconOptions } from './cluster-view';
 import { Kicker } from './kicker';
 import { PushJobProducer } from './push-jobs';
 import { Webhooks, createWebhookMetrics } from './webhooks';
@@ -82,8 +82,14 @@ export interface MsgServerConfig {
   mobileIdleTimeoutMs: number;
   heartbeatIntervalMs: number;
   reportIntervalMs: number;
-  /** MSG_SERVER_BEACON_INTERVAL_MS: liveness beacons to route_server; absent: none (standalone). */
-  beaconIntervalMs?: number;
+  /**
+   * Liveness beacons to route_server, sent from a thread of their own with
+   * its own NATS connection (liveness/beacon.ts); absent: none (standalone).
+   */
+  beacon?: Omit<ClusterBeaconOptions, 'log' | 'onWithheld'> & {
+    /** MSG_SERVER_SUSPICION_TIMEOUT_MS (route_server's): only to size the report TTL (reportTtlMs). */
+    suspicionTimeoutMs: number;
+  };
   drainTimeoutMs: number;
   /** Connections closed per second while draining. */
   drainRate?: number;
@@ -338,6 +344,18 @@ export interface RunningMsgServer {
 }
 
 
+/**
+ * How long the other roles keep this server without a report. At least three
+ * report intervals, and long enough that a main loop stalled just under the
+ * hang timeout (beacons still flowing) is not dropped by report expiry before
+ * the failure detector would have declared it dead: expiry does not fence.
+ */
+export function reportTtlMs(config: Pick<MsgServerConfig, 'reportIntervalMs' | 'beacon'>): number {
+  const floor = 3 * config.reportIntervalMs;
+  if (!config.beacon) return floor;
+  return Math.max(floor, config.beacon.hangTimeoutMs + config.beacon.suspicionTimeoutMs + config.reportIntervalMs);
+}
+
 export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgServer> {
   const { config, db, bus, log } = deps;
   const subjects = clusterSubjects(config.subjectPrefix);
@@ -357,6 +375,11 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     () => metrics.undelivered.inc(),
   );
   const statusNotifier = new StatusNotifier(registry, config.statusNotifyBatchMs ?? 200, (users) => metrics.statusNotifies.inc(users));
+  const beaconOptions = (): ClusterBeaconOptions | undefined => {
+    if (config.soleServer || !config.beacon) return undefined;
+    const { suspicionTimeoutMs: _routeServers, ...beacon } = config.beacon;
+    return { ...beacon, log, onWithheld: () => metrics.beaconsWithheld.inc() };
+  };
   const cluster = new ClusterView(bus, subjects, instanceId, {
     statusChanged: (change) => statusNotifier.statusChanged(change),
     pcLoginChanged: (userId, online) => {
@@ -366,7 +389,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       for (const conn of registry.ofUser(userId)) if (conn.front.name === 'teamtalk' && isMobileClient(conn.identity!.clientType)) conn.write(pdu);
     },
     declaredDead: (silentMs) => fence(silentMs),
-  }, 3 * config.reportIntervalMs, { intervalMs: config.soleServer ? undefined : config.beaconIntervalMs });
+  }, 3 * config.reportIntervalMs, beaconOptions());
   const kicker = new Kicker(registry, bus, subjects, instanceId, cluster);
   let listenPort = config.port;
   const messages = new MessageStore(db, { onBatch: (n) => metrics.saveBatchSize.observe(n) });
@@ -757,7 +780,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       curConnCnt: registry.size,
       hostName: name,
     };
-    bus.publish(subjects.msgServerReport, IM.Cluster.MsgServerReport.encode({ serverId: instanceId, info, ttlMs: config.reportIntervalMs * 3, draining, startedAt: startedAt, fronts, messagesStored, incarnation: cluster.incarnation }).finish());
+    bus.publish(subjects.msgServerReport, IM.Cluster.MsgServerReport.encode({ serverId: instanceId, info, ttlMs: reportTtlMs(config), draining, startedAt: startedAt, fronts, messagesStored, incarnation: cluster.incarnation }).finish());
   };
   /**
    * Fencing (docs/ARCHITECTURE.md, "Failure detection and fencing"): route_server
@@ -858,7 +881,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
       monitors.stop();
       sweeper.stop();
       logThrottle.close();
-      cluster.close();
+      await cluster.close();
       fileServers.close();
       statusNotifier.close();
       admin.close();

@@ -112,6 +112,8 @@ export interface DeploymentOptions {
   /** Cluster: file_server replicas (each with its own data directory); default 1. */
   fileServers?: number;
   env?: NodeJS.ProcessEnv;
+  /** Cluster: extra env of the msg_servers only (e.g. support/inspector.ts's INSPECT_ENV). */
+  msgServerEnv?: NodeJS.ProcessEnv;
   /** Standalone: reuse this data directory (and keep it on stop). */
   dataDir?: string;
 }
@@ -204,6 +206,7 @@ async function startCluster(opts: DeploymentOptions): Promise<Deployment> {
       DB_PROXY_ADDR: dbProxyAddr,
       MSG_SERVER_REPORT_INTERVAL_MS: '500',
       ADMIN_PORT: String(await freePort()),
+      ...opts.msgServerEnv,
     });
     processes.push(ms);
     msgServers.push({ host: '127.0.0.1', port, process: ms, wsUrl: `ws://127.0.0.1:${wsPort}/ws`, tcp12Port, msyncUrl: `ws://127.0.0.1:${msyncWsPort}/ws`, msyncTcpPort, omtpPort });
