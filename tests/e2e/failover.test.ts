@@ -11,11 +11,12 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { IM } from '@tt/proto';
-import { fetchMsgServer, type TeamTalkClient } from '@tt/client';
-import { describeLocal, freePort, restartRole, startDeployment, stopRole, waitUntil, type Deployment, type RoleProcess } from './support/deployment';
+import { fetchMsgServer } from '@tt/client';
+import { describeLocal, freePort, restartRole, stopRole, waitUntil, type Deployment, type RoleProcess } from './support/deployment';
 import { Fixture, type TestUser } from './support/fixtures';
 import { INSPECT_ENV, blockEventLoop } from './support/inspector';
 import { RoamingClient, lostMessages, startFlow, type Pair } from './support/roaming-client';
+import { usersStat, useRoamingCluster } from './support/roaming-cluster';
 
 jest.setTimeout(60_000);
 
@@ -23,11 +24,6 @@ const { BuddyListCmdID, UserStatType } = IM.BaseDefine;
 
 /** The promise of issue 16: a dead server is noticed within this. */
 const NOTICED_WITHIN_MS = 1000;
-
-async function usersStat(c: TeamTalkClient, ids: number[]): Promise<Map<number, number>> {
-  const rsp = await c.request<IM.Buddy.IMUsersStatRsp>(BuddyListCmdID.CID_BUDDY_LIST_USERS_STATUS_REQUEST, IM.Buddy.IMUsersStatReq, { userId: c.userId, userIdList: ids });
-  return new Map(rsp.userStatList.map((s) => [s.userId, s.status]));
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -74,35 +70,15 @@ function watchLoginServer(loginUrl: string): { lastSeen: Map<number, number>; st
 }
 
 describeLocal('a dead or hung msg_server is noticed within a second (cluster mode, two msg_servers)', () => {
+  // The inspector lets a test keep a msg_server's main thread busy (support/inspector.ts).
+  const cluster = useRoamingCluster('failover_', { msgServers: 2, msgServerEnv: { ...INSPECT_ENV, MSG_SERVER_HANG_TIMEOUT_MS: String(HANG_TIMEOUT_MS) } });
   let d: Deployment;
   let f: Fixture;
-  const roaming: RoamingClient[] = [];
-
-  beforeAll(async () => {
-    // The inspector lets a test keep a msg_server's main thread busy (support/inspector.ts).
-    d = await startDeployment('cluster', { msgServers: 2, msgServerEnv: { ...INSPECT_ENV, MSG_SERVER_HANG_TIMEOUT_MS: String(HANG_TIMEOUT_MS) } });
-    f = new Fixture(d, 'failover_');
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const r of roaming) r.stop();
-    f?.closeAll();
-    await d?.stop();
+  beforeAll(() => {
+    ({ d, f } = cluster);
   });
 
-  afterEach(() => {
-    expect(f.decodeErrors()).toEqual([]);
-  });
-
-  /** A client of `user` logged in (through login_server) on the msg_server listening on `port`. */
-  async function roamOn(user: TestUser, port: number, opts: { reconnect?: boolean } = {}): Promise<RoamingClient> {
-    for (;;) {
-      const r = await RoamingClient.start(d.loginUrl, user, opts);
-      roaming.push(r);
-      if (r.port === port) return r;
-      r.stop();
-    }
-  }
+  const roamOn = cluster.roamOnto;
 
   const other = (port: number) => d.msgServers.findIndex((m) => m.port !== port);
 
@@ -290,37 +266,31 @@ function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): P
 }
 
 describeLocal('NATS restarts (cluster mode, a private nats-server)', () => {
-  let d: Deployment;
-  let f: Fixture;
   let nats: ChildProcess;
   let natsPort: number;
   let storeDir: string;
-  const roaming: RoamingClient[] = [];
-
-  beforeAll(async () => {
-    natsPort = await freePort();
-    storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tt-e2e-nats-'));
-    nats = await startPrivateNats(natsPort, storeDir);
-    d = await startDeployment('cluster', { msgServers: 2, env: { NATS_URL: `nats://127.0.0.1:${natsPort}` } });
-    f = new Fixture(d, 'natsout_');
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const r of roaming) r.stop();
-    f?.closeAll();
-    await d?.stop();
-    if (nats) await stopProcess(nats, 'SIGKILL');
-    if (storeDir) fs.rmSync(storeDir, { recursive: true, force: true });
-  });
+  const cluster = useRoamingCluster(
+    'natsout_',
+    async () => {
+      natsPort = await freePort();
+      storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tt-e2e-nats-'));
+      nats = await startPrivateNats(natsPort, storeDir);
+      return { msgServers: 2, env: { NATS_URL: `nats://127.0.0.1:${natsPort}` } };
+    },
+    {
+      tearDown: async () => {
+        if (nats) await stopProcess(nats, 'SIGKILL');
+        if (storeDir) fs.rmSync(storeDir, { recursive: true, force: true });
+      },
+    },
+  );
 
   it('outages of 2, 3 and 4 s: deliveries resume soon after NATS is back, and nothing acknowledged is lost', async () => {
-    const [s, r] = await f.newUsers(2);
-    const receiver = await RoamingClient.start(d.loginUrl, r);
-    roaming.push(receiver);
+    const [s, r] = await cluster.f.newUsers(2);
+    const receiver = await cluster.roam(r);
     let sender: RoamingClient;
     do {
-      sender = await RoamingClient.start(d.loginUrl, s);
-      roaming.push(sender);
+      sender = await cluster.roam(s);
       if (sender.port === receiver.port) sender.stop();
     } while (sender.port === receiver.port);
     const pair: Pair = { sender, receiver, acked: [], unacked: 0 };

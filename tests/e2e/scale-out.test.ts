@@ -3,24 +3,20 @@
 // does to a cluster (a crash, a rolling update, restarting route_server or a
 // db_proxy replica) loses nothing a sender was told is stored.
 import { IM } from '@tt/proto';
-import { encryptContent, fetchMsgServer, type TeamTalkClient } from '@tt/client';
-import { describeLocal, restartRole, startDeployment, stopRole, waitUntil, type Deployment } from './support/deployment';
+import { encryptContent, fetchMsgServer } from '@tt/client';
+import { describeLocal, restartRole, stopRole, waitUntil, type Deployment } from './support/deployment';
 import { Fixture, type TestUser } from './support/fixtures';
-import { RoamingClient, lostMessages, startFlow, type Pair } from './support/roaming-client';
+import { lostMessages, startFlow, type Pair } from './support/roaming-client';
+import { usersStat, useRoamingCluster } from './support/roaming-cluster';
 
 jest.setTimeout(120_000);
 
-const { BuddyListCmdID, GroupCmdID, LoginCmdID, MessageCmdID, ClientType, GroupType, KickReasonType, MsgType, UserStatType } = IM.BaseDefine;
+const { GroupCmdID, LoginCmdID, MessageCmdID, ClientType, GroupType, KickReasonType, MsgType, UserStatType } = IM.BaseDefine;
 
 /** msg_servers report every 500 ms in these tests; one is dead after 3 missed reports. */
 const REPORT_INTERVAL_MS = 500;
 /** The bound we promise for presence after a crash (3 reports + a sweep, with margin for a loaded CI machine). */
 const PRESENCE_BOUND_MS = 6_000;
-
-async function usersStat(c: TeamTalkClient, ids: number[]): Promise<Map<number, number>> {
-  const rsp = await c.request<IM.Buddy.IMUsersStatRsp>(BuddyListCmdID.CID_BUDDY_LIST_USERS_STATUS_REQUEST, IM.Buddy.IMUsersStatReq, { userId: c.userId, userIdList: ids });
-  return new Map(rsp.userStatList.map((s) => [s.userId, s.status]));
-}
 
 async function portsHandedOut(d: Deployment, asks: number): Promise<Set<number>> {
   const ports = new Set<number>();
@@ -32,31 +28,14 @@ async function portsHandedOut(d: Deployment, asks: number): Promise<Set<number>>
 }
 
 describeLocal('three msg_servers (and two route_servers, two db_proxies) chat as one (cluster mode)', () => {
+  const cluster = useRoamingCluster('scale_', { msgServers: 3, routeServers: 2, dbProxies: 2, env: { MSG_SERVER_REPORT_INTERVAL_MS: String(REPORT_INTERVAL_MS) } }, { startTimeoutMs: 90_000 });
   let d: Deployment;
   let f: Fixture;
-  const roaming: RoamingClient[] = [];
-
-  beforeAll(async () => {
-    d = await startDeployment('cluster', { msgServers: 3, routeServers: 2, dbProxies: 2, env: { MSG_SERVER_REPORT_INTERVAL_MS: String(REPORT_INTERVAL_MS) } });
-    f = new Fixture(d, 'scale_');
-  }, 90_000);
-
-  afterAll(async () => {
-    for (const r of roaming) r.stop();
-    f?.closeAll();
-    await d?.stop();
+  beforeAll(() => {
+    ({ d, f } = cluster);
   });
 
-  afterEach(() => {
-    expect(f.decodeErrors()).toEqual([]);
-    expect(roaming.flatMap((r) => [...r.decodeErrors, ...r.client.decodeErrors])).toEqual([]);
-  });
-
-  async function roam(user: TestUser, clientType: number = ClientType.CLIENT_TYPE_WINDOWS): Promise<RoamingClient> {
-    const r = await RoamingClient.start(d.loginUrl, user, { clientType });
-    roaming.push(r);
-    return r;
-  }
+  const roam = (user: TestUser, clientType: number = ClientType.CLIENT_TYPE_WINDOWS) => cluster.roam(user, { clientType });
 
   it('login_server spreads users over every msg_server, and they chat across servers', async () => {
     const users = await f.newUsers(6);
@@ -110,12 +89,9 @@ describeLocal('three msg_servers (and two route_servers, two db_proxies) chat as
 });
 
 describeLocal('operating a cluster under traffic: nothing acknowledged is lost (cluster mode)', () => {
-  let d: Deployment;
-  let f: Fixture;
-  const roaming: RoamingClient[] = [];
-
-  beforeAll(async () => {
-    d = await startDeployment('cluster', {
+  const cluster = useRoamingCluster(
+    'ops_',
+    {
       msgServers: 3,
       dbProxies: 2,
       env: {
@@ -124,19 +100,14 @@ describeLocal('operating a cluster under traffic: nothing acknowledged is lost (
         MSG_SERVER_DRAIN_RATE: '20',
         MSG_SERVER_MSG_RATE_LIMIT: '100',
       },
-    });
-    f = new Fixture(d, 'ops_');
-  }, 90_000);
-
-  afterAll(async () => {
-    for (const r of roaming) r.stop();
-    f?.closeAll();
-    await d?.stop();
-  });
-
-  afterEach(() => {
-    expect(f.decodeErrors()).toEqual([]);
-    expect(roaming.flatMap((r) => r.decodeErrors)).toEqual([]);
+    },
+    { startTimeoutMs: 90_000 },
+  );
+  let d: Deployment;
+  let f: Fixture;
+  const roaming = cluster.roaming;
+  beforeAll(() => {
+    ({ d, f } = cluster);
   });
 
   /** Pairs of roaming users, logged in through login_server (so spread over the servers). */
@@ -144,9 +115,8 @@ describeLocal('operating a cluster under traffic: nothing acknowledged is lost (
     const out: Pair[] = [];
     for (let i = 0; i < n; i++) {
       const [s, r] = await f.newUsers(2);
-      const sender = await RoamingClient.start(d.loginUrl, s);
-      const receiver = await RoamingClient.start(d.loginUrl, r);
-      roaming.push(sender, receiver);
+      const sender = await cluster.roam(s);
+      const receiver = await cluster.roam(r);
       out.push({ sender, receiver, acked: [], unacked: 0 });
     }
     return out;
@@ -168,12 +138,7 @@ describeLocal('operating a cluster under traffic: nothing acknowledged is lost (
     const victim = msgServerOn(victimPort);
     // Someone on the victim who does not come back: presence must show them offline.
     const [gone, watcher] = await f.newUsers(2);
-    let goneClient: RoamingClient;
-    do {
-      goneClient = await RoamingClient.start(d.loginUrl, gone, { reconnect: false });
-      roaming.push(goneClient);
-      if (goneClient.port !== victimPort) goneClient.stop();
-    } while (goneClient.port !== victimPort);
+    const goneClient = await cluster.roamOnto(gone, victimPort, { reconnect: false });
     const w = await f.login(watcher, d.msgServers.findIndex((m) => m.port !== victimPort));
     expect((await usersStat(w, [gone.id])).get(gone.id)).toBe(UserStatType.USER_STATUS_ONLINE);
 

@@ -22,7 +22,7 @@ import { TeamTalkFront } from './fronts/teamtalk/front';
 import { WsFront } from './fronts/ws/front';
 import { WsConnection } from './fronts/ws/connection';
 import { registerWsHandlers } from './fronts/ws/handlers';
-import { listenWs, type WsListener } from './fronts/ws/server';
+import { listenWs, type WsListener, type WsListenerOptions } from './fronts/ws/server';
 import { Tcp12Front } from './fronts/tcp12/front';
 import { Tcp12Connection } from './fronts/tcp12/connection';
 import { registerTcp12Handlers } from './fronts/tcp12/handlers';
@@ -547,6 +547,22 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     countConnections();
   };
   /**
+   * A WebSocket front's listener on a port, plain or TLS (the WebSocket front, MSync over WebSocket): one
+   * upgrade path, refused while draining, each upgraded socket a registered connection of that front.
+   */
+  const wsFrontMount =
+    (front: { host?: string; path: string; maxFrameBytes: number; connect: (...accepted: Parameters<WsListenerOptions['onConnection']>) => ClientConnection }) =>
+    (port: number, tls?: ReloadingServerTls) =>
+      listenWs({
+        host: front.host ?? config.host,
+        port,
+        path: front.path,
+        maxFrameBytes: front.maxFrameBytes,
+        tls,
+        accepting: () => !draining,
+        onConnection: (socket, remote) => accept(front.connect(socket, remote)),
+      });
+  /**
    * Mounts a TCP front that has its own router (tcp12, OMTP): its connections report to that router, a frame
    * answered before it reached a handler is counted (pdusDropped `<name>_rejected`) and logged, and each
    * accepted socket becomes a registered connection. Each front states only what differs.
@@ -620,16 +636,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     registerWsHandlers(wsRouter, ctx, wsFront, { jwtSecret: config.jwtSecret ?? '', maxContentBytes: config.ws.maxContentBytes });
     const wsEvents = connectionEvents((c, request) => wsRouter.dispatch(c, request));
     const ws = config.ws;
-    const listenWsFront = (port: number, tls?: ReloadingServerTls) =>
-      listenWs({
-        host: ws.host ?? config.host,
-        port,
-        path: ws.path,
-        maxFrameBytes: ws.maxFrameBytes,
-        tls,
-        accepting: () => !draining,
-        onConnection: (socket, remote) => accept(new WsConnection(nextId(), wsFront, socket, remote, wsEvents, limits)),
-      });
+    const listenWsFront = wsFrontMount({ host: ws.host, path: ws.path, maxFrameBytes: ws.maxFrameBytes, connect: (socket, remote) => new WsConnection(nextId(), wsFront, socket, remote, wsEvents, limits) });
     if (ws.port) wsListener = await listenWsFront(ws.port);
     if (ws.tlsPort) wssListener = await listenWsFront(ws.tlsPort, tlsFor('MSG_SERVER_WSS_PORT'));
     if (!config.jwtSecret) log.warn('AUTH_JWT_SECRET is not set: the WebSocket front refuses every login');
@@ -698,16 +705,7 @@ export async function startMsgServer(deps: MsgServerDeps): Promise<RunningMsgSer
     });
     registerMsyncHandlers(msyncRouter, ctx, msyncFront, { ...msync, jwtSecret: config.jwtSecret ?? '' });
     const msyncEvents = connectionEvents((c, request) => msyncRouter.dispatch(c, request));
-    const listenMsyncWs = (port: number, tls?: ReloadingServerTls) =>
-      listenWs({
-        host: msync.host ?? config.host,
-        port,
-        path: msync.wsPath,
-        maxFrameBytes: msync.maxFrameBytes,
-        tls,
-        accepting: () => !draining,
-        onConnection: (socket, remote) => accept(new MsyncWsConnection(nextId(), msyncFront, socket, remote, msyncEvents, limits)),
-      });
+    const listenMsyncWs = wsFrontMount({ host: msync.host, path: msync.wsPath, maxFrameBytes: msync.maxFrameBytes, connect: (socket, remote) => new MsyncWsConnection(nextId(), msyncFront, socket, remote, msyncEvents, limits) });
     const listenMsyncTcp = (port: number, tls?: ReloadingServerTls) =>
       listenTcp(
         'msync',

@@ -8,6 +8,12 @@ import { PASSWORD, type TestUser } from './fixtures';
 
 const { ClientType, SessionType } = IM.BaseDefine;
 
+export interface RoamingOptions {
+  clientType?: number;
+  /** false: stay gone when the server closes the connection (default: reconnect through login_server). */
+  reconnect?: boolean;
+}
+
 export class RoamingClient {
   client!: TeamTalkClient;
   /** Port of the msg_server it is on now. */
@@ -24,10 +30,10 @@ export class RoamingClient {
   constructor(
     private readonly loginUrl: string,
     readonly user: TestUser,
-    private readonly opts: { clientType?: number; reconnect?: boolean } = {},
+    private readonly opts: RoamingOptions = {},
   ) {}
 
-  static async start(loginUrl: string, user: TestUser, opts: { clientType?: number; reconnect?: boolean } = {}): Promise<RoamingClient> {
+  static async start(loginUrl: string, user: TestUser, opts: RoamingOptions = {}): Promise<RoamingClient> {
     const c = new RoamingClient(loginUrl, user, opts);
     await c.connect(15_000);
     return c;

@@ -5,6 +5,7 @@ import { deflateSync, gzipSync } from 'node:zlib';
 import { PDU_HEADER_LENGTH, PDU_VERSION } from '@tt/codec';
 import { IM, commands, type CommandInfo } from '@tt/proto';
 import { DeviceType, Flags, OMTP_VERSION, PacketPayloads, PackType, encodePack, encodeStruct, decodePack, decodeStruct, LoginReq, LoginResp, type StructSchema } from '@tt/omtp';
+import { encodeTcp12Frame } from '@tt/client';
 import type { Endpoint } from '../conn';
 import type { Sample } from '../mutate';
 import { messageType, randomMessage, encodeMessage } from '../protobuf-gen';
@@ -137,17 +138,8 @@ function tcp12Sample(command: number, flag: number, status: number, body: Buffer
   return {
     body,
     headerBytes: TCP12_HEADER,
-    wrap: (b, delta = 0) => {
-      const out = Buffer.allocUnsafe(TCP12_HEADER + b.length);
-      out.writeUInt32BE((b.length + delta) >>> 0, 0);
-      out[4] = version;
-      out.writeUInt32BE(seq >>> 0, 5);
-      out[9] = command;
-      out[10] = flag;
-      out[11] = status;
-      b.copy(out, TCP12_HEADER);
-      return out;
-    },
+    // The client library's encoder (written apart from the server's codec); delta: a length field that lies.
+    wrap: (b, delta = 0) => encodeTcp12Frame({ seq, command, flag, status, version }, b, delta === 0 ? undefined : (b.length + delta) >>> 0),
   };
 }
 
