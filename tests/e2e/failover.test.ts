@@ -134,6 +134,17 @@ describeLocal('a dead or hung msg_server is noticed within a second (cluster mod
     return { sender, receiver, acked: [], unacked: 0 };
   }
 
+  /** The second msg_server under a flow (a message every 50 ms to a receiver on it), watched from the first. */
+  async function flowOntoVictim() {
+    const victim = d.msgServers[1];
+    const pair = await pairOnto(victim.port);
+    const [watcher] = await f.newUsers(1);
+    const w = await f.login(watcher, other(victim.port));
+    const flow = startFlow([pair], 50);
+    await sleep(500);
+    return { victim, pair, w, flow };
+  }
+
   it('a pause shorter than the suspicion timeout (a long GC) changes nothing: no fencing, every message live', async () => {
     const victim = d.msgServers[1];
     const pair = await pairOnto(victim.port);
@@ -151,12 +162,7 @@ describeLocal('a dead or hung msg_server is noticed within a second (cluster mod
   });
 
   it('SIGSTOP past the timeout: the woken server fences itself, its client reconnects and gets every message', async () => {
-    const victim = d.msgServers[1];
-    const pair = await pairOnto(victim.port);
-    const [watcher] = await f.newUsers(1);
-    const w = await f.login(watcher, other(victim.port));
-    const flow = startFlow([pair], 50);
-    await sleep(500);
+    const { victim, pair, w, flow } = await flowOntoVictim();
 
     const stoppedAt = Date.now();
     victim.process!.child.kill('SIGSTOP');
@@ -194,12 +200,7 @@ describeLocal('a dead or hung msg_server is noticed within a second (cluster mod
   });
 
   it('a main thread busy for 2 s (overload, a long GC) is not declared dead: beacons leave from their own thread, no fencing, every message arrives', async () => {
-    const victim = d.msgServers[1];
-    const pair = await pairOnto(victim.port);
-    const [watcher] = await f.newUsers(1);
-    const w = await f.login(watcher, other(victim.port));
-    const flow = startFlow([pair], 50);
-    await sleep(500);
+    const { victim, pair, w, flow } = await flowOntoVictim();
 
     const busy = blockEventLoop(victim.process!, 2000);
     await sleep(1500);
