@@ -85,7 +85,35 @@ export interface ConnectionOptions {
  * undecoded. A client that keeps its output at the cap for slowReaderMs, or
  * lets it grow past the hard cap, is destroyed and reported (onCutOff).
  */
+/**
+ * The connection an emitter (a TCP socket, a WebSocket) belongs to: the
+ * listeners every connection shares find it here, so a connection costs no
+ * closures of its own.
+ */
+const OWNER = Symbol('connection');
+
+/** Marks `emitter` as belonging to `conn` (before the shared listeners are attached). */
+export function claimEmitter(emitter: object, conn: ClientConnection<any>): void {
+  (emitter as { [OWNER]: ClientConnection<any> })[OWNER] = conn;
+}
+
+/** The connection `emitter` belongs to (claimEmitter). */
+export function ownerOf<C extends ClientConnection<any>>(emitter: object): C {
+  return (emitter as { [OWNER]: C })[OWNER];
+}
+
 export abstract class ClientConnection<F extends Framer = Framer> {
+  /** Listeners for a claimed emitter (claimEmitter), the same function for every connection. */
+  protected static readonly onDrain = function (this: object): void {
+    ownerOf<ClientConnection>(this).outputDrained();
+  };
+  protected static readonly onClose = function (this: object): void {
+    ownerOf<ClientConnection>(this).markClosed();
+  };
+  protected static readonly onError = function (): void {
+    /* 'close' follows; nothing to add */
+  };
+
   identity?: ConnectionIdentity;
   loginInProgress = false;
   readonly connectedAt = Date.now();
@@ -255,10 +283,6 @@ export interface TcpConnectionOptions extends ConnectionOptions {
   maxFrameBytes: number;
 }
 
-/** The connection a socket belongs to, for the listeners every socket shares. */
-const OWNER = Symbol('connection');
-type OwnedSocket = net.Socket & { [OWNER]: SocketConnection };
-
 /**
  * A client on a TCP socket, whatever its framing: the socket's plumbing
  * (events, output, graceful end, back-pressure) in one place. Subclasses cut
@@ -272,24 +296,15 @@ type OwnedSocket = net.Socket & { [OWNER]: SocketConnection };
  */
 export abstract class SocketConnection<F extends Framer = Framer> extends ClientConnection<F> {
   private static readonly onRead = function (this: net.Socket, nread: number, buffer: Buffer): void {
-    (this as OwnedSocket)[OWNER].take(buffer.subarray(0, nread), true);
+    ownerOf<SocketConnection>(this).take(buffer.subarray(0, nread), true);
   };
-  private static readonly onData = function (this: OwnedSocket, chunk: Buffer): void {
-    this[OWNER].take(chunk, false);
-  };
-  private static readonly onDrain = function (this: OwnedSocket): void {
-    this[OWNER].outputDrained();
-  };
-  private static readonly onError = function (): void {
-    /* 'close' follows; nothing to add */
-  };
-  private static readonly onClose = function (this: OwnedSocket): void {
-    this[OWNER].markClosed();
+  private static readonly onData = function (this: net.Socket, chunk: Buffer): void {
+    ownerOf<SocketConnection>(this).take(chunk, false);
   };
 
   constructor(id: number, front: F, protected readonly socket: net.Socket, events: ConnectionEvents<ClientConnection<F>>, opts: ConnectionOptions) {
     super(id, front, events, opts);
-    (socket as OwnedSocket)[OWNER] = this as SocketConnection;
+    claimEmitter(socket, this);
     socket.setNoDelay(true);
     if (!readIntoSharedBuffer(socket, SocketConnection.onRead)) socket.on('data', SocketConnection.onData);
     socket.on('drain', SocketConnection.onDrain);

@@ -1,6 +1,8 @@
 export {
   ClientConnection,
   SocketConnection,
+  claimEmitter,
+  ownerOf,
   TcpConnection,
   DEFAULT_CONNECTION_LIMITS,
   MAX_QUEUED_REQUESTS,

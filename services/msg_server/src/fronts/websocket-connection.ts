@@ -1,7 +1,7 @@
 import type * as net from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 import { flushThisTick, heldThisTick, writeThisTick } from '@tt/codec';
-import { ClientConnection, readIntoSharedBuffer, SHARED_READ_BYTES, type ConnectionLimits } from '@tt/connection';
+import { ClientConnection, claimEmitter, ownerOf, readIntoSharedBuffer, SHARED_READ_BYTES, type ConnectionLimits } from '@tt/connection';
 import type { ConnectionEvents } from '../connection';
 import type { Front } from './front';
 
@@ -12,10 +12,6 @@ export const WS_CLOSE_POLICY = 1008;
 
 /** Bytes of a read given to ws at once: ws parses all it is given, so this bounds what one step of a turn parses (and copies). */
 const FEED_BYTES = 4000;
-
-/** The connection a socket (the WebSocket, its TCP socket) belongs to, for the listeners every connection shares. */
-const OWNER = Symbol('connection');
-type Owned<T> = T & { [OWNER]: WebSocketConnection };
 
 /** The header of an unmasked, final, binary WebSocket frame (RFC 6455 5.2) carrying `length` bytes. */
 export function binaryFrameHeader(length: number): Buffer {
@@ -66,31 +62,22 @@ export abstract class WebSocketConnection extends ClientConnection<Front> {
   private unparsedStart = 0;
   private unparsedEnd = 0;
 
-  // Listeners every connection shares (no closures per connection): `this` is the socket.
+  // Listeners every connection shares (no closures per connection): `this` is the socket (claimEmitter).
   private static readonly onRead = function (this: net.Socket, nread: number, buffer: Buffer): void {
-    (this as Owned<net.Socket>)[OWNER].takeRead(buffer, nread);
+    ownerOf<WebSocketConnection>(this).takeRead(buffer, nread);
   };
-  private static readonly onRawData = function (this: Owned<net.Socket>): void {
-    this[OWNER].newTurn();
-  };
-  private static readonly onDrain = function (this: Owned<net.Socket>): void {
-    this[OWNER].outputDrained();
+  private static readonly onRawData = function (this: net.Socket): void {
+    ownerOf<WebSocketConnection>(this).newTurn();
   };
   private static readonly onMessage = function (this: WebSocket, data: RawData, isBinary: boolean): void {
-    (this as Owned<WebSocket>)[OWNER].takeMessage(data, isBinary);
-  };
-  private static readonly onError = function (): void {
-    /* 'close' follows */
-  };
-  private static readonly onClose = function (this: WebSocket): void {
-    (this as Owned<WebSocket>)[OWNER].markClosed();
+    ownerOf<WebSocketConnection>(this).takeMessage(data, isBinary);
   };
 
   constructor(id: number, front: Front, protected readonly socket: WebSocket, private readonly remote: string, events: ConnectionEvents, private readonly protocolName: string, limits: ConnectionLimits) {
     super(id, front, events, { limits });
     this.raw = (socket as unknown as { _socket: net.Socket })._socket;
-    (this.raw as Owned<net.Socket>)[OWNER] = this;
-    (socket as Owned<WebSocket>)[OWNER] = this;
+    claimEmitter(this.raw, this);
+    claimEmitter(socket, this);
     this.raw.on('drain', WebSocketConnection.onDrain);
     // Reads go to the shared read buffer and are given to ws a slice at a time (takeRead); where that
     // cannot be (TLS), ws reads the socket itself and each read starts a new turn.
