@@ -106,6 +106,49 @@ describe('LengthPrefixedSplitter', () => {
     expect(keptByte(Math.ceil(MAX_PINNED_BYTES / whole.length) + 1)).toBe(1);
   });
 
+  it('completes a frame begun in an earlier read with only the bytes it lacks: the frames after it are views of the new read', () => {
+    const format = formats[1][1];
+    const a = frame(format, Buffer.from('first'));
+    const b = frame(format, Buffer.from('second'));
+    const c = frame(format, Buffer.from('third'));
+    const first = a.subarray(0, 7);
+    const second = Buffer.concat([a.subarray(7), b, c]);
+    const seen: Place[] = [];
+    const splitter = new LengthPrefixedSplitter(format);
+    splitter.push(first, (p) => seen.push(p));
+    splitter.push(second, (p) => seen.push(p));
+    expect(seen.map(({ bytes, start, end }) => bytes.subarray(start + 12, end).toString())).toEqual(['first', 'second', 'third']);
+    // The completed frame is a buffer of its own, exactly one frame long; the next ones lie in the read.
+    expect(seen[0].bytes.length).toBe(a.length);
+    expect(seen[0].bytes.buffer).not.toBe(second.buffer);
+    expect(seen[1].bytes.buffer).toBe(second.buffer);
+    expect(seen[2].bytes.buffer).toBe(second.buffer);
+  });
+
+  it('with borrowed reads cut anywhere, copies each frame once and keeps one spill buffer while held back', () => {
+    const format = formats[1][1];
+    const stream = Buffer.concat(Array.from({ length: 200 }, (_, i) => frame(format, Buffer.from(`m${i}`))));
+    const splitter = new LengthPrefixedSplitter(format);
+    const readBuffer = Buffer.alloc(97);
+    const out: string[] = [];
+    let budget = 0;
+    const take = ({ bytes, start, end }: Place) => (out.push(bytes.subarray(start + 12, end).toString()), (budget -= 1));
+    const spills = new Set<unknown>();
+    for (let off = 0; off < stream.length; off += readBuffer.length) {
+      const n = stream.copy(readBuffer, 0, off, off + readBuffer.length);
+      budget = 3;
+      splitter.push(readBuffer.subarray(0, n), take, () => budget <= 0, true);
+      readBuffer.fill(0x78);
+      while (splitter.pendingBytes > 0 && budget <= 0) {
+        if (splitter['spill']) spills.add(splitter['spill']);
+        budget = 3;
+        splitter.push(Buffer.alloc(0), take, () => budget <= 0);
+      }
+    }
+    expect(out).toEqual(Array.from({ length: 200 }, (_, i) => `m${i}`));
+    expect(spills.size).toBe(1);
+  });
+
   it('takes a large frame sent byte by byte without joining on every read', () => {
     const format = formats[2][1];
     const big = frame(format, Buffer.alloc(512 * 1024, 2));

@@ -108,26 +108,107 @@ export class LengthPrefixedSplitter<F> {
    * so is whatever stays buffered (frames held back go to the spill buffer).
    */
   push(chunk: Buffer, onFrame: (frame: F) => void, held?: () => boolean, borrowed = false): void {
-    let data: Buffer;
-    if (this.buffered === 0) {
-      data = chunk;
-    } else {
-      const chunks = this.chunks!;
-      if (chunk.length > 0) {
-        chunks.push(borrowed ? Buffer.from(chunk) : chunk);
-        this.buffered += chunk.length;
+    if (this.buffered > 0) {
+      if (chunk.length === 0 || !this.frontIsPartial()) return this.pushBuffered(chunk, onFrame, held, borrowed);
+      // A frame begun in an earlier read: complete it with only the bytes it lacks, then cut the rest
+      // of this read where it lies. (Joining the whole read to the partial frame copied every read of a
+      // busy connection twice, and the joined buffer, held back over many turns, outlived the young
+      // generation: a flood of small frames grew the process by tens of MiB between full collections.)
+      const used = this.completeFront(chunk, borrowed);
+      if (used < 0) return;
+      this.cut(this.takeBuffered(), false, false, onFrame, held, false);
+      const rest = chunk.subarray(used);
+      if (this.buffered > 0) {
+        // The completed frame is held back: the rest of the read waits behind it.
+        if (rest.length > 0) this.append(rest, borrowed);
+        return;
       }
-      const needed = this.frontFrameBytes();
-      if (needed === undefined || this.buffered < needed) return;
-      // Frames held back earlier are one view: go on in it rather than copy it again.
-      data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.buffered);
-      this.chunks = undefined;
-      this.buffered = 0;
+      if (rest.length === 0) return;
+      return this.cut(rest, borrowed, false, onFrame, held, true);
     }
-    // The caller's borrowed chunk, or the spill (used again later): frames handed on must be copies.
-    const fromSpill = this.spill !== undefined && data.buffer === this.spill.buffer;
-    const transient = (borrowed && data === chunk) || fromSpill;
+    this.cut(chunk, borrowed, false, onFrame, held, true);
+  }
 
+  /** Bytes are buffered and either complete frames held back, or new bytes did not come: go on in what is buffered. */
+  private pushBuffered(chunk: Buffer, onFrame: (frame: F) => void, held: (() => boolean) | undefined, borrowed: boolean): void {
+    if (chunk.length > 0) this.append(chunk, borrowed);
+    const needed = this.frontFrameBytes();
+    if (needed === undefined || this.buffered < needed) return;
+    const chunks = this.chunks!;
+    // Frames held back earlier are one view: go on in it rather than copy it again.
+    const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.buffered);
+    this.chunks = undefined;
+    this.buffered = 0;
+    // The spill is used again later: frames handed on from it must be copies.
+    const fromSpill = this.spill !== undefined && data.buffer === this.spill.buffer;
+    this.cut(data, fromSpill, fromSpill, onFrame, held, !fromSpill);
+  }
+
+  /** Whether what is buffered is less than the frame at its front (or its length is not in yet). */
+  private frontIsPartial(): boolean {
+    const needed = this.frontFrameBytes();
+    return needed === undefined || this.buffered < needed;
+  }
+
+  /**
+   * Adds to the buffered partial frame the bytes of `chunk` it lacks; returns
+   * how many were used, or -1 when the whole chunk was taken and the frame is
+   * still incomplete.
+   */
+  private completeFront(chunk: Buffer, borrowed: boolean): number {
+    let used = 0;
+    let needed = this.frontFrameBytes();
+    if (needed === undefined) {
+      // Its size is known once its length field (and the header, when one is checked) is in.
+      const headerWanted = (this.checkHeader !== undefined ? this.headerBytes : LENGTH_FIELD_BYTES) - this.buffered;
+      used = Math.min(headerWanted, chunk.length);
+      this.append(chunk.subarray(0, used), borrowed);
+      needed = this.frontFrameBytes();
+      if (needed === undefined) return -1;
+    }
+    const wanted = needed - this.buffered;
+    if (chunk.length - used < wanted) {
+      this.append(used === 0 ? chunk : chunk.subarray(used), borrowed);
+      // The header may be complete now: checked before the body is in.
+      this.frontFrameBytes();
+      return -1;
+    }
+    this.append(chunk.subarray(used, used + wanted), borrowed);
+    return used + wanted;
+  }
+
+  /** Keeps `bytes` at the end of what is buffered (copied when borrowed). */
+  private append(bytes: Buffer, borrowed: boolean): void {
+    if (bytes.length === 0) return;
+    (this.chunks ??= []).push(borrowed ? Buffer.from(bytes) : bytes);
+    this.buffered += bytes.length;
+  }
+
+  /** Everything buffered, as one buffer of its own (a copy unless it is one chunk already); the buffer is emptied. */
+  private takeBuffered(): Buffer {
+    const chunks = this.chunks!;
+    let data: Buffer;
+    if (chunks.length === 1) {
+      data = chunks[0];
+    } else {
+      // Not Node's pool: a request waiting in its queue would keep a whole slab alive.
+      data = Buffer.allocUnsafeSlow(this.buffered);
+      let at = 0;
+      for (const c of chunks) at += c.copy(data, at);
+    }
+    this.chunks = undefined;
+    this.buffered = 0;
+    return data;
+  }
+
+  /**
+   * Hands on the frames of `data` from its start; keeps what is left (a
+   * partial frame, or frames held back). `transient`: data's bytes are not
+   * to be kept (a borrowed read, the spill), so frames handed on are copies.
+   * `endOfRead`: data is the end of a read, so taking it whole means the
+   * connection keeps up and needs no spill buffer.
+   */
+  private cut(data: Buffer, transient: boolean, fromSpill: boolean, onFrame: (frame: F) => void, held: (() => boolean) | undefined, endOfRead: boolean): void {
     const { headerBytes, checkHeader, frame } = this;
     let offset = 0;
     let holding = false;
@@ -160,7 +241,7 @@ export class LengthPrefixedSplitter<F> {
       this.buffered = rest.length;
       // A partial header may already show a length the stream cannot survive.
       if (rest.length >= LENGTH_FIELD_BYTES && rest.length < headerBytes) this.frameBytes(rest.readUInt32BE(0));
-    } else if (!fromSpill) {
+    } else if (endOfRead) {
       // A read taken whole: the connection keeps up, it needs no spill buffer.
       this.spill = undefined;
     }

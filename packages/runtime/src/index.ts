@@ -1,1 +1,2 @@
 export { runService, type ServiceLifecycle } from './run-service';
+export { applyHeapSettings } from './heap';

@@ -1,5 +1,6 @@
 import { ConfigError } from '@tt/config';
 import { createLogger, type Logger } from '@tt/observability';
+import { applyHeapSettings } from './heap';
 
 export interface ServiceLifecycle {
   log: Logger;
@@ -13,6 +14,7 @@ export interface ServiceLifecycle {
  * SIGTERM/SIGINT bounded by `shutdownTimeoutMs`.
  */
 export function runService(role: string, start: (lifecycle: ServiceLifecycle) => Promise<void>, opts: { shutdownTimeoutMs?: number } = {}): void {
+  applyHeapSettings();
   const log = createLogger(role);
   const steps: Array<() => Promise<void> | void> = [];
   let stopping = false;
