@@ -1,4 +1,5 @@
 import http from 'node:http';
+import * as net from 'node:net';
 import { Writable } from 'node:stream';
 import { createLogger, createMetrics, startAdminServer, type AdminServer } from './index';
 
@@ -64,6 +65,28 @@ describe('admin server', () => {
     expect(res.body).toMatch(/^tt_test_logins_total\{result="ok",role="test_role"\} 3$/m);
     expect(res.body).toMatch(/^process_cpu_user_seconds_total\{role="test_role"\} /m);
     expect(res.body).toContain('nodejs_eventloop_lag_seconds');
+  });
+
+  test('GET /metrics counts open descriptors without walking every handle (a stall per scrape at many connections)', async () => {
+    const openFds = async () => Number(/^process_open_fds\{role="test_role"\} (\d+)$/m.exec((await get(server.port, '/metrics')).body)?.[1]);
+    const before = await openFds();
+    // 100 loopback connections: 200 more descriptors (both ends are in this process).
+    const listener = net.createServer();
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as net.AddressInfo).port;
+    const accepted: net.Socket[] = [];
+    listener.on('connection', (s) => accepted.push(s));
+    const clients = await Promise.all(Array.from({ length: 100 }, () => new Promise<net.Socket>((resolve) => { const c = net.connect(port, '127.0.0.1', () => resolve(c)); })));
+    while (accepted.length < 100) await new Promise((r) => setTimeout(r, 10));
+    try {
+      expect(await openFds()).toBeGreaterThanOrEqual(before + 200);
+      const body = (await get(server.port, '/metrics')).body;
+      expect(body).not.toContain('nodejs_active_handles');
+      expect(body).not.toContain('nodejs_active_resources');
+    } finally {
+      for (const s of [...clients, ...accepted]) s.destroy();
+      await new Promise((r) => listener.close(r));
+    }
   });
 
   test('anything else is 404; another method 405', async () => {
