@@ -149,6 +149,44 @@ describe('LengthPrefixedSplitter', () => {
     expect(spills.size).toBe(1);
   });
 
+  it.each(formats)('%s: same frames with borrowed reads, any chunking and any holding back', (_name, format) => {
+    const bodies = Array.from({ length: 300 }, (_, i) => `b${i}:` + 'x'.repeat((i * 7919) % 53));
+    const stream = Buffer.concat(bodies.map((b, i) => frame(format, Buffer.from(b), i & 0xff)));
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      let rnd = seed;
+      const next = (n: number) => ((rnd = (rnd * 1103515245 + 12345) & 0x7fffffff), rnd % n);
+      const splitter = new LengthPrefixedSplitter(format);
+      const readBuffer = Buffer.alloc(200);
+      const out: string[] = [];
+      let budget = 0;
+      const take = ({ bytes, start, end }: Place) => {
+        out.push(bytes.subarray(start + format.headerBytes, end).toString());
+        budget -= 1;
+      };
+      const held = () => budget <= 0;
+      for (let off = 0; off < stream.length; ) {
+        const n = stream.copy(readBuffer, 0, off, off + 1 + next(readBuffer.length));
+        off += n;
+        budget = next(6); // 0..5 frames this turn: often held back mid-read
+        splitter.push(readBuffer.subarray(0, n), take, held, true);
+        readBuffer.fill(0x5a); // the shared buffer is reused by the next read
+        // Turns go by until the connection has taken what it holds (as it would before reading again);
+        // with odd seeds the next read comes anyway (a transport that delivers while paused).
+        while (seed % 2 === 0 && budget <= 0 && splitter.pendingBytes > 0) {
+          const before = out.length;
+          budget = 1 + next(5);
+          splitter.push(Buffer.alloc(0), take, held);
+          if (out.length === before) break; // only a partial frame is left: the next read completes it
+        }
+      }
+      budget = Infinity;
+      splitter.push(Buffer.alloc(0), take, held);
+      expect(out.length).toBe(bodies.length);
+      expect(out).toEqual(bodies);
+      expect(splitter.pendingBytes).toBe(0);
+    }
+  });
+
   it('takes a large frame sent byte by byte without joining on every read', () => {
     const format = formats[2][1];
     const big = frame(format, Buffer.alloc(512 * 1024, 2));
