@@ -1,5 +1,5 @@
 // The operator API's cluster side (BusAdminCluster) against a real cluster:
-// presence, msg_servers and rates from the bus, and kicks, system messages,
+// presence asked of route_server, msg_servers and rates from the bus, and kicks, system messages,
 // moderation recalls and group changes served by the msg_servers.
 // Cluster mode only for now: standalone's bus is in-process, so it is tested
 // through the running login_server once the HTTP routes exist.
@@ -8,7 +8,7 @@ import { NatsBus } from '@tt/bus';
 import { DEFAULT_CONTENT_KEY, decryptContent, type TeamTalkClient } from '@tt/client';
 import { BusAdminCluster } from '../../services/login_server/src/api/cluster';
 import { AdminError } from '../../services/login_server/src/api/backend';
-import { startDeployment, waitUntil, type Deployment } from './support/deployment';
+import { restartRole, startDeployment, stopRole, waitUntil, type Deployment } from './support/deployment';
 import { Fixture } from './support/fixtures';
 
 jest.setTimeout(90_000);
@@ -92,5 +92,17 @@ describe('BusAdminCluster (cluster mode)', () => {
     await cluster.drain(target.id);
     await waitUntil(async () => !(await cluster.msgServers()).some((s) => s.id === target.id), 20_000, 'drained server gone');
     await expect(cluster.drain('nope')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('asks route_server who is online: without one running, the question is a clear 503 (and answered again once it is back)', async () => {
+    const routeServer = d.role('route_server');
+    await stopRole(routeServer);
+    try {
+      await expect(cluster.devicesOf([1])).rejects.toMatchObject({ status: 503, message: 'no route_server is running' });
+      await expect(cluster.onlineCount()).rejects.toMatchObject({ status: 503 });
+    } finally {
+      await restartRole(routeServer);
+    }
+    expect(await cluster.onlineCount()).toBeGreaterThanOrEqual(0);
   });
 });

@@ -184,6 +184,11 @@ export class RouteTable {
     return [...new Set([...state.conns.values()].map((c) => c.userId))];
   }
 
+  /** Users with at least one connection. */
+  get userCount(): number {
+    return this.byUser.size;
+  }
+
   get serverCount(): number {
     return this.servers.size;
   }

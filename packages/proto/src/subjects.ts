@@ -19,6 +19,8 @@ export function clusterSubjects(prefix: string) {
     presenceResync: `${prefix}.presence.resync`,
     /** Delivery requests to the route_server queue group (IM.Cluster.DeliverBatch, answered with DeliverReply). */
     routeDeliver: `${prefix}.route.deliver`,
+    /** Who is online, asked of the route_server queue group (IM.Cluster.PresenceQuery, answered with PresenceQueryReply). */
+    routePresence: `${prefix}.route.presence`,
     /** Deliveries for the connections of one msg_server (IM.Cluster.DeliveryBatch). */
     msgServerDeliver: (serverId: string) => `${prefix}.ms.${serverId}.deliver`,
     /** A PDU for every logged-in connection of the cluster (IM.Cluster.Broadcast). */

@@ -113,3 +113,31 @@ describe('route_server failure detection', () => {
     expect(route.table.serversFor([7]).size).toBe(1);
   });
 });
+
+describe('route_server presence questions (the operator API asks them)', () => {
+  it('answers the connections of the users asked, in order, and how many users are online', async () => {
+    const bus = new MemoryBus();
+    const route = startRouteServer({ bus, log: createLogger('route_server', { level: 'silent' }), metricsRegistry: new Registry(), subjectPrefix: PREFIX, routeServerId: 'r1' });
+    try {
+      const conns = (userId: number, clientType: number, front: string) => ({ userId, clientType, status: 1, connId: userId * 10 + clientType, front });
+      bus.publish(subjects.presenceSnapshot, IM.Cluster.PresenceSnapshot.encode({ serverId: 'ms1', seq: 1, conns: [conns(7, 1, 'teamtalk'), conns(9, 17, 'ws')] }).finish());
+      bus.publish(subjects.presenceSnapshot, IM.Cluster.PresenceSnapshot.encode({ serverId: 'ms2', seq: 1, conns: [conns(7, 17, 'tcp12')] }).finish());
+      await sleep(20);
+      const ask = async (query: IM.Cluster.IPresenceQuery) => IM.Cluster.PresenceQueryReply.decode(await bus.request(subjects.routePresence, IM.Cluster.PresenceQuery.encode(query).finish(), { timeoutMs: 1000 }));
+
+      const reply = await ask({ userIds: [8, 7], countOnline: true });
+      expect(reply.onlineUsers).toBe(2);
+      expect(reply.users.map((u) => u.userId)).toEqual([8, 7]);
+      expect(reply.users[0].conns).toEqual([]);
+      expect(reply.users[1].conns.map((c) => [c.serverId, c.clientType, c.front]).sort()).toEqual([
+        ['ms1', 1, 'teamtalk'],
+        ['ms2', 17, 'tcp12'],
+      ]);
+      // Without count_online the count is not worked out.
+      expect((await ask({ userIds: [9] })).onlineUsers).toBeFalsy();
+    } finally {
+      route.close();
+      await bus.close();
+    }
+  });
+});

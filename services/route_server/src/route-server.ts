@@ -33,6 +33,7 @@ export function startRouteServer(deps: RouteServerDeps): RunningRouteServer {
   const registers = [deps.metricsRegistry];
   const forwarded = new Counter({ name: 'tt_route_deliveries_forwarded_total', help: 'Deliveries forwarded to a msg_server', registers });
   const requests = new Counter({ name: 'tt_route_delivery_requests_total', help: 'Delivery requests handled', registers });
+  const presenceQueries = new Counter({ name: 'tt_route_presence_queries_total', help: "Presence questions answered (the operator API's online devices and counts)", registers });
   const resyncs = new Counter({ name: 'tt_route_resyncs_total', help: 'Snapshots requested after a gap or an unknown server', registers });
   new Gauge({ name: 'tt_route_connections', help: 'Client connections known', registers, collect() { this.set(table.connectionCount); } });
   new Gauge({ name: 'tt_route_msg_servers', help: 'Live msg_servers known', registers, collect() { this.set(table.serverCount); } });
@@ -107,6 +108,20 @@ export function startRouteServer(deps: RouteServerDeps): RunningRouteServer {
           forwarded.inc(deliveries.length);
         }
         msg.respond(IM.Cluster.DeliverReply.encode({ servers: perServer.size }).finish());
+      },
+      { queue: 'route_server' },
+    ),
+    // The operator API's presence questions, answered from this table (login_server keeps none).
+    bus.subscribe(
+      subjects.routePresence,
+      (data, msg) => {
+        const query = IM.Cluster.PresenceQuery.decode(data);
+        presenceQueries.inc();
+        const users = (query.userIds ?? []).map((userId) => ({
+          userId,
+          conns: table.connectionsOf(userId).map((c) => ({ serverId: c.serverId, clientType: c.clientType, front: c.front ?? '' })),
+        }));
+        msg.respond(IM.Cluster.PresenceQueryReply.encode({ users, ...(query.countOnline ? { onlineUsers: table.userCount } : {}) }).finish());
       },
       { queue: 'route_server' },
     ),

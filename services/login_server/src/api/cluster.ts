@@ -1,6 +1,5 @@
 import { IM, clusterSubjects, type ClusterSubjects } from '@tt/proto';
 import { BusError, type BusSubscription, type MessageBus } from '@tt/bus';
-import { PresenceView } from '@tt/presence';
 import { MsgServerRegistry } from '../msg-server-registry';
 import { AdminError, type AdminCluster, type GroupSummary, type MsgServerView, type OnlineDevice } from './backend';
 
@@ -25,30 +24,27 @@ interface CounterSample {
 const FRONT_UNKNOWN = '';
 
 /**
- * AdminCluster over the bus: presence from the same updates and snapshots
- * route_server and msg_servers keep (asked for at start), msg_servers from
- * their reports, and operator actions as NATS requests to the msg_servers
- * (`<prefix>.admin`: any one of them; `<prefix>.ms.<id>.admin`: that one).
+ * AdminCluster over the bus: who is online asked of route_server, which keeps
+ * the cluster's presence table (`<prefix>.route.presence`; this role keeps no
+ * copy: it would cost every login_server ~0.5 KiB per online user and a
+ * decode per login), msg_servers from their reports, and operator actions as
+ * NATS requests to the msg_servers (`<prefix>.admin`: any one of them;
+ * `<prefix>.ms.<id>.admin`: that one).
  */
 export class BusAdminCluster implements AdminCluster {
   private readonly subjects: ClusterSubjects;
-  private readonly view = new PresenceView(() => {});
   private readonly registry: MsgServerRegistry;
   private readonly samples = new Map<string, CounterSample[]>();
   private readonly subs: BusSubscription[] = [];
-  private readonly timer: NodeJS.Timeout;
   private readonly now: () => number;
-  private readonly requesterId = `login-admin-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 
   constructor(private readonly options: BusAdminClusterOptions) {
     this.subjects = clusterSubjects(options.subjectPrefix);
     this.now = options.now ?? Date.now;
     this.registry = new MsgServerRegistry(this.now);
-    this.timer = setInterval(() => this.view.expireServers(), 1000);
-    this.timer.unref();
   }
 
-  /** Subscribes to reports and presence, then asks every msg_server for a snapshot. */
+  /** Subscribes to the msg_servers' reports and departures. */
   start(): this {
     const { bus } = this.options;
     this.subs.push(
@@ -57,48 +53,36 @@ export class BusAdminCluster implements AdminCluster {
         const id = IM.Cluster.MsgServerLeaving.decode(data).serverId;
         this.registry.remove(id);
         this.samples.delete(id);
-        this.view.removeServer(id);
       }),
       // route_server declared a msg_server incarnation dead: its users are offline now.
       bus.subscribe(this.subjects.msgServerDown, (data) => {
         const down = IM.Cluster.MsgServerDown.decode(data);
         this.registry.down(down.serverId, down.incarnation);
-        this.view.markDead(down.serverId, down.incarnation);
-      }),
-      bus.subscribe(this.subjects.presence, (data) => {
-        const u = IM.Cluster.PresenceUpdate.decode(data);
-        if (this.view.applyPresence(u.serverId, Number(u.seq), u.conn, u.online, u.incarnation ?? 0) === 'gap') this.requestSnapshots(u.serverId);
-      }),
-      bus.subscribe(this.subjects.presenceSnapshot, (data) => {
-        const s = IM.Cluster.PresenceSnapshot.decode(data);
-        this.view.applySnapshot(s.serverId, Number(s.seq), s.conns, s.incarnation ?? 0);
       }),
     );
-    this.requestSnapshots();
     return this;
   }
 
   close(): void {
-    clearInterval(this.timer);
     for (const s of this.subs) s.unsubscribe();
     this.subs.length = 0;
   }
 
   async devicesOf(userIds: number[]): Promise<Map<number, OnlineDevice[]>> {
-    const devices = new Map<number, OnlineDevice[]>();
-    for (const userId of userIds) {
+    const devices = new Map<number, OnlineDevice[]>(userIds.map((userId) => [userId, []]));
+    if (userIds.length === 0) return devices;
+    const reply = await this.askPresence({ userIds });
+    for (const u of reply.users ?? []) {
       devices.set(
-        userId,
-        this.view.table.connectionsOf(userId).map((c) => ({ msgServerId: c.serverId, front: c.front || FRONT_UNKNOWN, clientType: c.clientType })),
+        u.userId,
+        (u.conns ?? []).map((c) => ({ msgServerId: c.serverId, front: c.front || FRONT_UNKNOWN, clientType: c.clientType })),
       );
     }
     return devices;
   }
 
   async onlineCount(): Promise<number> {
-    const users = new Set<number>();
-    for (const server of this.registry.live()) for (const userId of this.view.table.usersOn(server.serverId)) users.add(userId);
-    return users.size;
+    return (await this.askPresence({ countOnline: true })).onlineUsers ?? 0;
   }
 
   async kickUser(userId: number): Promise<number> {
@@ -198,7 +182,6 @@ export class BusAdminCluster implements AdminCluster {
       },
       r.ttlMs,
     );
-    this.view.touchServer(r.serverId, r.ttlMs, r.incarnation ?? 0);
     const at = this.now();
     // Kept a little longer than the window, so the oldest sample still spans it.
     const samples = (this.samples.get(r.serverId) ?? []).filter((s) => s.at >= at - 2 * RATE_WINDOW_MS);
@@ -207,8 +190,15 @@ export class BusAdminCluster implements AdminCluster {
     for (const id of this.samples.keys()) if (!this.registry.live().some((s) => s.serverId === id)) this.samples.delete(id);
   }
 
-  private requestSnapshots(serverId?: string): void {
-    this.options.bus.publish(this.subjects.presenceResync, IM.Cluster.PresenceResync.encode({ requesterId: this.requesterId, serverId }).finish());
+  /** A presence question to route_server; no answer is a 503. */
+  private async askPresence(query: IM.Cluster.IPresenceQuery): Promise<IM.Cluster.PresenceQueryReply> {
+    try {
+      const data = await this.options.bus.request(this.subjects.routePresence, IM.Cluster.PresenceQuery.encode(query).finish(), { timeoutMs: this.options.requestTimeoutMs ?? 10_000 });
+      return IM.Cluster.PresenceQueryReply.decode(data);
+    } catch (err) {
+      if (err instanceof BusError) throw new AdminError(503, 'unavailable', err.code === 'NO_RESPONDERS' ? 'no route_server is running' : `no answer from route_server (${err.code})`);
+      throw err;
+    }
   }
 
   /** One request to the msg_servers; a refusal becomes the AdminError it names, no answer a 503. */
