@@ -10,8 +10,15 @@ export const WS_CLOSE_UNSUPPORTED_DATA = 1003;
 export const WS_CLOSE_INVALID_PAYLOAD = 1007;
 export const WS_CLOSE_POLICY = 1008;
 
-/** Bytes of a read given to ws at once: ws parses all it is given, so this bounds what one step of a turn parses (and copies). */
-const FEED_BYTES = 4000;
+/**
+ * Bytes of a read given to ws at once: ws parses all it is given, so this
+ * bounds what one step of a turn parses (and copies), and the messages past
+ * the turn's share that then wait for the next turn. With 4,000 bytes ~200
+ * heartbeats waited per turn of a flood, long enough for them and their
+ * slices to be promoted: the old generation grew ~1.7 MiB/s; with 1,024 it
+ * stays flat.
+ */
+const FEED_BYTES = 1024;
 
 /** The header of an unmasked, final, binary WebSocket frame (RFC 6455 5.2) carrying `length` bytes. */
 export function binaryFrameHeader(length: number): Buffer {
@@ -122,7 +129,9 @@ export abstract class WebSocketConnection extends ClientConnection<Front> {
     let at = start;
     while (at < end && !this.closed && this.heldMessages.length === 0 && !this.holdingInput) {
       const n = Math.min(FEED_BYTES, end - at);
-      this.raw.emit('data', Buffer.from(source.subarray(at, at + n)));
+      const slice = Buffer.allocUnsafeSlow(n);
+      source.copy(slice, 0, at, at + n);
+      this.raw.emit('data', slice);
       at += n;
     }
     return at;
