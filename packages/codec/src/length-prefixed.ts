@@ -14,8 +14,12 @@ export const MAX_PINNED_BYTES = 16 * 1024;
 /** The smallest spill buffer (see LengthPrefixedSplitter): one socket read. */
 const MIN_SPILL_BYTES = 64 * 1024;
 
-/** Bytes start..end of `bytes` in memory of their own. */
-function copyOut(bytes: Buffer, start: number, end: number): Buffer {
+/**
+ * Bytes start..end of `bytes` in memory of their own, not a slice of Node's
+ * 8 KiB pool (a slice kept waiting keeps its whole slab, and whatever else
+ * lies in it, alive).
+ */
+export function copyOut(bytes: Buffer, start: number, end: number): Buffer {
   const out = Buffer.allocUnsafeSlow(end - start);
   bytes.copy(out, 0, start, end);
   return out;
@@ -109,12 +113,14 @@ export class LengthPrefixedSplitter<F> {
    */
   push(chunk: Buffer, onFrame: (frame: F) => void, held?: () => boolean, borrowed = false): void {
     if (this.buffered > 0) {
-      if (chunk.length === 0 || !this.frontIsPartial()) return this.pushBuffered(chunk, onFrame, held, borrowed);
+      const needed = this.frontFrameBytes();
+      const partial = needed === undefined || this.buffered < needed;
+      if (chunk.length === 0 || !partial) return this.pushBuffered(chunk, onFrame, held, borrowed);
       // A frame begun in an earlier read: complete it with only the bytes it lacks, then cut the rest
       // of this read where it lies. (Joining the whole read to the partial frame copied every read of a
       // busy connection twice, and the joined buffer, held back over many turns, outlived the young
       // generation: a flood of small frames grew the process by tens of MiB between full collections.)
-      const used = this.completeFront(chunk, borrowed);
+      const used = this.completeFront(chunk, borrowed, needed);
       if (used < 0) return;
       this.cut(this.takeBuffered(), false, false, onFrame, held, false);
       const rest = chunk.subarray(used);
@@ -144,20 +150,15 @@ export class LengthPrefixedSplitter<F> {
     this.cut(data, fromSpill, fromSpill, onFrame, held, !fromSpill);
   }
 
-  /** Whether what is buffered is less than the frame at its front (or its length is not in yet). */
-  private frontIsPartial(): boolean {
-    const needed = this.frontFrameBytes();
-    return needed === undefined || this.buffered < needed;
-  }
-
   /**
-   * Adds to the buffered partial frame the bytes of `chunk` it lacks; returns
+   * Adds to the buffered partial frame (of `neededSoFar` bytes, undefined
+   * while its length is not in) the bytes of `chunk` it lacks; returns
    * how many were used, or -1 when the whole chunk was taken and the frame is
    * still incomplete.
    */
-  private completeFront(chunk: Buffer, borrowed: boolean): number {
+  private completeFront(chunk: Buffer, borrowed: boolean, neededSoFar: number | undefined): number {
     let used = 0;
-    let needed = this.frontFrameBytes();
+    let needed = neededSoFar;
     if (needed === undefined) {
       // Its size is known once its length field (and the header, when one is checked) is in.
       const headerWanted = (this.checkHeader !== undefined ? this.headerBytes : LENGTH_FIELD_BYTES) - this.buffered;

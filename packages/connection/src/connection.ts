@@ -74,18 +74,6 @@ export interface ConnectionOptions {
 }
 
 /**
- * One client connection of any protocol: identity, timing, and the memory
- * bounds every listener shares. Subclasses only move bytes (TCP framing,
- * WebSocket); what goes out is framed by the connection's front (F).
- *
- * Back-pressure: input is taken only while the unsent output is under
- * maxOutputBytes and the requests not yet handled are under maxInputBytes
- * (and MAX_QUEUED_REQUESTS); otherwise the socket is paused (the kernel's
- * buffers fill and TCP slows the client down) and frames already read wait
- * undecoded. A client that keeps its output at the cap for slowReaderMs, or
- * lets it grow past the hard cap, is destroyed and reported (onCutOff).
- */
-/**
  * The connection an emitter (a TCP socket, a WebSocket) belongs to: the
  * listeners every connection shares find it here, so a connection costs no
  * closures of its own.
@@ -102,6 +90,18 @@ export function ownerOf<C extends ClientConnection<any>>(emitter: object): C {
   return (emitter as { [OWNER]: C })[OWNER];
 }
 
+/**
+ * One client connection of any protocol: identity, timing, and the memory
+ * bounds every listener shares. Subclasses only move bytes (TCP framing,
+ * WebSocket); what goes out is framed by the connection's front (F).
+ *
+ * Back-pressure: input is taken only while the unsent output is under
+ * maxOutputBytes and the requests not yet handled are under maxInputBytes
+ * (and MAX_QUEUED_REQUESTS); otherwise the socket is paused (the kernel's
+ * buffers fill and TCP slows the client down) and frames already read wait
+ * undecoded. A client that keeps its output at the cap for slowReaderMs, or
+ * lets it grow past the hard cap, is destroyed and reported (onCutOff).
+ */
 export abstract class ClientConnection<F extends Framer = Framer> {
   /** Listeners for a claimed emitter (claimEmitter), the same function for every connection. */
   protected static readonly onDrain = function (this: object): void {

@@ -1,6 +1,6 @@
 import type * as net from 'node:net';
 import type { RawData, WebSocket } from 'ws';
-import { flushThisTick, heldThisTick, writeThisTick } from '@tt/codec';
+import { copyOut, flushThisTick, heldThisTick, writeThisTick } from '@tt/codec';
 import { ClientConnection, claimEmitter, ownerOf, readIntoSharedBuffer, SHARED_READ_BYTES, type ConnectionLimits } from '@tt/connection';
 import type { ConnectionEvents } from '../connection';
 import type { Front } from './front';
@@ -129,9 +129,7 @@ export abstract class WebSocketConnection extends ClientConnection<Front> {
     let at = start;
     while (at < end && !this.closed && this.heldMessages.length === 0 && !this.holdingInput) {
       const n = Math.min(FEED_BYTES, end - at);
-      const slice = Buffer.allocUnsafeSlow(n);
-      source.copy(slice, 0, at, at + n);
-      this.raw.emit('data', slice);
+      this.raw.emit('data', copyOut(source, at, at + n));
       at += n;
     }
     return at;
