@@ -205,3 +205,31 @@ test('a dependency failing longer than READINESS_GRACE_MS does make db_proxy not
   forwarder.restore();
   await until(async () => (await readyz(dbAdmin2)).status === 200, 'ready again');
 });
+
+test('a msg_server started before its db_proxy serves the first login as soon as db_proxy is up (no "no db server" while gRPC backs off)', async () => {
+  const dbPort = await freePort();
+  const dbAdmin3 = await freePort();
+  const msAdmin3 = await freePort();
+  const msPort3 = await freePort();
+  start('msg_server', { ADMIN_PORT: String(msAdmin3), MSG_SERVER_HOST: '127.0.0.1', MSG_SERVER_PORT: String(msPort3), MSG_SERVER_WS_PORT: '0', MSG_SERVER_TCP12_PORT: '0', MSG_SERVER_MSYNC_WS_PORT: '0', MSG_SERVER_MSYNC_TCP_PORT: '0', MSG_SERVER_OMTP_PORT: '0', DB_PROXY_ADDR: `127.0.0.1:${dbPort}` });
+  // msg_server has tried db_proxy and found nobody: its channel now waits between connection attempts.
+  await until(async () => {
+    const seen = (await readyz(msAdmin3)).body.details?.dbProxy;
+    return seen !== undefined && seen !== true;
+  }, 'msg_server to miss db_proxy');
+  await new Promise((r) => setTimeout(r, 1500));
+  start('db_proxy', { ADMIN_PORT: String(dbAdmin3), DB_PROXY_HOST: '127.0.0.1', DB_PROXY_PORT: String(dbPort), MYSQL_HOST: '127.0.0.1', MYSQL_PORT: '3306' });
+  // The login comes the moment db_proxy's gRPC port opens, as a client's would while a cluster starts.
+  const listening = () =>
+    new Promise<boolean>((resolve) => {
+      const probe = net.connect(dbPort, '127.0.0.1');
+      probe.once('connect', () => (probe.destroy(), resolve(true))).once('error', () => resolve(false));
+    });
+  await until(listening, 'db_proxy to listen');
+  const alice = await TeamTalkClient.connect({ host: '127.0.0.1', port: msPort3 });
+  try {
+    expect((await alice.login({ userName: 'alice', password: 'pw' })).resultCode).toBe(ResultType.REFUSE_REASON_NONE);
+  } finally {
+    alice.close();
+  }
+});

@@ -5,10 +5,18 @@ import { BusError, NatsBus, type BusStatus } from './index';
 const NATS_URL = new URL(process.env.NATS_URL ?? 'nats://127.0.0.1:4222');
 const enc = new TextEncoder();
 
-/** A TCP relay to the real NATS server whose connections the test can cut, to force a reconnect. */
-function relay(): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
+/**
+ * A TCP relay to the real NATS server. `cut()` drops its connections and refuses new ones until `restore()`, so
+ * the client stays disconnected for as long as the test needs (a busy machine cannot let it reconnect unseen).
+ */
+function relay(): Promise<{ port: number; cut(): void; restore(): void; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
+  let refusing = false;
   const server = net.createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     const upstream = net.connect(Number(NATS_URL.port || 4222), NATS_URL.hostname);
     sockets.add(client).add(upstream);
     client.pipe(upstream).pipe(client);
@@ -26,7 +34,11 @@ function relay(): Promise<{ port: number; cut(): void; close(): Promise<void> }>
       resolve({
         port: (server.address() as net.AddressInfo).port,
         cut: () => {
+          refusing = true;
           for (const s of sockets) s.destroy();
+        },
+        restore: () => {
+          refusing = false;
         },
         close: () =>
           new Promise<void>((r) => {
@@ -70,6 +82,7 @@ test('status changes are reported; requests fail fast while disconnected; subscr
     expect(err).toBeInstanceOf(BusError);
     expect((err as BusError).code).toBe('DISCONNECTED');
 
+    r.restore();
     await waitFor(() => statuses.some((s) => s.type === 'reconnected'));
     expect(bus.isConnected()).toBe(true);
     await bus.flush();

@@ -80,7 +80,7 @@ export const grpcTlsSpec = {
 
 export const dbProxyClientSpec = {
   DB_PROXY_ADDR: str({ default: '127.0.0.1:10600', desc: 'db_proxy gRPC address: host:port, a comma-separated list of IP:port, or dns:///name:port (a headless Service in Kubernetes); calls are balanced round-robin over every address.' }),
-  DB_PROXY_TIMEOUT_MS: int({ default: 5000, min: 100, max: 120000, desc: 'Deadline of one call to db_proxy.' }),
+  DB_PROXY_TIMEOUT_MS: int({ default: 5000, min: 100, max: 120000, desc: 'Deadline of one call to db_proxy, including the wait for a connection while db_proxy starts or restarts.' }),
 };
 
 // Access tokens (JWT, HS256) for the WebSocket front: login_server issues them (POST /auth/token), msg_server verifies them.

@@ -41,9 +41,9 @@ async function serve(tls: RpcTls | undefined) {
   return server;
 }
 
-/** One call from a fresh client: its answer, or the status code it failed with. */
+/** One call from a fresh client: its answer, or the status code it failed with (a refused handshake: at its deadline). */
 async function call(port: number, tls: RpcTls | undefined, host = '127.0.0.1'): Promise<string | number> {
-  const client = createRpcClient<Lookup>(LookupService, `${host}:${port}`, { timeoutMs: 3000, tls });
+  const client = createRpcClient<Lookup>(LookupService, `${host}:${port}`, { timeoutMs: 1000, tls });
   try {
     return (await client.getUser({ id: 7 })).name;
   } catch (err) {

@@ -1,4 +1,14 @@
-import { rpcTarget } from './rpc';
+import type * as grpc from '@grpc/grpc-js';
+import { freePort } from '@tt/testkit';
+import { createRpcClient, RpcError, RpcStatus, rpcTarget, startRpcServer } from './rpc';
+
+// A one-method service shaped like db_proxy's (unary), JSON on the wire.
+const json = { serialize: (v: unknown) => Buffer.from(JSON.stringify(v)), deserialize: (b: Buffer) => JSON.parse(b.toString()) };
+const EchoService: grpc.ServiceDefinition = {
+  echo: { path: '/tt.test.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize },
+};
+type Echo = { echo(req: { text: string }): Promise<{ text: string }> };
+const echoHandlers = { echo: async (req: { text: string }) => ({ text: req.text }) };
 
 describe('rpcTarget: what an operator writes in DB_PROXY_ADDR', () => {
   it('keeps a single address or a target with a scheme as it is', () => {
@@ -15,5 +25,39 @@ describe('rpcTarget: what an operator writes in DB_PROXY_ADDR', () => {
 
   it('refuses a list of host names with a message that says what to do', () => {
     expect(() => rpcTarget('a:1,b:2')).toThrow(/dns:\/\/\//);
+  });
+});
+
+describe('a role whose peer starts after it, or restarts', () => {
+  it('a call made while the channel waits between connection attempts is answered by the peer that has just come up', async () => {
+    const port = await freePort();
+    const client = createRpcClient<Echo>(EchoService, `127.0.0.1:${port}`, { timeoutMs: 3000 });
+    try {
+      // Nobody there yet: the channel fails and backs off, as msg_server's does when db_proxy starts after it.
+      await expect(client.waitForReady(300)).rejects.toBeTruthy();
+      const server = await startRpcServer(EchoService, echoHandlers, { host: '127.0.0.1', port });
+      try {
+        expect(await client.echo({ text: 'first login' })).toEqual({ text: 'first login' });
+      } finally {
+        await server.close(100);
+      }
+    } finally {
+      client.close();
+    }
+  });
+
+  it("a call to a peer that never comes up fails at its deadline with the connection's own error", async () => {
+    const port = await freePort();
+    const client = createRpcClient<Echo>(EchoService, `127.0.0.1:${port}`, { timeoutMs: 800 });
+    try {
+      const started = Date.now();
+      const err = await client.echo({ text: 'anyone?' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RpcError);
+      expect((err as RpcError).code).toBe(RpcStatus.UNAVAILABLE);
+      expect((err as RpcError).message).toMatch(/ECONNREFUSED|connect/i);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(700);
+    } finally {
+      client.close();
+    }
   });
 });

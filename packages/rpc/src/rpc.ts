@@ -184,10 +184,14 @@ export function rpcTarget(addresses: string): string {
   throw new Error(`"${addresses}": several addresses must all be IPv4 (or all [IPv6]) host:port; for host names use one DNS name that resolves to every replica (dns:///name:port)`);
 }
 
+/** Time left to a call whose channel did not connect within its deadline, to fail with the connection's error. */
+const LAST_TRY_MS = 250;
+
 /**
  * A client whose methods return promises and carry a deadline. `target` is any
  * gRPC target: "host:port", "dns:///name:port" or "ipv4:a:p1,b:p2"; calls are
- * balanced round-robin over the resolved addresses.
+ * balanced round-robin over the resolved addresses. A call made while the
+ * channel is not connected waits for it, within the call's deadline.
  */
 export function createRpcClient<H extends PromiseHandlers>(definition: grpc.ServiceDefinition, target: string, options: { timeoutMs: number; tls?: RpcTls }): PromiseClient<H> {
   const Ctor = grpc.makeGenericClientConstructor(definition, 'RpcClient');
@@ -206,14 +210,26 @@ export function createRpcClient<H extends PromiseHandlers>(definition: grpc.Serv
     waitForReady: (timeoutMs: number) =>
       new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + timeoutMs, (err?: Error) => (err ? reject(err) : resolve()))),
   };
-  for (const method of Object.keys(definition)) {
-    out[method] = (request: unknown) =>
-      new Promise((resolve, reject) => {
-        client[method](request, { deadline: Date.now() + options.timeoutMs }, (err: grpc.ServiceError | null, response: unknown) => {
-          if (err) reject(new RpcError(err.code ?? grpc.status.UNKNOWN, err.details || err.message));
-          else resolve(response);
-        });
+  const channel = client.getChannel();
+  const send = (method: string, request: unknown, deadline: number) =>
+    new Promise((resolve, reject) => {
+      client[method](request, { deadline }, (err: grpc.ServiceError | null, response: unknown) => {
+        if (err) reject(new RpcError(err.code ?? grpc.status.UNKNOWN, err.details || err.message));
+        else resolve(response);
       });
+    });
+  for (const method of Object.keys(definition)) {
+    out[method] = async (request: unknown) => {
+      const deadline = Date.now() + options.timeoutMs;
+      if (channel.getConnectivityState(false) !== grpc.connectivityState.READY) {
+        // Between two connection attempts gRPC fails a call at once, even when the peer has just come up (a
+        // db_proxy started after this role, or restarting): wait for the channel within the call's deadline,
+        // before anything is sent. If it never connects, the call below fails fast with the connection's own
+        // error (refused, TLS...), which says more than "deadline exceeded".
+        await new Promise<void>((resolve) => client.waitForReady(deadline, () => resolve()));
+      }
+      return send(method, request, Math.max(deadline, Date.now() + LAST_TRY_MS));
+    };
   }
   return out as PromiseClient<H>;
 }
