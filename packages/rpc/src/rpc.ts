@@ -218,17 +218,18 @@ export function createRpcClient<H extends PromiseHandlers>(definition: grpc.Serv
         else resolve(response);
       });
     });
+  // Between two connection attempts gRPC fails a call at once, even when the peer has just come up (a db_proxy
+  // started after this role, or restarting): such a call first waits for the channel, within its deadline, before
+  // anything is sent. If the channel never connects, the call fails fast with the connection's own error (refused,
+  // TLS...), which says more than "deadline exceeded".
+  const sendWhenConnected = async (method: string, request: unknown, deadline: number) => {
+    await new Promise<void>((resolve) => client.waitForReady(deadline, () => resolve()));
+    return send(method, request, Math.max(deadline, Date.now() + LAST_TRY_MS));
+  };
   for (const method of Object.keys(definition)) {
-    out[method] = async (request: unknown) => {
+    out[method] = (request: unknown) => {
       const deadline = Date.now() + options.timeoutMs;
-      if (channel.getConnectivityState(false) !== grpc.connectivityState.READY) {
-        // Between two connection attempts gRPC fails a call at once, even when the peer has just come up (a
-        // db_proxy started after this role, or restarting): wait for the channel within the call's deadline,
-        // before anything is sent. If it never connects, the call below fails fast with the connection's own
-        // error (refused, TLS...), which says more than "deadline exceeded".
-        await new Promise<void>((resolve) => client.waitForReady(deadline, () => resolve()));
-      }
-      return send(method, request, Math.max(deadline, Date.now() + LAST_TRY_MS));
+      return channel.getConnectivityState(false) === grpc.connectivityState.READY ? send(method, request, deadline) : sendWhenConnected(method, request, deadline);
     };
   }
   return out as PromiseClient<H>;
