@@ -64,7 +64,7 @@ describeLocal('gRPC between roles over mTLS (cluster mode)', () => {
     const port = Number(d.role('db_proxy').env.DB_PROXY_PORT);
     const read = (file: string) => fs.readFileSync(file);
     const validate = async (tls: RpcTls | undefined) => {
-      const db = createRpcClient(DbProxyService, `127.0.0.1:${port}`, { timeoutMs: 3000, tls }) as unknown as DbProxyClient & { close(): void };
+      const db = createRpcClient<DbProxyClient>(DbProxyService, `127.0.0.1:${port}`, { timeoutMs: 3000, tls });
       try {
         await db.validateUser({ userName: 'nobody', password: 'x' } as IM.Server.IMValidateReq);
         return 'answered';

@@ -55,7 +55,7 @@ describeLocal.each<Mode>(MODES)('push notifications (%s mode)', (mode) => {
     });
     f = new Fixture(d, `push_${mode}_`);
     const dbPort = (mode === 'cluster' ? d.role('db_proxy') : d.role('standalone')).env.DB_PROXY_PORT;
-    db = createRpcClient(DbProxyService, `127.0.0.1:${dbPort}`, { timeoutMs: 5000 }) as unknown as DbProxyClient & { close(): void };
+    db = createRpcClient<DbProxyClient>(DbProxyService, `127.0.0.1:${dbPort}`, { timeoutMs: 5000 });
     alice = await f.newUser('--nick', 'Alice');
     sender = await f.login(alice, 0);
     sentinel = { user: await f.newUser(), token: `sentinel-${mode}` };

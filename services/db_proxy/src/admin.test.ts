@@ -12,7 +12,7 @@ describe('db_proxy admin calls', () => {
 
   beforeAll(async () => {
     proxy = await openTestDbProxy('admin');
-    db = createLocalRpcClient(DbProxyService, proxy.handlers, { mapError: mapStorageError }) as unknown as DbProxyClient;
+    db = createLocalRpcClient<DbProxyClient>(DbProxyService, proxy.handlers, { mapError: mapStorageError });
   });
   afterAll(() => proxy?.close());
 

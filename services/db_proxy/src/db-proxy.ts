@@ -1,5 +1,5 @@
 import { DbProxyService, type DbProxyClient } from '@tt/proto';
-import { createLocalRpcClient, startRpcServer, type PromiseHandlers, type RpcServerOptions, type RpcTls, type RunningRpcServer } from '@tt/rpc';
+import { createLocalRpcClient, startRpcServer, type RpcServerOptions, type RpcTls, type RunningRpcServer } from '@tt/rpc';
 import type { Cache } from '@tt/cache';
 import { watchDependencies, type Logger } from '@tt/observability';
 import type { Store } from '@tt/storage';
@@ -46,7 +46,7 @@ export async function startDbProxy(deps: DbProxyDeps): Promise<RunningDbProxy> {
   const calls = new Counter({ name: 'tt_db_proxy_calls_total', help: 'gRPC calls by method and status', labelNames: ['method', 'code'] as const, registers });
   const seconds = new Histogram({ name: 'tt_db_proxy_call_seconds', help: 'gRPC call duration', labelNames: ['method'] as const, buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1], registers });
   const loginThrottle = instrumentedLoginThrottle(deps.cache, deps.loginThrottle ?? DEFAULT_LOGIN_THROTTLE, { log: deps.log, registry: deps.metricsRegistry });
-  const handlers = createDbProxyHandlers(deps.store, deps.cache, deps.serverId, { passwordCheckCacheTtlSeconds: deps.passwordCheckCacheTtlSeconds, loginThrottle }) as unknown as PromiseHandlers;
+  const handlers = createDbProxyHandlers(deps.store, deps.cache, deps.serverId, { passwordCheckCacheTtlSeconds: deps.passwordCheckCacheTtlSeconds, loginThrottle });
   const options: RpcServerOptions = {
     tls: deps.rpcTls,
     mapError: mapStorageError,
@@ -89,7 +89,7 @@ export async function startDbProxy(deps: DbProxyDeps): Promise<RunningDbProxy> {
   });
   return {
     port: server.port,
-    localClient: createLocalRpcClient<PromiseHandlers>(DbProxyService, handlers, options) as unknown as DbProxyClient,
+    localClient: createLocalRpcClient<DbProxyClient>(DbProxyService, handlers, options),
     readiness: async () => dependencies.state(),
     close: () => {
       clearInterval(sweeper);

@@ -40,7 +40,7 @@ export class PeerFileServers {
   private client(rpcAddr: string): Client {
     let c = this.clients.get(rpcAddr);
     if (!c) {
-      c = createRpcClient(FileServerService, rpcAddr, this.rpc) as unknown as Client;
+      c = createRpcClient<FileServerClient>(FileServerService, rpcAddr, this.rpc);
       this.clients.set(rpcAddr, c);
     }
     return c;

@@ -239,7 +239,7 @@ describe('POST /auth/token', () => {
         srv.close(() => resolve(p));
       });
     });
-    const db = createRpcClient(DbProxyService, `127.0.0.1:${closed}`, { timeoutMs: 300 }) as unknown as DbProxyClient & { close(): void };
+    const db = createRpcClient<DbProxyClient>(DbProxyService, `127.0.0.1:${closed}`, { timeoutMs: 300 });
     const s = await harness({ validateUser: (req) => db.validateUser(req) });
     try {
       for (let i = 0; i < 3; i++) {

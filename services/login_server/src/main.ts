@@ -22,7 +22,7 @@ runService('login_server', async ({ log, onShutdown }) => {
   const bus = await NatsBus.connect({ servers: cfg.NATS_URL.split(','), ...natsConnectionSettings(cfg), name: 'login_server', onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
   onShutdown(() => bus.close());
   // POST /auth/token checks passwords with db_proxy's ValidateUser, as msg_server does for TeamTalk logins.
-  const db = createRpcClient(DbProxyService, cfg.DB_PROXY_ADDR, { timeoutMs: cfg.DB_PROXY_TIMEOUT_MS, tls: rpcTls }) as unknown as DbProxyClient & { close(): void };
+  const db = createRpcClient<DbProxyClient>(DbProxyService, cfg.DB_PROXY_ADDR, { timeoutMs: cfg.DB_PROXY_TIMEOUT_MS, tls: rpcTls });
   onShutdown(() => db.close());
   // The operator API (/api/v1): accounts, users, groups, history through db_proxy; presence and actions over the bus.
   const adminCluster = new BusAdminCluster({ bus, subjectPrefix: cfg.TT_SUBJECT_PREFIX }).start();

@@ -102,7 +102,7 @@ export class FileServerDirectory {
   client(server: FileServerInfo): FileServerClient {
     let c = this.clients.get(server.rpcAddr);
     if (!c) {
-      c = createRpcClient(FileServerService, server.rpcAddr, this.rpc) as unknown as Client;
+      c = createRpcClient<FileServerClient>(FileServerService, server.rpcAddr, this.rpc);
       this.clients.set(server.rpcAddr, c);
     }
     return c;

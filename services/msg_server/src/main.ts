@@ -22,7 +22,7 @@ runService(
     const nats = { servers: cfg.NATS_URL.split(','), ...natsConnectionSettings(cfg) };
     const bus = await NatsBus.connect({ ...nats, name: 'msg_server', onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
     onShutdown(() => bus.close());
-    const db = createRpcClient(DbProxyService, cfg.DB_PROXY_ADDR, { timeoutMs: cfg.DB_PROXY_TIMEOUT_MS, tls: rpcTls }) as unknown as DbProxyClient & { close(): void };
+    const db = createRpcClient<DbProxyClient>(DbProxyService, cfg.DB_PROXY_ADDR, { timeoutMs: cfg.DB_PROXY_TIMEOUT_MS, tls: rpcTls });
     onShutdown(() => db.close());
     // Producer only: push_server creates the stream (until it has, push jobs are counted as failed).
     const subjects = clusterSubjects(cfg.TT_SUBJECT_PREFIX);

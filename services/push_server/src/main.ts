@@ -19,7 +19,7 @@ runService('push_server', async ({ log, onShutdown }) => {
   const metricsRegistry = createMetrics('push_server').registry;
   const bus = await NatsBus.connect({ servers: cfg.NATS_URL.split(','), ...natsConnectionSettings(cfg), name: 'push_server', onError: (err: unknown) => log.error({ err }, 'bus handler failed') });
   onShutdown(() => bus.close());
-  const db = createRpcClient(DbProxyService, cfg.DB_PROXY_ADDR, { timeoutMs: cfg.DB_PROXY_TIMEOUT_MS, tls: rpcTls }) as unknown as DbProxyClient & { close(): void };
+  const db = createRpcClient<DbProxyClient>(DbProxyService, cfg.DB_PROXY_ADDR, { timeoutMs: cfg.DB_PROXY_TIMEOUT_MS, tls: rpcTls });
   onShutdown(() => db.close());
   const subjects = clusterSubjects(cfg.TT_SUBJECT_PREFIX);
   const jobs = await JetStreamJobQueue.open({

@@ -18,7 +18,7 @@ describe('DbProxyAdminStore over db_proxy', () => {
 
   beforeAll(async () => {
     proxy = await openTestDbProxy('admin-store');
-    const client = createLocalRpcClient(DbProxyService, proxy.handlers, { mapError: mapStorageError }) as unknown as DbProxyClient;
+    const client = createLocalRpcClient<DbProxyClient>(DbProxyService, proxy.handlers, { mapError: mapStorageError });
     store = new DbProxyAdminStore(client, { contentKey: CONTENT_KEY });
     plain = new DbProxyAdminStore(client);
   });
