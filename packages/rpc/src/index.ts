@@ -1,1 +1,1 @@
-export { RpcError, RpcStatus, startRpcServer, createRpcClient, createLocalRpcClient, rpcTarget, unaryImplementation, type RunningRpcServer, type PromiseClient, type PromiseHandlers, type RpcServerOptions, type RpcTls } from './rpc';
+export { RpcError, RpcStatus, startRpcServer, createRpcClient, createLocalRpcClient, rpcTarget, unaryImplementation, type RunningRpcServer, type PromiseClient, type PromiseHandlers, type RpcServerOptions, type RpcTls, type RpcClientOptions } from './rpc';

@@ -60,4 +60,17 @@ describe('a role whose peer starts after it, or restarts', () => {
       client.close();
     }
   });
+
+  it('a client of peers found through their own reports (failFast) does not wait for one that has died', async () => {
+    const port = await freePort();
+    const client = createRpcClient<Echo>(EchoService, `127.0.0.1:${port}`, { timeoutMs: 5000, failFast: true });
+    try {
+      const started = Date.now();
+      const err = await client.echo({ text: 'anyone?' }).catch((e: unknown) => e);
+      expect((err as RpcError).code).toBe(RpcStatus.UNAVAILABLE);
+      expect(Date.now() - started).toBeLessThan(2500); // not held for its 5 s deadline
+    } finally {
+      client.close();
+    }
+  });
 });

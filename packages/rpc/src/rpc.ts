@@ -184,6 +184,18 @@ export function rpcTarget(addresses: string): string {
   throw new Error(`"${addresses}": several addresses must all be IPv4 (or all [IPv6]) host:port; for host names use one DNS name that resolves to every replica (dns:///name:port)`);
 }
 
+export interface RpcClientOptions {
+  /** Deadline of one call, ms. */
+  timeoutMs: number;
+  tls?: RpcTls;
+  /**
+   * Fail a call at once while the channel is not connected, instead of waiting for it within the deadline: for
+   * peers found through their own reports (file_servers), which are up when known, so that one that has just
+   * died does not hold its callers for the whole deadline.
+   */
+  failFast?: boolean;
+}
+
 /** Time left to a call whose channel did not connect within its deadline, to fail with the connection's error. */
 const LAST_TRY_MS = 250;
 
@@ -193,7 +205,7 @@ const LAST_TRY_MS = 250;
  * balanced round-robin over the resolved addresses. A call made while the
  * channel is not connected waits for it, within the call's deadline.
  */
-export function createRpcClient<H extends PromiseHandlers>(definition: grpc.ServiceDefinition, target: string, options: { timeoutMs: number; tls?: RpcTls }): PromiseClient<H> {
+export function createRpcClient<H extends PromiseHandlers>(definition: grpc.ServiceDefinition, target: string, options: RpcClientOptions): PromiseClient<H> {
   const Ctor = grpc.makeGenericClientConstructor(definition, 'RpcClient');
   const serverName = options.tls?.serverName;
   const client = new Ctor(rpcTarget(target), channelCredentials(options.tls), {
@@ -229,7 +241,7 @@ export function createRpcClient<H extends PromiseHandlers>(definition: grpc.Serv
   for (const method of Object.keys(definition)) {
     out[method] = (request: unknown) => {
       const deadline = Date.now() + options.timeoutMs;
-      return channel.getConnectivityState(false) === grpc.connectivityState.READY ? send(method, request, deadline) : sendWhenConnected(method, request, deadline);
+      return options.failFast || channel.getConnectivityState(false) === grpc.connectivityState.READY ? send(method, request, deadline) : sendWhenConnected(method, request, deadline);
     };
   }
   return out as PromiseClient<H>;

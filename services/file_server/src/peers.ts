@@ -40,7 +40,7 @@ export class PeerFileServers {
   private client(rpcAddr: string): Client {
     let c = this.clients.get(rpcAddr);
     if (!c) {
-      c = createRpcClient<FileServerClient>(FileServerService, rpcAddr, this.rpc);
+      c = createRpcClient<FileServerClient>(FileServerService, rpcAddr, { ...this.rpc, failFast: true });
       this.clients.set(rpcAddr, c);
     }
     return c;

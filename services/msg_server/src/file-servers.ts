@@ -102,7 +102,7 @@ export class FileServerDirectory {
   client(server: FileServerInfo): FileServerClient {
     let c = this.clients.get(server.rpcAddr);
     if (!c) {
-      c = createRpcClient<FileServerClient>(FileServerService, server.rpcAddr, this.rpc);
+      c = createRpcClient<FileServerClient>(FileServerService, server.rpcAddr, { ...this.rpc, failFast: true });
       this.clients.set(server.rpcAddr, c);
     }
     return c;
