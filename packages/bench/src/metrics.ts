@@ -47,6 +47,8 @@ export interface ServerSnapshot {
   rssBytes: number;
   heapUsedBytes: number;
   heapTotalBytes: number;
+  /** V8's young generation (both semi-spaces), committed: grows from 1 to 32 MiB under load, once per process. */
+  youngGenerationBytes: number;
   cpuSeconds: number;
   connections: number;
   loggedIn: number;
@@ -64,6 +66,7 @@ export async function scrape(adminUrls: readonly string[], t: number): Promise<S
     rssBytes: 0,
     heapUsedBytes: 0,
     heapTotalBytes: 0,
+    youngGenerationBytes: 0,
     cpuSeconds: 0,
     connections: 0,
     loggedIn: 0,
@@ -81,6 +84,7 @@ export async function scrape(adminUrls: readonly string[], t: number): Promise<S
     snap.rssBytes += metricSum(s, 'process_resident_memory_bytes');
     snap.heapUsedBytes += metricSum(s, 'nodejs_heap_size_used_bytes');
     snap.heapTotalBytes += metricSum(s, 'nodejs_heap_size_total_bytes');
+    snap.youngGenerationBytes += metricSum(s, 'nodejs_heap_space_size_total_bytes', { space: 'new' });
     snap.cpuSeconds += metricSum(s, 'process_cpu_seconds_total');
     snap.connections += metricSum(s, 'tt_msg_server_connections');
     snap.loggedIn += metricSum(s, 'tt_msg_server_logged_in_connections');

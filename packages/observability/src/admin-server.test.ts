@@ -65,6 +65,8 @@ describe('admin server', () => {
     expect(res.body).toMatch(/^tt_test_logins_total\{result="ok",role="test_role"\} 3$/m);
     expect(res.body).toMatch(/^process_cpu_user_seconds_total\{role="test_role"\} /m);
     expect(res.body).toContain('nodejs_eventloop_lag_seconds');
+    // What `pnpm bench connections` reads to leave V8's young generation out of the memory per connection.
+    expect(res.body).toMatch(/^nodejs_heap_space_size_total_bytes\{space="new",role="test_role"\} \d+$/m);
   });
 
   test('GET /metrics counts open descriptors without walking every handle (a stall per scrape at many connections)', async () => {

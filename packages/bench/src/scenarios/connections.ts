@@ -109,6 +109,10 @@ export async function runConnections(ctx: RunContext, sampler: ServerSampler): P
     const rss = median(holdSamples.map((s) => s.rssBytes)) || last.rssBytes;
     const heap = median(holdSamples.map((s) => s.heapUsedBytes)) || last.heapUsedBytes;
     const perConnRss = (rss - before.rssBytes) / loggedIn;
+    // The young generation grows once per process, and V8 may or may not have shrunk it before the ramp: the same
+    // figure without it is the one that compares between runs.
+    const young = median(holdSamples.map((s) => s.youngGenerationBytes)) || last.youngGenerationBytes;
+    const perConnRssOld = (rss - young - (before.rssBytes - before.youngGenerationBytes)) / loggedIn;
     const perConnHeap = (heap - before.heapUsedBytes) / loggedIn;
     const idleCpu = holdStart && holdSamples.length > 0 ? (last.cpuSeconds - holdStart.cpuSeconds) / ((last.t - holdStart.t) / 1000) : NaN;
     Object.assign(details, {
@@ -118,12 +122,16 @@ export async function runConnections(ctx: RunContext, sampler: ServerSampler): P
         heapUsedBeforeBytes: before.heapUsedBytes,
         heapUsedHeldBytes: heap,
         rssPerConnectionBytes: Math.round(perConnRss),
+        youngGenerationBeforeBytes: before.youngGenerationBytes,
+        youngGenerationHeldBytes: young,
+        rssPerConnectionWithoutYoungGenerationBytes: Math.round(perConnRssOld),
         heapPerConnectionBytes: Math.round(perConnHeap),
         idleCpuPercentOfOneCore: Number.isFinite(idleCpu) ? round1(idleCpu * 100) : null,
         loggedInGauge: last.loggedIn,
       },
     });
     headline['msg_server RSS per connection (KiB)'] = round1(perConnRss / 1024);
+    headline['msg_server RSS per connection, young generation left out (KiB)'] = round1(perConnRssOld / 1024);
     headline['msg_server heap per connection (KiB)'] = round1(perConnHeap / 1024);
     headline['msg_server RSS held (MiB)'] = round1(rss / 1048576);
     if (Number.isFinite(idleCpu)) headline['msg_server CPU while idle (% of a core)'] = round1(idleCpu * 100);
